@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let optimise: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+let package = Package(
+    name: "onsr-video",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "onsr-video", targets: ["onsr-video"]),
+        .library(name: "Decode", targets: ["Decode"]),
+        .library(name: "Engine", targets: ["Engine"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CFFmpeg",
+            pkgConfig: "libavformat libavcodec libavutil libswscale",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
+        ),
+        .systemLibrary(
+            name: "COpenBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]
+        ),
+        .target(name: "Decode", dependencies: ["CFFmpeg"]),
+        .target(name: "Engine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
+        .target(name: "Pipeline", dependencies: ["Decode", "Engine"]),
+        .executableTarget(
+            name: "onsr-video",
+            dependencies: ["Pipeline", "Decode", "Engine",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
+        .testTarget(name: "DecodeTests", dependencies: ["Decode"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Decode", "Engine"]),
+        .testTarget(name: "CLITests", dependencies: ["onsr-video", "Decode"]),
+    ],
+    // The FFmpeg and BLAS layers pass C pointers between pipeline threads that each own them in turn;
+    // Swift 5 mode keeps those hand-offs expressible without wrapping every pointer.
+    swiftLanguageModes: [.v5]
+)

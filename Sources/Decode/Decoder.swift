@@ -1,0 +1,72 @@
+import CFFmpeg
+
+/// Where a decoder or encoder stands after a receive call: end of stream and "needs more input" are
+/// states of the data flow, not errors.
+public enum DecodeStep: Sendable {
+    /// A frame (or packet, for encoders) was written into the caller's buffer.
+    case output
+    /// Nothing is ready: send more input.
+    case needsInput
+    /// Everything has been drained after the end-of-stream signal.
+    case endOfStream
+}
+
+/// Owns an `AVCodecContext` that decodes one stream of a `Demuxer`.
+public final class Decoder: @unchecked Sendable {
+    let context: UnsafeMutablePointer<AVCodecContext>
+    /// Name of the codec, e.g. `h264`.
+    public let codecName: String
+
+    /// Opens a decoder for stream `streamIndex`; `threads` 0 lets FFmpeg pick.
+    public init(demuxer: Demuxer, streamIndex: Int, threads: Int = 0) throws {
+        let stream = demuxer.stream(streamIndex)
+        let parameters = stream.pointee.codecpar!
+        let name = String(cString: avcodec_get_name(parameters.pointee.codec_id))
+        guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
+            throw MediaError(code: onsr_averror(ENOSYS), call: "avcodec_find_decoder", context: name)
+        }
+        guard let allocated = avcodec_alloc_context3(codec) else {
+            throw MediaError(code: onsr_averror(ENOMEM), call: "avcodec_alloc_context3", context: name)
+        }
+        var owned: UnsafeMutablePointer<AVCodecContext>? = allocated
+        do {
+            try check(avcodec_parameters_to_context(allocated, parameters), "avcodec_parameters_to_context", name)
+            allocated.pointee.pkt_timebase = stream.pointee.time_base
+            allocated.pointee.thread_count = Int32(threads)
+            try check(avcodec_open2(allocated, codec, nil), "avcodec_open2", name)
+        } catch {
+            avcodec_free_context(&owned)
+            throw error
+        }
+        context = allocated
+        codecName = name
+    }
+
+    deinit {
+        var doomed: UnsafeMutablePointer<AVCodecContext>? = context
+        avcodec_free_context(&doomed)
+    }
+
+    /// Feeds one packet. Throws for data the decoder rejects (`MediaError.isInvalidData`); the caller
+    /// drains frames with `receive` after every send, so the decoder never answers "full".
+    public func send(_ packet: Packet) throws {
+        try check(avcodec_send_packet(context, packet.pointer), "avcodec_send_packet", codecName)
+    }
+
+    /// Signals the end of the stream so that buffered frames come out.
+    public func sendEndOfStream() throws {
+        let code = avcodec_send_packet(context, nil)
+        if code == FlowCode.endOfFile { return }
+        try check(code, "avcodec_send_packet", codecName)
+    }
+
+    /// Takes the next decoded frame, if one is ready.
+    public func receive(into frame: Frame) throws -> DecodeStep {
+        frame.reset()
+        let code = avcodec_receive_frame(context, frame.pointer)
+        if code == FlowCode.again { return .needsInput }
+        if code == FlowCode.endOfFile { return .endOfStream }
+        try check(code, "avcodec_receive_frame", codecName)
+        return .output
+    }
+}

@@ -1,0 +1,94 @@
+import CFFmpeg
+
+/// Result of one read from a demuxer.
+public enum ReadStep: Sendable {
+    case packet
+    case endOfFile
+}
+
+/// Owns an input `AVFormatContext`: opens a file or URL, snapshots its streams, reads packets.
+public final class Demuxer: @unchecked Sendable {
+    let context: UnsafeMutablePointer<AVFormatContext>
+    /// The path or URL that was opened.
+    public let path: String
+    /// Snapshots of every stream, indexed like the container's streams.
+    public let streams: [StreamInfo]
+    /// Short name of the container format, e.g. `mov,mp4,m4a,3gp,3g2,mj2`.
+    public let formatName: String
+
+    /// Opens `path`; `formatName` forces a container format where probing cannot tell.
+    public init(path: String, formatName: String? = nil) throws {
+        var inputFormat: UnsafePointer<AVInputFormat>?
+        if let formatName {
+            guard let format = av_find_input_format(formatName) else {
+                throw MediaError(code: onsr_averror(EINVAL), call: "av_find_input_format", context: formatName)
+            }
+            inputFormat = format
+        }
+        var opened: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_open_input(&opened, path, inputFormat, nil), "avformat_open_input", path)
+        guard let opened else { throw MediaError(code: onsr_averror(ENOMEM), call: "avformat_open_input", context: path) }
+        let probed = avformat_find_stream_info(opened, nil)
+        if probed < 0 {
+            var doomed: UnsafeMutablePointer<AVFormatContext>? = opened
+            avformat_close_input(&doomed)
+            throw MediaError(code: probed, call: "avformat_find_stream_info", context: path)
+        }
+        context = opened
+        self.path = path
+        self.formatName = String(cString: opened.pointee.iformat.pointee.name)
+        streams = (0..<Int(opened.pointee.nb_streams)).map { StreamInfo(stream: opened.pointee.streams[$0]!) }
+    }
+
+    deinit {
+        var doomed: UnsafeMutablePointer<AVFormatContext>? = context
+        avformat_close_input(&doomed)
+    }
+
+    func stream(_ index: Int) -> UnsafeMutablePointer<AVStream> {
+        precondition(index >= 0 && index < streams.count, "stream index \(index) out of range")
+        return context.pointee.streams[index]!
+    }
+
+    /// The stream FFmpeg judges the main video stream (cover art excluded), nil when there is none.
+    public var bestVideoStream: Int? {
+        let found = av_find_best_stream(context, AVMEDIA_TYPE_VIDEO, -1, -1, nil, 0)
+        if found >= 0 && !streams[Int(found)].isAttachedPicture { return Int(found) }
+        return streams.first { $0.kind == .video && !$0.isAttachedPicture }?.index
+    }
+
+    /// Whole-file duration in seconds, nil when unknown.
+    public var duration: Double? {
+        context.pointee.duration > 0 ? Double(context.pointee.duration) / Double(AV_TIME_BASE) : nil
+    }
+
+    /// Number of chapters in the input.
+    public var chapterCount: Int { Int(context.pointee.nb_chapters) }
+
+    /// Container-level metadata.
+    public var metadata: [String: String] { Dictionary(copying: context.pointee.metadata) }
+
+    /// Stream-level metadata of stream `index`.
+    public func metadata(ofStream index: Int) -> [String: String] { Dictionary(copying: stream(index).pointee.metadata) }
+
+    /// Reads the next packet of any stream. Read errors other than end of file throw.
+    public func read(into packet: Packet) throws -> ReadStep {
+        packet.reset()
+        let code = av_read_frame(context, packet.pointer)
+        if code == FlowCode.endOfFile { return .endOfFile }
+        try check(code, "av_read_frame", path)
+        return .packet
+    }
+}
+
+extension Dictionary where Key == String, Value == String {
+    /// Copies an `AVDictionary` into a Swift dictionary.
+    init(copying dictionary: OpaquePointer?) {
+        self.init()
+        var entry: UnsafeMutablePointer<AVDictionaryEntry>? = nil
+        while let next = av_dict_get(dictionary, "", entry, AV_DICT_IGNORE_SUFFIX) {
+            self[String(cString: next.pointee.key)] = String(cString: next.pointee.value)
+            entry = next
+        }
+    }
+}

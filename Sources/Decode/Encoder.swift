@@ -1,0 +1,189 @@
+import CFFmpeg
+
+/// What the user asked of the video encoder.
+public struct EncoderSettings: Sendable, Equatable {
+    /// FFmpeg encoder name, e.g. `libx264`, `libx265`, `libsvtav1`, `ffv1`.
+    public var codec: String = "libx264"
+    /// Constant rate factor; applied only when the encoder has a `crf` option.
+    public var crf: Double? = nil
+    /// Encoder preset, e.g. `medium`; applied only when the encoder has a `preset` option.
+    public var preset: String? = nil
+    /// Output pixel format; nil picks the least lossy format the encoder takes.
+    public var pixelFormat: String? = nil
+    /// Extra `key=value` options, applied in order (codec-private options first, then generic ones).
+    public var options: [(key: String, value: String)] = []
+    /// Encoder threads; 0 lets the encoder pick.
+    public var threads: Int = 0
+
+    public init() {}
+
+    public static func == (lhs: EncoderSettings, rhs: EncoderSettings) -> Bool {
+        lhs.codec == rhs.codec && lhs.crf == rhs.crf && lhs.preset == rhs.preset && lhs.pixelFormat == rhs.pixelFormat
+            && lhs.threads == rhs.threads && lhs.options.map { "\($0.key)=\($0.value)" } == rhs.options.map { "\($0.key)=\($0.value)" }
+    }
+
+    /// True when this FFmpeg has an encoder of that name.
+    public static func encoderExists(_ name: String) -> Bool { avcodec_find_encoder_by_name(name) != nil }
+}
+
+/// The frame geometry, timing and colour an encoder is opened for.
+public struct VideoFormat: Sendable {
+    public var width: Int
+    public var height: Int
+    public var timeBase: Rational
+    public var frameRate: Rational
+    public var sampleAspectRatio: Rational
+    public var colour: ColourDescription
+    /// The source's pixel format, from which the least lossy encoder format is chosen.
+    public var sourcePixelFormat: String
+
+    public init(width: Int, height: Int, timeBase: Rational, frameRate: Rational, sampleAspectRatio: Rational,
+                colour: ColourDescription, sourcePixelFormat: String) {
+        self.width = width
+        self.height = height
+        self.timeBase = timeBase
+        self.frameRate = frameRate
+        self.sampleAspectRatio = sampleAspectRatio
+        self.colour = colour
+        self.sourcePixelFormat = sourcePixelFormat
+    }
+}
+
+/// Owns an `AVCodecContext` that encodes video frames.
+public final class Encoder: @unchecked Sendable {
+    let context: UnsafeMutablePointer<AVCodecContext>
+    /// The pixel format frames must arrive in.
+    public let pixelFormat: AVPixelFormat
+    /// Name of `pixelFormat`, e.g. `yuv420p10le`.
+    public var pixelFormatName: String { pixelFormat.name }
+    /// The encoder's name.
+    public let codecName: String
+    /// The time base packets come out in.
+    public var timeBase: Rational { Rational(context.pointee.time_base) }
+
+    /// Opens an encoder; `globalHeader` is the muxer's request for out-of-band headers.
+    public init(settings: EncoderSettings, format: VideoFormat, globalHeader: Bool) throws {
+        guard let codec = avcodec_find_encoder_by_name(settings.codec) else {
+            throw MediaError(code: onsr_averror(ENOSYS), call: "avcodec_find_encoder_by_name", context: settings.codec)
+        }
+        guard codec.pointee.type == AVMEDIA_TYPE_VIDEO else {
+            throw MediaError(code: onsr_averror(EINVAL), call: "avcodec_find_encoder_by_name", context: "\(settings.codec) is not a video encoder")
+        }
+        let chosen = try Encoder.choosePixelFormat(codec: codec, settings: settings, source: format.sourcePixelFormat)
+        guard let allocated = avcodec_alloc_context3(codec) else {
+            throw MediaError(code: onsr_averror(ENOMEM), call: "avcodec_alloc_context3", context: settings.codec)
+        }
+        var owned: UnsafeMutablePointer<AVCodecContext>? = allocated
+        do {
+            let ctx = allocated
+            ctx.pointee.width = Int32(format.width)
+            ctx.pointee.height = Int32(format.height)
+            ctx.pointee.pix_fmt = chosen
+            ctx.pointee.time_base = format.timeBase.av
+            if format.frameRate.isValid { ctx.pointee.framerate = format.frameRate.av }
+            if format.sampleAspectRatio.isValid { ctx.pointee.sample_aspect_ratio = format.sampleAspectRatio.av }
+            ctx.pointee.colorspace = AVColorSpace(rawValue: numericCast(format.colour.space))
+            ctx.pointee.color_range = AVColorRange(rawValue: numericCast(format.colour.range))
+            ctx.pointee.color_primaries = AVColorPrimaries(rawValue: numericCast(format.colour.primaries))
+            ctx.pointee.color_trc = AVColorTransferCharacteristic(rawValue: numericCast(format.colour.transfer))
+            ctx.pointee.chroma_sample_location = AVChromaLocation(rawValue: numericCast(format.colour.chromaLocation))
+            ctx.pointee.thread_count = Int32(settings.threads)
+            if globalHeader { ctx.pointee.flags |= AV_CODEC_FLAG_GLOBAL_HEADER }
+            if let crf = settings.crf {
+                try Encoder.set("crf", String(crf), on: ctx, codec: settings.codec)
+            }
+            if let preset = settings.preset {
+                try Encoder.set("preset", preset, on: ctx, codec: settings.codec)
+            }
+            for option in settings.options {
+                try Encoder.set(option.key, option.value, on: ctx, codec: settings.codec)
+            }
+            try check(avcodec_open2(ctx, codec, nil), "avcodec_open2", settings.codec)
+        } catch {
+            avcodec_free_context(&owned)
+            throw error
+        }
+        context = allocated
+        pixelFormat = chosen
+        codecName = settings.codec
+    }
+
+    deinit {
+        var doomed: UnsafeMutablePointer<AVCodecContext>? = context
+        avcodec_free_context(&doomed)
+    }
+
+    /// True when the encoder has an option of that name (codec-private or generic).
+    public static func hasOption(_ name: String, codec: String) -> Bool {
+        guard let found = avcodec_find_encoder_by_name(codec), let privClass = found.pointee.priv_class else { return false }
+        var cls: UnsafePointer<AVClass>? = privClass
+        return withUnsafeMutablePointer(to: &cls) { classPointer in
+            av_opt_find(UnsafeMutableRawPointer(classPointer), name, nil, 0, AV_OPT_SEARCH_FAKE_OBJ) != nil
+        }
+    }
+
+    private static func set(_ key: String, _ value: String, on ctx: UnsafeMutablePointer<AVCodecContext>, codec: String) throws {
+        var code = av_opt_set(ctx.pointee.priv_data, key, value, 0)
+        if code < 0 {
+            // Not a codec-private option: try the generic codec-context options (g, bf, b, ...).
+            let generic = av_opt_set(UnsafeMutableRawPointer(ctx), key, value, 0)
+            if generic >= 0 { code = generic }
+        }
+        try check(code, "av_opt_set", "\(codec) option \(key)=\(value)")
+    }
+
+    private static func choosePixelFormat(codec: UnsafePointer<AVCodec>, settings: EncoderSettings, source: String) throws -> AVPixelFormat {
+        var supported: [AVPixelFormat] = []
+        if var cursor = codec.pointee.pix_fmts {
+            while cursor.pointee != AV_PIX_FMT_NONE { supported.append(cursor.pointee); cursor += 1 }
+        }
+        if let requested = settings.pixelFormat {
+            let format = av_get_pix_fmt(requested)
+            guard format != AV_PIX_FMT_NONE else {
+                throw MediaError(code: onsr_averror(EINVAL), call: "av_get_pix_fmt", context: "unknown pixel format \(requested)")
+            }
+            guard supported.isEmpty || supported.contains(format) else {
+                let names = supported.compactMap { av_get_pix_fmt_name($0).map { String(cString: $0) } }.joined(separator: ", ")
+                throw MediaError(code: onsr_averror(EINVAL), call: "avcodec_open2",
+                                 context: "\(settings.codec) does not take \(requested) (it takes \(names))")
+            }
+            return format
+        }
+        // Full-range "J" formats are deprecated aliases: pick among the plain formats and tag the range.
+        var sourceFormat = av_get_pix_fmt(source)
+        switch sourceFormat {
+        case AV_PIX_FMT_YUVJ420P: sourceFormat = AV_PIX_FMT_YUV420P
+        case AV_PIX_FMT_YUVJ422P: sourceFormat = AV_PIX_FMT_YUV422P
+        case AV_PIX_FMT_YUVJ444P: sourceFormat = AV_PIX_FMT_YUV444P
+        default: break
+        }
+        if sourceFormat == AV_PIX_FMT_NONE { sourceFormat = AV_PIX_FMT_YUV420P }
+        let candidates = supported.filter { $0 != AV_PIX_FMT_YUVJ420P && $0 != AV_PIX_FMT_YUVJ422P && $0 != AV_PIX_FMT_YUVJ444P }
+        guard !candidates.isEmpty else { return sourceFormat }
+        if candidates.contains(sourceFormat) { return sourceFormat }
+        var list = candidates + [AV_PIX_FMT_NONE]
+        return avcodec_find_best_pix_fmt_of_list(&list, sourceFormat, 0, nil)
+    }
+
+    /// Feeds one frame; its `pts` must be in the encoder's time base.
+    public func send(_ frame: Frame) throws {
+        try check(avcodec_send_frame(context, frame.pointer), "avcodec_send_frame", codecName)
+    }
+
+    /// Signals the end of the stream so that buffered packets come out.
+    public func sendEndOfStream() throws {
+        let code = avcodec_send_frame(context, nil)
+        if code == FlowCode.endOfFile { return }
+        try check(code, "avcodec_send_frame", codecName)
+    }
+
+    /// Takes the next encoded packet, if one is ready.
+    public func receive(into packet: Packet) throws -> DecodeStep {
+        packet.reset()
+        let code = avcodec_receive_packet(context, packet.pointer)
+        if code == FlowCode.again { return .needsInput }
+        if code == FlowCode.endOfFile { return .endOfStream }
+        try check(code, "avcodec_receive_packet", codecName)
+        return .output
+    }
+}

@@ -1,0 +1,155 @@
+import CFFmpeg
+
+/// Owns an output `AVFormatContext` and its file: streams are added, then the header, packets, trailer.
+public final class Muxer: @unchecked Sendable {
+    let context: UnsafeMutablePointer<AVFormatContext>
+    /// The file being written (often a temporary name).
+    public let path: String
+    /// Short name of the container format, e.g. `mp4`.
+    public let formatName: String
+    private var headerWritten = false
+
+    /// Prepares `path` for writing. The container is `formatName` when given, otherwise guessed from
+    /// `nameForFormat` (the final file name, since `path` may be a temporary name).
+    public init(path: String, formatName: String? = nil, nameForFormat: String) throws {
+        let format: UnsafePointer<AVOutputFormat>?
+        if let formatName {
+            format = av_guess_format(formatName, nil, nil)
+        } else {
+            format = av_guess_format(nil, nameForFormat, nil)
+        }
+        guard let format else {
+            throw MediaError(code: onsr_averror(EINVAL), call: "av_guess_format",
+                             context: formatName.map { "unknown output format \($0)" } ?? "no container for the extension of \(nameForFormat)")
+        }
+        var allocated: UnsafeMutablePointer<AVFormatContext>?
+        try check(avformat_alloc_output_context2(&allocated, format, nil, path), "avformat_alloc_output_context2", path)
+        guard let allocated else { throw MediaError(code: onsr_averror(ENOMEM), call: "avformat_alloc_output_context2", context: path) }
+        if format.pointee.flags & AVFMT_NOFILE == 0 {
+            let opened = avio_open(&allocated.pointee.pb, path, AVIO_FLAG_WRITE)
+            if opened < 0 {
+                avformat_free_context(allocated)
+                throw MediaError(code: opened, call: "avio_open", context: path)
+            }
+        }
+        context = allocated
+        self.path = path
+        self.formatName = String(cString: format.pointee.name)
+    }
+
+    deinit {
+        if context.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 { avio_closep(&context.pointee.pb) }
+        avformat_free_context(context)
+    }
+
+    /// True when the container asks for codec headers out of band (MP4, MKV).
+    public var wantsGlobalHeader: Bool { context.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
+
+    /// Whether the container can hold this stream's codec: true, false, or nil when FFmpeg cannot say.
+    public func canHold(streamOf demuxer: Demuxer, index: Int) -> Bool? {
+        let codecID = demuxer.stream(index).pointee.codecpar.pointee.codec_id
+        let answer = avformat_query_codec(context.pointee.oformat, codecID, FF_COMPLIANCE_NORMAL)
+        if answer < 0 { return nil }
+        return answer == 1
+    }
+
+    /// Adds a stream whose packets are copied from `demuxer`'s stream `index` untouched; returns its index.
+    public func addCopiedStream(from demuxer: Demuxer, index: Int) throws -> Int {
+        let input = demuxer.stream(index)
+        guard let output = avformat_new_stream(context, nil) else {
+            throw MediaError(code: onsr_averror(ENOMEM), call: "avformat_new_stream", context: path)
+        }
+        try check(avcodec_parameters_copy(output.pointee.codecpar, input.pointee.codecpar), "avcodec_parameters_copy", path)
+        // The input's codec tag is specific to its container; let this muxer pick its own.
+        output.pointee.codecpar.pointee.codec_tag = 0
+        output.pointee.time_base = input.pointee.time_base
+        try copyStreamProperties(from: input, to: output)
+        return Int(output.pointee.index)
+    }
+
+    /// Adds the stream an encoder writes, taking metadata, dispositions and side data (rotation) from
+    /// `demuxer`'s stream `index`; returns its index.
+    public func addEncodedStream(_ encoder: Encoder, replacing index: Int, of demuxer: Demuxer) throws -> Int {
+        let input = demuxer.stream(index)
+        guard let output = avformat_new_stream(context, nil) else {
+            throw MediaError(code: onsr_averror(ENOMEM), call: "avformat_new_stream", context: path)
+        }
+        try check(avcodec_parameters_from_context(output.pointee.codecpar, encoder.context), "avcodec_parameters_from_context", path)
+        output.pointee.time_base = encoder.context.pointee.time_base
+        output.pointee.avg_frame_rate = input.pointee.avg_frame_rate
+        output.pointee.r_frame_rate = input.pointee.r_frame_rate
+        output.pointee.sample_aspect_ratio = encoder.context.pointee.sample_aspect_ratio
+        try copyStreamProperties(from: input, to: output)
+        // Statistics of the old encoding would be wrong for the new one.
+        for key in ["BPS", "NUMBER_OF_BYTES", "NUMBER_OF_FRAMES", "DURATION", "_STATISTICS_TAGS", "_STATISTICS_WRITING_APP",
+                    "_STATISTICS_WRITING_DATE_UTC", "encoder", "ENCODER", "handler_name"] where key != "handler_name" {
+            av_dict_set(&output.pointee.metadata, key, nil, 0)
+        }
+        return Int(output.pointee.index)
+    }
+
+    private func copyStreamProperties(from input: UnsafeMutablePointer<AVStream>, to output: UnsafeMutablePointer<AVStream>) throws {
+        output.pointee.disposition = input.pointee.disposition
+        try check(av_dict_copy(&output.pointee.metadata, input.pointee.metadata, 0), "av_dict_copy", path)
+        for i in 0..<Int(input.pointee.nb_side_data) {
+            let side = input.pointee.side_data[i]
+            guard let target = av_stream_new_side_data(output, side.type, Int(side.size)) else {
+                throw MediaError(code: onsr_averror(ENOMEM), call: "av_stream_new_side_data", context: path)
+            }
+            target.update(from: side.data, count: Int(side.size))
+        }
+    }
+
+    /// Copies the container's metadata and chapters from `demuxer`.
+    public func copyMetadataAndChapters(from demuxer: Demuxer) throws {
+        let input = demuxer.context
+        try check(av_dict_copy(&context.pointee.metadata, input.pointee.metadata, 0), "av_dict_copy", path)
+        let count = Int(input.pointee.nb_chapters)
+        guard count > 0 else { return }
+        let size = MemoryLayout<UnsafeMutablePointer<AVChapter>?>.stride * count
+        guard let raw = av_mallocz(size) else { throw MediaError(code: onsr_averror(ENOMEM), call: "av_mallocz", context: path) }
+        let list = raw.bindMemory(to: UnsafeMutablePointer<AVChapter>?.self, capacity: count)
+        context.pointee.chapters = list
+        for i in 0..<count {
+            guard let source = input.pointee.chapters[i], let memory = av_mallocz(MemoryLayout<AVChapter>.stride) else {
+                throw MediaError(code: onsr_averror(ENOMEM), call: "av_mallocz", context: path)
+            }
+            let chapter = memory.bindMemory(to: AVChapter.self, capacity: 1)
+            chapter.pointee.id = source.pointee.id
+            chapter.pointee.time_base = source.pointee.time_base
+            chapter.pointee.start = source.pointee.start
+            chapter.pointee.end = source.pointee.end
+            try check(av_dict_copy(&chapter.pointee.metadata, source.pointee.metadata, 0), "av_dict_copy", path)
+            list[i] = chapter
+            // Counted as each chapter lands so that avformat_free_context frees exactly what exists.
+            context.pointee.nb_chapters = UInt32(i + 1)
+        }
+    }
+
+    /// Writes the container header; streams can no longer be added.
+    public func writeHeader() throws {
+        try check(avformat_write_header(context, nil), "avformat_write_header", path)
+        headerWritten = true
+    }
+
+    /// The time base the container chose for stream `index` (valid after the header).
+    public func timeBase(ofStream index: Int) -> Rational { Rational(context.pointee.streams[index]!.pointee.time_base) }
+
+    /// Writes a packet to stream `index`, rescaling its timestamps from `timeBase`; the packet is emptied.
+    public func write(_ packet: Packet, toStream index: Int, from timeBase: Rational) throws {
+        let stream = context.pointee.streams[index]!
+        packet.pointer.pointee.stream_index = Int32(index)
+        packet.pointer.pointee.pos = -1
+        av_packet_rescale_ts(packet.pointer, timeBase.av, stream.pointee.time_base)
+        try check(av_interleaved_write_frame(context, packet.pointer), "av_interleaved_write_frame", path)
+    }
+
+    /// Flushes interleaving buffers and writes the trailer (the MP4 index, MKV cues).
+    public func finish() throws {
+        precondition(headerWritten, "finish() before writeHeader()")
+        try check(av_write_trailer(context), "av_write_trailer", path)
+        if context.pointee.oformat.pointee.flags & AVFMT_NOFILE == 0 {
+            try check(avio_closep(&context.pointee.pb), "avio_closep", path)
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// A picture in the engine's format: planar RGB, Float32, nominally in [0, 1].
+///
+/// Layout: channel-major (all R, then all G, then all B), each plane row-major from the top row,
+/// no padding, so `pixels[(c * height + y) * width + x]`. This is one NCHW tensor with N = 1.
+public struct RGBImage: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+    public var pixels: [Float]
+
+    /// A black image.
+    public init(width: Int, height: Int) {
+        precondition(width > 0 && height > 0, "image size must be positive, got \(width)x\(height)")
+        self.width = width
+        self.height = height
+        pixels = [Float](repeating: 0, count: 3 * width * height)
+    }
+
+    /// Wraps existing planar samples; `pixels.count` must be 3 * width * height.
+    public init(width: Int, height: Int, pixels: [Float]) {
+        precondition(pixels.count == 3 * width * height, "expected \(3 * width * height) samples, got \(pixels.count)")
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+
+    /// Samples in one plane.
+    public var planeSize: Int { width * height }
+
+    /// One sample.
+    public subscript(channel: Int, y: Int, x: Int) -> Float {
+        get { pixels[(channel * height + y) * width + x] }
+        set { pixels[(channel * height + y) * width + x] = newValue }
+    }
+
+    /// Mean of each channel, for quick checks.
+    public var channelMeans: [Float] {
+        (0..<3).map { c in
+            let plane = pixels[(c * planeSize)..<((c + 1) * planeSize)]
+            return Float(plane.reduce(0.0) { $0 + Double($1) } / Double(planeSize))
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import CFFmpeg
+
+/// What kind of data a stream carries.
+public enum MediaKind: String, Sendable, Codable {
+    case video, audio, subtitle, attachment, data, unknown
+
+    init(_ type: AVMediaType) {
+        switch type {
+        case AVMEDIA_TYPE_VIDEO: self = .video
+        case AVMEDIA_TYPE_AUDIO: self = .audio
+        case AVMEDIA_TYPE_SUBTITLE: self = .subtitle
+        case AVMEDIA_TYPE_ATTACHMENT: self = .attachment
+        case AVMEDIA_TYPE_DATA: self = .data
+        default: self = .unknown
+        }
+    }
+}
+
+/// An exact rational number, as FFmpeg's AVRational.
+public struct Rational: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var numerator: Int32
+    public var denominator: Int32
+
+    public init(_ numerator: Int32, _ denominator: Int32) {
+        self.numerator = numerator
+        self.denominator = denominator
+    }
+
+    init(_ value: AVRational) { self.init(value.num, value.den) }
+
+    var av: AVRational { AVRational(num: numerator, den: denominator) }
+    public var isValid: Bool { numerator > 0 && denominator > 0 }
+    public var doubleValue: Double { denominator == 0 ? 0 : Double(numerator) / Double(denominator) }
+    public var description: String { "\(numerator)/\(denominator)" }
+}
+
+/// A value snapshot of one demuxed stream, taken when the input is opened.
+public struct StreamInfo: Sendable {
+    public let index: Int
+    public let kind: MediaKind
+    public let codecName: String
+    public let timeBase: Rational
+    /// Video only: coded size and pixel format (nil for other kinds).
+    public let width: Int
+    public let height: Int
+    public let pixelFormatName: String?
+    public let colour: ColourDescription
+    public let averageFrameRate: Rational
+    public let sampleAspectRatio: Rational
+    /// Frame count stated by the container, nil when it states none.
+    public let statedFrameCount: Int?
+    /// Duration in seconds stated by the container, nil when unknown.
+    public let statedDuration: Double?
+    public let language: String?
+    /// True for cover art and other still pictures stored as a video stream.
+    public let isAttachedPicture: Bool
+
+    init(stream: UnsafeMutablePointer<AVStream>) {
+        let par = stream.pointee.codecpar!.pointee
+        index = Int(stream.pointee.index)
+        kind = MediaKind(par.codec_type)
+        codecName = String(cString: avcodec_get_name(par.codec_id))
+        timeBase = Rational(stream.pointee.time_base)
+        width = Int(par.width)
+        height = Int(par.height)
+        if kind == .video, let name = av_get_pix_fmt_name(AVPixelFormat(rawValue: par.format)) {
+            pixelFormatName = String(cString: name)
+        } else {
+            pixelFormatName = nil
+        }
+        colour = ColourDescription(parameters: par)
+        averageFrameRate = Rational(stream.pointee.avg_frame_rate)
+        sampleAspectRatio = Rational(par.sample_aspect_ratio)
+        statedFrameCount = stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil
+        if stream.pointee.duration != onsr_nopts_value() && stream.pointee.duration > 0 {
+            statedDuration = Double(stream.pointee.duration) * Rational(stream.pointee.time_base).doubleValue
+        } else {
+            statedDuration = nil
+        }
+        if let entry = av_dict_get(stream.pointee.metadata, "language", nil, 0) {
+            language = String(cString: entry.pointee.value)
+        } else {
+            language = nil
+        }
+        isAttachedPicture = stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0
+    }
+}

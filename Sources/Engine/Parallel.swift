@@ -1,0 +1,24 @@
+import Foundation
+
+/// Splits independent work across the machine's cores.
+public enum Parallel {
+    /// Number of worker threads used for data-parallel loops (the active processor count).
+    public static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+    /// Calls `body` for every index in 0..<count, in contiguous chunks spread over the cores.
+    /// Each index is visited exactly once, so results do not depend on the number of workers.
+    public static func rows(_ count: Int, _ body: (Int) -> Void) {
+        guard count > 0 else { return }
+        let chunks = min(count, workers * 4)
+        if chunks <= 1 || workers == 1 {
+            for i in 0..<count { body(i) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: chunks) { chunk in
+                let start = chunk * count / chunks, end = (chunk + 1) * count / chunks
+                for i in start..<end { body(i) }
+            }
+        }
+    }
+}

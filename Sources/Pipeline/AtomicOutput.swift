@@ -1,0 +1,112 @@
+import Foundation
+
+/// Paths of partial outputs that must vanish if the process is interrupted.
+final class PartialFiles: @unchecked Sendable {
+    static let shared = PartialFiles()
+    private let lock = NSLock()
+    private var paths: Set<String> = []
+
+    func add(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
+    func remove(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
+
+    /// Deletes every registered partial file (called on SIGINT / SIGTERM before exiting).
+    func deleteAll() {
+        lock.lock(); let doomed = paths; paths.removeAll(); lock.unlock()
+        for path in doomed { unlink(path) }
+    }
+}
+
+/// Turns SIGINT, SIGTERM and SIGHUP into a clean exit: partial outputs are deleted, status 130.
+public enum Interrupts {
+    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
+
+    /// Installs the handlers once, at program start.
+    public static func install() {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
+            signal(signalNumber, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
+            source.setEventHandler {
+                PartialFiles.shared.deleteAll()
+                let message = "onsr-video: interrupted; partial output removed\n"
+                FileHandle.standardError.write(message.data(using: .utf8)!)
+                _exit(ToolError.Kind.interrupted.rawValue)
+            }
+            source.resume()
+            sources.append(source)
+        }
+    }
+}
+
+/// An output file written under a temporary name in its destination folder and renamed into place only
+/// when complete, so that no half-written file ever carries the final name.
+public final class AtomicOutput {
+    /// Where the finished file goes.
+    public let finalPath: String
+    /// Where it is written meanwhile: a hidden sibling with the same extension (the container is
+    /// chosen from the extension).
+    public let temporaryPath: String
+    private var settled = false
+
+    /// Checks the destination and reserves a temporary name. `inputs` are never replaced.
+    public init(finalPath: String, overwrite: Bool, inputs: [String]) throws {
+        let url = URL(fileURLWithPath: finalPath)
+        let folder = url.deletingLastPathComponent().path
+        let manager = FileManager.default
+        var isDirectory: ObjCBool = false
+        guard manager.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ToolError(.cannotCreate, "\(finalPath): folder \(folder) does not exist")
+        }
+        if manager.fileExists(atPath: finalPath, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw ToolError(.cannotCreate, "\(finalPath): is a directory") }
+            for input in inputs where AtomicOutput.sameFile(input, finalPath) {
+                throw ToolError(.usage, "\(finalPath): output would overwrite the input")
+            }
+            if !overwrite { throw ToolError(.cannotCreate, "\(finalPath): already exists; pass --overwrite to replace it") }
+        }
+        guard access(folder, W_OK) == 0 else { throw ToolError(.cannotCreate, "\(finalPath): folder \(folder) is not writable") }
+        let name = url.lastPathComponent
+        let ext = url.pathExtension
+        let unique = "\(getpid())-\(AtomicOutput.counter.next())"
+        let hidden = ".\(name).onsr-partial-\(unique)" + (ext.isEmpty ? "" : ".\(ext)")
+        self.finalPath = finalPath
+        temporaryPath = URL(fileURLWithPath: folder).appendingPathComponent(hidden).path
+        PartialFiles.shared.add(temporaryPath)
+    }
+
+    deinit { if !settled { discard() } }
+
+    /// Moves the finished file into place.
+    public func commit() throws {
+        precondition(!settled, "output already committed or discarded")
+        guard rename(temporaryPath, finalPath) == 0 else {
+            let reason = String(cString: strerror(errno))
+            discard()
+            throw ToolError(.cannotCreate, "\(finalPath): cannot rename the finished file into place: \(reason)")
+        }
+        settled = true
+        PartialFiles.shared.remove(temporaryPath)
+    }
+
+    /// Deletes the partial file.
+    public func discard() {
+        unlink(temporaryPath)
+        settled = true
+        PartialFiles.shared.remove(temporaryPath)
+    }
+
+    /// True when both paths name the same existing file (device and inode).
+    static func sameFile(_ a: String, _ b: String) -> Bool {
+        var first = stat(), second = stat()
+        guard stat(a, &first) == 0, stat(b, &second) == 0 else { return false }
+        return first.st_dev == second.st_dev && first.st_ino == second.st_ino
+    }
+
+    private static let counter = Counter()
+}
+
+/// A thread-safe increasing counter.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func next() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+}

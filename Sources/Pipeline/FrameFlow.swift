@@ -1,0 +1,214 @@
+import Foundation
+import Decode
+
+/// Counts damaged input and decides, the first time, whether the job may go on.
+final class DamageCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var count = 0
+    let allowed: Bool
+    let path: String
+
+    init(allowed: Bool, path: String) {
+        self.allowed = allowed
+        self.path = path
+    }
+
+    /// Records one damaged packet or frame; throws unless damage is allowed.
+    func record(_ what: String, at seconds: Double?) throws {
+        lock.lock(); count += 1; lock.unlock()
+        guard allowed else {
+            let when = seconds.map { String(format: " near %.2f s", $0) } ?? ""
+            throw ToolError(.dataError, "\(path): damaged video data\(when) (\(what)); pass --allow-damaged to keep what decodes")
+        }
+    }
+}
+
+/// The three concurrent stages of one `VideoJob`. The muxer is shared by the reader (copied streams)
+/// and the writer (video), so every muxer call holds `muxLock`.
+final class FrameFlow: @unchecked Sendable {
+    let demuxer: Demuxer, decoder: Decoder, encoder: Encoder, muxer: Muxer
+    let video: StreamInfo
+    let plan: StreamPlan
+    let videoOutput: Int
+    let matrix: ColourMatrix, fullRange: Bool
+    let expectedFrames: Int?
+    let upscaler: FrameUpscaler
+    let events: (JobEvent) -> Void
+    let damage: DamageCounter
+
+    private let decoded: BoundedQueue<FlowItem>
+    private let upscaled: BoundedQueue<FlowItem>
+    private let muxLock = NSLock()
+    private let errorLock = NSLock()
+    private var firstError: Error?
+
+    private(set) var framesWritten = 0
+    private(set) var repairedTimestamps = 0
+    private(set) var stages = StageSeconds()
+    private var readerStages = StageSeconds(), upscaleStages = StageSeconds()
+
+    init(job: VideoJob, demuxer: Demuxer, decoder: Decoder, video: StreamInfo, encoder: Encoder, muxer: Muxer,
+         plan: StreamPlan, videoOutput: Int, matrix: ColourMatrix, fullRange: Bool, expectedFrames: Int?,
+         upscaler: FrameUpscaler, events: @escaping (JobEvent) -> Void) {
+        self.demuxer = demuxer; self.decoder = decoder; self.video = video; self.encoder = encoder; self.muxer = muxer
+        self.plan = plan; self.videoOutput = videoOutput; self.matrix = matrix; self.fullRange = fullRange
+        self.expectedFrames = expectedFrames; self.upscaler = upscaler; self.events = events
+        damage = DamageCounter(allowed: job.options.allowDamaged, path: job.options.input)
+        decoded = BoundedQueue(capacity: job.options.queueDepth)
+        upscaled = BoundedQueue(capacity: job.options.queueDepth)
+    }
+
+    /// Runs all stages; throws the first error any of them met.
+    func run() throws {
+        let group = DispatchGroup()
+        spawn(group) { try self.readStage() }
+        spawn(group) { try self.upscaleStage() }
+        // The writer reports its own failure through fail(), like the other stages.
+        try? writeStage()
+        group.wait()
+        stages.demuxDecode = readerStages.demuxDecode
+        stages.toRGB = readerStages.toRGB
+        stages.upscale = upscaleStages.upscale
+        if let error = errorLock.withLock({ firstError }) { throw error }
+    }
+
+    private func spawn(_ group: DispatchGroup, _ body: @escaping () throws -> Void) {
+        group.enter()
+        let thread = Thread {
+            do { try body() } catch { self.fail(error) }
+            group.leave()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    private func fail(_ error: Error) {
+        errorLock.withLock { if firstError == nil { firstError = error } }
+        decoded.close()
+        upscaled.close()
+    }
+
+    private func seconds(_ pts: Int64?) -> Double? { pts.map { Double($0) * video.timeBase.doubleValue } }
+
+    // MARK: Stage 1: demux, decode, convert to RGB
+
+    private func readStage() throws {
+        let packet = try Packet(), frame = try Frame(), converter = ColourConverter()
+        var lastPts: Int64?
+        let frameDuration = FrameFlow.ticksPerFrame(video)
+
+        func drain() throws -> Bool {
+            while true {
+                let step: DecodeStep
+                do {
+                    step = try Stopwatch.time(&readerStages.demuxDecode) { try decoder.receive(into: frame) }
+                } catch {
+                    try damage.record("\(error)", at: seconds(lastPts))
+                    return true
+                }
+                guard case .output = step else { return true }
+                if frame.hasDecodeErrors { try damage.record("concealed decoding errors", at: seconds(frame.bestEffortTimestamp)) }
+                var pts = frame.bestEffortTimestamp ?? lastPts.map { $0 + frameDuration } ?? 0
+                if let last = lastPts, pts <= last {
+                    pts = last + 1
+                    repairedTimestamps += 1
+                }
+                lastPts = pts
+                let image = try Stopwatch.time(&readerStages.toRGB) {
+                    try converter.rgbImage(from: frame, matrix: matrix, fullRange: fullRange)
+                }
+                guard image.width == video.width, image.height == video.height else {
+                    throw ToolError(.dataError, "\(demuxer.path): frame size changes from \(video.width)x\(video.height) to "
+                                    + "\(image.width)x\(image.height) mid-stream, which onsr-video does not support")
+                }
+                if !decoded.push(.frame(image, pts: pts)) { return false }
+            }
+        }
+
+        reading: while true {
+            let step: ReadStep
+            do {
+                step = try Stopwatch.time(&readerStages.demuxDecode) { try demuxer.read(into: packet) }
+            } catch {
+                // A read error ends what can be read: the rest of the file is unreachable.
+                try damage.record("\(error)", at: seconds(lastPts))
+                break reading
+            }
+            guard case .packet = step else { break }
+            if packet.streamIndex == video.index {
+                if packet.isCorrupt { try damage.record("packet flagged corrupt by the demuxer", at: seconds(packet.pts)) }
+                do {
+                    try Stopwatch.time(&readerStages.demuxDecode) { try decoder.send(packet) }
+                } catch {
+                    try damage.record("\(error)", at: seconds(packet.pts))
+                }
+                if try !drain() { return }
+            } else if let target = plan.copies[packet.streamIndex] {
+                let timeBase = demuxer.streams[packet.streamIndex].timeBase
+                try muxLock.withLock { try muxer.write(packet, toStream: target, from: timeBase) }
+            }
+        }
+        try decoder.sendEndOfStream()
+        if try !drain() { return }
+        decoded.push(.end)
+    }
+
+    /// Ticks of the stream's time base per frame, for inputs whose frames carry no timestamps.
+    static func ticksPerFrame(_ video: StreamInfo) -> Int64 {
+        guard video.averageFrameRate.isValid, video.timeBase.isValid else { return 1 }
+        let ticks = video.timeBase.doubleValue > 0 ? 1 / (video.averageFrameRate.doubleValue * video.timeBase.doubleValue) : 1
+        return max(1, Int64(ticks.rounded()))
+    }
+
+    // MARK: Stage 2: upscale
+
+    private func upscaleStage() throws {
+        while let item = decoded.pop() {
+            switch item {
+            case .frame(let image, let pts):
+                let large = try Stopwatch.time(&upscaleStages.upscale) { try upscaler.upscale(image) }
+                if !upscaled.push(.frame(large, pts: pts)) { return }
+            case .end:
+                upscaled.push(.end)
+                return
+            }
+        }
+    }
+
+    // MARK: Stage 3: convert, encode, mux
+
+    private func writeStage() throws {
+        do {
+            let packet = try Packet(), converter = ColourConverter()
+            let clock = Stopwatch()
+            func drain() throws {
+                while case .output = try Stopwatch.time(&stages.encode, { try encoder.receive(into: packet) }) {
+                    try Stopwatch.time(&stages.mux) {
+                        try muxLock.withLock { try muxer.write(packet, toStream: videoOutput, from: encoder.timeBase) }
+                    }
+                }
+            }
+            while let item = upscaled.pop() {
+                switch item {
+                case .frame(let image, let pts):
+                    let frame = try Stopwatch.time(&stages.fromRGB) {
+                        try converter.frame(from: image, for: encoder, matrix: matrix, fullRange: fullRange)
+                    }
+                    frame.pts = pts
+                    try Stopwatch.time(&stages.encode) { try encoder.send(frame) }
+                    try drain()
+                    framesWritten += 1
+                    events(.progress(frames: framesWritten, expectedFrames: expectedFrames, elapsed: clock.seconds))
+                case .end:
+                    try Stopwatch.time(&stages.encode) { try encoder.sendEndOfStream() }
+                    try drain()
+                    guard framesWritten > 0 else { throw ToolError(.dataError, "\(demuxer.path): no video frame could be decoded") }
+                    return
+                }
+            }
+        } catch {
+            fail(error)
+            throw error
+        }
+    }
+}

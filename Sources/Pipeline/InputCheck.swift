@@ -1,0 +1,59 @@
+import Foundation
+import Decode
+
+/// Opens inputs and turns every way an input can be wrong into one clear line with the right status.
+enum InputCheck {
+    /// True for names FFmpeg opens as protocols rather than files (URLs, `-` for stdin).
+    static func isURL(_ path: String) -> Bool { path == "-" || path.contains("://") }
+
+    /// Fails unless `path` is an existing, readable, non-empty regular file (URLs pass unchecked).
+    static func requireReadableFile(_ path: String) throws {
+        guard !isURL(path) else { return }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ToolError(.noInput, "\(path): no such file")
+        }
+        if isDirectory.boolValue { throw ToolError(.noInput, "\(path): is a directory, not a media file") }
+        guard access(path, R_OK) == 0 else { throw ToolError(.noInput, "\(path): not readable (permission denied)") }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
+        if size == 0 { throw ToolError(.dataError, "\(path): empty file") }
+    }
+
+    /// Opens a media file for demuxing.
+    static func openMedia(_ path: String, format: String?) throws -> Demuxer {
+        try requireReadableFile(path)
+        do {
+            return try Demuxer(path: path, formatName: format)
+        } catch let error as MediaError {
+            if error.isNoSuchFile { throw ToolError(.noInput, "\(path): no such file") }
+            if error.call == "av_find_input_format" { throw ToolError(.usage, "\(format ?? ""): unknown input format") }
+            throw ToolError(.dataError, "\(path): not a media file FFmpeg can read (\(error.reason))")
+        }
+    }
+
+    /// The main video stream of an opened input.
+    static func videoStream(of demuxer: Demuxer) throws -> StreamInfo {
+        guard let index = demuxer.bestVideoStream else {
+            let kinds = Set(demuxer.streams.map(\.kind.rawValue)).sorted().joined(separator: ", ")
+            let has = kinds.isEmpty ? "no streams" : "only \(kinds)"
+            throw ToolError(.dataError, "\(demuxer.path): no video stream (it has \(has))")
+        }
+        let stream = demuxer.streams[index]
+        guard stream.width > 0, stream.height > 0 else {
+            throw ToolError(.dataError, "\(demuxer.path): video stream #\(index) (\(stream.codecName)) has no frame size; the file may be damaged")
+        }
+        return stream
+    }
+
+    /// Opens the decoder for the main video stream.
+    static func openDecoder(_ demuxer: Demuxer, stream: StreamInfo, threads: Int) throws -> Decoder {
+        do {
+            return try Decoder(demuxer: demuxer, streamIndex: stream.index, threads: threads)
+        } catch let error as MediaError {
+            if error.call == "avcodec_find_decoder" {
+                throw ToolError(.dataError, "\(demuxer.path): unsupported video codec \(stream.codecName) (this FFmpeg has no decoder for it)")
+            }
+            throw ToolError(.dataError, "\(demuxer.path): cannot decode video stream #\(stream.index) (\(stream.codecName)): \(error.reason)")
+        }
+    }
+}

@@ -1,0 +1,87 @@
+import Foundation
+import Decode
+
+/// Things a job tells while it runs, beside the frame flow.
+public enum JobEvent: Sendable {
+    /// The job knows what it is doing; `expectedFrames` is nil when the input states no length.
+    case started(input: String, output: String, expectedFrames: Int?)
+    /// `frames` frames have been written so far.
+    case progress(frames: Int, expectedFrames: Int?, elapsed: Double)
+    /// Something the user should know that does not stop the job.
+    case warning(String)
+}
+
+/// Seconds spent in each stage of the frame flow (stages overlap in time: they run concurrently).
+public struct StageSeconds: Codable, Sendable {
+    public var demuxDecode: Double = 0
+    public var toRGB: Double = 0
+    public var upscale: Double = 0
+    public var fromRGB: Double = 0
+    public var encode: Double = 0
+    public var mux: Double = 0
+}
+
+/// What `--report` writes: the settings, what happened to each stream, counts and timings.
+public struct JobReport: Codable, Sendable {
+    public struct Settings: Codable, Sendable {
+        public var method: String
+        public var scale: Int
+        public var codec: String
+        public var crf: Double?
+        public var preset: String?
+        public var pixelFormat: String
+        public var encoderOptions: [String]
+    }
+
+    public struct StreamEntry: Codable, Sendable {
+        public var inputIndex: Int
+        public var kind: String
+        public var codec: String
+        /// "upscaled", "copied" or "dropped".
+        public var action: String
+        public var language: String?
+    }
+
+    public var input: String
+    public var output: String
+    public var inputSize: [Int]
+    public var outputSize: [Int]
+    public var settings: Settings
+    public var colour: [String: String]
+    public var frames: Int
+    public var damagedPackets: Int
+    public var repairedTimestamps: Int
+    public var streams: [StreamEntry]
+    public var seconds: StageSeconds
+    public var wallSeconds: Double
+    public var framesPerSecond: Double
+
+    /// Writes the report as pretty-printed JSON, atomically.
+    public func write(to path: String) throws { try JSONReport.write(self, to: path) }
+}
+
+/// A monotonic stopwatch.
+struct Stopwatch {
+    private let start = DispatchTime.now().uptimeNanoseconds
+    var seconds: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+
+    /// Runs `body` and adds its duration to `total`.
+    static func time<T>(_ total: inout Double, _ body: () throws -> T) rethrows -> T {
+        let watch = Stopwatch()
+        defer { total += watch.seconds }
+        return try body()
+    }
+}
+
+/// Writes any report as pretty-printed JSON, atomically.
+public enum JSONReport {
+    public static func write<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do {
+            try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw ToolError(.cannotCreate, "\(path): cannot write the report: \(error.localizedDescription)")
+        }
+    }
+}

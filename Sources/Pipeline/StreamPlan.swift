@@ -1,0 +1,49 @@
+import Decode
+
+/// What happens to each input stream: the main video stream is upscaled, the others are copied packet for
+/// packet or dropped. Decided once, before the output header is written.
+struct StreamPlan {
+    /// Output stream index for each copied input stream.
+    var copies: [Int: Int] = [:]
+    var entries: [JobReport.StreamEntry] = []
+    var warnings: [String] = []
+
+    /// Adds the output streams to `muxer` in input order, with the encoded video stream at its input position.
+    static func build(demuxer: Demuxer, muxer: Muxer, video: StreamInfo, encoder: Encoder,
+                      dropUnsupported: Bool) throws -> (plan: StreamPlan, videoOutput: Int) {
+        var plan = StreamPlan()
+        var videoOutput = -1
+        for stream in demuxer.streams {
+            let label = "stream #\(stream.index) (\(stream.kind.rawValue) \(stream.codecName))"
+            func entry(_ action: String) -> JobReport.StreamEntry {
+                JobReport.StreamEntry(inputIndex: stream.index, kind: stream.kind.rawValue, codec: stream.codecName,
+                                      action: action, language: stream.language)
+            }
+            if stream.index == video.index {
+                videoOutput = try wrapOutput(muxer) { try muxer.addEncodedStream(encoder, replacing: stream.index, of: demuxer) }
+                plan.entries.append(entry("upscaled"))
+                continue
+            }
+            let holdable = muxer.canHold(streamOf: demuxer, index: stream.index)
+            // Data streams (timecodes, GPS tracks) are kept only where the container is known to take them,
+            // as ffmpeg does; everything else is kept unless the container is known to refuse it.
+            let keep = stream.kind == .data || stream.kind == .unknown ? holdable == true : holdable != false
+            if !keep {
+                if stream.kind == .data || stream.kind == .unknown || dropUnsupported {
+                    plan.warnings.append("\(label) cannot be stored in \(muxer.formatName); dropped")
+                    plan.entries.append(entry("dropped"))
+                    continue
+                }
+                throw ToolError(.usage, "\(demuxer.path): \(label) cannot be stored in a \(muxer.formatName) file; "
+                                + "choose another container or pass --drop-unsupported-streams")
+            }
+            plan.copies[stream.index] = try wrapOutput(muxer) { try muxer.addCopiedStream(from: demuxer, index: stream.index) }
+            plan.entries.append(entry("copied"))
+        }
+        return (plan, videoOutput)
+    }
+
+    private static func wrapOutput<T>(_ muxer: Muxer, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch { throw ToolError.wrap(error, kind: .cannotCreate) }
+    }
+}

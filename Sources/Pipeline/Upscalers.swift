@@ -1,0 +1,51 @@
+import Decode
+import Engine
+
+/// Turns one low-resolution frame into one high-resolution frame. Called from one thread at a time.
+public protocol FrameUpscaler: AnyObject {
+    /// The integer magnification.
+    var scale: Int { get }
+    /// A short name for reports.
+    var name: String { get }
+    /// Upscales `image` by `scale` in both directions.
+    func upscale(_ image: RGBImage) throws -> RGBImage
+}
+
+/// The methods onsr-video offers.
+public enum UpscaleMethod: String, CaseIterable, Sendable, Codable {
+    /// MATLAB-style bicubic interpolation (a = -0.5), the usual SR baseline.
+    case bicubic
+    /// Lanczos-3 interpolation.
+    case lanczos
+
+    /// Makes the upscaler for this method.
+    public func makeUpscaler(scale: Int) -> FrameUpscaler {
+        switch self {
+        case .bicubic: return InterpolationUpscaler(kernel: .bicubic, scale: scale, name: rawValue)
+        case .lanczos: return InterpolationUpscaler(kernel: .lanczos3, scale: scale, name: rawValue)
+        }
+    }
+}
+
+/// Fixed-kernel interpolation in the engine's planar float RGB.
+public final class InterpolationUpscaler: FrameUpscaler {
+    public let scale: Int
+    public let name: String
+    let kernel: ResampleKernel
+    private var resampler: Resampler?
+
+    public init(kernel: ResampleKernel, scale: Int, name: String) {
+        precondition(scale >= 1, "scale must be at least 1")
+        self.kernel = kernel
+        self.scale = scale
+        self.name = name
+    }
+
+    public func upscale(_ image: RGBImage) throws -> RGBImage {
+        let (outW, outH) = (image.width * scale, image.height * scale)
+        if resampler?.horizontal.inputSize != image.width || resampler?.vertical.inputSize != image.height {
+            resampler = Resampler(inputWidth: image.width, inputHeight: image.height, outputWidth: outW, outputHeight: outH, kernel: kernel)
+        }
+        return RGBImage(width: outW, height: outH, pixels: resampler!.apply(image.pixels, channels: 3))
+    }
+}

@@ -1,0 +1,109 @@
+import Foundation
+import Decode
+
+/// Everything one video upscaling run needs to know.
+public struct VideoJobOptions: Sendable {
+    public var input: String
+    public var output: String
+    /// Container names for inputs and outputs whose name does not tell (`nut`, `matroska`, ...).
+    public var inputFormat: String?
+    public var outputFormat: String?
+    public var encoder = EncoderSettings()
+    public var overwrite = false
+    public var allowDamaged = false
+    public var dropUnsupportedStreams = false
+    /// Frames buffered between stages; bounds memory independently of the video's length.
+    public var queueDepth = 4
+
+    public init(input: String, output: String) {
+        self.input = input
+        self.output = output
+    }
+}
+
+/// One item travelling between stages: a frame with its presentation time, or the end of the stream.
+enum FlowItem {
+    case frame(RGBImage, pts: Int64)
+    case end
+}
+
+/// Decodes a video, upscales every frame, encodes it and copies every other stream, in three concurrent
+/// stages joined by bounded queues: (demux, decode, to RGB) -> (upscale) -> (from RGB, encode, mux).
+public final class VideoJob {
+    public let options: VideoJobOptions
+    private let upscaler: FrameUpscaler
+    private let events: (JobEvent) -> Void
+
+    public init(options: VideoJobOptions, upscaler: FrameUpscaler, events: @escaping (JobEvent) -> Void = { _ in }) {
+        self.options = options
+        self.upscaler = upscaler
+        self.events = events
+    }
+
+    /// Runs the job to completion; the output appears under its final name only on success.
+    public func run() throws -> JobReport {
+        let wall = Stopwatch()
+        let demuxer = try InputCheck.openMedia(options.input, format: options.inputFormat)
+        let video = try InputCheck.videoStream(of: demuxer)
+        let decoder = try InputCheck.openDecoder(demuxer, stream: video, threads: 0)
+        let output = try AtomicOutput(finalPath: options.output, overwrite: options.overwrite, inputs: [options.input])
+        let muxer: Muxer
+        do {
+            muxer = try Muxer(path: output.temporaryPath, formatName: options.outputFormat, nameForFormat: options.output)
+        } catch let error as MediaError {
+            let kind: ToolError.Kind = error.call == "av_guess_format" ? .usage : .cannotCreate
+            throw ToolError(kind, "\(options.output): \(error.context ?? error.reason)")
+        }
+
+        let colour = video.colour
+        let matrix = colour.matrix(height: video.height)
+        let sourceFormat = video.pixelFormatName ?? "yuv420p"
+        let fullRange = colour.isFullRange(pixelFormatName: sourceFormat)
+        let format = VideoFormat(width: video.width * upscaler.scale, height: video.height * upscaler.scale,
+                                 timeBase: video.timeBase, frameRate: video.averageFrameRate,
+                                 sampleAspectRatio: video.sampleAspectRatio,
+                                 colour: colour.resolved(matrix: matrix, fullRange: fullRange), sourcePixelFormat: sourceFormat)
+        let encoder: Encoder
+        do {
+            encoder = try Encoder(settings: options.encoder, format: format, globalHeader: muxer.wantsGlobalHeader)
+        } catch {
+            throw ToolError.wrap(error, kind: .usage, context: "cannot open encoder \(options.encoder.codec)")
+        }
+        let (plan, videoOutput) = try StreamPlan.build(demuxer: demuxer, muxer: muxer, video: video, encoder: encoder,
+                                                       dropUnsupported: options.dropUnsupportedStreams)
+        plan.warnings.forEach { events(.warning($0)) }
+        do {
+            try muxer.copyMetadataAndChapters(from: demuxer)
+            try muxer.writeHeader()
+        } catch {
+            throw ToolError.wrap(error, kind: .cannotCreate, context: options.output)
+        }
+
+        let expected = video.statedFrameCount
+            ?? (video.statedDuration ?? demuxer.duration).map { Int(($0 * video.averageFrameRate.doubleValue).rounded()) }
+        events(.started(input: options.input, output: options.output, expectedFrames: expected))
+
+        let flow = FrameFlow(job: self, demuxer: demuxer, decoder: decoder, video: video, encoder: encoder, muxer: muxer,
+                             plan: plan, videoOutput: videoOutput, matrix: matrix, fullRange: fullRange,
+                             expectedFrames: expected, upscaler: upscaler, events: events)
+        try flow.run()
+        do {
+            try muxer.finish()
+        } catch {
+            throw ToolError.wrap(error, kind: .cannotCreate, context: options.output)
+        }
+        try output.commit()
+
+        let seconds = wall.seconds
+        return JobReport(
+            input: options.input, output: options.output,
+            inputSize: [video.width, video.height], outputSize: [format.width, format.height],
+            settings: .init(method: upscaler.name, scale: upscaler.scale, codec: options.encoder.codec, crf: options.encoder.crf,
+                            preset: options.encoder.preset, pixelFormat: encoder.pixelFormatName,
+                            encoderOptions: options.encoder.options.map { "\($0.key)=\($0.value)" }),
+            colour: format.colour.names.merging(["matrixUsed": matrix.rawValue, "fullRange": String(fullRange)]) { a, _ in a },
+            frames: flow.framesWritten, damagedPackets: flow.damage.count, repairedTimestamps: flow.repairedTimestamps,
+            streams: plan.entries, seconds: flow.stages, wallSeconds: seconds,
+            framesPerSecond: seconds > 0 ? Double(flow.framesWritten) / seconds : 0)
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+import Pipeline
+
+/// The `onsr-video` command line.
+@main
+struct OnsrVideo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "onsr-video",
+        abstract: "Restore and upscale video by online super-resolution.",
+        discussion: """
+        Exit status: 0 success, 64 usage error, 65 bad input data (not a video, damaged, unsupported), \
+        66 missing or unreadable input, 73 cannot create output, 130 interrupted, 1 anything else.
+        """,
+        version: "0.1.0",
+        subcommands: [Upscale.self, ImageCommand.self, FramesCommand.self],
+        defaultSubcommand: Upscale.self
+    )
+
+    static func main() {
+        Interrupts.install()
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+/// `onsr-video [upscale] IN OUT`: upscale a video, keeping every other stream.
+struct Upscale: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "upscale",
+        abstract: "Upscale a video file (the default command).",
+        discussion: "Audio, subtitle and attachment streams, chapters, metadata, timestamps, colour tags and rotation are kept."
+    )
+
+    @Argument(help: "Input video (any file FFmpeg reads).")
+    var input: String
+
+    @Argument(help: "Output video; the container follows the extension (or --output-format).")
+    var output: String
+
+    @OptionGroup var method: MethodOptions
+    @OptionGroup var encoding: EncodingOptions
+    @OptionGroup var common: RunOptions
+
+    @Option(name: .customLong("format"), help: "Input container format, where probing cannot tell (e.g. nut).")
+    var inputFormat: String?
+
+    @Option(name: .customLong("output-format"), help: "Output container format, where the extension cannot tell (e.g. matroska).")
+    var outputFormat: String?
+
+    @Flag(help: "Keep going past damaged input, counting the bad packets.")
+    var allowDamaged = false
+
+    @Flag(help: "Drop streams the output container cannot hold instead of failing.")
+    var dropUnsupportedStreams = false
+
+    func run() throws {
+        common.applyLogging()
+        try reportingFailures {
+            var options = VideoJobOptions(input: input, output: output)
+            options.inputFormat = inputFormat
+            options.outputFormat = outputFormat
+            options.encoder = encoding.settings
+            options.overwrite = common.overwrite
+            options.allowDamaged = allowDamaged
+            options.dropUnsupportedStreams = dropUnsupportedStreams
+            let printer = ProgressPrinter(quiet: common.quiet)
+            let job = VideoJob(options: options, upscaler: method.method.makeUpscaler(scale: method.scale), events: printer.handle)
+            defer { printer.finish() }
+            let report = try job.run()
+            if report.damagedPackets > 0 {
+                printer.handle(.warning("\(report.damagedPackets) damaged packets or frames in \(input)"))
+            }
+            try common.report.map { try report.write(to: $0) }
+        }
+    }
+}
+
+/// `onsr-video image IN OUT`: upscale one picture.
+struct ImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "image", abstract: "Upscale one image (PNG or JPEG in, PNG out).")
+
+    @Argument(help: "Input image.") var input: String
+    @Argument(help: "Output PNG.") var output: String
+    @OptionGroup var method: MethodOptions
+    @OptionGroup var common: RunOptions
+
+    func run() throws {
+        common.applyLogging()
+        try reportingFailures {
+            let job = FrameFolderJob(upscaler: method.method.makeUpscaler(scale: method.scale), overwrite: common.overwrite)
+            let report = try job.runImage(input, into: output)
+            try common.report.map { try JSONReport.write(report, to: $0) }
+        }
+    }
+}
+
+/// `onsr-video frames IN_DIR OUT_DIR`: upscale a folder of numbered frames.
+struct FramesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "frames", abstract: "Upscale a folder of PNG / JPEG frames into PNGs with the same names.")
+
+    @Argument(help: "Folder of frames.") var inputFolder: String
+    @Argument(help: "Folder for the upscaled frames (created if missing).") var outputFolder: String
+    @OptionGroup var method: MethodOptions
+    @OptionGroup var common: RunOptions
+
+    func run() throws {
+        common.applyLogging()
+        try reportingFailures {
+            let printer = ProgressPrinter(quiet: common.quiet)
+            defer { printer.finish() }
+            let job = FrameFolderJob(upscaler: method.method.makeUpscaler(scale: method.scale), overwrite: common.overwrite,
+                                     events: printer.handle)
+            let report = try job.runFolder(inputFolder, into: outputFolder)
+            try common.report.map { try JSONReport.write(report, to: $0) }
+        }
+    }
+}

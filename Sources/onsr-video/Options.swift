@@ -1,0 +1,100 @@
+import ArgumentParser
+import Decode
+import Foundation
+import Pipeline
+
+extension UpscaleMethod: ExpressibleByArgument {}
+
+/// How frames are upscaled.
+struct MethodOptions: ParsableArguments {
+    @Option(help: "Upscaling method: \(UpscaleMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var method: UpscaleMethod = .bicubic
+
+    @Option(help: "Magnification: 2 or 4.")
+    var scale: Int = 2
+
+    func validate() throws {
+        guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
+    }
+}
+
+/// How the upscaled video is encoded.
+struct EncodingOptions: ParsableArguments {
+    @Option(help: "Video encoder FFmpeg offers (libx264, libx265, libsvtav1, libaom-av1, libvpx-vp9, ffv1, ...).")
+    var codec = "libx264"
+
+    @Option(help: "Constant rate factor (default 18 for libx264 / libx265, the encoder's own default otherwise).")
+    var crf: Double?
+
+    @Option(help: "Encoder preset, e.g. medium, slow, veryfast (the encoder's default when omitted).")
+    var preset: String?
+
+    @Option(name: .customLong("pix-fmt"), help: "Output pixel format (default: the least lossy one the encoder takes; 10-bit input stays 10-bit where it can).")
+    var pixelFormat: String?
+
+    @Option(name: .customLong("encoder-option"), parsing: .singleValue, help: "Encoder option key=value (repeatable), e.g. tune=film, g=48.")
+    var encoderOptions: [String] = []
+
+    func validate() throws {
+        guard EncoderSettings.encoderExists(codec) else { throw ValidationError("this FFmpeg has no encoder named \(codec)") }
+        for option in encoderOptions where !option.contains("=") || option.hasPrefix("=") {
+            throw ValidationError("--encoder-option takes key=value, got \(option)")
+        }
+    }
+
+    var settings: EncoderSettings {
+        var settings = EncoderSettings()
+        settings.codec = codec
+        settings.crf = crf ?? (["libx264", "libx265", "libx264rgb"].contains(codec) ? 18 : nil)
+        settings.preset = preset
+        settings.pixelFormat = pixelFormat
+        settings.options = encoderOptions.map { option in
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            return (key: parts[0], value: parts.count > 1 ? parts[1] : "")
+        }
+        return settings
+    }
+}
+
+/// Output safety and reporting, shared by every command that writes files.
+struct RunOptions: ParsableArguments {
+    @Flag(help: "Replace an existing output.")
+    var overwrite = false
+
+    @Flag(name: [.short, .long], help: "Print nothing but errors.")
+    var quiet = false
+
+    @Option(help: "Write a JSON report (frames, time per stage, settings) to this file.")
+    var report: String?
+
+    @Flag(help: "Show FFmpeg's own log messages (encoder settings and statistics).")
+    var verbose = false
+
+    /// Applies the logging these options ask for.
+    func applyLogging() { (quiet ? MediaLog.silent : verbose ? .verbose : .errors).apply() }
+
+    func validate() throws {
+        if let report {
+            let folder = URL(fileURLWithPath: report).deletingLastPathComponent().path
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--report: folder \(folder) does not exist")
+            }
+        }
+    }
+}
+
+/// Runs a command body, turning failures into one line on stderr and the documented exit status.
+func reportingFailures(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ToolError {
+        FileHandle.standardError.write("onsr-video: error: \(error.message)\n".data(using: .utf8)!)
+        throw ExitCode(error.exitCode)
+    } catch let error as ExitCode {
+        throw error
+    } catch {
+        FileHandle.standardError.write("onsr-video: error: \(error)\n".data(using: .utf8)!)
+        throw ExitCode(ToolError.Kind.other.rawValue)
+    }
+}
