@@ -34,10 +34,12 @@ let package = Package(
             dependencies: ["Pipeline", "Decode", "Engine",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
-        .testTarget(name: "DecodeTests", dependencies: ["Decode"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Decode", "Engine"]),
-        .testTarget(name: "CLITests", dependencies: ["onsr-video", "Decode"]),
+        // Helpers shared by the test targets: running commands, ffmpeg / ffprobe as independent judges.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "DecodeTests", dependencies: ["Decode", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Decode", "Engine", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["onsr-video", "Decode", "TestSupport"]),
     ],
     // The FFmpeg and BLAS layers pass C pointers between pipeline threads that each own them in turn;
     // Swift 5 mode keeps those hand-offs expressible without wrapping every pointer.

@@ -22,21 +22,23 @@ public final class ColourConverter: @unchecked Sendable {
             }
             return image
         }
+        // swscale widens 8-bit samples by shifting (255 -> 65280), so 8-bit sources keep 8-bit intermediates.
+        let deep = format.bitDepth > 8
         if format.isRGBFamily {
-            let planar = try convert(frame, to: AV_PIX_FMT_GBRP16LE)
+            let planar = try convert(frame, to: deep ? AV_PIX_FMT_GBRP16LE : AV_PIX_FMT_GBRP)
             let (width, height, planeSize) = (image.width, image.height, image.planeSize)
             image.pixels.withUnsafeMutableBufferPointer { out in
                 // GBRP stores G, B, R planes.
                 for (source, target) in [(2, 0), (0, 1), (1, 2)] {
-                    copy16(planar, plane: source, into: out.baseAddress! + target * planeSize, width: width, height: height)
+                    copyPlane(planar, plane: source, into: out.baseAddress! + target * planeSize, width: width, height: height)
                 }
             }
             return image
         }
-        let planar = try convert(frame, to: AV_PIX_FMT_YUV444P16LE)
+        let intermediate = deep ? AV_PIX_FMT_YUV444P16LE : AV_PIX_FMT_YUV444P
+        let planar = try convert(frame, to: intermediate)
         image.pixels.withUnsafeMutableBufferPointer { out in
-            YUVKernels.toRGB(frame: planar, layout: PlanarYUVLayout(AV_PIX_FMT_YUV444P16LE)!, matrix: matrix,
-                             fullRange: fullRange, into: out.baseAddress!)
+            YUVKernels.toRGB(frame: planar, layout: PlanarYUVLayout(intermediate)!, matrix: matrix, fullRange: fullRange, into: out.baseAddress!)
         }
         return image
     }
@@ -45,21 +47,27 @@ public final class ColourConverter: @unchecked Sendable {
         let source = (frame.width, frame.height, frame.pixelFormat)
         let destination = (frame.width, frame.height, target)
         if scaler?.matches(source: source, target: destination) != true {
-            scaler = try Scaler(from: source, to: destination, flags: SWS_POINT | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP | SWS_BICUBIC)
+            scaler = try Scaler(from: source, to: destination, flags: SWS_POINT | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP)
             scratch = try Frame(format: target, width: frame.width, height: frame.height)
         }
         try scaler!.scale(frame, into: scratch!)
         return scratch!
     }
 
-    private func copy16(_ frame: Frame, plane: Int, into target: UnsafeMutablePointer<Float>, width: Int, height: Int) {
+    private func copyPlane(_ frame: Frame, plane: Int, into target: UnsafeMutablePointer<Float>, width: Int, height: Int) {
         let base = frame.plane(plane)
         let stride = frame.stride(plane)
-        let scale: Float = 1 / 65535
+        let deep = frame.pixelFormat.bitDepth > 8
+        let scale: Float = deep ? 1 / 65535 : 1 / 255
         for y in 0..<height {
-            let row = UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt16.self)
             let out = target + y * width
-            for x in 0..<width { out[x] = Float(UInt16(littleEndian: row[x])) * scale }
+            if deep {
+                let row = UnsafeRawPointer(base + y * stride).assumingMemoryBound(to: UInt16.self)
+                for x in 0..<width { out[x] = Float(UInt16(littleEndian: row[x])) * scale }
+            } else {
+                let row = base + y * stride
+                for x in 0..<width { out[x] = Float(row[x]) * scale }
+            }
         }
     }
 
@@ -79,15 +87,17 @@ public final class ColourConverter: @unchecked Sendable {
             }
             return frame
         }
-        let intermediateFormat = format.isRGBFamily ? AV_PIX_FMT_GBRP16LE : AV_PIX_FMT_YUV444P16LE
+        let deep = format.bitDepth > 8
+        let intermediateFormat = format.isRGBFamily ? (deep ? AV_PIX_FMT_GBRP16LE : AV_PIX_FMT_GBRP)
+                                                    : (deep ? AV_PIX_FMT_YUV444P16LE : AV_PIX_FMT_YUV444P)
         let intermediate = try Frame(format: intermediateFormat, width: image.width, height: image.height)
         image.pixels.withUnsafeBufferPointer { input in
             if format.isRGBFamily {
                 for (source, target) in [(0, 2), (1, 0), (2, 1)] {
-                    fill16(intermediate, plane: target, from: input.baseAddress! + source * image.planeSize, width: image.width, height: image.height)
+                    fillPlane(intermediate, plane: target, from: input.baseAddress! + source * image.planeSize, width: image.width, height: image.height)
                 }
             } else {
-                YUVKernels.fromRGB(input.baseAddress!, frame: intermediate, layout: PlanarYUVLayout(AV_PIX_FMT_YUV444P16LE)!,
+                YUVKernels.fromRGB(input.baseAddress!, frame: intermediate, layout: PlanarYUVLayout(intermediateFormat)!,
                                    matrix: matrix, fullRange: fullRange)
             }
         }
@@ -97,15 +107,19 @@ public final class ColourConverter: @unchecked Sendable {
         return frame
     }
 
-    private func fill16(_ frame: Frame, plane: Int, from source: UnsafePointer<Float>, width: Int, height: Int) {
+    private func fillPlane(_ frame: Frame, plane: Int, from source: UnsafePointer<Float>, width: Int, height: Int) {
         let base = frame.plane(plane)
         let stride = frame.stride(plane)
+        let deep = frame.pixelFormat.bitDepth > 8
+        let maximum: Float = deep ? 65535 : 255
         for y in 0..<height {
-            let row = UnsafeMutableRawPointer(base + y * stride).assumingMemoryBound(to: UInt16.self)
             let input = source + y * width
-            for x in 0..<width {
-                let value = min(max(input[x], 0), 1) * 65535 + 0.5
-                row[x] = UInt16(value).littleEndian
+            if deep {
+                let row = UnsafeMutableRawPointer(base + y * stride).assumingMemoryBound(to: UInt16.self)
+                for x in 0..<width { row[x] = UInt16(min(max(input[x], 0), 1) * maximum + 0.5).littleEndian }
+            } else {
+                let row = base + y * stride
+                for x in 0..<width { row[x] = UInt8(min(max(input[x], 0), 1) * maximum + 0.5) }
             }
         }
     }

@@ -97,6 +97,13 @@ public final class Frame: @unchecked Sendable {
     /// Bytes per row of plane `index`.
     func stride(_ index: Int) -> Int { Int(strides[index]) }
 
+    /// One stored sample value of plane `plane` (8- or 16-bit little-endian formats), for inspection.
+    public func sample(plane: Int, x: Int, y: Int) -> Int {
+        let row = self.plane(plane) + y * stride(plane)
+        if pixelFormat.bitDepth > 8 { return Int(UInt16(littleEndian: UnsafeRawPointer(row).assumingMemoryBound(to: UInt16.self)[x])) }
+        return Int(row[x])
+    }
+
     /// Drops the payload so the frame can be reused.
     public func reset() { av_frame_unref(pointer) }
 

@@ -42,16 +42,16 @@ struct PlanarYUVLayout: Equatable {
 
 extension AVPixelFormat {
     /// FFmpeg's name of the format.
-    var name: String { av_get_pix_fmt_name(self).map { String(cString: $0) } ?? "unknown" }
+    public var name: String { av_get_pix_fmt_name(self).map { String(cString: $0) } ?? "unknown" }
 
     /// True for RGB and palette formats, whose samples carry no YCbCr matrix.
-    var isRGBFamily: Bool {
+    public var isRGBFamily: Bool {
         guard let descriptor = av_pix_fmt_desc_get(self) else { return false }
         return descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL) != 0
     }
 
     /// Bits per component of the first component.
-    var bitDepth: Int {
+    public var bitDepth: Int {
         guard let descriptor = av_pix_fmt_desc_get(self) else { return 8 }
         return Int(descriptor.pointee.comp.0.depth)
     }

@@ -67,11 +67,11 @@ struct RunOptions: ParsableArguments {
     @Option(help: "Write a JSON report (frames, time per stage, settings) to this file.")
     var report: String?
 
-    @Flag(help: "Show FFmpeg's own log messages (encoder settings and statistics).")
+    @Flag(help: "Show FFmpeg's own log messages (otherwise onsr-video reports problems itself, one line each).")
     var verbose = false
 
     /// Applies the logging these options ask for.
-    func applyLogging() { (quiet ? MediaLog.silent : verbose ? .verbose : .errors).apply() }
+    func applyLogging() { (verbose ? MediaLog.verbose : .silent).apply() }
 
     func validate() throws {
         if let report {

@@ -1,0 +1,136 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Bad input, unsafe outputs and interruptions: one line on stderr, the documented status, nothing left behind.
+final class FailureCommandTests: XCTestCase {
+    var folder: TemporaryFolder!
+
+    override func setUpWithError() throws {
+        folder = try TemporaryFolder("onsr-fail")
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-f", "lavfi", "-i", "sine=d=2",
+                          "-c:v", "libx264", "-c:a", "aac", "-shortest", "-movflags", "+faststart", "good.mp4"], in: folder.path)
+    }
+
+    override func tearDown() { folder.remove() }
+
+    func onsr(_ arguments: [String]) throws -> CommandResult {
+        try Shell.run([BuiltProducts.onsrVideo] + arguments, in: folder.path)
+    }
+
+    func bytes(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: folder.file(name))) }
+
+    /// Runs on `input`, expects `status`, exactly one stderr line naming the input, and no output at all.
+    func assertRejected(_ input: String, status: Int32, mentioning text: String, extra: [String] = [],
+                        file: StaticString = #filePath, line: UInt = #line) throws {
+        let before = folder.listing()
+        let result = try onsr([input, "out.mp4"] + extra)
+        XCTAssertEqual(result.status, status, "\(input): \(result.stderr)", file: file, line: line)
+        let lines = result.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "one line: \(result.stderr)", file: file, line: line)
+        XCTAssertTrue(result.stderr.contains(input), result.stderr, file: file, line: line)
+        XCTAssertTrue(result.stderr.lowercased().contains(text), "\(result.stderr) should mention \(text)", file: file, line: line)
+        XCTAssertEqual(folder.listing(), before, "no output or partial file is left", file: file, line: line)
+    }
+
+    // Acceptance 6.
+    func testTruncatedFileIsRejectedAsDamaged() throws {
+        let good = try bytes("good.mp4")
+        try good.prefix(good.count * 6 / 10).write(to: URL(fileURLWithPath: folder.file("truncated.mp4")))
+        try assertRejected("truncated.mp4", status: 65, mentioning: "damaged")
+        // Without the index at the front, the same cut leaves nothing readable at all.
+        try Shell.ffmpeg(["-i", "good.mp4", "-c", "copy", "tail.mp4"], in: folder.path)
+        let tail = try bytes("tail.mp4")
+        try tail.prefix(tail.count / 2).write(to: URL(fileURLWithPath: folder.file("cut.mp4")))
+        try assertRejected("cut.mp4", status: 65, mentioning: "not a media file")
+    }
+
+    func testTruncatedFileWithAllowDamagedKeepsWhatDecodes() throws {
+        let good = try bytes("good.mp4")
+        try good.prefix(good.count * 6 / 10).write(to: URL(fileURLWithPath: folder.file("truncated.mp4")))
+        let result = try onsr(["truncated.mp4", "out.mp4", "--allow-damaged", "--report", "report.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try JSONSerialization.jsonObject(with: try bytes("report.json")) as! [String: Any]
+        XCTAssertGreaterThan(report["damagedPackets"] as! Int, 0)
+        let frames = try Shell.ffprobe(["-count_frames", "-select_streams", "v", "-show_entries", "stream=nb_read_frames",
+                                        "-of", "csv=p=0", "out.mp4"], in: folder.path)
+        XCTAssertEqual(Int(frames.trimmingCharacters(in: .whitespacesAndNewlines)), report["frames"] as? Int)
+        XCTAssertGreaterThan(report["frames"] as! Int, 10)
+    }
+
+    func testRandomBytesEmptyMissingDirectoryAndAudioOnly() throws {
+        var generator = SystemRandomNumberGenerator()
+        try Data((0..<200_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
+            .write(to: URL(fileURLWithPath: folder.file("random.mp4")))
+        FileManager.default.createFile(atPath: folder.file("empty.mp4"), contents: Data())
+        try FileManager.default.createDirectory(atPath: folder.file("folder.mp4"), withIntermediateDirectories: false)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "sine=d=1", "audio.m4a"], in: folder.path)
+        try assertRejected("random.mp4", status: 65, mentioning: "not a media file")
+        try assertRejected("empty.mp4", status: 65, mentioning: "empty")
+        try assertRejected("missing.mp4", status: 66, mentioning: "no such file")
+        try assertRejected("folder.mp4", status: 66, mentioning: "directory")
+        try assertRejected("audio.m4a", status: 65, mentioning: "no video stream")
+    }
+
+    func testExistingOutputNeedsOverwriteAndInputIsNeverReplaced() throws {
+        let original = try bytes("good.mp4")
+        FileManager.default.createFile(atPath: folder.file("taken.mp4"), contents: Data("keep me".utf8))
+        var result = try onsr(["good.mp4", "taken.mp4"])
+        XCTAssertEqual(result.status, 73, result.stderr)
+        XCTAssertEqual(try bytes("taken.mp4"), Data("keep me".utf8))
+        result = try onsr(["good.mp4", "good.mp4", "--overwrite"])
+        XCTAssertEqual(result.status, 64, result.stderr)
+        XCTAssertEqual(try bytes("good.mp4"), original)
+        result = try onsr(["good.mp4", "taken.mp4", "--overwrite"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertNotEqual(try bytes("taken.mp4"), Data("keep me".utf8))
+        XCTAssertEqual(try bytes("good.mp4"), original)
+    }
+
+    func testUnwritableDestinationAndUnknownOptions() throws {
+        var result = try onsr(["good.mp4", "no/such/folder/out.mp4"])
+        XCTAssertEqual(result.status, 73, result.stderr)
+        result = try onsr(["good.mp4", "out.mp4", "--codec", "no-such-encoder"])
+        XCTAssertEqual(result.status, 64, result.stderr)
+        result = try onsr(["good.mp4", "out.mp4", "--scale", "3"])
+        XCTAssertEqual(result.status, 64, result.stderr)
+        result = try onsr(["good.mp4", "out.mp4", "--encoder-option", "no-such-option=1"])
+        XCTAssertEqual(result.status, 64, result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("out.mp4")))
+    }
+
+    func testStreamTheContainerCannotHoldIsAnErrorUnlessDropped() throws {
+        try "1\n00:00:00,500 --> 00:00:01,000\nHi\n".write(toFile: folder.file("s.srt"), atomically: true, encoding: .utf8)
+        try Shell.ffmpeg(["-i", "good.mp4", "-i", "s.srt", "-map", "0", "-map", "1", "-c:v", "copy", "-c:a", "copy", "-c:s", "srt", "subs.mkv"],
+                         in: folder.path)
+        let before = folder.listing()
+        var result = try onsr(["subs.mkv", "out.mp4"])
+        XCTAssertEqual(result.status, 64, result.stderr)
+        XCTAssertTrue(result.stderr.contains("subrip"), result.stderr)
+        XCTAssertEqual(folder.listing(), before)
+        result = try onsr(["subs.mkv", "out.mp4", "--drop-unsupported-streams"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let kinds = try Shell.ffprobe(["-show_entries", "stream=codec_type", "-of", "csv=p=0", "out.mp4"], in: folder.path)
+        XCTAssertEqual(kinds.split(separator: "\n"), ["video", "audio"])
+    }
+
+    func testInterruptRemovesThePartialOutput() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=20", "-c:v", "libx264", "-preset", "ultrafast", "long.mp4"],
+                         in: folder.path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BuiltProducts.onsrVideo)
+        process.arguments = ["long.mp4", "out.mp4", "--scale", "4", "--method", "lanczos"]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && !folder.listing().contains(where: { $0.contains("onsr-partial") }) { usleep(20_000) }
+        XCTAssertTrue(folder.listing().contains { $0.contains("onsr-partial") }, "the job had started writing")
+        usleep(300_000)
+        process.interrupt()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130)
+        XCTAssertEqual(folder.listing().filter { $0.hasPrefix(".") || $0.hasPrefix("out") }, [])
+    }
+}

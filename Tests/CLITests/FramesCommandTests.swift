@@ -1,0 +1,69 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `onsr-video frames` and `onsr-video image`.
+final class FramesCommandTests: XCTestCase {
+    var folder: TemporaryFolder!
+
+    override func setUpWithError() throws { folder = try TemporaryFolder("onsr-frames") }
+    override func tearDown() { folder.remove() }
+
+    func onsr(_ arguments: [String]) throws -> CommandResult {
+        try Shell.run([BuiltProducts.onsrVideo] + arguments, in: folder.path)
+    }
+
+    func describe(_ file: String) throws -> String {
+        try Shell.ffprobe(["-show_entries", "stream=width,height,pix_fmt", "-of", "csv=p=0", file], in: folder.path)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    // Acceptance 7.
+    func testFolderOfTwelveFramesGivesTwelvePNGsWithTheSameNames() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "12", "-start_number", "1", "in/frame%d.png"],
+                         in: folder.path)
+        let result = try onsr(["frames", "in", "out"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder.file("out")).sorted()
+        XCTAssertEqual(names, (1...12).map { "frame\($0).png" }.sorted())
+        for name in names { XCTAssertEqual(try describe("out/\(name)"), "192,128,rgb24") }
+        // Frame 10 of the output must come from frame 10 of the input: compare with a plain ffmpeg upscale.
+        try Shell.ffmpeg(["-i", "in/frame10.png", "-vf", "scale=192:128:flags=bicubic", "ref10.png"], in: folder.path)
+        try Shell.ffmpeg(["-i", "in/frame2.png", "-vf", "scale=192:128:flags=bicubic", "ref2.png"], in: folder.path)
+        func psnr(_ a: String, _ b: String) throws -> Double {
+            let out = try Shell.run(["ffmpeg", "-i", a, "-i", b, "-lavfi", "psnr", "-f", "null", "-"], in: folder.path).stderr
+            let field = out.split(separator: " ").first { $0.hasPrefix("average:") }!
+            return Double(field.dropFirst("average:".count)) ?? .infinity
+        }
+        XCTAssertGreaterThan(try psnr("out/frame10.png", "ref10.png"), try psnr("out/frame10.png", "ref2.png") + 3)
+        XCTAssertGreaterThan(try psnr("out/frame10.png", "ref10.png"), 30)
+    }
+
+    func testSixteenBitPNGAndJPEGInputs() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "-pix_fmt", "rgb48be", "in/deep.png"], in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "in/photo.jpg"], in: folder.path)
+        let result = try onsr(["frames", "in", "out", "--scale", "4"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try describe("out/deep.png"), "256,192,rgb48be")
+        XCTAssertEqual(try describe("out/photo.png"), "256,192,rgb24")
+        let again = try onsr(["frames", "in", "out"])
+        XCTAssertEqual(again.status, 73, "existing frames need --overwrite")
+    }
+
+    func testImageCommandAndItsErrors() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "pic.png"], in: folder.path)
+        var result = try onsr(["image", "pic.png", "big.png", "--method", "lanczos"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try describe("big.png"), "128,96,rgb24")
+        result = try onsr(["image", "missing.png", "x.png"])
+        XCTAssertEqual(result.status, 66)
+        FileManager.default.createFile(atPath: folder.file("junk.png"), contents: Data("not a picture".utf8))
+        result = try onsr(["image", "junk.png", "x.png"])
+        XCTAssertEqual(result.status, 65)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("x.png")))
+        result = try onsr(["frames", "nowhere", "out"])
+        XCTAssertEqual(result.status, 66)
+    }
+}

@@ -1,0 +1,141 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// Runs `onsr-video IN OUT` as a user would, on clips that ffmpeg makes, and judges the results with ffprobe.
+final class UpscaleCommandTests: XCTestCase {
+    var folder: TemporaryFolder!
+
+    override func setUpWithError() throws { folder = try TemporaryFolder("onsr-cli") }
+    override func tearDown() { folder.remove() }
+
+    func onsr(_ arguments: [String]) throws -> CommandResult {
+        try Shell.run([BuiltProducts.onsrVideo] + arguments, in: folder.path)
+    }
+
+    func probe(_ arguments: [String]) throws -> String { try Shell.ffprobe(arguments, in: folder.path) }
+
+    func framePTS(_ file: String) throws -> [String] {
+        try probe(["-select_streams", "v:0", "-show_entries", "frame=pts_time", "-of", "csv=p=0", file])
+            .split(separator: "\n").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: " ,")) }.filter { !$0.isEmpty }
+    }
+
+    func audioMD5(_ file: String, stream: Int = 0) throws -> String {
+        let result = try Shell.run(["ffmpeg", "-v", "error", "-i", file, "-map", "0:a:\(stream)", "-c", "copy", "-f", "md5", "-"], in: folder.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return result.stdout
+    }
+
+    /// Partial outputs are hidden files with this marker; none may survive any run.
+    func assertNoPartialFiles(file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(folder.listing().filter { $0.contains("onsr-partial") }, [], file: file, line: line)
+    }
+
+    // Acceptance 1: 640x360 H.264 + AAC MP4 at x2.
+    func testMP4KeepsFrameCountTimestampsAndAudioBits() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=2", "-f", "lavfi", "-i", "sine=f=440:d=2",
+                          "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", "in.mp4"], in: folder.path)
+        let result = try onsr(["in.mp4", "out.mp4", "--method", "bicubic"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let size = try probe(["-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0", "out.mp4"])
+        XCTAssertEqual(size.trimmingCharacters(in: .whitespacesAndNewlines), "1280,720")
+        let before = try framePTS("in.mp4"), after = try framePTS("out.mp4")
+        XCTAssertEqual(before.count, 50)
+        XCTAssertEqual(after, before, "every frame keeps its presentation time")
+        XCTAssertEqual(try audioMD5("out.mp4"), try audioMD5("in.mp4"), "audio is copied bit for bit")
+        assertNoPartialFiles()
+    }
+
+    // Acceptance 2: two audio languages, a subtitle track, chapters and global metadata in MKV.
+    func testMKVKeepsAudioTracksLanguagesSubtitlesAndChapters() throws {
+        try "1\n00:00:00,500 --> 00:00:01,200\nHello\n\n2\n00:00:01,300 --> 00:00:01,900\nWorld\n"
+            .write(toFile: folder.file("s.srt"), atomically: true, encoding: .utf8)
+        try ";FFMETADATA1\ntitle=Test film\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=1000\ntitle=Opening\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=1000\nEND=2000\ntitle=Closing\n"
+            .write(toFile: folder.file("meta.txt"), atomically: true, encoding: .utf8)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-f", "lavfi", "-i", "sine=f=440:d=2",
+                          "-f", "lavfi", "-i", "sine=f=880:d=2", "-i", "s.srt", "-i", "meta.txt",
+                          "-map", "0", "-map", "1", "-map", "2", "-map", "3", "-map_metadata", "4", "-map_chapters", "4",
+                          "-c:v", "libx264", "-c:a", "libopus", "-c:s", "srt",
+                          "-metadata:s:a:0", "language=eng", "-metadata:s:a:1", "language=fra", "-metadata:s:s:0", "language=deu",
+                          "in.mkv"], in: folder.path)
+        let result = try onsr(["in.mkv", "out.mkv"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let streams = ["-show_entries", "stream=index,codec_type,codec_name:stream_tags=language", "-of", "compact"]
+        let inputStreams = try probe(streams + ["in.mkv"]).replacingOccurrences(of: "codec_name=h264", with: "")
+        let outputStreams = try probe(streams + ["out.mkv"]).replacingOccurrences(of: "codec_name=h264", with: "")
+        XCTAssertEqual(outputStreams, inputStreams)
+        XCTAssertTrue(outputStreams.contains("language=fra") && outputStreams.contains("subrip") && outputStreams.contains("language=deu"))
+        let chapters = ["-show_entries", "chapter=start_time,end_time:chapter_tags=title:format_tags=title", "-of", "compact"]
+        XCTAssertEqual(try probe(chapters + ["out.mkv"]), try probe(chapters + ["in.mkv"]))
+        XCTAssertTrue(try probe(chapters + ["out.mkv"]).contains("title=Closing"))
+        XCTAssertEqual(try audioMD5("out.mkv", stream: 1), try audioMD5("in.mkv", stream: 1))
+        let subtitles = { (file: String) in try Shell.run(["ffmpeg", "-v", "error", "-i", file, "-map", "0:s", "-c", "copy", "-f", "md5", "-"], in: self.folder.path).stdout }
+        XCTAssertEqual(try subtitles("out.mkv"), try subtitles("in.mkv"))
+    }
+
+    // Acceptance 3: variable frame rate.
+    func testVariableFrameRateKeepsEveryTimestamp() throws {
+        // Gaps that grow frame by frame: no two are alike, so no constant rate describes the clip.
+        let irregular = "setpts='(N+N*N/50)/25/TB'"
+        for name in ["vfr.mkv", "vfr.mp4"] {
+            try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-vf", irregular, "-fps_mode", "vfr",
+                              "-c:v", "libx264", name], in: folder.path)
+            let result = try onsr([name, "out-" + name])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let before = try framePTS(name)
+            XCTAssertEqual(try framePTS("out-" + name), before)
+            let times = before.compactMap(Double.init)
+            XCTAssertEqual(times.count, before.count, "every frame has a timestamp")
+            let gaps = Set(zip(times.dropFirst(), times).map { Int((($0 - $1) * 1000).rounded()) })
+            XCTAssertGreaterThan(gaps.count, 2, "the fixture really is variable-rate")
+        }
+    }
+
+    func meanYUV(_ file: String) throws -> [Double] {
+        let result = try Shell.run(["ffmpeg", "-v", "error", "-i", file, "-vf", "signalstats,metadata=print:file=-", "-frames:v", "1",
+                                    "-f", "null", "-"], in: folder.path)
+        return ["YAVG", "UAVG", "VAVG"].map { key in
+            let line = result.stdout.split(separator: "\n").first { $0.contains("signalstats.\(key)=") }!
+            return Double(line.split(separator: "=").last!)!
+        }
+    }
+
+    // Acceptance 4: BT.709 limited range tags and values survive; 10-bit stays 10-bit.
+    func testBT709LimitedColourCardKeepsTagsAndValues() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "color=c=0x3080C0:size=320x240:rate=25:duration=1",
+                          "-vf", "scale=out_color_matrix=bt709:out_range=tv,format=yuv420p",
+                          "-color_primaries", "bt709", "-color_trc", "bt709", "-colorspace", "bt709", "-color_range", "tv",
+                          "-c:v", "libx264", "card.mp4"], in: folder.path)
+        let result = try onsr(["card.mp4", "out.mp4"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let tags = ["-select_streams", "v", "-show_entries", "stream=color_space,color_range,color_primaries,color_transfer", "-of", "compact"]
+        let outputTags = try probe(tags + ["out.mp4"])
+        XCTAssertEqual(outputTags, try probe(tags + ["card.mp4"]))
+        XCTAssertTrue(outputTags.contains("color_space=bt709") && outputTags.contains("color_range=tv"), outputTags)
+        let before = try meanYUV("card.mp4"), after = try meanYUV("out.mp4")
+        for (b, a) in zip(before, after) { XCTAssertEqual(a, b, accuracy: 1.0, "mean code value within 1: \(before) vs \(after)") }
+    }
+
+    func testTenBitInputGivesTenBitOutput() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1", "-pix_fmt", "yuv420p10le",
+                          "-c:v", "ffv1", "ten.mkv"], in: folder.path)
+        for codec in ["libx265", "ffv1"] {
+            let result = try onsr(["ten.mkv", "out-\(codec).mkv", "--codec", codec])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let format = try probe(["-select_streams", "v", "-show_entries", "stream=pix_fmt", "-of", "csv=p=0", "out-\(codec).mkv"])
+            XCTAssertEqual(format.trimmingCharacters(in: .whitespacesAndNewlines), "yuv420p10le", codec)
+        }
+    }
+
+    // Acceptance 5: the display matrix survives.
+    func testRotationIsKept() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=1", "-c:v", "libx264", "plain.mp4"], in: folder.path)
+        try Shell.ffmpeg(["-i", "plain.mp4", "-c", "copy", "-metadata:s:v:0", "rotate=90", "rotated.mp4"], in: folder.path)
+        let result = try onsr(["rotated.mp4", "out.mp4"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let query = ["-select_streams", "v", "-show_entries", "stream_side_data=rotation", "-of", "csv=p=0"]
+        let rotation = try probe(query + ["out.mp4"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertFalse(rotation.isEmpty)
+        XCTAssertEqual(rotation, try probe(query + ["rotated.mp4"]).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}

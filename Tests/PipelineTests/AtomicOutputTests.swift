@@ -1,0 +1,44 @@
+import Foundation
+import Pipeline
+import TestSupport
+import XCTest
+
+final class AtomicOutputTests: XCTestCase {
+    func testWritesUnderAHiddenNameAndRenamesOnCommit() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let output = try AtomicOutput(finalPath: folder.file("out.mkv"), overwrite: false, inputs: [])
+        XCTAssertTrue(output.temporaryPath.hasSuffix(".mkv"), "the extension still chooses the container")
+        XCTAssertTrue((output.temporaryPath as NSString).lastPathComponent.hasPrefix("."))
+        FileManager.default.createFile(atPath: output.temporaryPath, contents: Data("x".utf8))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("out.mkv")))
+        try output.commit()
+        XCTAssertEqual(folder.listing(), ["out.mkv"])
+    }
+
+    func testAbandonedOutputIsDeleted() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        do {
+            let output = try AtomicOutput(finalPath: folder.file("out.mp4"), overwrite: false, inputs: [])
+            FileManager.default.createFile(atPath: output.temporaryPath, contents: Data("partial".utf8))
+        }
+        XCTAssertEqual(folder.listing(), [])
+    }
+
+    func testRefusesToReplaceFilesOrInputs() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        FileManager.default.createFile(atPath: folder.file("a.mp4"), contents: Data("a".utf8))
+        XCTAssertThrowsError(try AtomicOutput(finalPath: folder.file("a.mp4"), overwrite: false, inputs: [])) {
+            XCTAssertEqual(($0 as? ToolError)?.exitCode, 73)
+        }
+        XCTAssertThrowsError(try AtomicOutput(finalPath: folder.file("a.mp4"), overwrite: true, inputs: [folder.file("./a.mp4")])) {
+            XCTAssertEqual(($0 as? ToolError)?.exitCode, 64)
+        }
+        XCTAssertThrowsError(try AtomicOutput(finalPath: folder.file("missing/a.mp4"), overwrite: true, inputs: [])) {
+            XCTAssertEqual(($0 as? ToolError)?.exitCode, 73)
+        }
+        XCTAssertNoThrow(try AtomicOutput(finalPath: folder.file("a.mp4"), overwrite: true, inputs: []))
+    }
+}

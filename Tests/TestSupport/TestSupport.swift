@@ -1,0 +1,84 @@
+import Foundation
+
+/// The outcome of a finished command.
+public struct CommandResult {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
+}
+
+/// Runs external programs (ffmpeg, ffprobe, the built onsr-video) from tests.
+public enum Shell {
+    /// Runs `arguments[0]` (looked up on PATH) with the rest as arguments and waits for it.
+    @discardableResult
+    public static func run(_ arguments: [String], in folder: String? = nil) throws -> CommandResult {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let folder { process.currentDirectoryURL = URL(fileURLWithPath: folder) }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Read both pipes while the process runs so that neither fills up and blocks it.
+        var errData = Data()
+        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return CommandResult(status: process.terminationStatus,
+                             stdout: String(decoding: outData, as: UTF8.self),
+                             stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Runs ffmpeg quietly and fails loudly if it fails (test fixtures must be made).
+    public static func ffmpeg(_ arguments: [String], in folder: String) throws {
+        let result = try run(["ffmpeg", "-nostdin", "-v", "error", "-y"] + arguments, in: folder)
+        guard result.status == 0 else { throw FixtureError("ffmpeg \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
+    }
+
+    /// Runs ffprobe and returns its standard output.
+    public static func ffprobe(_ arguments: [String], in folder: String) throws -> String {
+        let result = try run(["ffprobe", "-v", "error"] + arguments, in: folder)
+        guard result.status == 0 else { throw FixtureError("ffprobe \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
+        return result.stdout
+    }
+}
+
+/// A fixture that could not be made.
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// A fresh folder under the system's temporary folder, removed by `remove()`.
+public final class TemporaryFolder {
+    public let path: String
+
+    public init(_ label: String = "onsr-test") throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(label)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        path = url.path
+    }
+
+    /// `path` joined with `name`.
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    /// Names in the folder, hidden ones included, sorted.
+    public func listing() -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Where the package's built products are: beside the running test bundle.
+public enum BuiltProducts {
+    public static var folder: String {
+        if let overridden = ProcessInfo.processInfo.environment["ONSR_PRODUCTS"] { return overridden }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+    }
+
+    /// The onsr-video executable built with the tests.
+    public static var onsrVideo: String { (folder as NSString).appendingPathComponent("onsr-video") }
+}
