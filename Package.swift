@@ -26,9 +26,10 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "Decode", dependencies: ["CFFmpeg"]),
+        .target(name: "Decode", dependencies: ["CFFmpeg"], swiftSettings: optimise),
         .target(name: "Engine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
-        .target(name: "Pipeline", dependencies: ["Decode", "Engine"]),
+        .systemLibrary(name: "CMalloc"),
+        .target(name: "Pipeline", dependencies: ["Decode", "Engine", "CMalloc"]),
         .executableTarget(
             name: "onsr-video",
             dependencies: ["Pipeline", "Decode", "Engine",

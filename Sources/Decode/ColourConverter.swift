@@ -14,14 +14,13 @@ public final class ColourConverter: @unchecked Sendable {
 
     /// Converts a decoded frame into RGB with `matrix` and `fullRange`.
     public func rgbImage(from frame: Frame, matrix: ColourMatrix, fullRange: Bool) throws -> RGBImage {
-        var image = RGBImage(width: frame.width, height: frame.height)
         let format = frame.pixelFormat
         if let layout = PlanarYUVLayout(format) {
-            image.pixels.withUnsafeMutableBufferPointer { out in
+            return RGBImage(width: frame.width, height: frame.height) { out in
                 YUVKernels.toRGB(frame: frame, layout: layout, matrix: matrix, fullRange: fullRange, into: out.baseAddress!)
             }
-            return image
         }
+        var image = RGBImage(width: frame.width, height: frame.height)
         // swscale widens 8-bit samples by shifting (255 -> 65280), so 8-bit sources keep 8-bit intermediates.
         let deep = format.bitDepth > 8
         if format.isRGBFamily {

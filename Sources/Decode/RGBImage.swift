@@ -15,6 +15,17 @@ public struct RGBImage: Sendable, Equatable {
         pixels = [Float](repeating: 0, count: 3 * width * height)
     }
 
+    /// An image whose samples `fill` must write completely (no zero-filling first).
+    public init(width: Int, height: Int, fill: (UnsafeMutableBufferPointer<Float>) throws -> Void) rethrows {
+        precondition(width > 0 && height > 0, "image size must be positive, got \(width)x\(height)")
+        self.width = width
+        self.height = height
+        pixels = try [Float](unsafeUninitializedCapacity: 3 * width * height) { buffer, count in
+            try fill(buffer)
+            count = 3 * width * height
+        }
+    }
+
     /// Wraps existing planar samples; `pixels.count` must be 3 * width * height.
     public init(width: Int, height: Int, pixels: [Float]) {
         precondition(pixels.count == 3 * width * height, "expected \(3 * width * height) samples, got \(pixels.count)")

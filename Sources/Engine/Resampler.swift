@@ -48,21 +48,28 @@ public struct AxisResampling: Sendable, Equatable {
         let scale = Double(outputSize) / Double(inputSize)
         let stretch = (scale < 1 && antialias) ? scale : 1
         let width = kernel.support / stretch
-        let taps = Int(ceil(width)) + 2
-        var indices = [Int32](repeating: 0, count: outputSize * taps)
-        var weights = [Float](repeating: 0, count: outputSize * taps)
+        let span = Int(ceil(width)) + 2
+        var rows: [(first: Int, weights: [Double])] = []
+        rows.reserveCapacity(outputSize)
         for o in 0..<outputSize {
             // Centre of output sample o in input coordinates (pixel centres at i + 0.5).
             let centre = (Double(o) + 0.5) / scale - 0.5
             let first = Int(floor(centre - width / 2))
-            var row = [Double](repeating: 0, count: taps)
-            for t in 0..<taps {
-                row[t] = stretch * kernel.weight(stretch * (centre - Double(first + t)))
-            }
+            var row = (0..<span).map { stretch * kernel.weight(stretch * (centre - Double(first + $0))) }
             let total = row.reduce(0, +)
+            row = row.map { $0 / total }
+            // Taps that are exactly zero everywhere do no work: keep only the span that carries weight.
+            let lead = row.firstIndex { $0 != 0 } ?? 0
+            let tail = (row.lastIndex { $0 != 0 } ?? span - 1)
+            rows.append((first + lead, Array(row[lead...tail])))
+        }
+        let taps = rows.map(\.weights.count).max() ?? 1
+        var indices = [Int32](repeating: 0, count: outputSize * taps)
+        var weights = [Float](repeating: 0, count: outputSize * taps)
+        for (o, row) in rows.enumerated() {
             for t in 0..<taps {
-                indices[o * taps + t] = Int32(AxisResampling.reflect(first + t, size: inputSize))
-                weights[o * taps + t] = Float(row[t] / total)
+                indices[o * taps + t] = Int32(AxisResampling.reflect(row.first + min(t, row.weights.count - 1), size: inputSize))
+                weights[o * taps + t] = t < row.weights.count ? Float(row.weights[t]) : 0
             }
         }
         self.inputSize = inputSize
@@ -97,8 +104,9 @@ public struct Resampler: Sendable {
     public func apply(_ input: [Float], channels: Int) -> [Float] {
         let (inW, inH, outW, outH) = (horizontal.inputSize, vertical.inputSize, horizontal.outputSize, vertical.outputSize)
         precondition(input.count == channels * inW * inH, "expected \(channels * inW * inH) samples, got \(input.count)")
-        var middle = [Float](repeating: 0, count: channels * inH * outW)
-        var output = [Float](repeating: 0, count: channels * outH * outW)
+        // Every sample of both buffers is written below, so they skip zero-filling.
+        var middle = [Float](unsafeUninitializedCapacity: channels * inH * outW) { _, count in count = channels * inH * outW }
+        var output = [Float](unsafeUninitializedCapacity: channels * outH * outW) { _, count in count = channels * outH * outW }
         input.withUnsafeBufferPointer { source in
             middle.withUnsafeMutableBufferPointer { target in
                 let src = source.baseAddress!, dst = target.baseAddress!
@@ -125,8 +133,15 @@ public struct Resampler: Sendable {
         axis.indices.withUnsafeBufferPointer { indices in
             axis.weights.withUnsafeBufferPointer { weights in
                 for o in 0..<axis.outputSize {
-                    var sum: Float = 0
                     let base = o * taps
+                    let first = Int(indices[base])
+                    // Away from the borders the taps are consecutive samples: plain loads, unrolled for 4 taps.
+                    if taps == 4 && Int(indices[base + 3]) == first + 3 {
+                        let p = input + first
+                        output[o] = weights[base] * p[0] + weights[base + 1] * p[1] + weights[base + 2] * p[2] + weights[base + 3] * p[3]
+                        continue
+                    }
+                    var sum: Float = 0
                     for t in 0..<taps { sum += weights[base + t] * input[Int(indices[base + t])] }
                     output[o] = sum
                 }
@@ -138,8 +153,10 @@ public struct Resampler: Sendable {
     static func verticalRow(_ plane: UnsafePointer<Float>, width: Int, y: Int, axis: AxisResampling,
                             into output: UnsafeMutablePointer<Float>) {
         let taps = axis.taps
-        output.update(repeating: 0, count: width)
-        for t in 0..<taps {
+        let first = plane + Int(axis.indices[y * taps]) * width
+        let firstWeight = axis.weights[y * taps]
+        for x in 0..<width { output[x] = firstWeight * first[x] }
+        for t in 1..<taps {
             let weight = axis.weights[y * taps + t]
             if weight == 0 { continue }
             let row = plane + Int(axis.indices[y * taps + t]) * width

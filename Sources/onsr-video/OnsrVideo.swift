@@ -19,6 +19,7 @@ struct OnsrVideo: ParsableCommand {
 
     static func main() {
         Interrupts.install()
+        MemoryTuning.reuseLargeBuffers()
         do {
             var command = try parseAsRoot()
             try command.run()
