@@ -94,6 +94,11 @@ public struct Resampler: Sendable {
     public let horizontal: AxisResampling
     public let vertical: AxisResampling
 
+    public init(horizontal: AxisResampling, vertical: AxisResampling) {
+        self.horizontal = horizontal
+        self.vertical = vertical
+    }
+
     public init(inputWidth: Int, inputHeight: Int, outputWidth: Int, outputHeight: Int,
                 kernel: ResampleKernel, antialias: Bool = true) {
         horizontal = AxisResampling(inputSize: inputWidth, outputSize: outputWidth, kernel: kernel, antialias: antialias)

@@ -1,0 +1,155 @@
+import COpenBLAS
+import Foundation
+
+/// 2-D convolution (cross-correlation, as PyTorch's `nn.Conv2d`) with square kernels, stride, zero padding
+/// and optional bias.
+///
+/// Layout: input N x Cin x H x W, output N x Cout x H' x W', weight Cout x Cin x K x K (PyTorch's), bias Cout.
+/// The work is one GEMM per chunk of output rows: the input is unfolded (im2col) for several samples at once
+/// so the GEMM is wide enough to run near BLAS speed; 1x1 convolutions multiply the input in place.
+public final class Conv2d: ParameterContainer {
+    public var weight: Parameter
+    public var bias: Parameter?
+    public let inChannels: Int
+    public let outChannels: Int
+    public let kernelSize: Int
+    public let stride: Int
+    public let padding: Int
+
+    /// Largest unfolded matrix (floats) a conv builds before splitting its rows into chunks: bounds memory
+    /// on large frames while keeping GEMMs wide.
+    public static var chunkBudget = 6 << 20
+
+    /// A conv initialised like PyTorch's default (uniform in +-1/sqrt(fan_in)), scaled by `scale`.
+    public init(_ inChannels: Int, _ outChannels: Int, kernelSize: Int, stride: Int = 1, padding: Int? = nil,
+                bias: Bool = true, scale: Float = 1, rng: inout SeededRandom) {
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernelSize = kernelSize
+        self.stride = stride
+        self.padding = padding ?? kernelSize / 2
+        let bound = 1 / Float(inChannels * kernelSize * kernelSize).squareRoot()
+        let w = Tensor(shape: [outChannels, inChannels, kernelSize, kernelSize])
+        for i in 0..<w.count { w[i] = scale * bound * (2 * rng.uniform() - 1) }
+        weight = Parameter(w)
+        if bias {
+            let b = Tensor(shape: [outChannels])
+            for i in 0..<b.count { b[i] = scale * bound * (2 * rng.uniform() - 1) }
+            self.bias = Parameter(b)
+        }
+    }
+
+    public func namedParameters() -> [(String, Parameter)] {
+        [("weight", weight)] + (bias.map { [("bias", $0)] } ?? [])
+    }
+
+    func geometry(_ input: FeatureMap) -> ConvGeometry {
+        precondition(input.c == inChannels, "conv expects \(inChannels) input channels, got \(input.c)")
+        return ConvGeometry(inChannels: inChannels, height: input.h, width: input.w, kernel: kernelSize, stride: stride, padding: padding)
+    }
+
+    /// Output height and width for an input of `height` x `width`.
+    public func outputSize(height: Int, width: Int) -> (Int, Int) {
+        ((height + 2 * padding - kernelSize) / stride + 1, (width + 2 * padding - kernelSize) / stride + 1)
+    }
+
+    /// Forward pass into a new tensor.
+    public func callAsFunction(_ x: Tensor) -> Tensor {
+        let (n, _, h, w) = x.nchw
+        let (oh, ow) = outputSize(height: h, width: w)
+        let y = Tensor(shape: [n, outChannels, oh, ow])
+        forward(x.map, into: y.map)
+        return y
+    }
+
+    private func rowsPerChunk(_ g: ConvGeometry) -> Int {
+        max(1, Conv2d.chunkBudget / max(1, max(g.patchSize, outChannels) * g.outWidth))
+    }
+
+    /// Forward pass writing into `output` (which may be a channel slice of a larger buffer).
+    public func forward(_ input: FeatureMap, into output: FeatureMap) {
+        let g = geometry(input)
+        precondition(output.n == input.n && output.c == outChannels && output.h == g.outHeight && output.w == g.outWidth,
+                     "conv output must be \(input.n)x\(outChannels)x\(g.outHeight)x\(g.outWidth)")
+        let plane = g.outHeight * g.outWidth
+        if g.isPointwise {
+            for n in 0..<input.n {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(plane), Int32(inChannels),
+                            1, weight.value.data, Int32(inChannels), input.sample(n), Int32(input.planeSize),
+                            0, output.sample(n), Int32(plane))
+                addBias(output.sample(n), columns: plane, stride: plane)
+            }
+            return
+        }
+        let scratch = Scratch.current
+        let totalRows = input.n * g.outHeight
+        let step = rowsPerChunk(g)
+        for first in Swift.stride(from: 0, to: totalRows, by: step) {
+            let rows = min(step, totalRows - first)
+            let columns = rows * g.outWidth
+            let unfolded = scratch.buffer(0, count: g.patchSize * columns)
+            Unfold.im2col(input, g, firstRow: first, rows: rows, into: unfolded)
+            // Inside one sample the GEMM writes straight into the output; across samples it goes via a matrix.
+            let oy = first % g.outHeight
+            let direct = oy + rows <= g.outHeight
+            let target = direct ? output.sample(first / g.outHeight) + oy * g.outWidth : scratch.buffer(1, count: outChannels * columns)
+            let ldc = direct ? plane : columns
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(columns), Int32(g.patchSize),
+                        1, weight.value.data, Int32(g.patchSize), unfolded, Int32(columns), 0, target, Int32(ldc))
+            addBias(target, columns: columns, stride: ldc)
+            if !direct {
+                Unfold.scatter(target, outHeight: g.outHeight, outWidth: g.outWidth, firstRow: first, rows: rows, into: output, accumulate: false)
+            }
+        }
+    }
+
+    private func addBias(_ matrix: UnsafeMutablePointer<Float>, columns: Int, stride: Int) {
+        guard let bias else { return }
+        for c in 0..<outChannels {
+            let value = bias.value[c]
+            let row = matrix + c * stride
+            for i in 0..<columns { row[i] += value }
+        }
+    }
+
+    /// Backward pass: accumulates the weight and bias gradients (when they require it) and, when
+    /// `gradInput` is given, adds the input gradient into it. `input` is the forward pass's input.
+    public func backward(input: FeatureMap, gradOutput: FeatureMap, gradInput: FeatureMap?) {
+        let g = geometry(input)
+        let trainWeight = weight.requiresGrad
+        let trainBias = bias?.requiresGrad ?? false
+        guard trainWeight || trainBias || gradInput != nil else { return }
+        precondition(gradOutput.c == outChannels && gradOutput.h == g.outHeight && gradOutput.w == g.outWidth, "conv gradient shape")
+        let weightGrad = trainWeight ? weight.gradient() : nil
+        let biasGrad = trainBias ? bias!.gradient() : nil
+        let scratch = Scratch.current
+        let totalRows = input.n * g.outHeight
+        let step = rowsPerChunk(g)
+        for first in Swift.stride(from: 0, to: totalRows, by: step) {
+            let rows = min(step, totalRows - first)
+            let columns = rows * g.outWidth
+            let dY = scratch.buffer(1, count: outChannels * columns)
+            Unfold.gather(gradOutput, outHeight: g.outHeight, outWidth: g.outWidth, firstRow: first, rows: rows, into: dY)
+            if let biasGrad {
+                for c in 0..<outChannels {
+                    var total: Float = 0
+                    let row = dY + c * columns
+                    for i in 0..<columns { total += row[i] }
+                    biasGrad[c] += total
+                }
+            }
+            let unfolded = scratch.buffer(0, count: g.patchSize * columns)
+            if let weightGrad {
+                Unfold.im2col(input, g, firstRow: first, rows: rows, into: unfolded)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outChannels), Int32(g.patchSize), Int32(columns),
+                            1, dY, Int32(columns), unfolded, Int32(columns), 1, weightGrad.data, Int32(g.patchSize))
+            }
+            if let gradInput {
+                // The unfolded input is no longer needed: its buffer takes the unfolded input gradient.
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patchSize), Int32(columns), Int32(outChannels),
+                            1, weight.value.data, Int32(g.patchSize), dY, Int32(columns), 0, unfolded, Int32(columns))
+                Unfold.col2im(unfolded, g, firstRow: first, rows: rows, into: gradInput)
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+/// A trainable tensor with its gradient. The gradient buffer exists only once a backward pass has asked
+/// for it, so networks used forward-only (frozen, or inference) never allocate one.
+public final class Parameter: @unchecked Sendable {
+    public var value: Tensor
+    /// Accumulated gradient, nil until the first backward pass that trains this parameter.
+    public private(set) var grad: Tensor?
+    /// When false, backward passes skip this parameter's gradient entirely.
+    public var requiresGrad = true
+
+    public init(_ value: Tensor) { self.value = value }
+
+    /// The gradient buffer, created (zeroed) on first use.
+    public func gradient() -> Tensor {
+        if let grad { return grad }
+        let created = Tensor(shape: value.shape)
+        grad = created
+        return created
+    }
+
+    /// Clears the accumulated gradient (keeps the buffer).
+    public func zeroGrad() { grad?.zero() }
+}
+
+/// Anything with named parameters: layers and networks. Names follow BasicSR / PyTorch state-dict keys.
+public protocol ParameterContainer: AnyObject {
+    /// Every parameter with its full name, in a fixed order.
+    func namedParameters() -> [(String, Parameter)]
+}
+
+extension ParameterContainer {
+    /// Clears every gradient.
+    public func zeroGrad() { namedParameters().forEach { $0.1.zeroGrad() } }
+
+    /// Turns gradient computation for every parameter on or off.
+    public func setTrainable(_ trainable: Bool) { namedParameters().forEach { $0.1.requiresGrad = trainable } }
+
+    /// Number of scalar parameters.
+    public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.1.value.count } }
+}
