@@ -38,7 +38,7 @@ let package = Package(
         // Helpers shared by the test targets: running commands, ffmpeg / ffprobe as independent judges.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DecodeTests", dependencies: ["Decode", "TestSupport"]),
-        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"]),
+        .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Decode", "Engine", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["onsr-video", "Decode", "TestSupport"]),
     ],

@@ -1,0 +1,107 @@
+import Engine
+import Foundation
+import XCTest
+
+/// The engine against fixtures written by PyTorch (`scripts/make-parity-fixtures.py`): outputs, losses,
+/// every parameter gradient, the input gradient and the parameters after one Adam step, each within 1e-4
+/// relative (1e-5 absolute floor).
+final class PyTorchParityTests: XCTestCase {
+    func fixture(_ name: String) throws -> (tensors: [String: Tensor], learningRate: Float) {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: name, withExtension: "safetensors", subdirectory: "Fixtures"))
+        let (tensors, metadata) = try SafeTensors.read(path: url.path)
+        return (tensors, Float(metadata["lr"] ?? "") ?? 1e-3)
+    }
+
+    func assertClose(_ actual: Tensor, _ expected: Tensor?, _ label: String, file: StaticString = #filePath, line: UInt = #line) {
+        guard let expected else { return XCTFail("fixture lacks \(label)", file: file, line: line) }
+        XCTAssertEqual(actual.count, expected.count, "\(label) size", file: file, line: line)
+        var worst: (Float, Int) = (0, 0)
+        for i in 0..<min(actual.count, expected.count) {
+            let error = abs(actual[i] - expected[i]) / max(1e-5, 1e-4 * abs(expected[i]))
+            if error > worst.0 { worst = (error, i) }
+        }
+        XCTAssertLessThanOrEqual(worst.0, 1, "\(label)[\(worst.1)]: \(actual[worst.1]) vs PyTorch \(expected[worst.1])", file: file, line: line)
+    }
+
+    /// Loads the fixture's parameters, runs forward / loss / backward / Adam, and compares each stage.
+    func check(_ name: String, network: ParameterContainer, forward: (Tensor) -> Tensor,
+               backward: (Tensor) -> Tensor?, loss: (Tensor, [String: Tensor]) -> (Float, Tensor)) throws {
+        let (t, learningRate) = try fixture(name)
+        try SafeTensors.load(t, into: network, prefix: "param.")
+        let output = forward(try XCTUnwrap(t["input"]))
+        assertClose(output, t["output"], "\(name) output")
+        let (value, grad) = loss(output, t)
+        XCTAssertEqual(value, try XCTUnwrap(t["loss"])[0], accuracy: 1e-5 + 1e-4 * abs(value), "\(name) loss")
+        let gradInput = try XCTUnwrap(backward(grad))
+        assertClose(gradInput, t["grad_input"], "\(name) input gradient")
+        for (key, parameter) in network.namedParameters() {
+            assertClose(try XCTUnwrap(parameter.grad, key), t["grad." + key], "\(name) grad.\(key)")
+        }
+        Adam(network, learningRate: learningRate).step()
+        for (key, parameter) in network.namedParameters() { assertClose(parameter.value, t["adam." + key], "\(name) adam.\(key)") }
+    }
+
+    func testRRDBNetMatchesBasicSRAtX2AndX4() throws {
+        for scale in [2, 4] {
+            let net = RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: scale))
+            try check("rrdbnet_x\(scale)", network: net, forward: { net.forward($0, saving: true) },
+                      backward: { net.backward($0, needInputGrad: true) },
+                      loss: { output, t in Loss.l1(output, t["target"]!) })
+        }
+    }
+
+    func testDegradationNetMatches() throws {
+        for scale in [2, 4] {
+            let gd = DegradationNet(scale: scale)
+            try check("gd_x\(scale)", network: gd, forward: { gd.forward($0, saving: true) },
+                      backward: { gd.backward($0, needInputGrad: true) },
+                      loss: { output, t in Loss.l1(output, t["target"]!) })
+        }
+    }
+
+    func testDiscriminatorMatches() throws {
+        let dl = Discriminator(features: 8)
+        try check("dl", network: dl, forward: { dl.forward($0, saving: true) },
+                  backward: { dl.backward($0, needInputGrad: true) },
+                  loss: { output, _ in Loss.bceWithLogits(output, label: 1) })
+    }
+
+    func testSafeTensorsRoundTripAndErrors() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let net = RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: 2), seed: 3)
+        for storage in [SafeTensors.StorageType.f32, .f16] {
+            let path = folder.appendingPathComponent("\(storage.rawValue).safetensors").path
+            try SafeTensors.write(SafeTensors.parameters(of: net), to: path, storage: storage, metadata: ["arch": "rrdbnet"])
+            let (tensors, metadata) = try SafeTensors.read(path: path)
+            XCTAssertEqual(metadata["arch"], "rrdbnet")
+            let copy = RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: 2), seed: 4)
+            try SafeTensors.load(tensors, into: copy)
+            for ((_, a), (_, b)) in zip(net.namedParameters(), copy.namedParameters()) {
+                for i in 0..<a.value.count {
+                    XCTAssertEqual(a.value[i], b.value[i], accuracy: storage == .f32 ? 0 : 1e-3 * max(1, abs(a.value[i])))
+                }
+            }
+        }
+        let (tensors, _) = try SafeTensors.read(path: folder.appendingPathComponent("F32.safetensors").path)
+        let wrong = RRDBNet(.init(features: 16, blocks: 1, growth: 4, scale: 2))
+        XCTAssertThrowsError(try SafeTensors.load(tensors, into: wrong)) { error in
+            XCTAssertTrue("\(error)".contains("conv_first.weight") && "\(error)".contains("[8, 12, 3, 3]") && "\(error)".contains("[16, 12, 3, 3]"), "\(error)")
+        }
+        var partial = tensors
+        partial["conv_last.bias"] = nil
+        XCTAssertThrowsError(try SafeTensors.load(partial, into: RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: 2)))) { error in
+            XCTAssertTrue("\(error)".contains("missing tensor conv_last.bias"), "\(error)")
+        }
+    }
+
+    func testReadsBF16() throws {
+        // BF16 is the top half of an F32: 1.5 is 0x3FC0, -2 is 0xC000.
+        let header = #"{"x":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}"#
+        var bytes = (0..<8).map { UInt8(header.utf8.count >> (8 * $0) & 0xFF) }
+        bytes += Array(header.utf8) + [0xC0, 0x3F, 0x00, 0xC0]
+        let (tensors, _) = try SafeTensors.parse(Data(bytes))
+        XCTAssertEqual(tensors["x"]?.values, [1.5, -2])
+    }
+}
