@@ -35,6 +35,8 @@ let package = Package(
             dependencies: ["Pipeline", "Decode", "Engine",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
+        // Engine timings for scripts/bench-engine (not installed with the tool).
+        .executableTarget(name: "onsr-bench", dependencies: ["Engine"], swiftSettings: optimise),
         // Helpers shared by the test targets: running commands, ffmpeg / ffprobe as independent judges.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DecodeTests", dependencies: ["Decode", "TestSupport"]),

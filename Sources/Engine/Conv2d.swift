@@ -62,8 +62,25 @@ public final class Conv2d: ParameterContainer {
         return y
     }
 
-    private func rowsPerChunk(_ g: ConvGeometry) -> Int {
-        max(1, Conv2d.chunkBudget / max(1, max(g.patchSize, outChannels) * g.outWidth))
+    /// Splits `totalRows` output rows into chunks whose unfolded matrix fits the budget, at least two per
+    /// worker so that both cores stay busy, and runs `body(first, rows)` for each chunk in parallel.
+    /// BLAS runs single-threaded inside each chunk (see `BLAS`): no BLAS thread ever spins idle while the
+    /// unfolding runs, and unfolding and multiplying proceed on all cores at once.
+    static func forEachChunk(totalRows: Int, rowWidth: Int, matrixRows: Int, _ body: (Int, Int, Int) -> Void) {
+        let (step, chunks) = chunkPlan(totalRows: totalRows, rowWidth: rowWidth, matrixRows: matrixRows)
+        Parallel.each(chunks) { chunk in
+            let first = chunk * step
+            body(chunk, first, min(step, totalRows - first))
+        }
+    }
+
+    /// Rows per chunk and the number of chunks for `forEachChunk`.
+    static func chunkPlan(totalRows: Int, rowWidth: Int, matrixRows: Int) -> (step: Int, chunks: Int) {
+        BLAS.configure()
+        let fitting = max(1, chunkBudget / max(1, matrixRows * rowWidth))
+        let spread = max(1, (totalRows + 2 * Parallel.workers - 1) / (2 * Parallel.workers))
+        let step = min(fitting, spread)
+        return (step, (totalRows + step - 1) / step)
     }
 
     /// Forward pass writing into `output` (which may be a channel slice of a larger buffer).
@@ -73,7 +90,8 @@ public final class Conv2d: ParameterContainer {
                      "conv output must be \(input.n)x\(outChannels)x\(g.outHeight)x\(g.outWidth)")
         let plane = g.outHeight * g.outWidth
         if g.isPointwise {
-            for n in 0..<input.n {
+            BLAS.configure()
+            Parallel.each(input.n) { n in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(plane), Int32(inChannels),
                             1, weight.value.data, Int32(inChannels), input.sample(n), Int32(input.planeSize),
                             0, output.sample(n), Int32(plane))
@@ -81,11 +99,8 @@ public final class Conv2d: ParameterContainer {
             }
             return
         }
-        let scratch = Scratch.current
-        let totalRows = input.n * g.outHeight
-        let step = rowsPerChunk(g)
-        for first in Swift.stride(from: 0, to: totalRows, by: step) {
-            let rows = min(step, totalRows - first)
+        Conv2d.forEachChunk(totalRows: input.n * g.outHeight, rowWidth: g.outWidth, matrixRows: max(g.patchSize, outChannels)) { _, first, rows in
+            let scratch = Scratch.current
             let columns = rows * g.outWidth
             let unfolded = scratch.buffer(0, count: g.patchSize * columns)
             Unfold.im2col(input, g, firstRow: first, rows: rows, into: unfolded)
@@ -99,6 +114,40 @@ public final class Conv2d: ParameterContainer {
             addBias(target, columns: columns, stride: ldc)
             if !direct {
                 Unfold.scatter(target, outHeight: g.outHeight, outWidth: g.outWidth, firstRow: first, rows: rows, into: output, accumulate: false)
+            }
+        }
+    }
+
+    /// dX += conv(dY, W'), W'[ci, co, ky, kx] = W[co, ci, K-1-ky, K-1-kx], same padding.
+    private func accumulateInputGradient(_ gradOutput: FeatureMap, into gradInput: FeatureMap) {
+        let k2 = kernelSize * kernelSize
+        let flipped = Tensor(shape: [inChannels, outChannels * k2])
+        let w = weight.value.data
+        for co in 0..<outChannels {
+            for ci in 0..<inChannels {
+                let source = w + (co * inChannels + ci) * k2
+                let target = flipped.data + (ci * outChannels + co) * k2
+                for i in 0..<k2 { target[i] = source[k2 - 1 - i] }
+            }
+        }
+        let g = ConvGeometry(inChannels: outChannels, height: gradOutput.h, width: gradOutput.w, kernel: kernelSize, stride: 1, padding: padding)
+        let plane = g.outHeight * g.outWidth
+        Conv2d.forEachChunk(totalRows: gradOutput.n * g.outHeight, rowWidth: g.outWidth, matrixRows: max(g.patchSize, inChannels)) { _, first, rows in
+            let scratch = Scratch.current
+            let columns = rows * g.outWidth
+            let unfolded = scratch.buffer(0, count: g.patchSize * columns)
+            Unfold.im2col(gradOutput, g, firstRow: first, rows: rows, into: unfolded)
+            let oy = first % g.outHeight
+            if oy + rows <= g.outHeight {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(inChannels), Int32(columns), Int32(g.patchSize),
+                            1, flipped.data, Int32(g.patchSize), unfolded, Int32(columns), 1,
+                            gradInput.sample(first / g.outHeight) + oy * g.outWidth, Int32(plane))
+            } else {
+                let product = scratch.buffer(1, count: inChannels * columns)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(inChannels), Int32(columns), Int32(g.patchSize),
+                            1, flipped.data, Int32(g.patchSize), unfolded, Int32(columns), 0, product, Int32(columns))
+                Unfold.scatter(product, outHeight: g.outHeight, outWidth: g.outWidth, firstRow: first, rows: rows,
+                               into: gradInput, accumulate: true)
             }
         }
     }
@@ -118,38 +167,64 @@ public final class Conv2d: ParameterContainer {
         let g = geometry(input)
         let trainWeight = weight.requiresGrad
         let trainBias = bias?.requiresGrad ?? false
-        guard trainWeight || trainBias || gradInput != nil else { return }
         precondition(gradOutput.c == outChannels && gradOutput.h == g.outHeight && gradOutput.w == g.outWidth, "conv gradient shape")
-        let weightGrad = trainWeight ? weight.gradient() : nil
-        let biasGrad = trainBias ? bias!.gradient() : nil
-        let scratch = Scratch.current
+        // Stride-1 "same" convolutions take their input gradient as a convolution of the output gradient
+        // with the flipped, transposed kernel: its unfolded matrix has Cout*K*K rows instead of Cin*K*K
+        // (6x fewer in dense blocks) and it accumulates straight into the input gradient, with no col2im.
+        let transposedGradient = gradInput != nil && stride == 1 && 2 * padding == kernelSize - 1
+        if let gradInput, transposedGradient { accumulateInputGradient(gradOutput, into: gradInput) }
+        let foldGradient = gradInput != nil && !transposedGradient
+        guard trainWeight || trainBias || foldGradient else { return }
+        // Chunks run in parallel: each accumulates its own partial weight and bias gradients, summed after.
         let totalRows = input.n * g.outHeight
-        let step = rowsPerChunk(g)
-        for first in Swift.stride(from: 0, to: totalRows, by: step) {
-            let rows = min(step, totalRows - first)
+        let partialSize = outChannels * g.patchSize + outChannels
+        let chunks = Conv2d.chunkPlan(totalRows: totalRows, rowWidth: g.outWidth, matrixRows: max(g.patchSize, outChannels)).chunks
+        let partials = Tensor(shape: [chunks, partialSize])
+        Conv2d.forEachChunk(totalRows: totalRows, rowWidth: g.outWidth, matrixRows: max(g.patchSize, outChannels)) { chunk, first, rows in
+            let scratch = Scratch.current
             let columns = rows * g.outWidth
+            let partial = partials.data + chunk * partialSize
             let dY = scratch.buffer(1, count: outChannels * columns)
             Unfold.gather(gradOutput, outHeight: g.outHeight, outWidth: g.outWidth, firstRow: first, rows: rows, into: dY)
-            if let biasGrad {
+            let unfolded = scratch.buffer(0, count: g.patchSize * columns)
+            if trainWeight || foldGradient { Unfold.im2col(input, g, firstRow: first, rows: rows, into: unfolded) }
+            if trainBias {
+                let biasPart = partial + outChannels * g.patchSize
                 for c in 0..<outChannels {
                     var total: Float = 0
                     let row = dY + c * columns
                     for i in 0..<columns { total += row[i] }
-                    biasGrad[c] += total
+                    biasPart[c] = total
                 }
             }
-            let unfolded = scratch.buffer(0, count: g.patchSize * columns)
-            if let weightGrad {
-                Unfold.im2col(input, g, firstRow: first, rows: rows, into: unfolded)
+            if trainWeight {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(outChannels), Int32(g.patchSize), Int32(columns),
-                            1, dY, Int32(columns), unfolded, Int32(columns), 1, weightGrad.data, Int32(g.patchSize))
+                            1, dY, Int32(columns), unfolded, Int32(columns), 0, partial, Int32(g.patchSize))
             }
-            if let gradInput {
-                // The unfolded input is no longer needed: its buffer takes the unfolded input gradient.
+            if let gradInput, foldGradient {
+                // The unfolded input is no longer needed: its buffer takes the unfolded input gradient. Chunks of
+                // strided convolutions can touch the same input rows, so folding back is serialised.
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(g.patchSize), Int32(columns), Int32(outChannels),
                             1, weight.value.data, Int32(g.patchSize), dY, Int32(columns), 0, unfolded, Int32(columns))
+                Conv2d.foldLock.lock()
                 Unfold.col2im(unfolded, g, firstRow: first, rows: rows, into: gradInput)
+                Conv2d.foldLock.unlock()
+            }
+        }
+        if trainWeight {
+            let target = weight.gradient()
+            for slot in 0..<partials.shape[0] {
+                let part = partials.data + slot * partialSize
+                for i in 0..<target.count { target[i] += part[i] }
+            }
+        }
+        if trainBias, let target = bias?.gradient() {
+            for slot in 0..<partials.shape[0] {
+                let part = partials.data + slot * partialSize + outChannels * g.patchSize
+                for i in 0..<outChannels { target[i] += part[i] }
             }
         }
     }
+
+    private static let foldLock = NSLock()
 }

@@ -5,6 +5,17 @@ public enum Parallel {
     /// Number of worker threads used for data-parallel loops (the active processor count).
     public static let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
 
+    /// Calls `body` once for every index in 0..<count, each index its own work item (for few, large items).
+    public static func each(_ count: Int, _ body: (Int) -> Void) {
+        guard count > 1 && workers > 1 else {
+            for i in 0..<count { body(i) }
+            return
+        }
+        withoutActuallyEscaping(body) { body in
+            DispatchQueue.concurrentPerform(iterations: count) { body($0) }
+        }
+    }
+
     /// Calls `body` for every index in 0..<count, in contiguous chunks spread over the cores.
     /// Each index is visited exactly once, so results do not depend on the number of workers.
     public static func rows(_ count: Int, _ body: (Int) -> Void) {

@@ -26,9 +26,9 @@ final class NetworkGradientTests: XCTestCase {
             let r = GradientCheck.sparse(y.shape, seed: 42, nonzero: 12)
             let gradX = net.backward(r, needInputGrad: true)!
             let loss = { GradientCheck.dot(net(x), r) }
-            GradientCheck.assertMatches(values: x, analytic: gradX, epsilon: 1e-4, required: 0.8, "rrdbnet x\(scale) input", loss: loss)
+            GradientCheck.assertMatches(values: x, analytic: gradX, epsilon: 5e-4, tolerance: 5e-2, required: 0.8, "rrdbnet x\(scale) input", loss: loss)
             for (name, p) in net.namedParameters() where ["conv_first.weight", "body.0.rdb2.conv3.weight", "conv_up1.bias", "conv_last.weight"].contains(name) {
-                GradientCheck.assertMatches(values: p.value, analytic: p.grad!, samples: 8, epsilon: 1e-4, required: 0.8,
+                GradientCheck.assertMatches(values: p.value, analytic: p.grad!, samples: 8, epsilon: 5e-4, tolerance: 5e-2, required: 0.8,
                                             "x\(scale) \(name)", loss: loss)
             }
         }

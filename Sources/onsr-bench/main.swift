@@ -1,0 +1,43 @@
+import Engine
+import Foundation
+
+// Times the engine on the workloads `scripts/bench-engine` compares with PyTorch; prints one time (ms) per run.
+//   onsr-bench training [runs] [warmup]   one RRDBNet(64, 3, 32, x2) training step: 10x3x32x32, L1 vs 64x64, Adam
+//   onsr-bench forward  [runs] [warmup]   RRDBNet(64, 3, 32, x2) forward of 1x3x180x320
+
+let arguments = CommandLine.arguments
+guard arguments.count >= 2, ["training", "forward"].contains(arguments[1]) else {
+    FileHandle.standardError.write("usage: onsr-bench training|forward [runs] [warmup]\n".data(using: .utf8)!)
+    exit(64)
+}
+let runs = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
+let warmup = arguments.count > 3 ? Int(arguments[3]) ?? 1 : 1
+let net = RRDBNet(.init(features: 64, blocks: 3, growth: 32, scale: 2), seed: 1)
+var rng = SeededRandom(seed: 2)
+func random(_ shape: [Int]) -> Tensor {
+    let t = Tensor(shape: shape)
+    for i in 0..<t.count { t[i] = rng.uniform() }
+    return t
+}
+
+let work: () -> Void
+if arguments[1] == "training" {
+    let input = random([10, 3, 32, 32]), target = random([10, 3, 64, 64])
+    let adam = Adam(net, learningRate: 1e-4)
+    work = {
+        adam.zeroGrad()
+        let output = net.forward(input, saving: true)
+        let (_, grad) = Loss.l1(output, target)
+        net.backward(grad)
+        adam.step()
+    }
+} else {
+    let input = random([1, 3, 180, 320])
+    work = { _ = net(input) }
+}
+for _ in 0..<warmup { work() }
+for _ in 0..<runs {
+    let start = DispatchTime.now().uptimeNanoseconds
+    work()
+    print(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6))
+}
