@@ -48,6 +48,24 @@ public final class Adam {
     /// Clears the gradients of all parameters.
     public func zeroGrad() { parameters.forEach { $0.zeroGrad() } }
 
+    /// The optimiser's state for checkpoints: per parameter (by index) its step count, first and second moments.
+    public func exportState() -> [(String, Tensor)] {
+        var result: [(String, Tensor)] = []
+        for (i, parameter) in parameters.enumerated() {
+            guard let entry = state[ObjectIdentifier(parameter)] else { continue }
+            result += [("adam.\(i).step", Tensor(shape: [1], values: [Float(entry.step)])), ("adam.\(i).m", entry.m), ("adam.\(i).v", entry.v)]
+        }
+        return result
+    }
+
+    /// Restores what `exportState` wrote.
+    public func importState(_ tensors: [String: Tensor]) {
+        for (i, parameter) in parameters.enumerated() {
+            guard let step = tensors["adam.\(i).step"], let m = tensors["adam.\(i).m"], let v = tensors["adam.\(i).v"] else { continue }
+            state[ObjectIdentifier(parameter)] = (Int(step[0]), m.copy(), v.copy())
+        }
+    }
+
     /// Forgets moments and step counts (a fresh start for a new adaptation).
     public func reset() { state.removeAll() }
 }

@@ -1,0 +1,80 @@
+import Decode
+import Engine
+import Foundation
+
+/// Where onsr-video's photo sets live unless a flag names a folder: `$ONSR_VIDEO_DATA`, then `data/` beside
+/// the checkout the executable was built in (`.build/<config>/onsr-video`), then `./data`, then
+/// `~/.local/share/onsr-video`.
+public enum DataLocation {
+    public static func folder(_ name: String) -> String? {
+        var candidates: [String] = []
+        if let root = ProcessInfo.processInfo.environment["ONSR_VIDEO_DATA"] { candidates.append(root) }
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        candidates.append(executable.deletingLastPathComponent().appendingPathComponent("../../../data").standardized.path)
+        candidates.append(executable.deletingLastPathComponent().appendingPathComponent("../../data").standardized.path)
+        candidates.append(FileManager.default.currentDirectoryPath + "/data")
+        candidates.append(NSHomeDirectory() + "/.local/share/onsr-video")
+        for root in candidates {
+            let path = (root as NSString).appendingPathComponent(name)
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return path }
+        }
+        return nil
+    }
+}
+
+/// A folder of photos loaded into memory as RGB images, in natural name order.
+public struct PhotoSet {
+    public let folder: String
+    public let names: [String]
+    public let images: [RGBImage]
+
+    public init(folder: String, limit: Int? = nil) throws {
+        let names = try FrameFolderJob.frameFiles(in: folder)
+        guard !names.isEmpty else { throw ToolError(.noInput, "\(folder): no PNG or JPEG photos") }
+        let chosen = limit.map { Array(names.prefix($0)) } ?? names
+        self.folder = folder
+        self.names = chosen
+        images = try chosen.map { name in
+            let path = (folder as NSString).appendingPathComponent(name)
+            do { return try ImageFile.read(path: path).image } catch {
+                throw ToolError(.dataError, "\(path): not an image FFmpeg can read")
+            }
+        }
+    }
+}
+
+extension RGBImage {
+    /// The `size` x `size` square at (top, left), planar.
+    func crop(top: Int, left: Int, height: Int, width: Int) -> [Float] {
+        precondition(top >= 0 && left >= 0 && top + height <= self.height && left + width <= self.width, "crop outside the image")
+        var out = [Float](repeating: 0, count: 3 * height * width)
+        pixels.withUnsafeBufferPointer { source in
+            for c in 0..<3 {
+                for y in 0..<height {
+                    let from = (c * self.height + top + y) * self.width + left
+                    for x in 0..<width { out[(c * height + y) * width + x] = source[from + x] }
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// One of the eight symmetries of the square (flips and 90-degree turns), applied to planar square patches.
+func dihedral(_ planes: [Float], size: Int, transform: Int) -> [Float] {
+    if transform == 0 { return planes }
+    var out = planes
+    for c in 0..<3 {
+        for y in 0..<size {
+            for x in 0..<size {
+                var (sy, sx) = (y, x)
+                if transform & 1 != 0 { sx = size - 1 - sx }
+                if transform & 2 != 0 { sy = size - 1 - sy }
+                if transform & 4 != 0 { swap(&sy, &sx) }
+                out[(c * size + y) * size + x] = planes[(c * size + sy) * size + sx]
+            }
+        }
+    }
+    return out
+}

@@ -1,0 +1,191 @@
+import Decode
+import Engine
+import Foundation
+
+/// How training pairs are degraded.
+public enum TrainingDegradation: String, Codable, CaseIterable, Sendable {
+    /// MATLAB-style antialiased bicubic downsampling: the paper's RRDB initialisation.
+    case bicubic
+    /// Random isotropic / anisotropic Gaussian blur, then s-fold subsampling: RRDB-G widened to the blind range.
+    case blur
+
+    /// Degrades a planar square HR patch of `size` into its LR version; `rng` draws the random kernel.
+    func apply(_ patch: [Float], size: Int, scale: Int, rng: inout SeededRandom) -> [Float] {
+        switch self {
+        case .bicubic:
+            return Degrade.bicubic(patch, channels: 3, height: size, width: size, scale: scale)
+        case .blur:
+            let kernel = BlurKernel.random(scale: scale, variances: scale >= 4 ? 0.7...10 : 0.35...5, noise: 0.15,
+                                           isotropicShare: 0.3, rng: &rng)
+            return Degrade.blurSubsample(patch, channels: 3, height: size, width: size, kernel: kernel, scale: scale)
+        }
+    }
+}
+
+/// Everything that defines a training run; stored in checkpoints and model metadata.
+public struct TrainingOptions: Codable, Sendable, Equatable {
+    public var scale = 2
+    public var degradation = TrainingDegradation.blur
+    public var features = 32
+    public var blocks = 2
+    public var growth = 16
+    public var steps = 10000
+    public var batch = 16
+    /// HR patch side (64 at x2, 128 at x4 unless set).
+    public var patch = 0
+    public var learningRate: Float = 2e-4
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    public var hrPatch: Int { patch > 0 ? patch : 32 * scale }
+    public var configuration: RRDBNet.Configuration { .init(features: features, blocks: blocks, growth: growth, scale: scale) }
+
+    /// The step schedule: the rate halves at 50% and again at 75% of the steps.
+    public func learningRate(at step: Int) -> Float {
+        learningRate * (step >= steps * 3 / 4 ? 0.25 : step >= steps / 2 ? 0.5 : 1)
+    }
+}
+
+/// What a training run reports beside its work.
+public enum TrainingEvent: Sendable {
+    case step(step: Int, of: Int, loss: Float, seconds: Double)
+    case validation(step: Int, psnr: Double, bicubicPSNR: Double)
+}
+
+/// Trains an RRDBNet on random crops of an external photo set with L1 and Adam, as `onsr-video train` does.
+/// Each step's patches come from a generator seeded by (seed, step), so a resumed run replays exactly
+/// what an uninterrupted one would have done.
+public final class Trainer {
+    public let options: TrainingOptions
+    public let network: RRDBNet
+    private let optimiser: Adam
+    private let photos: PhotoSet
+    private let validation: PhotoSet?
+    private let events: (TrainingEvent) -> Void
+    public private(set) var step = 0
+    private var trainingSeconds = 0.0
+
+    public init(options: TrainingOptions, photos: PhotoSet, validation: PhotoSet?, events: @escaping (TrainingEvent) -> Void = { _ in }) {
+        self.options = options
+        self.photos = photos
+        self.validation = validation
+        self.events = events
+        network = RRDBNet(options.configuration, seed: options.seed)
+        optimiser = Adam(network, learningRate: options.learningRate, betas: (0.9, 0.99))
+    }
+
+    /// The HR / LR batch of step `step`.
+    public func batch(at step: Int) -> (lr: Tensor, hr: Tensor) {
+        var rng = SeededRandom(seed: options.seed &* 0x9E37_79B9 &+ UInt64(step))
+        let (s, size) = (options.scale, options.hrPatch)
+        // Degrade a larger crop and keep its centre, so that the blur sees real pixels at the patch border.
+        let margin = 12 * s
+        let big = size + 2 * margin
+        let lr = Tensor(shape: [options.batch, 3, size / s, size / s])
+        let hr = Tensor(shape: [options.batch, 3, size, size])
+        for b in 0..<options.batch {
+            var image = photos.images[rng.index(photos.images.count)]
+            while image.width < big || image.height < big { image = photos.images[rng.index(photos.images.count)] }
+            let crop = image.crop(top: rng.index(image.height - big + 1), left: rng.index(image.width - big + 1), height: big, width: big)
+            let patch = dihedral(crop, size: big, transform: rng.index(8))
+            let low = options.degradation.apply(patch, size: big, scale: s, rng: &rng)
+            let (bigLR, smallLR, offset) = (big / s, size / s, margin / s)
+            for c in 0..<3 {
+                for y in 0..<size {
+                    (hr.data + ((b * 3 + c) * size + y) * size).update(from: patch, offset: (c * big + margin + y) * big + margin, count: size)
+                }
+                for y in 0..<smallLR {
+                    (lr.data + ((b * 3 + c) * smallLR + y) * smallLR)
+                        .update(from: low, offset: (c * bigLR + offset + y) * bigLR + offset, count: smallLR)
+                }
+            }
+        }
+        return (lr, hr)
+    }
+
+    /// One optimisation step; returns the L1 loss.
+    @discardableResult
+    public func trainStep() -> Float {
+        let watch = DispatchTime.now().uptimeNanoseconds
+        let (lr, hr) = batch(at: step)
+        optimiser.learningRate = options.learningRate(at: step)
+        optimiser.zeroGrad()
+        let (loss, grad) = Loss.l1(network.forward(lr, saving: true), hr)
+        network.backward(grad)
+        optimiser.step()
+        step += 1
+        trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - watch) / 1e9
+        events(.step(step: step, of: options.steps, loss: loss, seconds: trainingSeconds))
+        return loss
+    }
+
+    /// Mean Y-PSNR on the validation photos (centre crops up to 256 px, degraded with kernels seeded by photo),
+    /// with bicubic interpolation of the same inputs as the reference.
+    public func validate(limit: Int = 6) -> (psnr: Double, bicubic: Double)? {
+        guard let validation else { return nil }
+        let s = options.scale
+        var total = (0.0, 0.0)
+        let count = min(limit, validation.images.count)
+        for (i, image) in validation.images.prefix(count).enumerated() {
+            let side = min(256, image.height, image.width) / (4 * s) * (4 * s)
+            let hr = image.crop(top: (image.height - side) / 2, left: (image.width - side) / 2, height: side, width: side)
+            var rng = SeededRandom(seed: 1000 + UInt64(i))
+            let lr = options.degradation.apply(hr, size: side, scale: s, rng: &rng)
+            let output = network(Tensor(shape: [1, 3, side / s, side / s], values: lr)).values
+            let bicubic = Resampler(inputWidth: side / s, inputHeight: side / s, outputWidth: side, outputHeight: side, kernel: .bicubic)
+                .apply(lr, channels: 3)
+            total.0 += Quality.psnrY(output, hr, height: side, width: side, shave: s)
+            total.1 += Quality.psnrY(bicubic, hr, height: side, width: side, shave: s)
+        }
+        let result = (total.0 / Double(count), total.1 / Double(count))
+        events(.validation(step: step, psnr: result.0, bicubicPSNR: result.1))
+        return result
+    }
+
+    // MARK: Checkpoints
+
+    /// Writes parameters, optimiser state and progress, atomically.
+    public func saveCheckpoint(to path: String) throws {
+        let temporary = path + ".partial"
+        var metadata = ["step": String(step), "seconds": String(trainingSeconds)]
+        metadata["options"] = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
+        try SafeTensors.write(SafeTensors.parameters(of: network, prefix: "param.") + optimiser.exportState(), to: temporary, metadata: metadata)
+        guard rename(temporary, path) == 0 else { throw ToolError(.cannotCreate, "\(path): cannot write the checkpoint") }
+    }
+
+    /// Continues from a checkpoint made with the same options.
+    public func resume(from path: String) throws {
+        let (tensors, metadata) = try SafeTensors.read(path: path)
+        guard let saved = metadata["options"].flatMap({ try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }),
+              saved == options else {
+            throw ToolError(.usage, "\(path): checkpoint was made with other training options; use the same command to resume")
+        }
+        try SafeTensors.load(tensors, into: network, prefix: "param.")
+        optimiser.importState(tensors)
+        step = Int(metadata["step"] ?? "0") ?? 0
+        trainingSeconds = Double(metadata["seconds"] ?? "0") ?? 0
+    }
+
+    /// Writes the trained model for shipping: parameters only, with the architecture and training record.
+    public func saveModel(to path: String, storage: SafeTensors.StorageType, record: [String: String]) throws {
+        var metadata = record
+        metadata["features"] = String(options.features)
+        metadata["blocks"] = String(options.blocks)
+        metadata["growth"] = String(options.growth)
+        metadata["scale"] = String(options.scale)
+        metadata["degradation"] = options.degradation.rawValue
+        metadata["steps"] = String(step)
+        metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
+        let temporary = path + ".partial"
+        try SafeTensors.write(SafeTensors.parameters(of: network), to: temporary, storage: storage, metadata: metadata)
+        guard rename(temporary, path) == 0 else { throw ToolError(.cannotCreate, "\(path): cannot write the model") }
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Float {
+    /// Copies `count` floats from `array` starting at `offset`.
+    func update(from array: [Float], offset: Int, count: Int) {
+        array.withUnsafeBufferPointer { update(from: $0.baseAddress! + offset, count: count) }
+    }
+}

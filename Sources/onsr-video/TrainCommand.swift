@@ -1,0 +1,134 @@
+import ArgumentParser
+import Engine
+import Foundation
+import Pipeline
+
+extension TrainingDegradation: ExpressibleByArgument {}
+extension SafeTensors.StorageType: ExpressibleByArgument {
+    public init?(argument: String) { self.init(rawValue: argument.uppercased()) }
+}
+
+/// `onsr-video train`: trains an RRDBNet on the external photo set with the project's own engine.
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train an RRDBNet (Gr) on the external photo set.",
+        discussion: """
+        Random HR crops with flips and rotations, degraded by bicubic downsampling or by random Gaussian blur and \
+        subsampling; L1 loss, Adam (0.9, 0.99) with the rate halved at 50% and 75% of the steps. A checkpoint is \
+        written every --checkpoint-every steps and --resume continues from it exactly; every step's loss goes to \
+        OUTPUT.log.jsonl. The same command and seed reproduce the same losses.
+        """)
+
+    @Option(help: "Where the trained model goes (.safetensors).") var output: String
+    @Option(help: "Magnification: 2 or 4.") var scale = 2
+    @Option(help: "Degradation of the training pairs: bicubic or blur.") var degradation = TrainingDegradation.blur
+    @Option(help: "RRDBNet num_feat.") var features = 32
+    @Option(help: "RRDBNet num_block.") var blocks = 2
+    @Option(help: "RRDBNet num_grow_ch.") var growth = 16
+    @Option(help: "Optimisation steps.") var steps = 10000
+    @Option(help: "Patches per step.") var batch = 16
+    @Option(help: "HR patch side (default 64 at x2, 128 at x4).") var patch = 0
+    @Option(name: .customLong("lr"), help: "Initial learning rate.") var learningRate: Float = 2e-4
+    @Option(help: "Seed of initial weights and of the patch sequence.") var seed: UInt64 = 1
+    @Option(help: "Folder of HR training photos (default: the external set from scripts/setup-data).") var external: String?
+    @Option(help: "Folder of held-out photos for validation PSNR (default: the eval set).") var validation: String?
+    @Option(help: "Steps between validations (0: never).") var validateEvery = 500
+    @Option(help: "Steps between checkpoints.") var checkpointEvery = 200
+    @Option(help: "Storage of the final model: f16 or f32.") var storage = SafeTensors.StorageType.f16
+    @Flag(help: "Continue from OUTPUT.checkpoint.safetensors.") var resume = false
+    @Flag(name: [.short, .long], help: "Print nothing but errors.") var quiet = false
+
+    func validate() throws {
+        guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4") }
+        guard steps > 0, batch > 0, features > 0, blocks > 0, growth > 0 else { throw ValidationError("sizes and counts must be positive") }
+        guard patch == 0 || patch % (4 * scale) == 0 else { throw ValidationError("--patch must be a multiple of \(4 * scale)") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            var options = TrainingOptions()
+            options.scale = scale; options.degradation = degradation
+            options.features = features; options.blocks = blocks; options.growth = growth
+            options.steps = steps; options.batch = batch; options.patch = patch
+            options.learningRate = learningRate; options.seed = seed
+            guard let externalFolder = external ?? DataLocation.folder("external") else {
+                throw ToolError(.noInput, "no external photo set: run scripts/setup-data or pass --external DIR")
+            }
+            let photos = try PhotoSet(folder: externalFolder)
+            let held = try (validation ?? DataLocation.folder("eval")).map { try PhotoSet(folder: $0) }
+            let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
+            let trainer = Trainer(options: options, photos: photos, validation: held, events: log.handle)
+            let checkpoint = output + ".checkpoint.safetensors"
+            if resume && FileManager.default.fileExists(atPath: checkpoint) {
+                try trainer.resume(from: checkpoint)
+                log.note("resumed at step \(trainer.step) from \(checkpoint)")
+            }
+            try log.open(truncatingAfter: trainer.step)
+            log.note("training \(options.configuration) (\(trainer.network.parameterCount) parameters), \(options.degradation) x\(scale), "
+                     + "\(photos.images.count) photos from \(externalFolder)")
+            if trainer.step == 0, validateEvery > 0 { _ = trainer.validate() }
+            while trainer.step < options.steps {
+                trainer.trainStep()
+                if trainer.step % checkpointEvery == 0 || trainer.step == options.steps { try trainer.saveCheckpoint(to: checkpoint) }
+                if validateEvery > 0 && trainer.step % validateEvery == 0 { _ = trainer.validate() }
+            }
+            let final = trainer.validate(limit: Int.max)
+            var record = ["seed": String(seed), "photos": String(photos.images.count)]
+            if let final {
+                record["val_psnr"] = String(format: "%.3f", final.psnr)
+                record["val_bicubic_psnr"] = String(format: "%.3f", final.bicubic)
+            }
+            try trainer.saveModel(to: output, storage: storage, record: record)
+            log.note("wrote \(output)")
+        }
+    }
+}
+
+/// The JSON-lines loss log of a training run, plus progress lines on stderr.
+final class TrainingLog: @unchecked Sendable {
+    let path: String
+    let quiet: Bool
+    private var handle: FileHandle?
+
+    init(path: String, quiet: Bool) {
+        self.path = path
+        self.quiet = quiet
+    }
+
+    /// Opens the log for appending, keeping only the lines of steps up to `step` (a resumed run rewrites the rest).
+    func open(truncatingAfter step: Int) throws {
+        let kept = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").split(separator: "\n").filter { line in
+            guard let data = line.data(using: .utf8), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let lineStep = object["step"] as? Int else { return false }
+            return lineStep <= step && step > 0
+        }
+        let text = kept.isEmpty ? "" : kept.joined(separator: "\n") + "\n"
+        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)), let handle = FileHandle(forWritingAtPath: path) else {
+            throw ToolError(.cannotCreate, "\(path): cannot write the training log")
+        }
+        handle.seekToEndOfFile()
+        self.handle = handle
+    }
+
+    func handle(_ event: TrainingEvent) {
+        switch event {
+        case .step(let step, let total, let loss, let seconds):
+            write(String(format: #"{"step":%d,"loss":%.7f,"seconds":%.2f}"#, step, loss, seconds))
+            if !quiet && (step % 50 == 0 || step == total) {
+                let eta = seconds / Double(step) * Double(total - step)
+                note(String(format: "step %d/%d  loss %.5f  %.3f s/step  ETA %.0f min", step, total, loss, seconds / Double(step), eta / 60))
+            }
+        case .validation(let step, let psnr, let bicubic):
+            write(String(format: #"{"step":%d,"val_psnr":%.3f,"val_bicubic_psnr":%.3f}"#, step, psnr, bicubic))
+            note(String(format: "step %d  validation Y-PSNR %.3f dB (bicubic interpolation %.3f dB, %+.3f)", step, psnr, bicubic, psnr - bicubic))
+        }
+    }
+
+    func note(_ text: String) {
+        guard !quiet else { return }
+        FileHandle.standardError.write((text + "\n").data(using: .utf8)!)
+    }
+
+    private func write(_ line: String) { handle?.write((line + "\n").data(using: .utf8)!) }
+}
