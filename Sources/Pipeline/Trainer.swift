@@ -65,10 +65,20 @@ public final class Trainer {
     private let events: (TrainingEvent) -> Void
     public private(set) var step = 0
     private var trainingSeconds = 0.0
+    /// Photos large enough for a padded crop.
+    private let usable: [RGBImage]
 
-    public init(options: TrainingOptions, photos: PhotoSet, validation: PhotoSet?, events: @escaping (TrainingEvent) -> Void = { _ in }) {
+    /// Degradation context around each crop, in HR pixels.
+    var margin: Int { 12 * options.scale }
+
+    public init(options: TrainingOptions, photos: PhotoSet, validation: PhotoSet?, events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         self.options = options
         self.photos = photos
+        let big = options.hrPatch + 24 * options.scale
+        usable = photos.images.filter { $0.width >= big && $0.height >= big }
+        guard !usable.isEmpty else {
+            throw ToolError(.dataError, "\(photos.folder): no photo is at least \(big)x\(big) pixels, the padded crop size")
+        }
         self.validation = validation
         self.events = events
         network = RRDBNet(options.configuration, seed: options.seed)
@@ -80,13 +90,11 @@ public final class Trainer {
         var rng = SeededRandom(seed: options.seed &* 0x9E37_79B9 &+ UInt64(step))
         let (s, size) = (options.scale, options.hrPatch)
         // Degrade a larger crop and keep its centre, so that the blur sees real pixels at the patch border.
-        let margin = 12 * s
         let big = size + 2 * margin
         let lr = Tensor(shape: [options.batch, 3, size / s, size / s])
         let hr = Tensor(shape: [options.batch, 3, size, size])
         for b in 0..<options.batch {
-            var image = photos.images[rng.index(photos.images.count)]
-            while image.width < big || image.height < big { image = photos.images[rng.index(photos.images.count)] }
+            let image = usable[rng.index(usable.count)]
             let crop = image.crop(top: rng.index(image.height - big + 1), left: rng.index(image.width - big + 1), height: big, width: big)
             let patch = dihedral(crop, size: big, transform: rng.index(8))
             let low = options.degradation.apply(patch, size: big, scale: s, rng: &rng)

@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
             let photos = try PhotoSet(folder: externalFolder)
             let held = try (validation ?? DataLocation.folder("eval")).map { try PhotoSet(folder: $0) }
             let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
-            let trainer = Trainer(options: options, photos: photos, validation: held, events: log.handle)
+            let trainer = try Trainer(options: options, photos: photos, validation: held, events: log.handle)
             let checkpoint = output + ".checkpoint.safetensors"
             if resume && FileManager.default.fileExists(atPath: checkpoint) {
                 try trainer.resume(from: checkpoint)

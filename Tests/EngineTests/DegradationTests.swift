@@ -1,0 +1,54 @@
+import Engine
+import XCTest
+
+final class DegradationTests: XCTestCase {
+    func testKernelsSumToOneAndSitWhereBicubicPutsLRPixels() {
+        var rng = SeededRandom(seed: 1)
+        for scale in [2, 4] {
+            let kernel = BlurKernel.gaussian(scale: scale, lambda1: 1, lambda2: 1, theta: 0, rng: &rng)
+            XCTAssertEqual(kernel.size, scale == 2 ? 11 : 23)
+            XCTAssertEqual(kernel.taps.reduce(0, +), 1, accuracy: 1e-5)
+            var (cx, cy) = (0.0, 0.0)
+            for y in 0..<kernel.size { for x in 0..<kernel.size {
+                cx += Double(kernel.taps[y * kernel.size + x]) * Double(x)
+                cy += Double(kernel.taps[y * kernel.size + x]) * Double(y)
+            } }
+            // Centre of mass half a pixel per extra scale step off the array centre: LR pixel i <-> HR s*i + (s-1)/2.
+            XCTAssertEqual(cx, Double(kernel.size / 2) + Double(scale - 1) / 2, accuracy: 1e-3)
+            XCTAssertEqual(cy, cx, accuracy: 1e-3)
+        }
+        let random = BlurKernel.random(scale: 2, variances: 0.6...5, noise: 0.25, rng: &rng)
+        XCTAssertEqual(random.taps.reduce(0, +), 1, accuracy: 1e-5)
+        XCTAssertTrue(random.taps.allSatisfy { $0 >= 0 })
+    }
+
+    func testBlurAndBicubicAgreeOnAlignment() {
+        // A smooth ramp degraded both ways lands on the same LR values: same sampling grid.
+        let (h, w) = (32, 48)
+        var planes = [Float](repeating: 0, count: 3 * h * w)
+        for c in 0..<3 { for y in 0..<h { for x in 0..<w { planes[(c * h + y) * w + x] = 0.2 + 0.01 * Float(x) + 0.005 * Float(y) } } }
+        var rng = SeededRandom(seed: 2)
+        let kernel = BlurKernel.gaussian(scale: 2, lambda1: 0.8, lambda2: 0.8, theta: 0, rng: &rng)
+        let blurred = Degrade.blurSubsample(planes, channels: 3, height: h, width: w, kernel: kernel, scale: 2)
+        let bicubic = Degrade.bicubic(planes, channels: 3, height: h, width: w, scale: 2)
+        for y in 4..<(h / 2 - 4) { for x in 4..<(w / 2 - 4) {
+            let expected: Float = 0.2 + 0.01 * Float(2 * x) + 0.01 * 0.5 + 0.005 * (Float(2 * y) + 0.5)
+            XCTAssertEqual(blurred[y * w / 2 + x], expected, accuracy: 1e-4)
+            XCTAssertEqual(bicubic[y * w / 2 + x], expected, accuracy: 1e-4)
+        } }
+    }
+
+    func testPSNRAndSSIMOnKnownValues() {
+        let (h, w) = (24, 24)
+        let a = [Float](repeating: 100 / 255, count: 3 * h * w)
+        let b = [Float](repeating: 102 / 255, count: 3 * h * w)
+        XCTAssertEqual(Quality.psnrY(a, a, height: h, width: w, shave: 2), 100)
+        // Grey g has luma 16 + 219 g: two code values of RGB are 219 * 2 / 255 of luma.
+        XCTAssertEqual(Quality.psnrY(a, b, height: h, width: w, shave: 2), 20 * log10(255 / (219 * 2.0 / 255)), accuracy: 1e-6)
+        var noisy = a
+        var rng = SeededRandom(seed: 3)
+        for i in 0..<noisy.count { noisy[i] += 0.05 * (rng.uniform() - 0.5) }
+        XCTAssertEqual(Quality.ssimY(a, a, height: h, width: w, shave: 2), 1, accuracy: 1e-9)
+        XCTAssertLessThan(Quality.ssimY(a, noisy, height: h, width: w, shave: 2), 0.99)
+    }
+}
