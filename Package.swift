@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "Decode", dependencies: ["CFFmpeg"], swiftSettings: optimise),
         .target(name: "Engine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
         .systemLibrary(name: "CMalloc"),
-        .target(name: "Pipeline", dependencies: ["Decode", "Engine", "CMalloc"]),
+        .target(name: "Pipeline", dependencies: ["Decode", "Engine", "CMalloc"], resources: [.copy("Models")]),
         .executableTarget(
             name: "onsr-video",
             dependencies: ["Pipeline", "Decode", "Engine",

@@ -17,12 +17,15 @@ public enum UpscaleMethod: String, CaseIterable, Sendable, Codable {
     case bicubic
     /// Lanczos-3 interpolation.
     case lanczos
+    /// A pretrained Gr with fixed weights (`--model`, default the fast -G model for the scale).
+    case pretrained
 
-    /// Makes the upscaler for this method.
-    public func makeUpscaler(scale: Int) -> FrameUpscaler {
+    /// Makes the upscaler for this method; `model` names a shipped model or a file (learned methods only).
+    public func makeUpscaler(scale: Int, model: String? = nil) throws -> FrameUpscaler {
         switch self {
         case .bicubic: return InterpolationUpscaler(kernel: .bicubic, scale: scale, name: rawValue)
         case .lanczos: return InterpolationUpscaler(kernel: .lanczos3, scale: scale, name: rawValue)
+        case .pretrained: return try PretrainedUpscaler(model: ModelStore.resolve(model, scale: scale))
         }
     }
 }

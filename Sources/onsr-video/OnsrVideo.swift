@@ -13,7 +13,7 @@ struct OnsrVideo: ParsableCommand {
         66 missing or unreadable input, 73 cannot create output, 130 interrupted, 1 anything else.
         """,
         version: "0.1.0",
-        subcommands: [Upscale.self, ImageCommand.self, FramesCommand.self, TrainCommand.self],
+        subcommands: [Upscale.self, ImageCommand.self, FramesCommand.self, TrainCommand.self, ModelsCommand.self],
         defaultSubcommand: Upscale.self
     )
 
@@ -70,7 +70,7 @@ struct Upscale: ParsableCommand {
             options.allowDamaged = allowDamaged
             options.dropUnsupportedStreams = dropUnsupportedStreams
             let printer = ProgressPrinter(quiet: common.quiet)
-            let job = VideoJob(options: options, upscaler: method.method.makeUpscaler(scale: method.scale), events: printer.handle)
+            let job = VideoJob(options: options, upscaler: try method.makeUpscaler(), events: printer.handle)
             defer { printer.finish() }
             let report = try job.run()
             if report.damagedPackets > 0 {
@@ -93,7 +93,7 @@ struct ImageCommand: ParsableCommand {
     func run() throws {
         common.applyLogging()
         try reportingFailures {
-            let job = FrameFolderJob(upscaler: method.method.makeUpscaler(scale: method.scale), overwrite: common.overwrite)
+            let job = FrameFolderJob(upscaler: try method.makeUpscaler(), overwrite: common.overwrite)
             let report = try job.runImage(input, into: output)
             try common.report.map { try JSONReport.write(report, to: $0) }
         }
@@ -115,10 +115,26 @@ struct FramesCommand: ParsableCommand {
         try reportingFailures {
             let printer = ProgressPrinter(quiet: common.quiet)
             defer { printer.finish() }
-            let job = FrameFolderJob(upscaler: method.method.makeUpscaler(scale: method.scale), overwrite: common.overwrite,
+            let job = FrameFolderJob(upscaler: try method.makeUpscaler(), overwrite: common.overwrite,
                                      events: printer.handle)
             let report = try job.runFolder(inputFolder, into: outputFolder)
             try common.report.map { try JSONReport.write(report, to: $0) }
+        }
+    }
+}
+
+/// `onsr-video models`: the shipped Gr models.
+struct ModelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "models", abstract: "List the shipped Gr models.")
+
+    func run() throws {
+        let models = ModelStore.shipped()
+        if models.isEmpty { print("no shipped models") }
+        for model in models {
+            let c = model.configuration
+            let psnr = model.metadata["val_psnr"].map { " val Y-PSNR \($0) dB (bicubic \(model.metadata["val_bicubic_psnr"] ?? "?"))" } ?? ""
+            let trained = model.metadata["steps"].map { ", \($0) steps, \(model.metadata["degradation"] ?? "?")-trained" } ?? ""
+            print("\(model.name)  x\(c.scale)  RRDBNet(\(c.features), \(c.blocks), \(c.growth))\(trained)\(psnr)")
         }
     }
 }

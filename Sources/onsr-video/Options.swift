@@ -13,6 +13,12 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Magnification: 2 or 4.")
     var scale: Int = 2
 
+    @Option(help: "Gr model for learned methods: a shipped model's name (see `onsr-video models`) or a .safetensors path.")
+    var model: String?
+
+    /// The upscaler these options ask for.
+    func makeUpscaler() throws -> FrameUpscaler { try method.makeUpscaler(scale: scale, model: model) }
+
     func validate() throws {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
     }

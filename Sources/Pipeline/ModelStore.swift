@@ -1,0 +1,120 @@
+import Decode
+import Engine
+import Foundation
+
+/// A Gr model on disk: a shipped one or any RRDBNet safetensors file (BasicSR checkpoints included).
+public struct ModelInfo: Sendable {
+    public let name: String
+    public let path: String
+    public let configuration: RRDBNet.Configuration
+    /// What the file's metadata says (training degradation, steps, validation PSNR, ...); empty for BasicSR files.
+    public let metadata: [String: String]
+}
+
+/// Finds, describes and loads Gr models.
+public enum ModelStore {
+    /// The default model for a scale: the fast "-G" model (blind-blur trained), as the paper's ONSR-G starts from.
+    public static func defaultName(scale: Int) -> String { "fast-x\(scale)-g" }
+
+    /// The folder of shipped models (a SwiftPM resource beside the executable).
+    static var shippedFolder: String? {
+        Bundle.module.url(forResource: "Models", withExtension: nil)?.path
+    }
+
+    /// Every shipped model, by name.
+    public static func shipped() -> [ModelInfo] {
+        guard let folder = shippedFolder,
+              let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
+        return names.filter { $0.hasSuffix(".safetensors") }.sorted().compactMap { name in
+            try? describe(path: (folder as NSString).appendingPathComponent(name))
+        }
+    }
+
+    /// Resolves `--model`: a shipped model's name or a path to a safetensors file; nil means the default.
+    public static func resolve(_ nameOrPath: String?, scale: Int) throws -> ModelInfo {
+        let wanted = nameOrPath ?? defaultName(scale: scale)
+        let info: ModelInfo
+        if let shipped = shipped().first(where: { $0.name == wanted }) {
+            info = shipped
+        } else if FileManager.default.fileExists(atPath: wanted) {
+            info = try describe(path: wanted)
+        } else {
+            let names = shipped().map(\.name).joined(separator: ", ")
+            throw ToolError(nameOrPath == nil ? .noInput : .usage,
+                            "no model \(wanted) (shipped: \(names.isEmpty ? "none" : names); or pass a .safetensors path)")
+        }
+        guard info.configuration.scale == scale else {
+            throw ToolError(.usage, "model \(info.name) upscales x\(info.configuration.scale), not x\(scale); pass --scale \(info.configuration.scale)")
+        }
+        return info
+    }
+
+    /// Reads a model's architecture from its tensors' shapes (so BasicSR files need no metadata).
+    public static func describe(path: String) throws -> ModelInfo {
+        let tensors: [String: Tensor], metadata: [String: String]
+        do {
+            (tensors, metadata) = try SafeTensors.read(path: path)
+        } catch {
+            throw ToolError(.dataError, "\(path): \(error)")
+        }
+        // BasicSR's training checkpoints nest the weights under params_ema / params in .pth; converted files are flat.
+        guard let first = tensors["conv_first.weight"], first.shape.count == 4 else {
+            throw ToolError(.dataError, "\(path): not an RRDBNet model (no conv_first.weight)")
+        }
+        let features = first.shape[0]
+        let scale: Int
+        switch first.shape[1] {
+        case 3: scale = 4
+        case 12: scale = 2
+        case 48: scale = 1
+        default: throw ToolError(.dataError, "\(path): conv_first takes \(first.shape[1]) channels; expected 3, 12 or 48")
+        }
+        let blocks = Set(tensors.keys.compactMap { key -> Int? in
+            guard key.hasPrefix("body.") else { return nil }
+            return Int(key.split(separator: ".")[1])
+        }).count
+        guard blocks > 0, let growth = tensors["body.0.rdb1.conv1.weight"]?.shape[0] else {
+            throw ToolError(.dataError, "\(path): no RRDB blocks found")
+        }
+        let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+        return ModelInfo(name: name, path: path,
+                         configuration: .init(features: features, blocks: blocks, growth: growth, scale: scale), metadata: metadata)
+    }
+
+    /// Builds the network and loads the weights.
+    public static func load(_ info: ModelInfo) throws -> RRDBNet {
+        let network = RRDBNet(info.configuration)
+        do {
+            let (tensors, _) = try SafeTensors.read(path: info.path)
+            try SafeTensors.load(tensors, into: network)
+        } catch let error as ToolError {
+            throw error
+        } catch {
+            throw ToolError(.dataError, "\(info.path): \(error)")
+        }
+        network.setTrainable(false)
+        return network
+    }
+}
+
+/// Fixed-weight SR with a pretrained Gr (the paper's EBSR / "pretrained" baseline).
+public final class PretrainedUpscaler: FrameUpscaler {
+    public let network: RRDBNet
+    public let name: String
+    public var scale: Int { network.scale }
+    private let tiles: TiledInference
+
+    public init(model: ModelInfo, tile: Int = 512) throws {
+        network = try ModelStore.load(model)
+        name = "pretrained:\(model.name)"
+        tiles = TiledInference(network: network, tile: tile)
+    }
+
+    public func upscale(_ image: RGBImage) throws -> RGBImage {
+        let input = Tensor(shape: [1, 3, image.height, image.width], values: image.pixels)
+        let output = tiles(input)
+        var pixels = output.values
+        for i in 0..<pixels.count { pixels[i] = min(max(pixels[i], 0), 1) }
+        return RGBImage(width: image.width * scale, height: image.height * scale, pixels: pixels)
+    }
+}
