@@ -1,0 +1,88 @@
+import Decode
+import Engine
+import Foundation
+
+/// A blind-SR benchmark in the manner of DIV2KRK: each HR photo degraded by its own seeded random kernel
+/// (or by bicubic downsampling), every method run on the LR images, mean Y-PSNR / SSIM and time reported.
+public struct Benchmark {
+    /// How the LR images are made.
+    public enum Degradation: String, Codable, CaseIterable, Sendable {
+        /// Anisotropic Gaussians, λ ~ U(0.6, 5) at x2 and U(1.2, 10) at x4, taps x (1 + U(-0.25, 0.25)).
+        case blind
+        /// Wide range for degradation-learning studies: λ ~ U(0.2, 10) at x2, U(0.4, 20) at x4.
+        case wide
+        /// MATLAB bicubic downsampling.
+        case bicubic
+
+        func variances(scale: Int) -> ClosedRange<Double> {
+            switch self {
+            case .wide: return scale >= 4 ? 0.4...20 : 0.2...10
+            default: return scale >= 4 ? 1.2...10 : 0.6...5
+            }
+        }
+    }
+
+    public struct Case {
+        public let name: String
+        public let hr: RGBImage
+        public let lr: RGBImage
+        public let kernel: BlurKernel?
+    }
+
+    public struct Row: Codable, Sendable {
+        public var method: String
+        public var psnr: Double
+        public var ssim: Double
+        public var secondsPerImage: Double
+        public var perImagePSNR: [Double]
+    }
+
+    public let scale: Int
+    public let degradation: Degradation
+    public let cases: [Case]
+
+    /// Degrades every photo of `photos` (each cropped to a multiple of the scale).
+    public init(photos: PhotoSet, scale: Int, degradation: Degradation, seed: UInt64) {
+        self.scale = scale
+        self.degradation = degradation
+        cases = zip(photos.names, photos.images).enumerated().map { index, item in
+            let (name, image) = item
+            let (h, w) = (image.height / scale * scale, image.width / scale * scale)
+            let hr = RGBImage(width: w, height: h, pixels: image.crop(top: 0, left: 0, height: h, width: w))
+            var rng = SeededRandom(seed: seed &* 7919 &+ UInt64(index))
+            if degradation == .bicubic {
+                let lr = Degrade.bicubic(hr.pixels, channels: 3, height: h, width: w, scale: scale)
+                return Case(name: name, hr: hr, lr: RGBImage(width: w / scale, height: h / scale, pixels: lr), kernel: nil)
+            }
+            let kernel = BlurKernel.random(scale: scale, variances: degradation.variances(scale: scale), noise: 0.25, rng: &rng)
+            let lr = Degrade.blurSubsample(hr.pixels, channels: 3, height: h, width: w, kernel: kernel, scale: scale)
+            return Case(name: name, hr: hr, lr: RGBImage(width: w / scale, height: h / scale, pixels: lr), kernel: kernel)
+        }
+    }
+
+    /// Runs one method over every case. `makeUpscaler` is called per image, so adaptive methods start fresh.
+    public func run(method: String, makeUpscaler: (Case) throws -> FrameUpscaler) throws -> Row {
+        var psnrs: [Double] = [], ssims: [Double] = []
+        var seconds = 0.0
+        for item in cases {
+            let upscaler = try makeUpscaler(item)
+            let start = DispatchTime.now().uptimeNanoseconds
+            let output = try upscaler.upscale(item.lr)
+            seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            psnrs.append(Quality.psnrY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+            ssims.append(Quality.ssimY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+        }
+        let n = Double(cases.count)
+        return Row(method: method, psnr: psnrs.reduce(0, +) / n, ssim: ssims.reduce(0, +) / n, secondsPerImage: seconds / n,
+                   perImagePSNR: psnrs)
+    }
+
+    /// The results as a Markdown table.
+    public static func markdown(_ rows: [Row], title: String) -> String {
+        var text = "\(title)\n\n| method | Y-PSNR (dB) | SSIM | s / image |\n| --- | --- | --- | --- |\n"
+        for row in rows {
+            text += String(format: "| %@ | %.3f | %.4f | %.2f |\n", row.method, row.psnr, row.ssim, row.secondsPerImage)
+        }
+        return text
+    }
+}

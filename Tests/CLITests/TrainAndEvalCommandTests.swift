@@ -1,0 +1,64 @@
+import Decode
+import Foundation
+import TestSupport
+import XCTest
+
+/// `onsr-video train`, `eval` and `models` as a user runs them, on small generated photo folders.
+final class TrainAndEvalCommandTests: XCTestCase {
+    var folder: TemporaryFolder!
+
+    override func setUpWithError() throws {
+        folder = try TemporaryFolder("onsr-train-cli")
+        try FileManager.default.createDirectory(atPath: folder.file("photos"), withIntermediateDirectories: false)
+        for i in 0..<2 {
+            var image = RGBImage(width: 120, height: 96)
+            for y in 0..<96 { for x in 0..<120 {
+                image[0, y, x] = 0.5 + 0.4 * sinf(Float(x + 7 * i) * 0.21)
+                image[1, y, x] = 0.5 + 0.4 * cosf(Float(y) * 0.17)
+                image[2, y, x] = Float((x / 6 + y / 9 + i) % 2) * 0.8 + 0.1
+            } }
+            try ImageFile.writePNG(image, to: folder.file("photos/p\(i).png"))
+        }
+    }
+
+    override func tearDown() { folder.remove() }
+
+    func onsr(_ arguments: [String]) throws -> CommandResult {
+        try Shell.run([BuiltProducts.onsrVideo] + arguments, in: folder.path)
+    }
+
+    func losses(_ log: String) throws -> [String] {
+        try String(contentsOfFile: folder.file(log), encoding: .utf8).split(separator: "\n")
+            .map { $0.replacingOccurrences(of: #","seconds":[0-9.]+"#, with: "", options: .regularExpression) }
+    }
+
+    func testSameCommandAndSeedReproduceTheLoggedLosses() throws {
+        let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
+                      "--steps", "6", "--batch", "2", "--patch", "16", "--validate-every", "3", "--checkpoint-every", "3", "-q"]
+        var result = try onsr(common + ["--output", "a.safetensors"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        result = try onsr(common + ["--output", "b.safetensors"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let first = try losses("a.safetensors.log.jsonl")
+        XCTAssertEqual(first.filter { $0.contains("\"loss\"") }.count, 6)
+        XCTAssertEqual(first, try losses("b.safetensors.log.jsonl"))
+        result = try onsr(common + ["--output", "c.safetensors", "--seed", "2"])
+        XCTAssertNotEqual(first, try losses("c.safetensors.log.jsonl"), "another seed, other losses")
+        // The trained file is a model the other commands accept.
+        result = try onsr(["image", "photos/p0.png", "big.png", "--method", "pretrained", "--model", "a.safetensors"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.file("big.png")))
+    }
+
+    func testEvalPrintsATableAndWritesJSON() throws {
+        let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "lanczos", "--json", "eval.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("| bicubic |") && result.stdout.contains("| lanczos |"), result.stdout)
+        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("eval.json")))) as! [[String: Any]]
+        XCTAssertEqual(rows.count, 2)
+        let psnr = try XCTUnwrap(rows[0]["psnr"] as? Double)
+        XCTAssertTrue(psnr > 15 && psnr < 60, "\(psnr)")
+        let missing = try onsr(["eval", "--photos", "nowhere"])
+        XCTAssertEqual(missing.status, 66)
+    }
+}
