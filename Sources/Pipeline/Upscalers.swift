@@ -19,13 +19,23 @@ public enum UpscaleMethod: String, CaseIterable, Sendable, Codable {
     case lanczos
     /// A pretrained Gr with fixed weights (`--model`, default the fast -G model for the scale).
     case pretrained
+    /// Online SR: the pretrained Gr adapted to the input with a learned degradation (Algorithm 1).
+    case onsr
 
-    /// Makes the upscaler for this method; `model` names a shipped model or a file (learned methods only).
-    public func makeUpscaler(scale: Int, model: String? = nil) throws -> FrameUpscaler {
+    /// Makes the upscaler for this method; `model` names a shipped model or a file (learned methods only),
+    /// `external` the HR photo folder and `adaptation` the adaptation settings (ONSR only).
+    public func makeUpscaler(scale: Int, model: String? = nil, external: String? = nil, adaptation: AdaptationOptions = .init(),
+                             progress: @escaping (AdaptationStep) -> Void = { _ in }) throws -> FrameUpscaler {
         switch self {
         case .bicubic: return InterpolationUpscaler(kernel: .bicubic, scale: scale, name: rawValue)
         case .lanczos: return InterpolationUpscaler(kernel: .lanczos3, scale: scale, name: rawValue)
         case .pretrained: return try PretrainedUpscaler(model: ModelStore.resolve(model, scale: scale))
+        case .onsr:
+            guard let folder = external ?? DataLocation.folder("external") else {
+                throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR")
+            }
+            return OnsrUpscaler(model: try ModelStore.resolve(model, scale: scale), external: try PhotoSet(folder: folder),
+                                options: adaptation, progress: progress)
         }
     }
 }

@@ -15,9 +15,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Magnification: 2 or 4.") var scale = 2
     @Option(help: "Degradation: blind, wide or bicubic.") var degradation = Benchmark.Degradation.blind
     @Option(help: "Seed of the kernels.") var seed: UInt64 = 1
-    @Option(parsing: .upToNextOption, help: "Methods: bicubic, lanczos, pretrained (with --model), or MODEL names / paths.")
-    var methods: [String] = ["bicubic", "pretrained"]
-    @Option(help: "Gr model for `pretrained`.") var model: String?
+    @Option(parsing: .upToNextOption, help: """
+        Methods: bicubic, lanczos, pretrained, onsr or onsr:VARIANT (ib-ebsr, ibsr, joint, frozen-gd, oracle-gd),         or model names / paths (pretrained with that model).
+        """)
+    var methods: [String] = ["bicubic", "pretrained", "onsr"]
+    @Option(help: "Gr model for the learned methods.") var model: String?
+    @Option(help: "External HR photos for ONSR (default: the set from scripts/setup-data).") var external: String?
+    @Option(help: "ONSR adaptation steps per image.") var steps = 100
     @Option(help: "Write the results as JSON here.") var json: String?
 
     func validate() throws {
@@ -31,8 +35,26 @@ struct EvalCommand: ParsableCommand {
             }
             let benchmark = Benchmark(photos: try PhotoSet(folder: folder), scale: scale, degradation: degradation, seed: seed)
             var rows: [Benchmark.Row] = []
+            let externalSet = methods.contains { $0.hasPrefix("onsr") }
+                ? try PhotoSet(folder: try external ?? DataLocation.folder("external")
+                    ?? { throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR") }())
+                : nil
             for method in methods {
-                if let known = UpscaleMethod(rawValue: method) {
+                if method.hasPrefix("onsr") {
+                    var options = AdaptationOptions()
+                    options.steps = steps
+                    let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
+                    guard let variant = AdaptationVariant(rawValue: variantName) else {
+                        throw ToolError(.usage, "unknown ONSR variant \(variantName)")
+                    }
+                    options.variant = variant
+                    let info = try ModelStore.resolve(model, scale: scale)
+                    rows.append(try benchmark.run(method: "\(method) (\(info.name), \(steps) steps)") { item in
+                        let upscaler = OnsrUpscaler(model: info, external: externalSet!, options: options)
+                        upscaler.oracleKernel = item.kernel
+                        return upscaler
+                    })
+                } else if let known = UpscaleMethod(rawValue: method) {
                     let label = known == .pretrained ? "pretrained (\(try ModelStore.resolve(model, scale: scale).name))" : method
                     rows.append(try benchmark.run(method: label) { _ in try known.makeUpscaler(scale: scale, model: model) })
                 } else {

@@ -4,6 +4,7 @@ import Foundation
 import Pipeline
 
 extension UpscaleMethod: ExpressibleByArgument {}
+extension AdaptationVariant: ExpressibleByArgument {}
 
 /// How frames are upscaled.
 struct MethodOptions: ParsableArguments {
@@ -16,11 +17,27 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Gr model for learned methods: a shipped model's name (see `onsr-video models`) or a .safetensors path.")
     var model: String?
 
+    @Option(help: "ONSR: folder of external HR photos (default: the set from scripts/setup-data).")
+    var external: String?
+
+    @Option(help: "ONSR: adaptation steps.")
+    var steps = 100
+
+    @Option(help: "ONSR: variant (onsr, ib-ebsr, ibsr, joint, frozen-gd).")
+    var variant = AdaptationVariant.onsr
+
     /// The upscaler these options ask for.
-    func makeUpscaler() throws -> FrameUpscaler { try method.makeUpscaler(scale: scale, model: model) }
+    func makeUpscaler(progress: @escaping (AdaptationStep) -> Void = { _ in }) throws -> FrameUpscaler {
+        var adaptation = AdaptationOptions()
+        adaptation.steps = steps
+        adaptation.variant = variant
+        return try method.makeUpscaler(scale: scale, model: model, external: external, adaptation: adaptation, progress: progress)
+    }
 
     func validate() throws {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
+        guard steps >= 0 else { throw ValidationError("--steps must not be negative") }
+        guard variant != .oracleGd else { throw ValidationError("oracle-gd needs the true kernel; it exists in `onsr-video eval` only") }
     }
 }
 

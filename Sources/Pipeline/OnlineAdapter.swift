@@ -1,0 +1,220 @@
+import Decode
+import Engine
+import Foundation
+
+/// The paper's variants, for ablations, plus two controls.
+public enum AdaptationVariant: String, Codable, CaseIterable, Sendable {
+    /// Separate optimisation: Gd from L_IB + λ L_GAN, Gr from L_EB, Dl from the GAN loss (Algorithm 1).
+    case onsr
+    /// As ONSR without the GAN term.
+    case ibEbsr = "ib-ebsr"
+    /// Internal branch only: Gr and Gd both from L_IB.
+    case ibsr
+    /// Gr and Gd together from L_IB + L_EB + λ L_GAN (joint optimisation).
+    case joint
+    /// External branch only, Gd fixed at its initial Gaussian.
+    case frozenGd = "frozen-gd"
+    /// External branch only, with the true kernel as the degradation (benchmarks only).
+    case oracleGd = "oracle-gd"
+}
+
+/// What an adaptation may do.
+public struct AdaptationOptions: Codable, Sendable {
+    public var variant = AdaptationVariant.onsr
+    public var steps = 100
+    public var learningRateGr: Float = 1e-4
+    public var learningRateGd: Float = 1e-4
+    public var learningRateDl: Float = 1e-4
+    public var ganWeight: Float = 0.01
+    /// LR patches (32 x 32) and HR patches (32s x 32s) per step.
+    public var patches = 10
+    public var patchSize = 32
+    public var seed: UInt64 = 1
+    public init() {}
+}
+
+/// One step's numbers, for progress callbacks and reports.
+public struct AdaptationStep: Sendable {
+    public let step: Int
+    public let internalLoss: Float
+    public let externalLoss: Float
+    /// L_IB on the fixed held-aside patches: a no-reference signal of how well Gd(Gr(y)) explains the input.
+    public let heldAsideInternalLoss: Float
+}
+
+/// Online SR adaptation of a pretrained Gr to the LR frames in front of it, with a learned degradation Gd.
+public final class OnlineAdapter {
+    public let gr: RRDBNet
+    public let gd: DegradationNet
+    public let dl: Discriminator
+    public let options: AdaptationOptions
+    let external: PhotoSet
+    /// The true kernel, for the oracle control only.
+    public var oracleKernel: BlurKernel?
+    private let optimiserGr: Adam, optimiserGd: Adam, optimiserDl: Adam
+    private var heldAside: Tensor?
+    private var rng: SeededRandom
+    public private(set) var stepsDone = 0
+
+    /// `gr` is adapted in place (pass a fresh copy to keep the pretrained weights). A warm start passes the
+    /// Gd and Dl of an earlier adaptation.
+    public init(gr: RRDBNet, external: PhotoSet, options: AdaptationOptions, gd: DegradationNet? = nil, dl: Discriminator? = nil) {
+        self.gr = gr
+        self.gd = gd ?? DegradationNet(scale: gr.scale)
+        self.dl = dl ?? Discriminator(seed: options.seed)
+        self.external = external
+        self.options = options
+        rng = SeededRandom(seed: options.seed)
+        optimiserGr = Adam(gr, learningRate: options.learningRateGr)
+        optimiserGd = Adam(self.gd, learningRate: options.learningRateGd)
+        optimiserDl = Adam(self.dl, learningRate: options.learningRateDl)
+    }
+
+    // MARK: Patches
+
+    /// `count` random square patches of `size` from `images`, skipping flat ones (they carry no blur information).
+    func patches(from images: [RGBImage], count: Int, size: Int) -> Tensor {
+        let batch = Tensor(shape: [count, 3, size, size])
+        let candidates = images.filter { $0.width >= size && $0.height >= size }
+        precondition(!candidates.isEmpty, "frames and photos must be at least \(size) pixels on each side")
+        for b in 0..<count {
+            var patch: [Float] = []
+            for attempt in 0..<10 {
+                let image = candidates[rng.index(candidates.count)]
+                patch = image.crop(top: rng.index(image.height - size + 1), left: rng.index(image.width - size + 1), height: size, width: size)
+                let mean = patch.reduce(0, +) / Float(patch.count)
+                let variance = patch.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(patch.count)
+                if variance > 1e-3 || attempt == 9 { break }
+            }
+            (batch.data + b * 3 * size * size).update(from: patch, offset: 0, count: 3 * size * size)
+        }
+        return batch
+    }
+
+    /// L_IB on the held-aside patches (fixed at the first adaptation call).
+    public func heldAsideInternalLoss() -> Float {
+        guard let heldAside else { return .nan }
+        return Loss.l1(gd(gr(heldAside)), heldAside).loss
+    }
+
+    // MARK: Adaptation
+
+    /// Runs `steps` (default: the options' step budget) of adaptation on `frames`.
+    @discardableResult
+    public func adapt(frames: [RGBImage], steps: Int? = nil, progress: (AdaptationStep) -> Void = { _ in }) -> [AdaptationStep] {
+        let size = options.patchSize, s = gr.scale
+        if heldAside == nil { heldAside = patches(from: frames, count: options.patches, size: size) }
+        var history: [AdaptationStep] = []
+        for _ in 0..<(steps ?? options.steps) {
+            let y = patches(from: frames, count: options.patches, size: size)
+            let xe = patches(from: external.images, count: options.patches, size: size * s)
+            var internalLoss: Float = .nan, externalLoss: Float = .nan
+            switch options.variant {
+            case .onsr, .ibEbsr:
+                internalLoss = updateDegradation(y: y, xe: xe, gan: options.variant == .onsr)
+                externalLoss = updateReconstruction(xe: xe)
+                if options.variant == .onsr && options.ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
+            case .frozenGd, .oracleGd:
+                externalLoss = updateReconstruction(xe: xe)
+            case .ibsr:
+                internalLoss = jointInternalStep(y: y)
+            case .joint:
+                internalLoss = jointStep(y: y, xe: xe)
+            }
+            stepsDone += 1
+            let record = AdaptationStep(step: stepsDone, internalLoss: internalLoss, externalLoss: externalLoss,
+                                        heldAsideInternalLoss: heldAsideInternalLoss())
+            history.append(record)
+            progress(record)
+        }
+        return history
+    }
+
+    /// Gd <- L_IB (+ λ L_GAN): Gr runs forward only, Dl is not trained here.
+    private func updateDegradation(y: Tensor, xe: Tensor, gan: Bool) -> Float {
+        optimiserGd.zeroGrad()
+        let reconstructed = gr(y)
+        let (loss, grad) = Loss.l1(gd.forward(reconstructed, saving: true), y)
+        gd.backward(grad)
+        if gan && options.ganWeight > 0 {
+            dl.setTrainable(false)
+            let fake = gd.forward(xe, saving: true)
+            let (_, gradLogits) = Loss.bceWithLogits(dl.forward(fake, saving: true), label: 1)
+            for i in 0..<gradLogits.count { gradLogits[i] *= options.ganWeight }
+            if let gradFake = dl.backward(gradLogits, needInputGrad: true) { gd.backward(gradFake) }
+            dl.setTrainable(true)
+        }
+        optimiserGd.step()
+        gd.renormalise()
+        return loss
+    }
+
+    /// The LR versions of external HR patches: Gd's (current) degradation, or the true kernel for the oracle.
+    private func degradeExternal(_ xe: Tensor) -> Tensor {
+        if options.variant == .oracleGd, let kernel = oracleKernel {
+            let (n, c, h, w) = xe.nchw
+            let s = gr.scale
+            let lr = Tensor(shape: [n, c, h / s, w / s])
+            for b in 0..<n {
+                let planes = Array(UnsafeBufferPointer(start: xe.data + b * c * h * w, count: c * h * w))
+                let low = Degrade.blurSubsample(planes, channels: c, height: h, width: w, kernel: kernel, scale: s)
+                (lr.data + b * c * (h / s) * (w / s)).update(from: low, offset: 0, count: low.count)
+            }
+            return lr
+        }
+        return gd(xe)
+    }
+
+    /// Gr <- L_EB = |x_e - Gr(Gd(x_e))|: Gd runs forward only.
+    private func updateReconstruction(xe: Tensor) -> Float {
+        optimiserGr.zeroGrad()
+        let (loss, grad) = Loss.l1(gr.forward(degradeExternal(xe), saving: true), xe)
+        gr.backward(grad)
+        optimiserGr.step()
+        return loss
+    }
+
+    /// Dl <- BCE(Dl(y), real) + BCE(Dl(Gd(x_e)), fake).
+    private func updateDiscriminator(real: Tensor, xe: Tensor) {
+        optimiserDl.zeroGrad()
+        let fake = gd(xe)
+        for (batch, label) in [(real, Float(1)), (fake, Float(0))] {
+            let (_, grad) = Loss.bceWithLogits(dl.forward(batch, saving: true), label: label)
+            dl.backward(grad)
+        }
+        optimiserDl.step()
+    }
+
+    /// IBSR: Gr and Gd both from L_IB = |y - Gd(Gr(y))|.
+    private func jointInternalStep(y: Tensor) -> Float {
+        optimiserGr.zeroGrad(); optimiserGd.zeroGrad()
+        let reconstructed = gr.forward(y, saving: true)
+        let (loss, grad) = Loss.l1(gd.forward(reconstructed, saving: true), y)
+        if let gradReconstructed = gd.backward(grad, needInputGrad: true) { gr.backward(gradReconstructed) }
+        optimiserGr.step(); optimiserGd.step()
+        gd.renormalise()
+        return loss
+    }
+
+    /// Joint: one update of Gr and Gd from the summed gradients of L_IB, L_EB and λ L_GAN.
+    private func jointStep(y: Tensor, xe: Tensor) -> Float {
+        optimiserGr.zeroGrad(); optimiserGd.zeroGrad()
+        let reconstructed = gr.forward(y, saving: true)
+        let (loss, grad) = Loss.l1(gd.forward(reconstructed, saving: true), y)
+        if let gradReconstructed = gd.backward(grad, needInputGrad: true) { gr.backward(gradReconstructed) }
+        let lr = gd.forward(xe, saving: true)
+        let (_, gradSR) = Loss.l1(gr.forward(lr, saving: true), xe)
+        if let gradLR = gr.backward(gradSR, needInputGrad: true) { gd.backward(gradLR) }
+        if options.ganWeight > 0 {
+            dl.setTrainable(false)
+            let (_, gradLogits) = Loss.bceWithLogits(dl.forward(gd.forward(xe, saving: true), saving: true), label: 1)
+            for i in 0..<gradLogits.count { gradLogits[i] *= options.ganWeight }
+            if let gradFake = dl.backward(gradLogits, needInputGrad: true) { gd.backward(gradFake) }
+            dl.setTrainable(true)
+        }
+        optimiserGr.step(); optimiserGd.step()
+        gd.renormalise()
+        if options.ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
+        return loss
+    }
+}

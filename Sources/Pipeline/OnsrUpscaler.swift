@@ -1,0 +1,43 @@
+import Decode
+import Engine
+import Foundation
+
+/// ONSR as an upscaling method: adapts a fresh copy of the pretrained Gr to the first frame it is given,
+/// then upscales every frame with the adapted Gr. (Per-scene adaptation and warm starts for video are the
+/// scheduler's job; this is the "adapt once" policy.)
+public final class OnsrUpscaler: FrameUpscaler {
+    public let model: ModelInfo
+    public let options: AdaptationOptions
+    public var scale: Int { model.configuration.scale }
+    public var name: String { "onsr:\(options.variant.rawValue):\(model.name)" }
+    private let external: PhotoSet
+    private let progress: (AdaptationStep) -> Void
+    private var adapted: PretrainedUpscaler?
+    /// The true kernel, for the oracle control in benchmarks.
+    public var oracleKernel: BlurKernel?
+    /// The adaptation history of the last adaptation.
+    public private(set) var history: [AdaptationStep] = []
+
+    public init(model: ModelInfo, external: PhotoSet, options: AdaptationOptions, progress: @escaping (AdaptationStep) -> Void = { _ in }) {
+        self.model = model
+        self.external = external
+        self.options = options
+        self.progress = progress
+    }
+
+    public func upscale(_ image: RGBImage) throws -> RGBImage {
+        if adapted == nil {
+            let upscaler = try PretrainedUpscaler(model: model)
+            let gr = upscaler.network
+            if options.steps > 0 {
+                gr.setTrainable(true)
+                let adapter = OnlineAdapter(gr: gr, external: external, options: options)
+                adapter.oracleKernel = oracleKernel
+                history = adapter.adapt(frames: [image], progress: progress)
+                gr.setTrainable(false)
+            }
+            adapted = upscaler
+        }
+        return try adapted!.upscale(image)
+    }
+}

@@ -1,0 +1,98 @@
+import Decode
+import Engine
+import Foundation
+import Pipeline
+import TestSupport
+import XCTest
+
+final class OnlineAdapterTests: XCTestCase {
+    var folder: TemporaryFolder!
+    var photos: PhotoSet!
+    var frame: RGBImage!
+
+    override func setUpWithError() throws {
+        folder = try TemporaryFolder("onsr-adapt")
+        for i in 0..<2 {
+            var image = RGBImage(width: 96, height: 96)
+            for y in 0..<96 { for x in 0..<96 {
+                image[0, y, x] = 0.5 + 0.35 * sinf(Float(x) * 0.4 + Float(i))
+                image[1, y, x] = 0.5 + 0.35 * cosf(Float(y) * 0.3)
+                image[2, y, x] = Float((x / 5 + y / 7 + i) % 2) * 0.7 + 0.15
+            } }
+            try ImageFile.writePNG(image, to: folder.file("p\(i).png"))
+        }
+        photos = try PhotoSet(folder: folder.path)
+        // The input frame: a photo blurred and subsampled with a known kernel.
+        var rng = SeededRandom(seed: 5)
+        let kernel = BlurKernel.gaussian(scale: 2, lambda1: 2, lambda2: 0.7, theta: 0.5, rng: &rng)
+        let source = photos.images[0]
+        frame = RGBImage(width: 48, height: 48,
+                         pixels: Degrade.blurSubsample(source.pixels, channels: 3, height: 96, width: 96, kernel: kernel, scale: 2))
+    }
+
+    override func tearDown() { folder.remove() }
+
+    func tinyGr() -> RRDBNet { RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: 2), seed: 7) }
+
+    func options(_ variant: AdaptationVariant, steps: Int) -> AdaptationOptions {
+        var options = AdaptationOptions()
+        options.variant = variant
+        options.steps = steps
+        options.patches = 4
+        options.patchSize = 16
+        options.learningRateGr = 2e-3
+        options.learningRateGd = 2e-3
+        return options
+    }
+
+    func mean(_ values: ArraySlice<Float>) -> Float { values.reduce(0, +) / Float(values.count) }
+
+    func testInternalAndExternalLossesFall() {
+        let adapter = OnlineAdapter(gr: tinyGr(), external: photos, options: options(.onsr, steps: 40))
+        let history = adapter.adapt(frames: [frame])
+        XCTAssertEqual(history.count, 40)
+        let external = history.map(\.externalLoss), held = history.map(\.heldAsideInternalLoss)
+        XCTAssertLessThan(mean(external.suffix(8)), mean(external.prefix(8)), "L_EB falls")
+        XCTAssertLessThan(mean(held.suffix(8)), mean(held.prefix(8)), "L_IB on the held-aside patches falls")
+        for i in 0..<3 { XCTAssertEqual(adapter.gd.normalisedKernel(i).reduce(0, +), 1, accuracy: 1e-4) }
+    }
+
+    func testGrChangesOnlyThroughTheExternalBranch() {
+        // With Gr's learning rate at zero the internal branch and the GAN still run and change Gd, but Gr must
+        // not move at all: its only update is the external branch's optimiser.
+        var frozen = options(.onsr, steps: 5)
+        frozen.learningRateGr = 0
+        let gr = tinyGr()
+        let before = gr.namedParameters().flatMap { $0.1.value.values }
+        let adapter = OnlineAdapter(gr: gr, external: photos, options: frozen)
+        let kernelBefore = adapter.gd.normalisedKernel(2)
+        adapter.adapt(frames: [frame])
+        XCTAssertEqual(gr.namedParameters().flatMap { $0.1.value.values }, before)
+        XCTAssertNotEqual(adapter.gd.normalisedKernel(2), kernelBefore, "Gd did learn")
+        // And with Gd's learning rate at zero and no GAN, Gd stays at its initial Gaussian while Gr learns.
+        var fixedGd = options(.onsr, steps: 5)
+        fixedGd.learningRateGd = 0
+        fixedGd.ganWeight = 0
+        let second = OnlineAdapter(gr: tinyGr(), external: photos, options: fixedGd)
+        let initial = second.gd.normalisedKernel(1)
+        second.adapt(frames: [frame])
+        for (a, b) in zip(second.gd.normalisedKernel(1), initial) { XCTAssertEqual(a, b, accuracy: 1e-6) }
+        XCTAssertNotEqual(second.gr.namedParameters().flatMap { $0.1.value.values }, before)
+    }
+
+    func testEveryVariantRuns() {
+        for variant in AdaptationVariant.allCases {
+            let adapter = OnlineAdapter(gr: tinyGr(), external: photos, options: options(variant, steps: 2))
+            adapter.oracleKernel = BlurKernel.gaussian(scale: 2, lambda1: 1, lambda2: 1, theta: 0, rng: &SeededRandomBox.shared.rng)
+            let history = adapter.adapt(frames: [frame])
+            XCTAssertEqual(history.count, 2, variant.rawValue)
+            XCTAssertTrue(history.allSatisfy { $0.heldAsideInternalLoss.isFinite }, variant.rawValue)
+        }
+    }
+}
+
+/// A generator for arguments that need an inout RNG in expressions.
+final class SeededRandomBox {
+    static let shared = SeededRandomBox()
+    var rng = SeededRandom(seed: 1)
+}
