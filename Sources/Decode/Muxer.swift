@@ -82,7 +82,7 @@ public final class Muxer: @unchecked Sendable {
         try copyStreamProperties(from: input, to: output)
         // Statistics of the old encoding would be wrong for the new one.
         for key in ["BPS", "NUMBER_OF_BYTES", "NUMBER_OF_FRAMES", "DURATION", "_STATISTICS_TAGS", "_STATISTICS_WRITING_APP",
-                    "_STATISTICS_WRITING_DATE_UTC", "encoder", "ENCODER", "handler_name"] where key != "handler_name" {
+                    "_STATISTICS_WRITING_DATE_UTC", "encoder", "ENCODER"] {
             av_dict_set(&output.pointee.metadata, key, nil, 0)
         }
         return Int(output.pointee.index)
