@@ -9,6 +9,8 @@ public enum JobEvent: Sendable {
     case progress(frames: Int, expectedFrames: Int?, elapsed: Double)
     /// Something the user should know that does not stop the job.
     case warning(String)
+    /// An ONSR adaptation made progress.
+    case adaptation(step: Int, of: Int, internalLoss: Float)
 }
 
 /// Seconds spent in each stage of the frame flow (stages overlap in time: they run concurrently).

@@ -23,6 +23,10 @@ public final class ProgressPrinter: @unchecked Sendable {
             write("onsr-video: warning: \(text)\n")
         case .started:
             break
+        case .adaptation(let step, let total, let loss):
+            guard live, step == total || step % 5 == 0 else { return }
+            write("\r\u{1B}[K" + String(format: "adapting %d/%d  L_IB %.5f", step, total, loss))
+            drewLine = true
         case .progress(let frames, let expected, let elapsed):
             guard live, elapsed - lastDraw >= 0.25 || frames == expected else { return }
             lastDraw = elapsed

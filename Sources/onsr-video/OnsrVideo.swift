@@ -70,7 +70,9 @@ struct Upscale: ParsableCommand {
             options.allowDamaged = allowDamaged
             options.dropUnsupportedStreams = dropUnsupportedStreams
             let printer = ProgressPrinter(quiet: common.quiet)
-            let job = VideoJob(options: options, upscaler: try method.makeUpscaler(), events: printer.handle)
+            let steps = method.steps
+            let upscaler = try method.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
+            let job = VideoJob(options: options, upscaler: upscaler, events: printer.handle)
             defer { printer.finish() }
             let report = try job.run()
             if report.damagedPackets > 0 {
@@ -93,7 +95,11 @@ struct ImageCommand: ParsableCommand {
     func run() throws {
         common.applyLogging()
         try reportingFailures {
-            let job = FrameFolderJob(upscaler: try method.makeUpscaler(), overwrite: common.overwrite)
+            let printer = ProgressPrinter(quiet: common.quiet)
+            defer { printer.finish() }
+            let steps = method.steps
+            let upscaler = try method.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
+            let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
             let report = try job.runImage(input, into: output)
             try common.report.map { try JSONReport.write(report, to: $0) }
         }
