@@ -36,7 +36,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Steps between validations (0: never).") var validateEvery = 500
     @Option(help: "Steps between checkpoints.") var checkpointEvery = 200
     @Option(help: "Storage of the final model: f16 or f32.") var storage = SafeTensors.StorageType.f16
-    @Flag(help: "Continue from OUTPUT.checkpoint.safetensors.") var resume = false
+    @Flag(help: "Continue from OUTPUT.checkpoint.safetensors (same options only).") var resume = false
+    @Option(help: "Start from these weights instead of random ones (a model file; the architecture must match).") var initial: String?
     @Flag(name: [.short, .long], help: "Print nothing but errors.") var quiet = false
 
     func validate() throws {
@@ -59,6 +60,15 @@ struct TrainCommand: ParsableCommand {
             let held = try (validation ?? DataLocation.folder("eval")).map { try PhotoSet(folder: $0) }
             let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
             let trainer = try Trainer(options: options, photos: photos, validation: held, events: log.handle)
+            if let initial {
+                let info = try ModelStore.describe(path: initial)
+                guard info.configuration == options.configuration else {
+                    throw ToolError(.usage, "\(initial) is \(info.configuration), not the \(options.configuration) asked for")
+                }
+                let (tensors, _) = try SafeTensors.read(path: initial)
+                try SafeTensors.load(tensors, into: trainer.network)
+                log.note("starting from the weights of \(initial)")
+            }
             let checkpoint = output + ".checkpoint.safetensors"
             if resume && FileManager.default.fileExists(atPath: checkpoint) {
                 try trainer.resume(from: checkpoint)
