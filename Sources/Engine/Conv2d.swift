@@ -104,17 +104,8 @@ public final class Conv2d: ParameterContainer {
             let columns = rows * g.outWidth
             let unfolded = scratch.buffer(0, count: g.patchSize * columns)
             Unfold.im2col(input, g, firstRow: first, rows: rows, into: unfolded)
-            // Inside one sample the GEMM writes straight into the output; across samples it goes via a matrix.
-            let oy = first % g.outHeight
-            let direct = oy + rows <= g.outHeight
-            let target = direct ? output.sample(first / g.outHeight) + oy * g.outWidth : scratch.buffer(1, count: outChannels * columns)
-            let ldc = direct ? plane : columns
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(outChannels), Int32(columns), Int32(g.patchSize),
-                        1, weight.value.data, Int32(g.patchSize), unfolded, Int32(columns), 0, target, Int32(ldc))
-            addBias(target, columns: columns, stride: ldc)
-            if !direct {
-                Unfold.scatter(target, outHeight: g.outHeight, outWidth: g.outWidth, firstRow: first, rows: rows, into: output, accumulate: false)
-            }
+            Conv2d.multiplyChunk(weight.value.data, rows: outChannels, inner: g.patchSize, unfolded: unfolded, firstRow: first,
+                                 chunkRows: rows, into: output, accumulate: false) { addBias($0, columns: columns, stride: $1) }
         }
     }
 
@@ -131,24 +122,36 @@ public final class Conv2d: ParameterContainer {
             }
         }
         let g = ConvGeometry(inChannels: outChannels, height: gradOutput.h, width: gradOutput.w, kernel: kernelSize, stride: 1, padding: padding)
-        let plane = g.outHeight * g.outWidth
         Conv2d.forEachChunk(totalRows: gradOutput.n * g.outHeight, rowWidth: g.outWidth, matrixRows: max(g.patchSize, inChannels)) { _, first, rows in
             let scratch = Scratch.current
             let columns = rows * g.outWidth
             let unfolded = scratch.buffer(0, count: g.patchSize * columns)
             Unfold.im2col(gradOutput, g, firstRow: first, rows: rows, into: unfolded)
-            let oy = first % g.outHeight
-            if oy + rows <= g.outHeight {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(inChannels), Int32(columns), Int32(g.patchSize),
-                            1, flipped.data, Int32(g.patchSize), unfolded, Int32(columns), 1,
-                            gradInput.sample(first / g.outHeight) + oy * g.outWidth, Int32(plane))
-            } else {
-                let product = scratch.buffer(1, count: inChannels * columns)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(inChannels), Int32(columns), Int32(g.patchSize),
-                            1, flipped.data, Int32(g.patchSize), unfolded, Int32(columns), 0, product, Int32(columns))
-                Unfold.scatter(product, outHeight: g.outHeight, outWidth: g.outWidth, firstRow: first, rows: rows,
-                               into: gradInput, accumulate: true)
-            }
+            Conv2d.multiplyChunk(flipped.data, rows: inChannels, inner: g.patchSize, unfolded: unfolded, firstRow: first,
+                                 chunkRows: rows, into: gradInput, accumulate: true)
+        }
+    }
+
+    /// Multiplies `a` (rows x inner) by an unfolded chunk (inner x chunkRows * width) into output rows
+    /// [firstRow, firstRow + chunkRows) of `map` (added when `accumulate`). Inside one sample the GEMM writes
+    /// straight into the map; across samples it goes through a dense matrix that is scattered. `finish`
+    /// sees the product (pointer, row stride) before it lands, for the bias.
+    private static func multiplyChunk(_ a: UnsafePointer<Float>, rows: Int, inner: Int, unfolded: UnsafePointer<Float>,
+                                      firstRow: Int, chunkRows: Int, into map: FeatureMap, accumulate: Bool,
+                                      finish: (UnsafeMutablePointer<Float>, Int) -> Void = { _, _ in }) {
+        let columns = chunkRows * map.w
+        let oy = firstRow % map.h
+        if oy + chunkRows <= map.h {
+            let target = map.sample(firstRow / map.h) + oy * map.w
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns), Int32(inner),
+                        1, a, Int32(inner), unfolded, Int32(columns), accumulate ? 1 : 0, target, Int32(map.planeSize))
+            finish(target, map.planeSize)
+        } else {
+            let product = Scratch.current.buffer(1, count: rows * columns)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns), Int32(inner),
+                        1, a, Int32(inner), unfolded, Int32(columns), 0, product, Int32(columns))
+            finish(product, columns)
+            Unfold.scatter(product, outHeight: map.h, outWidth: map.w, firstRow: firstRow, rows: chunkRows, into: map, accumulate: accumulate)
         }
     }
 
