@@ -11,7 +11,7 @@ import Foundation
 public final class DegradationNet: ParameterContainer {
     public let kernels: [Parameter]
     public let scale: Int
-    public let downsample: BicubicDownsample
+    public let downsample: BicubicResize
     private var saved: [Tensor] = []
 
     /// Kernel sizes the paper uses for a scale.
@@ -19,7 +19,7 @@ public final class DegradationNet: ParameterContainer {
 
     public init(scale: Int, sigma: Double = 1) {
         self.scale = scale
-        downsample = BicubicDownsample(factor: scale)
+        downsample = BicubicResize(factor: scale, direction: .down)
         kernels = DegradationNet.kernelSizes(scale: scale).map { size in
             let w = Tensor(shape: [1, 1, size, size])
             let centre = Double(size - 1) / 2

@@ -37,3 +37,18 @@ extension ParameterContainer {
     /// Number of scalar parameters.
     public var parameterCount: Int { namedParameters().reduce(0) { $0 + $1.1.value.count } }
 }
+
+extension ParameterContainer {
+    /// Copies of every parameter's value, in `namedParameters()` order: a snapshot to restore later.
+    public func snapshot() -> [Tensor] { namedParameters().map { $0.1.value.copy() } }
+
+    /// Overwrites every parameter's value with a snapshot of a container of the same architecture.
+    public func restore(_ snapshot: [Tensor]) {
+        let parameters = namedParameters()
+        precondition(parameters.count == snapshot.count, "snapshot has \(snapshot.count) tensors, expected \(parameters.count)")
+        for ((name, parameter), value) in zip(parameters, snapshot) {
+            precondition(parameter.value.shape == value.shape, "\(name): snapshot shape \(value.shape), expected \(parameter.value.shape)")
+            parameter.value.data.update(from: value.data, count: value.count)
+        }
+    }
+}

@@ -3,7 +3,9 @@
 /// BasicSR checkpoint converted to safetensors loads as it is.
 ///
 /// At x2 the input is pixel-unshuffled by 2 first (conv_first sees 12 channels); the trunk always ends in
-/// two nearest-x2 + conv steps. Layout: N x 3 x H x W in, N x 3 x sH x sW out, values nominally in [0, 1].
+/// two nearest-x2 + conv steps. With `bicubicSkip` (our addition, no parameters) the output is added to a
+/// bicubic upsampling of the input, so the trunk only learns the residual: a small network then starts from
+/// bicubic quality instead of from noise, and flat areas stay flat. Layout: N x 3 x H x W in, N x 3 x sH x sW out, values nominally in [0, 1].
 public final class RRDBNet: ParameterContainer {
     /// The numbers that fix the architecture.
     public struct Configuration: Codable, Equatable, Sendable {
@@ -12,16 +14,29 @@ public final class RRDBNet: ParameterContainer {
         public var growth: Int
         public var scale: Int
         public var channels: Int
+        /// Adds a bicubic upsampling of the input to the output (BasicSR's RRDBNet has no such skip).
+        public var bicubicSkip: Bool
 
-        public init(features: Int = 64, blocks: Int = 23, growth: Int = 32, scale: Int = 4, channels: Int = 3) {
+        public init(features: Int = 64, blocks: Int = 23, growth: Int = 32, scale: Int = 4, channels: Int = 3,
+                    bicubicSkip: Bool = false) {
             precondition([1, 2, 4].contains(scale), "RRDBNet supports scale 1, 2 or 4, got \(scale)")
             self.features = features; self.blocks = blocks; self.growth = growth; self.scale = scale; self.channels = channels
+            self.bicubicSkip = bicubicSkip
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(features: try c.decode(Int.self, forKey: .features), blocks: try c.decode(Int.self, forKey: .blocks),
+                      growth: try c.decode(Int.self, forKey: .growth), scale: try c.decode(Int.self, forKey: .scale),
+                      channels: try c.decode(Int.self, forKey: .channels),
+                      bicubicSkip: try c.decodeIfPresent(Bool.self, forKey: .bicubicSkip) ?? false)
         }
     }
 
     public let configuration: Configuration
     public let convFirst: Conv2d, convBody: Conv2d, convUp1: Conv2d, convUp2: Conv2d, convHR: Conv2d, convLast: Conv2d
     public let body: [RRDB]
+    private let skip: BicubicResize?
     private var saved: Saved?
 
     private struct Saved {
@@ -41,6 +56,7 @@ public final class RRDBNet: ParameterContainer {
         convUp2 = Conv2d(nf, nf, kernelSize: 3, rng: &rng)
         convHR = Conv2d(nf, nf, kernelSize: 3, rng: &rng)
         convLast = Conv2d(nf, configuration.channels, kernelSize: 3, rng: &rng)
+        skip = configuration.bicubicSkip ? BicubicResize(factor: configuration.scale, direction: .up) : nil
     }
 
     public var scale: Int { configuration.scale }
@@ -84,6 +100,7 @@ public final class RRDBNet: ParameterContainer {
         let hr = convHR(up2)
         Elementwise.leakyReLU(hr.map)
         let out = convLast(hr)
+        if let skip { out.add(skip(x)) }
         saved = saving ? Saved(input: x, trunkInput: trunkInput, bodyOutput: bodyOutput, upsampledFeature: upsampledFeature,
                                up1: up1, upsampledUp1: upsampledUp1, up2: up2, hr: hr) : nil
         return out
@@ -115,10 +132,13 @@ public final class RRDBNet: ParameterContainer {
         let gradTrunkInput: Tensor? = needInputGrad ? Tensor(shape: s.trunkInput.shape) : nil
         convFirst.backward(input: s.trunkInput.map, gradOutput: gradTrunk.map, gradInput: gradTrunkInput?.map)
         guard let gradTrunkInput else { return nil }
+        let gradInput: Tensor
         switch scale {
-        case 2: return Resize.pixelShuffle(gradTrunkInput, 2)
-        case 1: return Resize.pixelShuffle(gradTrunkInput, 4)
-        default: return gradTrunkInput
+        case 2: gradInput = Resize.pixelShuffle(gradTrunkInput, 2)
+        case 1: gradInput = Resize.pixelShuffle(gradTrunkInput, 4)
+        default: gradInput = gradTrunkInput
         }
+        if let skip { gradInput.add(skip.backward(gradOutput, inputHeight: s.input.nchw.h, inputWidth: s.input.nchw.w)) }
+        return gradInput
     }
 }

@@ -32,7 +32,7 @@ final class FrameFlow: @unchecked Sendable {
     let videoOutput: Int
     let matrix: ColourMatrix, fullRange: Bool
     let expectedFrames: Int?
-    let upscaler: FrameUpscaler
+    let processor: FrameProcessor
     let events: (JobEvent) -> Void
     let damage: DamageCounter
 
@@ -49,10 +49,10 @@ final class FrameFlow: @unchecked Sendable {
 
     init(job: VideoJob, demuxer: Demuxer, decoder: Decoder, video: StreamInfo, encoder: Encoder, muxer: Muxer,
          plan: StreamPlan, videoOutput: Int, matrix: ColourMatrix, fullRange: Bool, expectedFrames: Int?,
-         upscaler: FrameUpscaler, events: @escaping (JobEvent) -> Void) {
+         processor: FrameProcessor, events: @escaping (JobEvent) -> Void) {
         self.demuxer = demuxer; self.decoder = decoder; self.video = video; self.encoder = encoder; self.muxer = muxer
         self.plan = plan; self.videoOutput = videoOutput; self.matrix = matrix; self.fullRange = fullRange
-        self.expectedFrames = expectedFrames; self.upscaler = upscaler; self.events = events
+        self.expectedFrames = expectedFrames; self.processor = processor; self.events = events
         damage = DamageCounter(allowed: job.options.allowDamaged, path: job.options.input)
         decoded = BoundedQueue(capacity: job.options.queueDepth)
         upscaled = BoundedQueue(capacity: job.options.queueDepth)
@@ -69,6 +69,7 @@ final class FrameFlow: @unchecked Sendable {
         stages.demuxDecode = readerStages.demuxDecode
         stages.toRGB = readerStages.toRGB
         stages.upscale = upscaleStages.upscale
+        stages.adapt = processor.adaptSeconds
         if let error = errorLock.withLock({ firstError }) { throw error }
     }
 
@@ -163,12 +164,19 @@ final class FrameFlow: @unchecked Sendable {
     // MARK: Stage 2: upscale
 
     private func upscaleStage() throws {
+        func forward(_ frames: [TimedFrame]) -> Bool {
+            frames.allSatisfy { upscaled.push(.frame($0.image, pts: $0.pts)) }
+        }
         while let item = decoded.pop() {
             switch item {
             case .frame(let image, let pts):
-                let large = try Stopwatch.time(&upscaleStages.upscale) { try upscaler.upscale(image) }
-                if !upscaled.push(.frame(large, pts: pts)) { return }
+                let ready = try Stopwatch.time(&upscaleStages.upscale) {
+                    try processor.submit(TimedFrame(image: image, pts: pts, seconds: seconds(pts)))
+                }
+                if !forward(ready) { return }
             case .end:
+                let rest = try Stopwatch.time(&upscaleStages.upscale) { try processor.finish() }
+                if !forward(rest) { return }
                 upscaled.push(.end)
                 return
             }

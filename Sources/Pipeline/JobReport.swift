@@ -11,13 +11,17 @@ public enum JobEvent: Sendable {
     case warning(String)
     /// An ONSR adaptation made progress.
     case adaptation(step: Int, of: Int, internalLoss: Float)
+    /// The scheduler began a scene (with what it decided to adapt).
+    case scene(SceneRecord)
 }
 
 /// Seconds spent in each stage of the frame flow (stages overlap in time: they run concurrently).
 public struct StageSeconds: Codable, Sendable {
     public var demuxDecode: Double = 0
     public var toRGB: Double = 0
+    /// Adaptation and inference together (they share a stage); `adapt` is the adaptation part.
     public var upscale: Double = 0
+    public var adapt: Double = 0
     public var fromRGB: Double = 0
     public var encode: Double = 0
     public var mux: Double = 0
@@ -54,6 +58,8 @@ public struct JobReport: Codable, Sendable {
     public var damagedPackets: Int
     public var repairedTimestamps: Int
     public var streams: [StreamEntry]
+    /// Scenes and adaptations (ONSR only).
+    public var scenes: [SceneRecord]?
     public var seconds: StageSeconds
     public var wallSeconds: Double
     public var framesPerSecond: Double

@@ -78,7 +78,8 @@ public enum ModelStore {
         }
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         return ModelInfo(name: name, path: path,
-                         configuration: .init(features: features, blocks: blocks, growth: growth, scale: scale), metadata: metadata)
+                         configuration: .init(features: features, blocks: blocks, growth: growth, scale: scale,
+                                              bicubicSkip: metadata["skip"] == "bicubic"), metadata: metadata)
     }
 
     /// Builds the network and loads the weights.

@@ -91,6 +91,14 @@ public final class OnlineAdapter {
         return batch
     }
 
+    /// Draws the held-aside patches from `frames` (replacing any earlier ones) and returns L_IB on them under
+    /// the current Gr and Gd: how well the models explain these frames before any step on them.
+    @discardableResult
+    public func holdAside(frames: [RGBImage]) -> Float {
+        heldAside = patches(from: frames, count: options.patches, size: options.patchSize)
+        return heldAsideInternalLoss()
+    }
+
     /// L_IB on the held-aside patches (fixed at the first adaptation call).
     public func heldAsideInternalLoss() -> Float {
         guard let heldAside else { return .nan }

@@ -27,6 +27,14 @@ public final class ProgressPrinter: @unchecked Sendable {
             guard live, step == total || step % 5 == 0 else { return }
             write("\r\u{1B}[K" + String(format: "adapting %d/%d  L_IB %.5f", step, total, loss))
             drewLine = true
+        case .scene(let scene):
+            guard live else { return }
+            clearLine()
+            var line = "scene \(scene.index + 1) from frame \(scene.firstFrame) (\(scene.start.rawValue))"
+            if let a = scene.adaptation {
+                line += String(format: ": %@, %d steps, L_IB %.5f -> %.5f", a.kind.rawValue, a.steps, a.internalLossBefore, a.internalLossAfter)
+            }
+            write(line + "\n")
         case .progress(let frames, let expected, let elapsed):
             guard live, elapsed - lastDraw >= 0.25 || frames == expected else { return }
             lastDraw = elapsed

@@ -29,6 +29,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var features = 32
     public var blocks = 2
     public var growth = 16
+    /// Train the residual over bicubic upsampling (see `RRDBNet.Configuration.bicubicSkip`).
+    public var bicubicSkip = true
     public var steps = 10000
     public var batch = 16
     /// HR patch side (64 at x2, 128 at x4 unless set).
@@ -39,7 +41,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public init() {}
 
     public var hrPatch: Int { patch > 0 ? patch : 32 * scale }
-    public var configuration: RRDBNet.Configuration { .init(features: features, blocks: blocks, growth: growth, scale: scale) }
+    public var configuration: RRDBNet.Configuration { .init(features: features, blocks: blocks, growth: growth, scale: scale, bicubicSkip: bicubicSkip) }
 
     /// The step schedule: the rate halves at 50% and again at 75% of the steps.
     public func learningRate(at step: Int) -> Float {
@@ -181,6 +183,7 @@ public final class Trainer {
         metadata["features"] = String(options.features)
         metadata["blocks"] = String(options.blocks)
         metadata["growth"] = String(options.growth)
+        metadata["skip"] = options.bicubicSkip ? "bicubic" : "none"
         metadata["scale"] = String(options.scale)
         metadata["degradation"] = options.degradation.rawValue
         metadata["steps"] = String(step)

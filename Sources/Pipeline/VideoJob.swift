@@ -31,13 +31,18 @@ enum FlowItem {
 /// stages joined by bounded queues: (demux, decode, to RGB) -> (upscale) -> (from RGB, encode, mux).
 public final class VideoJob {
     public let options: VideoJobOptions
-    private let upscaler: FrameUpscaler
+    private let processor: FrameProcessor
     private let events: (JobEvent) -> Void
 
-    public init(options: VideoJobOptions, upscaler: FrameUpscaler, events: @escaping (JobEvent) -> Void = { _ in }) {
+    public init(options: VideoJobOptions, processor: FrameProcessor, events: @escaping (JobEvent) -> Void = { _ in }) {
         self.options = options
-        self.upscaler = upscaler
+        self.processor = processor
         self.events = events
+    }
+
+    /// A job that upscales every frame with one fixed upscaler.
+    public convenience init(options: VideoJobOptions, upscaler: FrameUpscaler, events: @escaping (JobEvent) -> Void = { _ in }) {
+        self.init(options: options, processor: PerFrameProcessor(upscaler), events: events)
     }
 
     /// Runs the job to completion; the output appears under its final name only on success.
@@ -59,7 +64,7 @@ public final class VideoJob {
         let matrix = colour.matrix(height: video.height)
         let sourceFormat = video.pixelFormatName ?? "yuv420p"
         let fullRange = colour.isFullRange(pixelFormatName: sourceFormat)
-        let format = VideoFormat(width: video.width * upscaler.scale, height: video.height * upscaler.scale,
+        let format = VideoFormat(width: video.width * processor.scale, height: video.height * processor.scale,
                                  timeBase: video.timeBase, frameRate: video.averageFrameRate,
                                  sampleAspectRatio: video.sampleAspectRatio,
                                  colour: colour.resolved(matrix: matrix, fullRange: fullRange), sourcePixelFormat: sourceFormat)
@@ -85,7 +90,7 @@ public final class VideoJob {
 
         let flow = FrameFlow(job: self, demuxer: demuxer, decoder: decoder, video: video, encoder: encoder, muxer: muxer,
                              plan: plan, videoOutput: videoOutput, matrix: matrix, fullRange: fullRange,
-                             expectedFrames: expected, upscaler: upscaler, events: events)
+                             expectedFrames: expected, processor: processor, events: events)
         try flow.run()
         do {
             try muxer.finish()
@@ -98,12 +103,12 @@ public final class VideoJob {
         return JobReport(
             input: options.input, output: options.output,
             inputSize: [video.width, video.height], outputSize: [format.width, format.height],
-            settings: .init(method: upscaler.name, scale: upscaler.scale, codec: options.encoder.codec, crf: options.encoder.crf,
+            settings: .init(method: processor.name, scale: processor.scale, codec: options.encoder.codec, crf: options.encoder.crf,
                             preset: options.encoder.preset, pixelFormat: encoder.pixelFormatName,
                             encoderOptions: options.encoder.options.map { "\($0.key)=\($0.value)" }),
             colour: format.colour.names.merging(["matrixUsed": matrix.rawValue, "fullRange": String(fullRange)]) { a, _ in a },
             frames: flow.framesWritten, damagedPackets: flow.damage.count, repairedTimestamps: flow.repairedTimestamps,
-            streams: plan.entries, seconds: flow.stages, wallSeconds: seconds,
+            streams: plan.entries, scenes: processor.scenes.isEmpty ? nil : processor.scenes, seconds: flow.stages, wallSeconds: seconds,
             framesPerSecond: seconds > 0 ? Double(flow.framesWritten) / seconds : 0)
     }
 }

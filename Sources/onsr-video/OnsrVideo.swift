@@ -44,6 +44,7 @@ struct Upscale: ParsableCommand {
     var output: String
 
     @OptionGroup var method: MethodOptions
+    @OptionGroup var schedule: ScheduleFlags
     @OptionGroup var encoding: EncodingOptions
     @OptionGroup var common: RunOptions
 
@@ -70,9 +71,8 @@ struct Upscale: ParsableCommand {
             options.allowDamaged = allowDamaged
             options.dropUnsupportedStreams = dropUnsupportedStreams
             let printer = ProgressPrinter(quiet: common.quiet)
-            let steps = method.steps
-            let upscaler = try method.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
-            let job = VideoJob(options: options, upscaler: upscaler, events: printer.handle)
+            let processor = try schedule.makeProcessor(method, events: printer.handle)
+            let job = VideoJob(options: options, processor: processor, events: printer.handle)
             defer { printer.finish() }
             let report = try job.run()
             if report.damagedPackets > 0 {

@@ -5,6 +5,7 @@ import Pipeline
 
 extension UpscaleMethod: ExpressibleByArgument {}
 extension AdaptationVariant: ExpressibleByArgument {}
+extension AdaptPolicy: ExpressibleByArgument {}
 
 /// How frames are upscaled.
 struct MethodOptions: ParsableArguments {
@@ -38,6 +39,53 @@ struct MethodOptions: ParsableArguments {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
         guard steps >= 0 else { throw ValidationError("--steps must not be negative") }
         guard variant != .oracleGd else { throw ValidationError("oracle-gd needs the true kernel; it exists in `onsr-video eval` only") }
+    }
+}
+
+/// How ONSR is scheduled over a video's frames.
+struct ScheduleFlags: ParsableArguments {
+    @Option(help: "ONSR on video: when to adapt (\(AdaptPolicy.allCases.map(\.rawValue).joined(separator: ", "))).")
+    var adapt = AdaptPolicy.perScene
+
+    @Option(help: "ONSR on video: extra adaptation steps on each later frame of a scene (0 keeps a scene's weights fixed).")
+    var warmSteps = 0
+
+    @Option(help: "Scene-cut sensitivity: frame distance (0-1) above which a new scene starts; lower finds more cuts.")
+    var sceneThreshold: Float = 0.3
+
+    @Option(help: "Frames after which a long scene is split and its adaptation refreshed.")
+    var maxSceneLength = 300
+
+    @Option(help: "Frames of a new scene whose patches its adaptation sees (held in memory meanwhile).")
+    var lookAhead = 8
+
+    func validate() throws {
+        guard warmSteps >= 0 else { throw ValidationError("--warm-steps must not be negative") }
+        guard sceneThreshold > 0 && sceneThreshold <= 1 else { throw ValidationError("--scene-threshold must be in (0, 1]") }
+        guard maxSceneLength > 0, lookAhead > 0 else { throw ValidationError("--max-scene-length and --look-ahead must be positive") }
+    }
+
+    /// The frame processor for a video: the scene scheduler for ONSR, one fixed upscaler otherwise.
+    func makeProcessor(_ method: MethodOptions, events: @escaping (JobEvent) -> Void) throws -> FrameProcessor {
+        guard method.method == .onsr else { return PerFrameProcessor(try method.makeUpscaler()) }
+        var schedule = ScheduleOptions()
+        schedule.policy = method.steps == 0 ? .none : adapt
+        schedule.steps = method.steps
+        schedule.warmSteps = warmSteps
+        schedule.sceneThreshold = sceneThreshold
+        schedule.maxSceneLength = maxSceneLength
+        schedule.lookAhead = lookAhead
+        var adaptation = AdaptationOptions()
+        adaptation.variant = method.variant
+        let model = try ModelStore.resolve(method.model, scale: method.scale)
+        var external: PhotoSet?
+        if schedule.policy != .none {
+            guard let folder = method.external ?? DataLocation.folder("external") else {
+                throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR")
+            }
+            external = try PhotoSet(folder: folder)
+        }
+        return try SceneScheduler(model: model, external: external, adaptation: adaptation, options: schedule, events: events)
     }
 }
 

@@ -26,6 +26,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "RRDBNet num_feat.") var features = 32
     @Option(help: "RRDBNet num_block.") var blocks = 2
     @Option(help: "RRDBNet num_grow_ch.") var growth = 16
+    @Flag(inversion: .prefixedNo, help: "Learn the residual over bicubic upsampling (stored in the model's metadata).")
+    var bicubicSkip = true
     @Option(help: "Optimisation steps.") var steps = 10000
     @Option(help: "Patches per step.") var batch = 16
     @Option(help: "HR patch side (default 64 at x2, 128 at x4).") var patch = 0
@@ -51,6 +53,7 @@ struct TrainCommand: ParsableCommand {
             var options = TrainingOptions()
             options.scale = scale; options.degradation = degradation
             options.features = features; options.blocks = blocks; options.growth = growth
+            options.bicubicSkip = bicubicSkip
             options.steps = steps; options.batch = batch; options.patch = patch
             options.learningRate = learningRate; options.seed = seed
             guard let externalFolder = external ?? DataLocation.folder("external") else {

@@ -100,17 +100,23 @@ final class OperationGradientTests: XCTestCase {
         XCTAssertEqual(Loss.bceWithLogits(Tensor(shape: [1, 1]), label: 1).loss, Float(log(2.0)), accuracy: 1e-6)
     }
 
-    func testBicubicDownsampleBackwardIsTheTranspose() {
-        let layer = BicubicDownsample(factor: 2)
+    func testBicubicResizeBackwardIsTheTranspose() {
+        let layer = BicubicResize(factor: 2, direction: .down)
         let x = GradientCheck.random([1, 2, 12, 10], seed: 18)
         let r = GradientCheck.random([1, 2, 6, 5], seed: 19)
         GradientCheck.assertMatches(values: x, analytic: layer.backward(r, inputHeight: 12, inputWidth: 10), epsilon: 1e-2,
                                     "bicubic down") { GradientCheck.dot(layer(x), r) }
-        let four = BicubicDownsample(factor: 4)
+        let four = BicubicResize(factor: 4, direction: .down)
         let big = GradientCheck.random([1, 1, 16, 16], seed: 20)
         let rf = GradientCheck.random([1, 1, 4, 4], seed: 21)
         GradientCheck.assertMatches(values: big, analytic: four.backward(rf, inputHeight: 16, inputWidth: 16), "bicubic /4") {
             GradientCheck.dot(four(big), rf)
+        }
+        let up = BicubicResize(factor: 2, direction: .up)
+        let small = GradientCheck.random([1, 2, 5, 7], seed: 22)
+        let ru = GradientCheck.random([1, 2, 10, 14], seed: 23)
+        GradientCheck.assertMatches(values: small, analytic: up.backward(ru, inputHeight: 5, inputWidth: 7), "bicubic x2") {
+            GradientCheck.dot(up(small), ru)
         }
     }
 }

@@ -1,0 +1,48 @@
+import Decode
+
+/// One decoded frame with its presentation time, as it travels between stages.
+public struct TimedFrame: Sendable {
+    public var image: RGBImage
+    /// Presentation time in the video stream's time base.
+    public var pts: Int64
+    /// Presentation time in seconds, where the stream's time base is known.
+    public var seconds: Double?
+
+    public init(image: RGBImage, pts: Int64, seconds: Double? = nil) {
+        self.image = image
+        self.pts = pts
+        self.seconds = seconds
+    }
+}
+
+/// The upscaling stage of a video job: frames go in in order and come out in order, upscaled, possibly later
+/// (a scheduler holds a bounded look-ahead). Called from one thread at a time.
+public protocol FrameProcessor: AnyObject {
+    var scale: Int { get }
+    var name: String { get }
+    /// Takes the next frame; returns the frames that are ready.
+    func submit(_ frame: TimedFrame) throws -> [TimedFrame]
+    /// The end of the stream: returns every frame still held.
+    func finish() throws -> [TimedFrame]
+    /// Seconds spent adapting (zero for fixed methods); the rest of the stage's time is inference.
+    var adaptSeconds: Double { get }
+    /// Scene and adaptation records for reports (empty for fixed methods).
+    var scenes: [SceneRecord] { get }
+}
+
+/// A fixed upscaler as a frame processor: one frame in, the same frame upscaled out.
+public final class PerFrameProcessor: FrameProcessor {
+    public let upscaler: FrameUpscaler
+    public var scale: Int { upscaler.scale }
+    public var name: String { upscaler.name }
+    public var adaptSeconds: Double { 0 }
+    public var scenes: [SceneRecord] { [] }
+
+    public init(_ upscaler: FrameUpscaler) { self.upscaler = upscaler }
+
+    public func submit(_ frame: TimedFrame) throws -> [TimedFrame] {
+        [TimedFrame(image: try upscaler.upscale(frame.image), pts: frame.pts, seconds: frame.seconds)]
+    }
+
+    public func finish() throws -> [TimedFrame] { [] }
+}

@@ -1,0 +1,246 @@
+import Decode
+import Engine
+import Foundation
+
+/// When the scheduler adapts.
+public enum AdaptPolicy: String, CaseIterable, Codable, Sendable {
+    /// A full adaptation at the first frame of each scene (warm-started from the previous scene), reused for
+    /// the scene's frames.
+    case perScene = "per-scene"
+    /// A full adaptation from the pretrained Gr on every frame: the quality reference, and slow.
+    case perFrame = "per-frame"
+    /// One adaptation on the first scene, reused for the whole video.
+    case once
+    /// No adaptation: the pretrained Gr on every frame.
+    case none
+}
+
+/// How the scene-aware scheduler works.
+public struct ScheduleOptions: Sendable {
+    public var policy = AdaptPolicy.perScene
+    /// Adaptation steps at a scene start (the adaptation options' `steps` is ignored).
+    public var steps = 100
+    /// Extra adaptation steps on each later frame of a scene (0: the weights stay fixed within a scene).
+    public var warmSteps = 0
+    public var sceneThreshold: Float = 0.3
+    /// Frames after which a scene is split and adaptation refreshed.
+    public var maxSceneLength = 300
+    /// Frames of a new scene held back so that its adaptation samples patches from several of them.
+    public var lookAhead = 8
+    /// A later scene whose held-aside L_IB under the current models is at most this multiple of the previous
+    /// scene's final L_IB is taken to share the degradation and gets `shortSteps` instead of `steps`.
+    public var fitTolerance: Float = 1.1
+    /// Steps for a scene whose degradation the current models still fit.
+    public var shortSteps: Int { max(1, steps / 4) }
+    /// Adapted models remembered for returning shots.
+    public var cacheSize = 8
+
+    public init() {}
+}
+
+/// What happened at one adaptation.
+public struct AdaptationRecord: Codable, Sendable {
+    public enum Kind: String, Codable, Sendable {
+        /// From the pretrained Gr with a fresh Gd.
+        case full
+        /// Warm-started from the previous scene's Gr and Gd with every step (the old Gd did not fit).
+        case warmFull = "warm-full"
+        /// Warm-started with fewer steps (the old Gd still fitted).
+        case warmShort = "warm-short"
+        /// A returning shot: the cached model was reused, no steps.
+        case cached
+    }
+    public var kind: Kind
+    public var frame: Int
+    public var steps: Int
+    /// Held-aside L_IB before the first and after the last step.
+    public var internalLossBefore: Float
+    public var internalLossAfter: Float
+    public var seconds: Double
+}
+
+/// One scene of the video.
+public struct SceneRecord: Codable, Sendable {
+    public var index: Int
+    public var start: SceneStart
+    public var firstFrame: Int
+    public var lastFrame: Int
+    public var startSeconds: Double?
+    public var endSeconds: Double?
+    public var adaptation: AdaptationRecord?
+    /// Adaptations at frames after the first (per-frame policy, or `warmSteps`).
+    public var laterAdaptations = 0
+    public var laterAdaptationSteps = 0
+}
+
+/// ONSR for video: finds scenes, adapts once per scene on patches from a look-ahead of its frames, and upscales
+/// the scene's frames with the adapted Gr, so that quality follows the footage at a cost close to inference.
+/// Memory is bounded by the look-ahead (`lookAhead` frames) whatever the video's length.
+public final class SceneScheduler: FrameProcessor {
+    public let options: ScheduleOptions
+    public let adaptation: AdaptationOptions
+    public let model: ModelInfo
+    public var scale: Int { model.configuration.scale }
+    public var name: String { "onsr:\(adaptation.variant.rawValue):\(model.name):\(options.policy.rawValue)" }
+    public private(set) var scenes: [SceneRecord] = []
+    public private(set) var adaptSeconds = 0.0
+
+    private let external: PhotoSet?
+    private let events: (JobEvent) -> Void
+    private let gr: RRDBNet
+    private let tiles: TiledInference
+    private let pretrained: [Tensor]
+    private var detector: SceneDetector
+    private var pending: [(frame: TimedFrame, index: Int, start: SceneStart?, signature: FrameSignature)] = []
+    private var framesSeen = 0
+    private var preparedScene = -1
+    private var adapter: OnlineAdapter?
+    private var lastFinalLoss: Float?
+    private var cache: [(signature: FrameSignature, gr: [Tensor], gd: [Tensor])] = []
+
+    /// `external` may be nil only with the `none` policy.
+    public init(model: ModelInfo, external: PhotoSet?, adaptation: AdaptationOptions, options: ScheduleOptions,
+                events: @escaping (JobEvent) -> Void = { _ in }) throws {
+        precondition(external != nil || options.policy == .none, "adaptation needs the external photo set")
+        precondition(options.lookAhead >= 1, "look-ahead must be at least one frame")
+        self.model = model
+        self.external = external
+        self.adaptation = adaptation
+        self.options = options
+        self.events = events
+        gr = try ModelStore.load(model)
+        pretrained = gr.snapshot()
+        tiles = TiledInference(network: gr, tile: 512)
+        detector = SceneDetector(threshold: options.sceneThreshold, maxSceneLength: options.maxSceneLength)
+    }
+
+    public func submit(_ frame: TimedFrame) throws -> [TimedFrame] {
+        let signature = FrameSignature(of: frame.image)
+        let start = detector.observe(signature)
+        pending.append((frame, framesSeen, start, signature))
+        framesSeen += 1
+        return try release(final: false)
+    }
+
+    public func finish() throws -> [TimedFrame] { try release(final: true) }
+
+    /// Upscales every pending frame whose scene is ready; a scene is ready once its look-ahead is full, the
+    /// next scene has begun, or the stream has ended.
+    private func release(final: Bool) throws -> [TimedFrame] {
+        var ready: [TimedFrame] = []
+        while let head = pending.first {
+            if let start = head.start, preparedScene != head.index {
+                let sceneFrames = [head] + pending.dropFirst().prefix { $0.start == nil }
+                let sceneEnded = sceneFrames.count < pending.count
+                if !final && !sceneEnded && sceneFrames.count < options.lookAhead { break }
+                try beginScene(head.index, start: start, seconds: head.frame.seconds, signature: head.signature,
+                               frames: sceneFrames.prefix(options.lookAhead).map(\.frame.image))
+                preparedScene = head.index
+            } else if options.policy == .perFrame {
+                try adaptLater(head.frame.image, index: head.index, steps: options.steps, fromPretrained: true)
+            } else if options.warmSteps > 0 && options.policy != .none {
+                try adaptLater(head.frame.image, index: head.index, steps: options.warmSteps, fromPretrained: false)
+            }
+            pending.removeFirst()
+            ready.append(TimedFrame(image: try infer(head.frame.image), pts: head.frame.pts, seconds: head.frame.seconds))
+            scenes[scenes.count - 1].lastFrame = head.index
+            scenes[scenes.count - 1].endSeconds = head.frame.seconds
+        }
+        return ready
+    }
+
+    private func infer(_ image: RGBImage) throws -> RGBImage {
+        let output = tiles(Tensor(shape: [1, 3, image.height, image.width], values: image.pixels))
+        var pixels = output.values
+        for i in 0..<pixels.count { pixels[i] = min(max(pixels[i], 0), 1) }
+        return RGBImage(width: image.width * scale, height: image.height * scale, pixels: pixels)
+    }
+
+    // MARK: Decisions
+
+    private func beginScene(_ index: Int, start: SceneStart, seconds: Double?, signature: FrameSignature, frames: [RGBImage]) throws {
+        var scene = SceneRecord(index: scenes.count, start: start, firstFrame: index, lastFrame: index,
+                                startSeconds: seconds, endSeconds: seconds)
+        switch options.policy {
+        case .none:
+            break
+        case .once:
+            if scenes.isEmpty { scene.adaptation = try adapt(frames, index: index, kind: .full, steps: options.steps) }
+        case .perFrame:
+            scene.adaptation = try adapt(frames.prefix(1).map { $0 }, index: index, kind: .full, steps: options.steps)
+        case .perScene:
+            if let cached = cache.first(where: { $0.signature.distance(to: signature) < options.sceneThreshold / 3 }) {
+                // A returning shot: its model fits by construction, so it is reused as it was left.
+                gr.restore(cached.gr)
+                let gd = DegradationNet(scale: scale)
+                gd.restore(cached.gd)
+                let reused = makeAdapter(gd: gd, dl: adapter?.dl)
+                let loss = reused.holdAside(frames: frames)
+                adapter = reused
+                lastFinalLoss = loss
+                scene.adaptation = AdaptationRecord(kind: .cached, frame: index, steps: 0, internalLossBefore: loss,
+                                                    internalLossAfter: loss, seconds: 0)
+            } else if let previous = adapter, let lastFinalLoss {
+                let next = makeAdapter(gd: previous.gd, dl: previous.dl)
+                let before = next.holdAside(frames: frames)
+                let fits = before <= lastFinalLoss * options.fitTolerance
+                scene.adaptation = try adapt(frames, index: index, kind: fits ? .warmShort : .warmFull,
+                                             steps: fits ? options.shortSteps : options.steps, using: next)
+            } else {
+                scene.adaptation = try adapt(frames, index: index, kind: .full, steps: options.steps)
+            }
+            if scene.adaptation?.kind != .cached { remember(signature) }
+        }
+        scenes.append(scene)
+        events(.scene(scene))
+    }
+
+    private func makeAdapter(gd: DegradationNet?, dl: Discriminator?) -> OnlineAdapter {
+        var settings = adaptation
+        settings.steps = options.steps
+        return OnlineAdapter(gr: gr, external: external!, options: settings, gd: gd, dl: dl)
+    }
+
+    /// Runs one adaptation on `frames`; a `.full` one starts from the pretrained Gr and a fresh Gd.
+    private func adapt(_ frames: [RGBImage], index: Int, kind: AdaptationRecord.Kind, steps: Int,
+                       using existing: OnlineAdapter? = nil) throws -> AdaptationRecord {
+        let watch = Stopwatch()
+        if kind == .full { gr.restore(pretrained) }
+        let adapter = existing ?? makeAdapter(gd: nil, dl: nil)
+        let before = existing == nil ? adapter.holdAside(frames: frames) : adapter.heldAsideInternalLoss()
+        gr.setTrainable(true)
+        let history = adapter.adapt(frames: frames, steps: steps) { step in
+            self.events(.adaptation(step: step.step, of: steps, internalLoss: step.heldAsideInternalLoss))
+        }
+        gr.setTrainable(false)
+        self.adapter = adapter
+        let after = history.last?.heldAsideInternalLoss ?? before
+        lastFinalLoss = after
+        adaptSeconds += watch.seconds
+        return AdaptationRecord(kind: kind, frame: index, steps: steps, internalLossBefore: before, internalLossAfter: after,
+                                seconds: watch.seconds)
+    }
+
+    /// Adaptation at a frame after a scene's first: per-frame policy (from the pretrained Gr) or warm steps.
+    private func adaptLater(_ image: RGBImage, index: Int, steps: Int, fromPretrained: Bool) throws {
+        if fromPretrained {
+            _ = try adapt([image], index: index, kind: .full, steps: steps)
+        } else {
+            let watch = Stopwatch()
+            let adapter = self.adapter ?? makeAdapter(gd: nil, dl: nil)
+            gr.setTrainable(true)
+            adapter.adapt(frames: [image], steps: steps)
+            gr.setTrainable(false)
+            self.adapter = adapter
+            adaptSeconds += watch.seconds
+        }
+        scenes[scenes.count - 1].laterAdaptations += 1
+        scenes[scenes.count - 1].laterAdaptationSteps += steps
+    }
+
+    private func remember(_ signature: FrameSignature) {
+        guard let adapter else { return }
+        cache.append((signature, gr.snapshot(), adapter.gd.snapshot()))
+        if cache.count > options.cacheSize { cache.removeFirst() }
+    }
+}

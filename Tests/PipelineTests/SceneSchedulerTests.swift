@@ -1,0 +1,96 @@
+import Decode
+import Engine
+import Foundation
+import Pipeline
+import TestSupport
+import XCTest
+
+final class SceneSchedulerTests: XCTestCase {
+    var folder: TemporaryFolder!
+    var photos: PhotoSet!
+    var model: ModelInfo!
+
+    override func setUpWithError() throws {
+        folder = try TemporaryFolder("onsr-scheduler")
+        try FileManager.default.createDirectory(atPath: folder.file("photos"), withIntermediateDirectories: false)
+        for i in 0..<2 {
+            try ImageFile.writePNG(SyntheticShots.frame(shot: i, t: 3, width: 96, height: 96), to: folder.file("photos/p\(i).png"))
+        }
+        photos = try PhotoSet(folder: folder.file("photos"))
+        let gr = RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: 2), seed: 3)
+        try SafeTensors.write(SafeTensors.parameters(of: gr), to: folder.file("tiny.safetensors"))
+        model = try ModelStore.describe(path: folder.file("tiny.safetensors"))
+    }
+
+    override func tearDown() { folder.remove() }
+
+    func scheduler(_ policy: AdaptPolicy, steps: Int = 2, warmSteps: Int = 0, lookAhead: Int = 4) throws -> SceneScheduler {
+        var options = ScheduleOptions()
+        options.policy = policy
+        options.steps = steps
+        options.warmSteps = warmSteps
+        options.lookAhead = lookAhead
+        var adaptation = AdaptationOptions()
+        adaptation.patches = 2
+        adaptation.patchSize = 16
+        adaptation.learningRateGr = 1e-3
+        return try SceneScheduler(model: model, external: photos, adaptation: adaptation, options: options)
+    }
+
+    /// Runs `frames` through the scheduler; returns the outputs in order.
+    func run(_ scheduler: SceneScheduler, _ frames: [RGBImage]) throws -> [TimedFrame] {
+        var outputs: [TimedFrame] = []
+        for (i, image) in frames.enumerated() {
+            outputs += try scheduler.submit(TimedFrame(image: image, pts: Int64(i * 10), seconds: Double(i) / 10))
+            XCTAssertLessThanOrEqual(i + 1 - outputs.count, 4, "no more than the look-ahead is held")
+        }
+        return outputs + (try scheduler.finish())
+    }
+
+    func threeShots(length: Int = 6) -> [RGBImage] {
+        (0..<(3 * length)).map { SyntheticShots.frame(shot: $0 / length, t: $0 % length) }
+    }
+
+    func testPerSceneAdaptsOncePerSceneAtItsFirstFrame() throws {
+        let scheduler = try self.scheduler(.perScene)
+        let outputs = try run(scheduler, threeShots())
+        XCTAssertEqual(outputs.map(\.pts), (0..<18).map { Int64($0 * 10) }, "every frame, in order, with its timestamp")
+        XCTAssertEqual(outputs[0].image.width, 128)
+        XCTAssertEqual(scheduler.scenes.map(\.firstFrame), [0, 6, 12])
+        XCTAssertEqual(scheduler.scenes.map(\.lastFrame), [5, 11, 17])
+        XCTAssertEqual(scheduler.scenes.compactMap(\.adaptation).map(\.frame), [0, 6, 12])
+        XCTAssertEqual(scheduler.scenes.map(\.laterAdaptations), [0, 0, 0])
+        XCTAssertEqual(scheduler.scenes[0].adaptation?.kind, .full)
+        XCTAssertNotEqual(scheduler.scenes[1].adaptation?.kind, .full, "later scenes warm-start")
+        XCTAssertGreaterThan(scheduler.adaptSeconds, 0)
+    }
+
+    func testWeightsStayFixedWithinASceneUnlessWarmStepsAsk() throws {
+        let still = SyntheticShots.frame(shot: 2, t: 0)
+        let fixed = try run(try scheduler(.perScene), [still, still, still])
+        XCTAssertEqual(fixed[1].image, fixed[2].image, "same input, same weights, same output")
+        let warm = try run(try scheduler(.perScene, warmSteps: 1), [still, still, still])
+        XCTAssertNotEqual(warm[1].image, warm[2].image, "warm steps change the weights between frames")
+    }
+
+    func testPerFrameAdaptsEveryFrameAndNoneNever() throws {
+        let perFrame = try scheduler(.perFrame, steps: 1)
+        _ = try run(perFrame, threeShots(length: 3))
+        XCTAssertEqual(perFrame.scenes.map(\.laterAdaptations), [2, 2, 2])
+        let none = try scheduler(.none)
+        let outputs = try run(none, threeShots(length: 3))
+        XCTAssertEqual(outputs.count, 9)
+        XCTAssertEqual(none.scenes.count, 3)
+        XCTAssertTrue(none.scenes.allSatisfy { $0.adaptation == nil })
+        XCTAssertEqual(none.adaptSeconds, 0)
+    }
+
+    func testAReturningShotReusesItsCachedModel() throws {
+        let shots = [0, 1, 0].flatMap { shot in (0..<4).map { SyntheticShots.frame(shot: shot, t: $0) } }
+        let scheduler = try self.scheduler(.perScene)
+        _ = try run(scheduler, shots)
+        XCTAssertEqual(scheduler.scenes.map(\.firstFrame), [0, 4, 8])
+        XCTAssertEqual(scheduler.scenes[2].adaptation?.kind, .cached)
+        XCTAssertEqual(scheduler.scenes[2].adaptation?.steps, 0)
+    }
+}
