@@ -27,9 +27,11 @@ public struct ScheduleOptions: Sendable {
     public var maxSceneLength = 300
     /// Frames of a new scene held back so that its adaptation samples patches from several of them.
     public var lookAhead = 8
-    /// A later scene whose held-aside L_IB under the current models is at most this multiple of the previous
-    /// scene's final L_IB is taken to share the degradation and gets `shortSteps` instead of `steps`.
-    public var fitTolerance: Float = 1.1
+    /// A later scene is taken to share the previous scene's degradation, and gets `shortSteps` instead of
+    /// `steps`, when the previous scene's Gd explains its held-aside patches (L_IB) at most this fraction of
+    /// the loss a fresh Gaussian Gd gives on the same patches. Comparing two Gds on the same patches keeps
+    /// the content's own difficulty out of the decision.
+    public var fitTolerance: Float = 0.95
     /// Steps for a scene whose degradation the current models still fit.
     public var shortSteps: Int { max(1, steps / 4) }
     /// Adapted models remembered for returning shots.
@@ -95,7 +97,6 @@ public final class SceneScheduler: FrameProcessor {
     private var framesSeen = 0
     private var preparedScene = -1
     private var adapter: OnlineAdapter?
-    private var lastFinalLoss: Float?
     private var cache: [(signature: FrameSignature, gr: [Tensor], gd: [Tensor])] = []
 
     /// `external` may be nil only with the `none` policy.
@@ -177,13 +178,14 @@ public final class SceneScheduler: FrameProcessor {
                 let reused = makeAdapter(gd: gd, dl: adapter?.dl)
                 let loss = reused.holdAside(frames: frames)
                 adapter = reused
-                lastFinalLoss = loss
                 scene.adaptation = AdaptationRecord(kind: .cached, frame: index, steps: 0, internalLossBefore: loss,
                                                     internalLossAfter: loss, seconds: 0)
-            } else if let previous = adapter, let lastFinalLoss {
+            } else if let previous = adapter {
                 let next = makeAdapter(gd: previous.gd, dl: previous.dl)
                 let before = next.holdAside(frames: frames)
-                let fits = before <= lastFinalLoss * options.fitTolerance
+                // Same seed, so the fresh adapter draws the same held-aside patches.
+                let fresh = makeAdapter(gd: nil, dl: nil).holdAside(frames: frames)
+                let fits = before <= fresh * options.fitTolerance
                 scene.adaptation = try adapt(frames, index: index, kind: fits ? .warmShort : .warmFull,
                                              steps: fits ? options.shortSteps : options.steps, using: next)
             } else {
@@ -215,7 +217,6 @@ public final class SceneScheduler: FrameProcessor {
         gr.setTrainable(false)
         self.adapter = adapter
         let after = history.last?.heldAsideInternalLoss ?? before
-        lastFinalLoss = after
         adaptSeconds += watch.seconds
         return AdaptationRecord(kind: kind, frame: index, steps: steps, internalLossBefore: before, internalLossAfter: after,
                                 seconds: watch.seconds)

@@ -1,0 +1,68 @@
+import Decode
+import Foundation
+import TestSupport
+import XCTest
+
+/// The scene-aware scheduler as `onsr-video IN OUT --method onsr` runs it.
+final class SchedulerCommandTests: XCTestCase {
+    var folder: TemporaryFolder!
+
+    override func setUpWithError() throws {
+        folder = try TemporaryFolder("onsr-scheduler-cli")
+        try FileManager.default.createDirectory(atPath: folder.file("photos"), withIntermediateDirectories: false)
+        for i in 0..<2 {
+            var image = RGBImage(width: 128, height: 128)
+            for y in 0..<128 { for x in 0..<128 {
+                image[0, y, x] = 0.5 + 0.4 * sinf(Float(x + 5 * i) * 0.3)
+                image[1, y, x] = 0.5 + 0.4 * cosf(Float(y) * 0.23)
+                image[2, y, x] = Float((x / 7 + y / 5 + i) % 2) * 0.8 + 0.1
+            } }
+            try ImageFile.writePNG(image, to: folder.file("photos/p\(i).png"))
+        }
+        // Three different contents, ten frames each, each blurred with its own Gaussian.
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=10:duration=1,gblur=sigma=0.7",
+                          "-f", "lavfi", "-i", "mandelbrot=size=160x96:rate=10,trim=duration=1,gblur=sigma=1.4",
+                          "-f", "lavfi", "-i", "cellauto=size=160x96:rate=10:rule=110,trim=duration=1,gblur=sigma=2.1",
+                          "-filter_complex", "[0][1][2]concat=n=3:v=1,format=yuv420p", "-c:v", "libx264", "-crf", "12",
+                          "three.mp4"], in: folder.path)
+    }
+
+    override func tearDown() { folder.remove() }
+
+    func onsr(_ arguments: [String]) throws -> CommandResult {
+        try Shell.run([BuiltProducts.onsrVideo] + arguments, in: folder.path)
+    }
+
+    func scenes(_ report: String) throws -> [[String: Any]] {
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file(report)))) as! [String: Any]
+        return try XCTUnwrap(json["scenes"] as? [[String: Any]])
+    }
+
+    func testThreeScenesGiveThreeFullAdaptationsAtTheCuts() throws {
+        let result = try onsr(["three.mp4", "out.mp4", "--method", "onsr", "--steps", "2", "--external", "photos",
+                               "--report", "report.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let scenes = try scenes("report.json")
+        XCTAssertEqual(scenes.map { $0["firstFrame"] as? Int }, [0, 10, 20])
+        XCTAssertEqual(scenes.map { $0["lastFrame"] as? Int }, [9, 19, 29])
+        let adaptations = scenes.compactMap { $0["adaptation"] as? [String: Any] }
+        XCTAssertEqual(adaptations.map { $0["frame"] as? Int }, [0, 10, 20])
+        XCTAssertEqual(adaptations.map { $0["steps"] as? Int }, [2, 2, 2], "a new kernel in each scene: full step counts")
+        XCTAssertEqual(adaptations.map { $0["kind"] as? String }, ["full", "warm-full", "warm-full"])
+        XCTAssertTrue(scenes.allSatisfy { $0["laterAdaptations"] as? Int == 0 })
+        let frames = try Shell.ffprobe(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                                        "stream=nb_read_frames,width", "-of", "csv=p=0", "out.mp4"], in: folder.path)
+        XCTAssertEqual(frames.trimmingCharacters(in: .whitespacesAndNewlines), "320,30")
+    }
+
+    func testAdaptNoneRunsNoAdaptationAndBadOptionsAreRefused() throws {
+        var result = try onsr(["three.mp4", "none.mp4", "--method", "onsr", "--adapt", "none", "--report", "none.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(try scenes("none.json").allSatisfy { $0["adaptation"] == nil })
+        result = try onsr(["three.mp4", "bad.mp4", "--method", "onsr", "--adapt", "sometimes"])
+        XCTAssertEqual(result.status, 64)
+        result = try onsr(["three.mp4", "bad.mp4", "--scene-threshold", "0"])
+        XCTAssertEqual(result.status, 64)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("bad.mp4")))
+    }
+}
