@@ -78,6 +78,32 @@ public struct FrameFolderJob {
         return report
     }
 
+    /// As `runFolder`, but the frames are written into a hidden sibling folder that takes the final name only
+    /// when every frame is done; an existing output folder is replaced only then.
+    public func runFolderAtomically(_ inputFolder: String, into outputFolder: String) throws -> Report {
+        let url = URL(fileURLWithPath: outputFolder).standardizedFileURL
+        let parent = url.deletingLastPathComponent().path, name = url.lastPathComponent
+        let partial = (parent as NSString).appendingPathComponent(".\(name).onsr-partial-\(getpid())")
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
+        if exists && !overwrite { throw ToolError(.cannotCreate, "\(outputFolder): already exists; pass --overwrite to replace it") }
+        if exists && !isDirectory.boolValue { throw ToolError(.cannotCreate, "\(outputFolder): exists and is not a folder") }
+        try? FileManager.default.removeItem(atPath: partial)
+        var report: Report
+        do {
+            report = try FrameFolderJob(upscaler: upscaler, overwrite: false, events: events).runFolder(inputFolder, into: partial)
+        } catch {
+            try? FileManager.default.removeItem(atPath: partial)
+            throw error
+        }
+        let old = (parent as NSString).appendingPathComponent(".\(name).onsr-partial-\(getpid())-old")
+        if exists { guard rename(url.path, old) == 0 else { throw ToolError(.cannotCreate, "\(outputFolder): cannot replace the folder") } }
+        guard rename(partial, url.path) == 0 else { throw ToolError(.cannotCreate, "\(outputFolder): cannot move the finished frames into place") }
+        if exists { try? FileManager.default.removeItem(atPath: old) }
+        report.output = outputFolder
+        return report
+    }
+
     /// Upscales one image file into a PNG.
     public func runImage(_ input: String, into output: String) throws -> Report {
         guard (output as NSString).pathExtension.lowercased() == "png" else {

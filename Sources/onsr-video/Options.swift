@@ -66,7 +66,7 @@ struct ScheduleFlags: ParsableArguments {
     }
 
     /// The frame processor for a video: the scene scheduler for ONSR, one fixed upscaler otherwise.
-    func makeProcessor(_ method: MethodOptions, events: @escaping (JobEvent) -> Void) throws -> FrameProcessor {
+    func makeProcessor(_ method: MethodOptions, photos: PhotoSet? = nil, events: @escaping (JobEvent) -> Void) throws -> FrameProcessor {
         guard method.method == .onsr else { return PerFrameProcessor(try method.makeUpscaler()) }
         var schedule = ScheduleOptions()
         schedule.policy = method.steps == 0 ? .none : adapt
@@ -78,8 +78,8 @@ struct ScheduleFlags: ParsableArguments {
         var adaptation = AdaptationOptions()
         adaptation.variant = method.variant
         let model = try ModelStore.resolve(method.model, scale: method.scale)
-        var external: PhotoSet?
-        if schedule.policy != .none {
+        var external = photos
+        if schedule.policy != .none && external == nil {
             guard let folder = method.external ?? DataLocation.folder("external") else {
                 throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR")
             }
