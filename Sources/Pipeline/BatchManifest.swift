@@ -86,6 +86,13 @@ public struct ManifestRecord: Codable, Sendable {
     public var host: String
     public var pid: Int32
     public var time: Double
+
+    public init(item: String, state: State, input: String, output: String, identity: ItemIdentity?, settings: String,
+                error: String? = nil, seconds: Double? = nil, outputBytes: Int64? = nil, host: String, pid: Int32, time: Double) {
+        self.item = item; self.state = state; self.input = input; self.output = output; self.identity = identity
+        self.settings = settings; self.error = error; self.seconds = seconds; self.outputBytes = outputBytes
+        self.host = host; self.pid = pid; self.time = time
+    }
 }
 
 /// The batch's record of work, as JSON lines in `OUTPUT/.onsr-batch/`. Each worker appends to its own file

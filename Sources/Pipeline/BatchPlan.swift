@@ -10,6 +10,10 @@ public struct BatchItem: Sendable, Equatable {
     public let relativePath: String
     /// The output file (video) or folder (frames).
     public let output: String
+
+    public init(kind: Kind, input: String, relativePath: String, output: String) {
+        self.kind = kind; self.input = input; self.relativePath = relativePath; self.output = output
+    }
 }
 
 /// Finds the items of a batch and splits them into shards.

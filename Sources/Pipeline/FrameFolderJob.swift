@@ -78,9 +78,9 @@ public struct FrameFolderJob {
         return report
     }
 
-    /// As `runFolder`, but the frames are written into a hidden sibling folder that takes the final name only
-    /// when every frame is done; an existing output folder is replaced only then.
-    public func runFolderAtomically(_ inputFolder: String, into outputFolder: String) throws -> Report {
+    /// Makes a folder of results atomically: `make` fills a hidden sibling folder, which takes the final name
+    /// only when `make` succeeds (replacing an existing folder only then); on failure it is removed.
+    public static func replacingFolder(_ outputFolder: String, overwrite: Bool, make: (String) throws -> Void) throws {
         let url = URL(fileURLWithPath: outputFolder).standardizedFileURL
         let parent = url.deletingLastPathComponent().path, name = url.lastPathComponent
         let partial = (parent as NSString).appendingPathComponent(".\(name).onsr-partial-\(getpid())")
@@ -89,19 +89,16 @@ public struct FrameFolderJob {
         if exists && !overwrite { throw ToolError(.cannotCreate, "\(outputFolder): already exists; pass --overwrite to replace it") }
         if exists && !isDirectory.boolValue { throw ToolError(.cannotCreate, "\(outputFolder): exists and is not a folder") }
         try? FileManager.default.removeItem(atPath: partial)
-        var report: Report
         do {
-            report = try FrameFolderJob(upscaler: upscaler, overwrite: false, events: events).runFolder(inputFolder, into: partial)
+            try make(partial)
         } catch {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
         }
-        let old = (parent as NSString).appendingPathComponent(".\(name).onsr-partial-\(getpid())-old")
+        let old = partial + "-old"
         if exists { guard rename(url.path, old) == 0 else { throw ToolError(.cannotCreate, "\(outputFolder): cannot replace the folder") } }
         guard rename(partial, url.path) == 0 else { throw ToolError(.cannotCreate, "\(outputFolder): cannot move the finished frames into place") }
         if exists { try? FileManager.default.removeItem(atPath: old) }
-        report.output = outputFolder
-        return report
     }
 
     /// Upscales one image file into a PNG.

@@ -77,26 +77,17 @@ struct BatchCommand: ParsableCommand {
             let all = try BatchPlan.items(inputs: try allInputs(), outputFolder: out, container: container)
             guard !all.isEmpty else { throw ToolError(.noInput, "no videos or frame folders found in the inputs") }
             let items = BatchPlan.shard(all, index: index, count: count)
-            let printer = ProgressPrinter(quiet: common.quiet)
-            defer { printer.finish() }
-            var photos: PhotoSet?
+            // Each item runs in its own onsr-video process (see ItemProcess).
             let work: (BatchItem, Bool) throws -> Void = { item, overwrite in
-                if method.method == .onsr && photos == nil && schedule.adapt != .none {
-                    guard let folder = method.external ?? DataLocation.folder("external") else {
-                        throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR")
-                    }
-                    photos = try PhotoSet(folder: folder)
-                }
+                let shared = method.arguments + ["-q"] + (common.verbose ? ["--verbose"] : [])
                 switch item.kind {
                 case .video:
-                    var options = VideoJobOptions(input: item.input, output: item.output)
-                    options.encoder = encoding.settings
-                    options.overwrite = overwrite
-                    let processor = try schedule.makeProcessor(method, photos: photos, events: printer.handle)
-                    _ = try VideoJob(options: options, processor: processor, events: printer.handle).run()
+                    try ItemProcess.run(["upscale", item.input, item.output] + shared + schedule.arguments + encoding.arguments
+                                        + (overwrite ? ["--overwrite"] : []))
                 case .frames:
-                    let job = FrameFolderJob(upscaler: try method.makeUpscaler(), overwrite: overwrite, events: printer.handle)
-                    _ = try job.runFolderAtomically(item.input, into: item.output)
+                    try FrameFolderJob.replacingFolder(item.output, overwrite: overwrite) { partial in
+                        try ItemProcess.run(["frames", item.input, partial] + shared)
+                    }
                 }
             }
             let worker = count == 1 ? "all" : "\(index)-of-\(count)"
@@ -107,7 +98,6 @@ struct BatchCommand: ParsableCommand {
                 if let seconds = entry.seconds { line += String(format: " in %.1f s", seconds) }
                 if let error = entry.error { line += ": \(error)" }
                 if entry.result == "failed" || !common.quiet {
-                    printer.finish()
                     FileHandle.standardError.write("onsr-video: \(line)\n".data(using: .utf8)!)
                 }
             }

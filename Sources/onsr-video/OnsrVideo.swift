@@ -18,6 +18,7 @@ struct OnsrVideo: ParsableCommand {
     )
 
     static func main() {
+        ItemProcess.dieWithParentIfAsked()
         Interrupts.install()
         MemoryTuning.reuseLargeBuffers()
         do {

@@ -35,6 +35,14 @@ struct MethodOptions: ParsableArguments {
         return try method.makeUpscaler(scale: scale, model: model, external: external, adaptation: adaptation, progress: progress)
     }
 
+    /// The same choices as command-line arguments, for a child process.
+    var arguments: [String] {
+        var result = ["--method", method.rawValue, "--scale", String(scale), "--steps", String(steps), "--variant", variant.rawValue]
+        if let model { result += ["--model", model] }
+        if let external { result += ["--external", external] }
+        return result
+    }
+
     func validate() throws {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
         guard steps >= 0 else { throw ValidationError("--steps must not be negative") }
@@ -58,6 +66,12 @@ struct ScheduleFlags: ParsableArguments {
 
     @Option(help: "Frames of a new scene whose patches its adaptation sees (held in memory meanwhile).")
     var lookAhead = 8
+
+    /// The same choices as command-line arguments, for a child process.
+    var arguments: [String] {
+        ["--adapt", adapt.rawValue, "--warm-steps", String(warmSteps), "--scene-threshold", String(sceneThreshold),
+         "--max-scene-length", String(maxSceneLength), "--look-ahead", String(lookAhead)]
+    }
 
     func validate() throws {
         guard warmSteps >= 0 else { throw ValidationError("--warm-steps must not be negative") }
@@ -105,6 +119,16 @@ struct EncodingOptions: ParsableArguments {
 
     @Option(name: .customLong("encoder-option"), parsing: .singleValue, help: "Encoder option key=value (repeatable), e.g. tune=film, g=48.")
     var encoderOptions: [String] = []
+
+    /// The same choices as command-line arguments, for a child process.
+    var arguments: [String] {
+        var result = ["--codec", codec]
+        if let crf { result += ["--crf", String(crf)] }
+        if let preset { result += ["--preset", preset] }
+        if let pixelFormat { result += ["--pix-fmt", pixelFormat] }
+        for option in encoderOptions { result += ["--encoder-option", option] }
+        return result
+    }
 
     func validate() throws {
         guard EncoderSettings.encoderExists(codec) else { throw ValidationError("this FFmpeg has no encoder named \(codec)") }
