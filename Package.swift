@@ -36,7 +36,7 @@ let package = Package(
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Engine timings for scripts/bench-engine (not installed with the tool).
-        .executableTarget(name: "onsr-bench", dependencies: ["Engine"], swiftSettings: optimise),
+        .executableTarget(name: "onsr-bench", dependencies: ["Engine", "Decode", "Pipeline"], swiftSettings: optimise),
         // Helpers shared by the test targets: running commands, ffmpeg / ffprobe as independent judges.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DecodeTests", dependencies: ["Decode", "TestSupport"]),

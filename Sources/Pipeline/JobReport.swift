@@ -63,6 +63,15 @@ public struct JobReport: Codable, Sendable {
     public var seconds: StageSeconds
     public var wallSeconds: Double
     public var framesPerSecond: Double
+    /// The process's peak resident memory so far (MiB).
+    public var peakResidentMegabytes: Double = JobReport.peakResidentMegabytes()
+
+    /// The peak resident set size of this process (getrusage), in MiB.
+    public static func peakResidentMegabytes() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        return Double(usage.ru_maxrss) / 1024
+    }
 
     /// Writes the report as pretty-printed JSON, atomically.
     public func write(to path: String) throws { try JSONReport.write(self, to: path) }

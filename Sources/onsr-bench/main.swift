@@ -1,11 +1,41 @@
+import Decode
 import Engine
 import Foundation
+import Pipeline
 
 // Times the engine on the workloads `scripts/bench-engine` compares with PyTorch; prints one time (ms) per run.
 //   onsr-bench training [runs] [warmup]   one RRDBNet(64, 3, 32, x2) training step: 10x3x32x32, L1 vs 64x64, Adam
 //   onsr-bench forward  [runs] [warmup]   RRDBNet(64, 3, 32, x2) forward of 1x3x180x320
+//   onsr-bench infer VIDEO MODEL [frames]  decodes up to `frames` frames (untimed), then prints the pure model
+//                                          inference time (ms) of each, as `--method pretrained` runs it
 
 let arguments = CommandLine.arguments
+if arguments.count >= 4 && arguments[1] == "infer" {
+    let limit = arguments.count > 4 ? Int(arguments[4]) ?? 20 : 20
+    let demuxer = try Demuxer(path: arguments[2])
+    guard let video = demuxer.streams.first(where: { $0.kind == .video }) else { exit(65) }
+    let decoder = try Decoder(demuxer: demuxer, streamIndex: video.index)
+    let packet = try Packet(), frame = try Frame(), converter = ColourConverter()
+    let matrix = video.colour.matrix(height: video.height)
+    let fullRange = video.colour.isFullRange(pixelFormatName: video.pixelFormatName ?? "yuv420p")
+    var images: [RGBImage] = []
+    reading: while images.count < limit, case .packet = try demuxer.read(into: packet) {
+        guard packet.streamIndex == video.index else { continue }
+        try decoder.send(packet)
+        while case .output = try decoder.receive(into: frame) {
+            images.append(try converter.rgbImage(from: frame, matrix: matrix, fullRange: fullRange))
+            if images.count == limit { break reading }
+        }
+    }
+    let upscaler = try PretrainedUpscaler(model: ModelStore.resolve(arguments[3], scale: 2))
+    _ = try upscaler.upscale(images[0])
+    for image in images {
+        let start = DispatchTime.now().uptimeNanoseconds
+        _ = try upscaler.upscale(image)
+        print(String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6))
+    }
+    exit(0)
+}
 guard arguments.count >= 2, ["training", "forward"].contains(arguments[1]) else {
     FileHandle.standardError.write("usage: onsr-bench training|forward [runs] [warmup]\n".data(using: .utf8)!)
     exit(64)
