@@ -157,3 +157,41 @@ public enum Quality {
         return total / Double(ma.count)
     }
 }
+
+/// Compares blur kernels whatever their sizes and sub-pixel centring.
+public enum KernelComparison {
+    /// Normalised cross-correlation of two kernels after aligning their centres of mass (bilinear resampling
+    /// of both on a common integer grid of offsets around each centre): 1 for the same shape, lower for
+    /// other widths, orientations or elongations.
+    public static func ncc(_ a: [Float], size sizeA: Int, _ b: [Float], size sizeB: Int) -> Double {
+        let radius = max(sizeA, sizeB) / 2 + 1
+        func centre(_ k: [Float], _ size: Int) -> (Double, Double) {
+            var (sy, sx, total) = (0.0, 0.0, 0.0)
+            for y in 0..<size { for x in 0..<size {
+                let v = Double(k[y * size + x])
+                sy += v * Double(y); sx += v * Double(x); total += v
+            } }
+            return (sy / total, sx / total)
+        }
+        func sample(_ k: [Float], _ size: Int, _ y: Double, _ x: Double) -> Double {
+            let (y0, x0) = (Int(floor(y)), Int(floor(x)))
+            let (fy, fx) = (y - Double(y0), x - Double(x0))
+            func tap(_ yy: Int, _ xx: Int) -> Double {
+                (yy < 0 || xx < 0 || yy >= size || xx >= size) ? 0 : Double(k[yy * size + xx])
+            }
+            return (1 - fy) * ((1 - fx) * tap(y0, x0) + fx * tap(y0, x0 + 1)) + fy * ((1 - fx) * tap(y0 + 1, x0) + fx * tap(y0 + 1, x0 + 1))
+        }
+        let (ca, cb) = (centre(a, sizeA), centre(b, sizeB))
+        var (pa, pb) = ([Double](), [Double]())
+        for dy in -radius...radius { for dx in -radius...radius {
+            pa.append(sample(a, sizeA, ca.0 + Double(dy), ca.1 + Double(dx)))
+            pb.append(sample(b, sizeB, cb.0 + Double(dy), cb.1 + Double(dx)))
+        } }
+        let (ma, mb) = (pa.reduce(0, +) / Double(pa.count), pb.reduce(0, +) / Double(pb.count))
+        var (cross, va, vb) = (0.0, 0.0, 0.0)
+        for i in 0..<pa.count {
+            cross += (pa[i] - ma) * (pb[i] - mb); va += (pa[i] - ma) * (pa[i] - ma); vb += (pb[i] - mb) * (pb[i] - mb)
+        }
+        return cross / max(sqrt(va * vb), 1e-30)
+    }
+}

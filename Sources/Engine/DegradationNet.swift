@@ -95,6 +95,28 @@ public final class DegradationNet: ParameterContainer {
         }
     }
 
+    /// The whole blur Gd applies before keeping every s-th pixel: the three layers composed with the bicubic
+    /// layer's antialiasing filter (Keys' cubic stretched by s, 4s taps). This is what compares with a true
+    /// kernel that is applied before plain subsampling: LR(y, x) = Σ k[p, q] · HR(s·y + p − c, s·x + q − c)
+    /// with c = (effective size / 2) + 2s − 1, away from the borders.
+    public func generationKernel() -> (size: Int, values: [Float]) {
+        let (size, blurTaps) = effectiveKernel()
+        let s = Double(scale)
+        // Tap t reads the input s·y + t − (2s − 1); imresize centres output y on input s·y + (s − 1) / 2.
+        let filter = (0..<(4 * scale)).map { t -> Double in
+            let x = abs((Double(t - (2 * scale - 1)) - (s - 1) / 2) / s)
+            return x <= 1 ? 1.5 * x * x * x - 2.5 * x * x + 1 : (x < 2 ? -0.5 * x * x * x + 2.5 * x * x - 4 * x + 2 : 0)
+        }
+        let total = filter.reduce(0, +)
+        let taps = filter.map { Float($0 / total) }
+        let out = size + taps.count - 1
+        var rows = [Float](repeating: 0, count: size * out)
+        for y in 0..<size { for x in 0..<size { for (t, w) in taps.enumerated() { rows[y * out + x + t] += w * blurTaps[y * size + x] } } }
+        var result = [Float](repeating: 0, count: out * out)
+        for y in 0..<size { for x in 0..<out { for (t, w) in taps.enumerated() { result[(y + t) * out + x] += w * rows[y * out + x] } } }
+        return (out, result)
+    }
+
     /// The effective blur kernel (the three layers composed), `size` x `size`, by blurring an impulse.
     public func effectiveKernel() -> (size: Int, values: [Float]) {
         let size = kernels.reduce(1) { $0 + $1.value.shape[3] - 1 }

@@ -35,6 +35,9 @@ public struct Benchmark {
         public var ssim: Double
         public var secondsPerImage: Double
         public var perImagePSNR: [Double]
+        /// ONSR: mean NCC between Gd's generation kernel and the true kernel (blur degradations only).
+        public var kernelNCC: Double?
+        public var perImageKernelNCC: [Double]?
     }
 
     public let scale: Int
@@ -77,11 +80,53 @@ public struct Benchmark {
                    perImagePSNR: psnrs)
     }
 
-    /// The results as a Markdown table.
+    /// Runs ONSR adaptation on every case and scores it after each number of `checkpoints` steps, so one
+    /// adaptation gives the whole quality-against-steps curve; rows are labelled `label` plus the step count.
+    /// Seconds are cumulative (adaptation so far plus one inference).
+    public func runAdaptation(label: String, model: ModelInfo, external: PhotoSet, options: AdaptationOptions,
+                              checkpoints: [Int]) throws -> [Row] {
+        let points = Array(Set(checkpoints)).sorted()
+        var psnrs = [[Double]](repeating: [], count: points.count), ssims = psnrs, nccs = psnrs
+        var seconds = [Double](repeating: 0, count: points.count)
+        for item in cases {
+            let upscaler = try PretrainedUpscaler(model: model)
+            upscaler.network.setTrainable(true)
+            let adapter = OnlineAdapter(gr: upscaler.network, external: external, options: options)
+            adapter.oracleKernel = item.kernel
+            var done = 0, spent = 0.0
+            for (index, steps) in points.enumerated() {
+                let watch = DispatchTime.now().uptimeNanoseconds
+                if steps > done { adapter.adapt(frames: [item.lr], steps: steps - done) }
+                done = steps
+                spent += Double(DispatchTime.now().uptimeNanoseconds - watch) / 1e9
+                let inference = DispatchTime.now().uptimeNanoseconds
+                let output = try upscaler.upscale(item.lr)
+                seconds[index] += spent + Double(DispatchTime.now().uptimeNanoseconds - inference) / 1e9
+                psnrs[index].append(Quality.psnrY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+                ssims[index].append(Quality.ssimY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+                if let kernel = item.kernel {
+                    let generation = adapter.gd.generationKernel()
+                    nccs[index].append(KernelComparison.ncc(generation.values, size: generation.size, kernel.taps, size: kernel.size))
+                }
+            }
+        }
+        let n = Double(cases.count)
+        return points.indices.map { i in
+            Row(method: "\(label), \(points[i]) steps", psnr: psnrs[i].reduce(0, +) / n, ssim: ssims[i].reduce(0, +) / n,
+                secondsPerImage: seconds[i] / n, perImagePSNR: psnrs[i],
+                kernelNCC: nccs[i].isEmpty ? nil : nccs[i].reduce(0, +) / n, perImageKernelNCC: nccs[i].isEmpty ? nil : nccs[i])
+        }
+    }
+
+    /// The results as a Markdown table (with a kernel NCC column when any row has one).
     public static func markdown(_ rows: [Row], title: String) -> String {
-        var text = "\(title)\n\n| method | Y-PSNR (dB) | SSIM | s / image |\n| --- | --- | --- | --- |\n"
+        let withKernels = rows.contains { $0.kernelNCC != nil }
+        var text = "\(title)\n\n| method | Y-PSNR (dB) | SSIM | s / image |" + (withKernels ? " Gd kernel NCC |" : "")
+        text += "\n| --- | --- | --- | --- |" + (withKernels ? " --- |" : "") + "\n"
         for row in rows {
-            text += String(format: "| %@ | %.3f | %.4f | %.2f |\n", row.method, row.psnr, row.ssim, row.secondsPerImage)
+            text += String(format: "| %@ | %.3f | %.4f | %.2f |", row.method, row.psnr, row.ssim, row.secondsPerImage)
+            if withKernels { text += row.kernelNCC.map { String(format: " %.3f |", $0) } ?? " |" }
+            text += "\n"
         }
         return text
     }

@@ -22,10 +22,19 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Gr model for the learned methods.") var model: String?
     @Option(help: "External HR photos for ONSR (default: the set from scripts/setup-data).") var external: String?
     @Option(help: "ONSR adaptation steps per image.") var steps = 100
+    @Option(parsing: .upToNextOption, help: "ONSR: score after each of these step counts (one adaptation per image), e.g. 0 25 50 100.")
+    var checkpoints: [Int] = []
+    @Option(help: "ONSR: learning rate of Gr.") var lrGr: Float = AdaptationOptions().learningRateGr
+    @Option(help: "ONSR: learning rate of Gd.") var lrGd: Float = AdaptationOptions().learningRateGd
+    @Option(help: "ONSR: learning rate of Dl.") var lrDl: Float = AdaptationOptions().learningRateDl
+    @Option(help: "ONSR: weight λ of the GAN term in Gd's loss.") var ganWeight: Float = AdaptationOptions().ganWeight
+    @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Write the results as JSON here.") var json: String?
 
     func validate() throws {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4") }
+        guard checkpoints.allSatisfy({ $0 >= 0 }), steps >= 0 else { throw ValidationError("step counts must not be negative") }
+        guard limit.map({ $0 > 0 }) ?? true else { throw ValidationError("--limit must be positive") }
     }
 
     func run() throws {
@@ -33,7 +42,7 @@ struct EvalCommand: ParsableCommand {
             guard let folder = photos ?? DataLocation.folder("eval") else {
                 throw ToolError(.noInput, "no evaluation photos: run scripts/setup-data or pass --photos DIR")
             }
-            let benchmark = Benchmark(photos: try PhotoSet(folder: folder), scale: scale, degradation: degradation, seed: seed)
+            let benchmark = Benchmark(photos: try PhotoSet(folder: folder, limit: limit), scale: scale, degradation: degradation, seed: seed)
             var rows: [Benchmark.Row] = []
             let externalSet = methods.contains { $0.hasPrefix("onsr") }
                 ? try PhotoSet(folder: try external ?? DataLocation.folder("external")
@@ -43,12 +52,19 @@ struct EvalCommand: ParsableCommand {
                 if method.hasPrefix("onsr") {
                     var options = AdaptationOptions()
                     options.steps = steps
+                    options.learningRateGr = lrGr; options.learningRateGd = lrGd; options.learningRateDl = lrDl
+                    options.ganWeight = ganWeight
                     let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
                     guard let variant = AdaptationVariant(rawValue: variantName) else {
                         throw ToolError(.usage, "unknown ONSR variant \(variantName)")
                     }
                     options.variant = variant
                     let info = try ModelStore.resolve(model, scale: scale)
+                    if !checkpoints.isEmpty {
+                        rows += try benchmark.runAdaptation(label: "\(method) (\(info.name))", model: info, external: externalSet!,
+                                                            options: options, checkpoints: checkpoints)
+                        continue
+                    }
                     rows.append(try benchmark.run(method: "\(method) (\(info.name), \(steps) steps)") { item in
                         let upscaler = OnsrUpscaler(model: info, external: externalSet!, options: options)
                         upscaler.oracleKernel = item.kernel

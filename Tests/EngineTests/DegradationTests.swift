@@ -51,4 +51,32 @@ final class DegradationTests: XCTestCase {
         XCTAssertEqual(Quality.ssimY(a, a, height: h, width: w, shave: 2), 1, accuracy: 1e-9)
         XCTAssertLessThan(Quality.ssimY(a, noisy, height: h, width: w, shave: 2), 0.99)
     }
+
+    func testKernelNCCIgnoresCentringButSeesShape() {
+        var rng = SeededRandom(seed: 3)
+        let wide = BlurKernel.gaussian(scale: 2, lambda1: 4, lambda2: 1, theta: 0.3, rng: &rng)
+        let wideOdd = BlurKernel.gaussian(scale: 1, lambda1: 4, lambda2: 1, theta: 0.3, rng: &rng)
+        let narrow = BlurKernel.gaussian(scale: 2, lambda1: 0.6, lambda2: 0.6, theta: 0, rng: &rng)
+        let turned = BlurKernel.gaussian(scale: 2, lambda1: 4, lambda2: 1, theta: 0.3 + .pi / 2, rng: &rng)
+        XCTAssertEqual(KernelComparison.ncc(wide.taps, size: 11, wide.taps, size: 11), 1, accuracy: 1e-9)
+        XCTAssertGreaterThan(KernelComparison.ncc(wide.taps, size: 11, wideOdd.taps, size: 11), 0.99, "half a pixel apart, same shape")
+        XCTAssertLessThan(KernelComparison.ncc(wide.taps, size: 11, narrow.taps, size: 11), 0.9)
+        XCTAssertLessThan(KernelComparison.ncc(wide.taps, size: 11, turned.taps, size: 11), 0.9)
+    }
+
+    func testGenerationKernelIsGdsBlurWithTheBicubicFilterAndSumsToOne() {
+        let gd = DegradationNet(scale: 2)
+        let (size, taps) = gd.generationKernel()
+        XCTAssertEqual(size, 17 + 7)
+        XCTAssertEqual(Double(taps.reduce(0, +)), 1, accuracy: 1e-5)
+        // Gd applied to an impulse reads its generation kernel back (away from borders): LR(y, x) = k[30 - 2y + c, 31 - 2x + c].
+        var image = [Float](repeating: 0, count: 64 * 64)
+        image[30 * 64 + 31] = 1
+        let lr = gd(Tensor(shape: [1, 1, 64, 64], values: image))
+        let c = 17 / 2 + 3
+        for (y, x) in [(15, 15), (14, 16), (16, 13), (12, 18)] {
+            XCTAssertEqual(lr[y * 32 + x], taps[(30 - 2 * y + c) * size + 31 - 2 * x + c], accuracy: 1e-5, "LR (\(y), \(x))")
+        }
+    }
 }
+
