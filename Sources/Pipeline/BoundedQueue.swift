@@ -29,6 +29,18 @@ final class BoundedQueue<Element>: @unchecked Sendable {
         return true
     }
 
+    /// Appends without waiting: `.full` when there is no room (the item is not queued).
+    enum Offer { case queued, full, closed }
+    func offer(_ item: Element) -> Offer {
+        condition.lock(); defer { condition.unlock() }
+        guard !closed else { return .closed }
+        guard count < capacity else { return .full }
+        slots[(head + count) % capacity] = item
+        count += 1
+        condition.broadcast()
+        return .queued
+    }
+
     /// Removes the oldest item, waiting while empty; nil once closed and drained.
     func pop() -> Element? {
         condition.lock(); defer { condition.unlock() }

@@ -43,6 +43,11 @@ final class FrameFlow: @unchecked Sendable {
     private var firstError: Error?
 
     private(set) var framesWritten = 0
+    private(set) var droppedFrames = 0
+    private(set) var lateFrames = 0
+    private(set) var latency = LatencyMeter()
+    let dropPolicy: DropPolicy
+    let maxLatency: Double
     private(set) var repairedTimestamps = 0
     private(set) var stages = StageSeconds()
     private var readerStages = StageSeconds(), upscaleStages = StageSeconds()
@@ -54,6 +59,8 @@ final class FrameFlow: @unchecked Sendable {
         self.plan = plan; self.videoOutput = videoOutput; self.matrix = matrix; self.fullRange = fullRange
         self.expectedFrames = expectedFrames; self.processor = processor; self.events = events
         damage = DamageCounter(allowed: job.options.allowDamaged, path: job.options.input)
+        dropPolicy = job.options.dropPolicy
+        maxLatency = job.options.maxLatency
         decoded = BoundedQueue(capacity: job.options.queueDepth)
         upscaled = BoundedQueue(capacity: job.options.queueDepth)
     }
@@ -122,7 +129,20 @@ final class FrameFlow: @unchecked Sendable {
                     throw ToolError(.dataError, "\(demuxer.path): frame size changes from \(video.width)x\(video.height) to "
                                     + "\(image.width)x\(image.height) mid-stream, which onsr-video does not support")
                 }
-                if !decoded.push(.frame(image, pts: pts)) { return false }
+                let item = FlowItem.frame(image, pts: pts, arrival: DispatchTime.now().uptimeNanoseconds)
+                if dropPolicy == .drop {
+                    switch decoded.offer(item) {
+                    case .queued: break
+                    case .closed: return false
+                    case .full:
+                        droppedFrames += 1
+                        if droppedFrames == 1 {
+                            events(.warning("input is faster than upscaling: dropping frames (the report counts them)"))
+                        }
+                    }
+                } else if !decoded.push(item) {
+                    return false
+                }
             }
         }
 
@@ -164,14 +184,20 @@ final class FrameFlow: @unchecked Sendable {
     // MARK: Stage 2: upscale
 
     private func upscaleStage() throws {
+        // Processors return frames in order, one per frame given, so arrival times queue up beside them.
+        var arrivals: [UInt64] = []
         func forward(_ frames: [TimedFrame]) -> Bool {
-            frames.allSatisfy { upscaled.push(.frame($0.image, pts: $0.pts)) }
+            frames.allSatisfy { upscaled.push(.frame($0.image, pts: $0.pts, arrival: arrivals.removeFirst())) }
         }
+        let canFallBack = dropPolicy == .fallback && processor.acceptsLateFrames
         while let item = decoded.pop() {
             switch item {
-            case .frame(let image, let pts):
+            case .frame(let image, let pts, let arrival):
+                arrivals.append(arrival)
+                let late = canFallBack && Double(DispatchTime.now().uptimeNanoseconds - arrival) / 1e9 > maxLatency
+                if late { lateFrames += 1 }
                 let ready = try Stopwatch.time(&upscaleStages.upscale) {
-                    try processor.submit(TimedFrame(image: image, pts: pts, seconds: seconds(pts)))
+                    try processor.submit(TimedFrame(image: image, pts: pts, seconds: seconds(pts)), late: late)
                 }
                 if !forward(ready) { return }
             case .end:
@@ -198,13 +224,14 @@ final class FrameFlow: @unchecked Sendable {
             }
             while let item = upscaled.pop() {
                 switch item {
-                case .frame(let image, let pts):
+                case .frame(let image, let pts, let arrival):
                     let frame = try Stopwatch.time(&stages.fromRGB) {
                         try converter.frame(from: image, for: encoder, matrix: matrix, fullRange: fullRange)
                     }
                     frame.pts = pts
                     try Stopwatch.time(&stages.encode) { try encoder.send(frame) }
                     try drain()
+                    latency.record(since: arrival)
                     framesWritten += 1
                     events(.progress(frames: framesWritten, expectedFrames: expectedFrames, elapsed: clock.seconds))
                 case .end:

@@ -28,6 +28,18 @@ public protocol FrameProcessor: AnyObject {
     var adaptSeconds: Double { get }
     /// Scene and adaptation records for reports (empty for fixed methods).
     var scenes: [SceneRecord] { get }
+    /// Live mode: when adapted models took over (empty otherwise).
+    var switches: [ModelSwitch] { get }
+    /// True when the processor returns every frame at once and can upscale a late frame cheaply.
+    var acceptsLateFrames: Bool { get }
+    /// Takes the next frame; a `late` one (behind the latency budget) gets a cheap fallback where accepted.
+    func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame]
+}
+
+extension FrameProcessor {
+    public var switches: [ModelSwitch] { [] }
+    public var acceptsLateFrames: Bool { false }
+    public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] { try submit(frame) }
 }
 
 /// A fixed upscaler as a frame processor: one frame in, the same frame upscaled out.
@@ -38,10 +50,15 @@ public final class PerFrameProcessor: FrameProcessor {
     public var adaptSeconds: Double { 0 }
     public var scenes: [SceneRecord] { [] }
 
+    public var acceptsLateFrames: Bool { true }
+    private lazy var fallback = InterpolationUpscaler(kernel: .bicubic, scale: upscaler.scale, name: "bicubic")
+
     public init(_ upscaler: FrameUpscaler) { self.upscaler = upscaler }
 
-    public func submit(_ frame: TimedFrame) throws -> [TimedFrame] {
-        [TimedFrame(image: try upscaler.upscale(frame.image), pts: frame.pts, seconds: frame.seconds)]
+    public func submit(_ frame: TimedFrame) throws -> [TimedFrame] { try submit(frame, late: false) }
+
+    public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] {
+        [TimedFrame(image: try (late ? fallback : upscaler).upscale(frame.image), pts: frame.pts, seconds: frame.seconds)]
     }
 
     public func finish() throws -> [TimedFrame] { [] }

@@ -6,6 +6,11 @@ enum InputCheck {
     /// True for names FFmpeg opens as protocols rather than files (URLs, `-` for stdin).
     static func isURL(_ path: String) -> Bool { path == "-" || path.contains("://") }
 
+    /// The name FFmpeg opens for a path: `-` is standard input or output.
+    static func ffmpegName(_ path: String, input: Bool = false) -> String {
+        path == "-" ? (input ? "pipe:0" : "pipe:1") : path
+    }
+
     /// Fails unless `path` is an existing, readable, non-empty regular file (URLs pass unchecked).
     static func requireReadableFile(_ path: String) throws {
         guard !isURL(path) else { return }
@@ -23,7 +28,7 @@ enum InputCheck {
     static func openMedia(_ path: String, format: String?) throws -> Demuxer {
         try requireReadableFile(path)
         do {
-            return try Demuxer(path: path, formatName: format)
+            return try Demuxer(path: ffmpegName(path, input: true), formatName: format)
         } catch let error as MediaError {
             if error.isNoSuchFile { throw ToolError(.noInput, "\(path): no such file") }
             if error.call == "av_find_input_format" { throw ToolError(.usage, "\(format ?? ""): unknown input format") }

@@ -60,6 +60,13 @@ public struct JobReport: Codable, Sendable {
     public var streams: [StreamEntry]
     /// Scenes and adaptations (ONSR only).
     public var scenes: [SceneRecord]?
+    /// Live mode: when adapted models took over.
+    public var modelSwitches: [ModelSwitch]?
+    /// Frames dropped (drop policy) and frames upscaled by the fallback because they were late.
+    public var droppedFrames: Int
+    public var lateFrames: Int
+    /// Seconds from a frame's decoding to its encoding.
+    public var latency: LatencySummary?
     public var seconds: StageSeconds
     public var wallSeconds: Double
     public var framesPerSecond: Double
@@ -75,6 +82,23 @@ public struct JobReport: Codable, Sendable {
 
     /// Writes the report as pretty-printed JSON, atomically.
     public func write(to path: String) throws { try JSONReport.write(self, to: path) }
+}
+
+/// Input-to-output latency of frames: decoded to encoded, in seconds.
+public struct LatencySummary: Codable, Sendable {
+    public var maxSeconds: Double
+    public var meanSeconds: Double
+    public var frames: Int
+}
+
+/// Collects latencies as frames are written.
+struct LatencyMeter {
+    private(set) var max = 0.0, total = 0.0, count = 0
+    mutating func record(since arrival: UInt64) {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - arrival) / 1e9
+        max = Swift.max(max, seconds); total += seconds; count += 1
+    }
+    var summary: LatencySummary? { count == 0 ? nil : LatencySummary(maxSeconds: max, meanSeconds: total / Double(count), frames: count) }
 }
 
 /// A monotonic stopwatch.

@@ -14,6 +14,10 @@ public struct VideoJobOptions: Sendable {
     public var dropUnsupportedStreams = false
     /// Frames buffered between stages; bounds memory independently of the video's length.
     public var queueDepth = 4
+    /// What happens to frames when the input is faster than the tool.
+    public var dropPolicy = DropPolicy.block
+    /// Fallback policy: a frame that waited longer than this (seconds since it was decoded) gets the cheap method.
+    public var maxLatency = 2.0
 
     public init(input: String, output: String) {
         self.input = input
@@ -21,9 +25,20 @@ public struct VideoJobOptions: Sendable {
     }
 }
 
-/// One item travelling between stages: a frame with its presentation time, or the end of the stream.
+/// What happens to frames that arrive faster than they can be upscaled.
+public enum DropPolicy: String, CaseIterable, Codable, Sendable {
+    /// Back-pressure: reading waits (a pipe or file just slows down). Nothing is lost.
+    case block
+    /// Frames that find the queue full are dropped, counted and reported (a live source keeps its pace).
+    case drop
+    /// Frames that waited longer than the latency budget are upscaled with bicubic interpolation instead.
+    case fallback
+}
+
+/// One item travelling between stages: a frame with its presentation time and the monotonic time (ns) it
+/// was decoded, or the end of the stream.
 enum FlowItem {
-    case frame(RGBImage, pts: Int64)
+    case frame(RGBImage, pts: Int64, arrival: UInt64)
     case end
 }
 
@@ -51,10 +66,16 @@ public final class VideoJob {
         let demuxer = try InputCheck.openMedia(options.input, format: options.inputFormat)
         let video = try InputCheck.videoStream(of: demuxer)
         let decoder = try InputCheck.openDecoder(demuxer, stream: video, threads: 0)
-        let output = try AtomicOutput(finalPath: options.output, overwrite: options.overwrite, inputs: [options.input])
+        // Pipes and network outputs are written as they go; files appear under their name only when complete.
+        let streamed = InputCheck.isURL(options.output)
+        if streamed && options.outputFormat == nil && options.output == "-" {
+            throw ToolError(.usage, "-: name the container of standard output with --output-format (e.g. nut, matroska, mpegts)")
+        }
+        let output = streamed ? nil : try AtomicOutput(finalPath: options.output, overwrite: options.overwrite, inputs: [options.input])
         let muxer: Muxer
         do {
-            muxer = try Muxer(path: output.temporaryPath, formatName: options.outputFormat, nameForFormat: options.output)
+            muxer = try Muxer(path: output?.temporaryPath ?? InputCheck.ffmpegName(options.output), formatName: options.outputFormat,
+                              nameForFormat: options.output)
         } catch let error as MediaError {
             let kind: ToolError.Kind = error.call == "av_guess_format" ? .usage : .cannotCreate
             throw ToolError(kind, "\(options.output): \(error.context ?? error.reason)")
@@ -97,7 +118,7 @@ public final class VideoJob {
         } catch {
             throw ToolError.wrap(error, kind: .cannotCreate, context: options.output)
         }
-        try output.commit()
+        try output?.commit()
 
         let seconds = wall.seconds
         return JobReport(
@@ -108,7 +129,9 @@ public final class VideoJob {
                             encoderOptions: options.encoder.options.map { "\($0.key)=\($0.value)" }),
             colour: format.colour.names.merging(["matrixUsed": matrix.rawValue, "fullRange": String(fullRange)]) { a, _ in a },
             frames: flow.framesWritten, damagedPackets: flow.damage.count, repairedTimestamps: flow.repairedTimestamps,
-            streams: plan.entries, scenes: processor.scenes.isEmpty ? nil : processor.scenes, seconds: flow.stages, wallSeconds: seconds,
+            streams: plan.entries, scenes: processor.scenes.isEmpty ? nil : processor.scenes,
+            modelSwitches: processor.switches.isEmpty ? nil : processor.switches,
+            droppedFrames: flow.droppedFrames, lateFrames: flow.lateFrames, latency: flow.latency.summary, seconds: flow.stages, wallSeconds: seconds,
             framesPerSecond: seconds > 0 ? Double(flow.framesWritten) / seconds : 0)
     }
 }

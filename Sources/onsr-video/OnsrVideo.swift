@@ -61,6 +61,12 @@ struct Upscale: ParsableCommand {
     @Flag(help: "Drop streams the output container cannot hold instead of failing.")
     var dropUnsupportedStreams = false
 
+    @Option(help: "When input comes faster than upscaling: block (back-pressure, the default), drop (count and skip frames) or fallback (late frames get bicubic).")
+    var dropPolicy = DropPolicy.block
+
+    @Option(help: "Fallback policy: seconds a frame may wait before it gets the cheap method.")
+    var maxLatency = 2.0
+
     func run() throws {
         common.applyLogging()
         try reportingFailures {
@@ -71,13 +77,22 @@ struct Upscale: ParsableCommand {
             options.overwrite = common.overwrite
             options.allowDamaged = allowDamaged
             options.dropUnsupportedStreams = dropUnsupportedStreams
+            options.dropPolicy = dropPolicy
+            options.maxLatency = maxLatency
             let printer = ProgressPrinter(quiet: common.quiet)
-            let processor = try schedule.makeProcessor(method, events: printer.handle)
+            let live = schedule.isLive(input: input)
+            let processor = try schedule.makeProcessor(method, live: live, events: printer.handle)
             let job = VideoJob(options: options, processor: processor, events: printer.handle)
             defer { printer.finish() }
             let report = try job.run()
             if report.damagedPackets > 0 {
                 printer.handle(.warning("\(report.damagedPackets) damaged packets or frames in \(input)"))
+            }
+            if report.droppedFrames > 0 { printer.handle(.warning("\(report.droppedFrames) frames dropped to keep up with the input")) }
+            if report.lateFrames > 0 { printer.handle(.warning("\(report.lateFrames) late frames upscaled with bicubic interpolation")) }
+            if live, let latency = report.latency, !common.quiet {
+                FileHandle.standardError.write(String(format: "onsr-video: latency from input to output: max %.2f s, mean %.2f s\n",
+                                                      latency.maxSeconds, latency.meanSeconds).data(using: .utf8)!)
             }
             try common.report.map { try report.write(to: $0) }
         }

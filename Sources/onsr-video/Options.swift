@@ -6,6 +6,7 @@ import Pipeline
 extension UpscaleMethod: ExpressibleByArgument {}
 extension AdaptationVariant: ExpressibleByArgument {}
 extension AdaptPolicy: ExpressibleByArgument {}
+extension DropPolicy: ExpressibleByArgument {}
 
 /// How frames are upscaled.
 struct MethodOptions: ParsableArguments {
@@ -67,6 +68,12 @@ struct ScheduleFlags: ParsableArguments {
     @Option(help: "Frames of a new scene whose patches its adaptation sees (held in memory meanwhile).")
     var lookAhead = 8
 
+    @Flag(help: "Streaming mode: never hold frames back; adapt in the background and switch models at a scene cut (automatic for pipes and network inputs).")
+    var live = false
+
+    @Option(help: "Live mode: seconds an adapted model waits for a scene cut before it is cross-faded in.")
+    var maxSwitchDelay = 2.0
+
     /// The same choices as command-line arguments, for a child process.
     var arguments: [String] {
         ["--adapt", adapt.rawValue, "--warm-steps", String(warmSteps), "--scene-threshold", String(sceneThreshold),
@@ -77,10 +84,17 @@ struct ScheduleFlags: ParsableArguments {
         guard warmSteps >= 0 else { throw ValidationError("--warm-steps must not be negative") }
         guard sceneThreshold > 0 && sceneThreshold <= 1 else { throw ValidationError("--scene-threshold must be in (0, 1]") }
         guard maxSceneLength > 0, lookAhead > 0 else { throw ValidationError("--max-scene-length and --look-ahead must be positive") }
+        guard maxSwitchDelay >= 0 else { throw ValidationError("--max-switch-delay must not be negative") }
+    }
+
+    /// Live mode: asked for, or implied by an input that cannot be read twice (a pipe or a network stream).
+    func isLive(input: String) -> Bool {
+        live || input == "-" || (input.contains("://") && !input.hasPrefix("file:"))
     }
 
     /// The frame processor for a video: the scene scheduler for ONSR, one fixed upscaler otherwise.
-    func makeProcessor(_ method: MethodOptions, photos: PhotoSet? = nil, events: @escaping (JobEvent) -> Void) throws -> FrameProcessor {
+    func makeProcessor(_ method: MethodOptions, photos: PhotoSet? = nil, live: Bool = false,
+                       events: @escaping (JobEvent) -> Void) throws -> FrameProcessor {
         guard method.method == .onsr else { return PerFrameProcessor(try method.makeUpscaler()) }
         var schedule = ScheduleOptions()
         schedule.policy = method.steps == 0 ? .none : adapt
@@ -98,6 +112,13 @@ struct ScheduleFlags: ParsableArguments {
                 throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR")
             }
             external = try PhotoSet(folder: folder)
+        }
+        if live && schedule.policy != .none, let external {
+            var options = LiveOptions()
+            options.steps = method.steps
+            options.sceneThreshold = sceneThreshold
+            options.maxSwitchDelay = maxSwitchDelay
+            return try LiveScheduler(model: model, external: external, adaptation: adaptation, options: options, events: events)
         }
         return try SceneScheduler(model: model, external: external, adaptation: adaptation, options: schedule, events: events)
     }

@@ -1,0 +1,219 @@
+import Decode
+import Engine
+import Foundation
+
+/// When an adapted model replaced the running one in live mode.
+public struct ModelSwitch: Codable, Sendable {
+    /// Frame at which the background adaptation began, and the frame being upscaled when it finished.
+    public var adaptationStartFrame: Int
+    public var adaptationReadyFrame: Int
+    /// First frame upscaled (fully) by the adapted model.
+    public var tookOverAtFrame: Int
+    /// "scene-cut" or "cross-fade".
+    public var how: String
+    public var steps: Int
+    public var adaptationSeconds: Double
+    /// Held-aside L_IB when the adaptation began and when it ended.
+    public var internalLossBefore: Float
+    public var internalLossAfter: Float
+}
+
+/// Settings of the live (streaming) mode.
+public struct LiveOptions: Sendable {
+    public var steps = 100
+    public var sceneThreshold: Float = 0.3
+    /// Seconds of stream time an adapted model waits for a scene cut before it is cross-faded in.
+    public var maxSwitchDelay = 2.0
+    /// Frames over which outputs of the old and the adapted model are blended when no cut comes.
+    public var crossFadeFrames = 8
+    /// Recent frames of the current scene the background adaptation samples patches from.
+    public var sampleFrames = 8
+    public init() {}
+}
+
+/// ONSR for streams: every frame is upscaled at once with the current Gr while an adaptation runs on a
+/// background thread on a copy of the networks, fed with the frames as they pass. The adapted Gr takes over
+/// at the next scene cut, or through a short cross-fade of outputs when no cut comes within
+/// `maxSwitchDelay`, so no frame ever waits for an adaptation. A new adaptation starts with each new scene.
+public final class LiveScheduler: FrameProcessor {
+    public let model: ModelInfo
+    public let options: LiveOptions
+    public var scale: Int { model.configuration.scale }
+    public var name: String { "onsr:\(adaptation.variant.rawValue):\(model.name):live" }
+    public private(set) var scenes: [SceneRecord] = []
+    public private(set) var switches: [ModelSwitch] = []
+    public var adaptSeconds: Double { lock.withLock { backgroundSeconds } }
+    /// Frames upscaled by the fallback (bicubic) because they were late.
+    public private(set) var lateFrames = 0
+
+    private let adaptation: AdaptationOptions
+    private let external: PhotoSet
+    private let events: (JobEvent) -> Void
+    private let current: RRDBNet, incoming: RRDBNet, trainee: RRDBNet
+    private let currentTiles: TiledInference, incomingTiles: TiledInference
+    private let fallback: InterpolationUpscaler
+    private var detector: SceneDetector
+    private var index = 0
+
+    // Shared with the background thread, under `lock`.
+    private let lock = NSLock()
+    private var recent: [RGBImage] = []
+    private var latestIndex = 0
+    private var latestSeconds: Double?
+    private var running = false
+    private var streamEnded = false
+    private var ready: (weights: [Tensor], record: ModelSwitch, streamSeconds: Double?)?
+    private var backgroundSeconds = 0.0
+    private var gd: DegradationNet?, dl: Discriminator?
+    private var finishedThread = DispatchGroup()
+
+    private var fade: (record: ModelSwitch, weights: [Tensor], done: Int)?
+
+    public init(model: ModelInfo, external: PhotoSet, adaptation: AdaptationOptions, options: LiveOptions,
+                events: @escaping (JobEvent) -> Void = { _ in }) throws {
+        self.model = model
+        self.external = external
+        self.adaptation = adaptation
+        self.options = options
+        self.events = events
+        current = try ModelStore.load(model)
+        incoming = try ModelStore.load(model)
+        trainee = try ModelStore.load(model)
+        currentTiles = TiledInference(network: current, tile: 512)
+        incomingTiles = TiledInference(network: incoming, tile: 512)
+        fallback = InterpolationUpscaler(kernel: .bicubic, scale: model.configuration.scale, name: "bicubic")
+        detector = SceneDetector(threshold: options.sceneThreshold, maxSceneLength: .max)
+    }
+
+    public var acceptsLateFrames: Bool { true }
+
+    public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] {
+        defer { index += 1 }
+        if let start = detector.observe(FrameSignature(of: frame.image)) {
+            scenes.append(SceneRecord(index: scenes.count, start: start, firstFrame: index, lastFrame: index,
+                                      startSeconds: frame.seconds, endSeconds: frame.seconds))
+            events(.scene(scenes[scenes.count - 1]))
+            sceneBegins(at: frame)
+        }
+        scenes[scenes.count - 1].lastFrame = index
+        scenes[scenes.count - 1].endSeconds = frame.seconds
+        lock.withLock {
+            recent.append(frame.image)
+            if recent.count > options.sampleFrames { recent.removeFirst() }
+            latestIndex = index
+            latestSeconds = frame.seconds
+        }
+        startFadeIfWaitedTooLong(now: frame.seconds)
+        let output: RGBImage
+        if late {
+            lateFrames += 1
+            output = try fallback.upscale(frame.image)
+        } else {
+            output = infer(frame.image)
+        }
+        return [TimedFrame(image: output, pts: frame.pts, seconds: frame.seconds)]
+    }
+
+    public func submit(_ frame: TimedFrame) throws -> [TimedFrame] { try submit(frame, late: false) }
+
+    public func finish() throws -> [TimedFrame] {
+        lock.withLock { streamEnded = true }
+        finishedThread.wait()
+        return []
+    }
+
+    // MARK: Switching models
+
+    private func sceneBegins(at frame: TimedFrame) {
+        let (waiting, busy) = lock.withLock { () -> ((weights: [Tensor], record: ModelSwitch, streamSeconds: Double?)?, Bool) in
+            defer { ready = nil; recent.removeAll() }
+            return (ready, running)
+        }
+        if let waiting {
+            // A cut hides the change of model completely.
+            fade = nil
+            current.restore(waiting.weights)
+            var record = waiting.record
+            record.tookOverAtFrame = index
+            record.how = "scene-cut"
+            switches.append(record)
+        }
+        if !busy { startAdaptation() }
+    }
+
+    private func startFadeIfWaitedTooLong(now: Double?) {
+        guard fade == nil else { return }
+        let waiting: (weights: [Tensor], record: ModelSwitch, streamSeconds: Double?)? = lock.withLock {
+            guard let ready, let since = ready.streamSeconds, let now, now - since >= options.maxSwitchDelay else { return nil }
+            defer { self.ready = nil }
+            return ready
+        }
+        guard let waiting else { return }
+        incoming.restore(waiting.weights)
+        fade = (waiting.record, waiting.weights, 0)
+    }
+
+    private func infer(_ image: RGBImage) -> RGBImage {
+        let input = Tensor(shape: [1, 3, image.height, image.width], values: image.pixels)
+        var pixels = currentTiles(input).values
+        if var active = fade {
+            active.done += 1
+            let alpha = Float(active.done) / Float(options.crossFadeFrames)
+            let next = incomingTiles(input).values
+            for i in 0..<pixels.count { pixels[i] += alpha * (next[i] - pixels[i]) }
+            if active.done >= options.crossFadeFrames {
+                current.restore(active.weights)
+                var record = active.record
+                record.tookOverAtFrame = index
+                record.how = "cross-fade"
+                switches.append(record)
+                fade = nil
+            } else {
+                fade = active
+            }
+        }
+        for i in 0..<pixels.count { pixels[i] = min(max(pixels[i], 0), 1) }
+        return RGBImage(width: image.width * scale, height: image.height * scale, pixels: pixels)
+    }
+
+    // MARK: Background adaptation
+
+    private func startAdaptation() {
+        let startFrame = index
+        trainee.restore(current.snapshot())
+        lock.withLock { running = true }
+        finishedThread.enter()
+        let thread = Thread { [self] in
+            let watch = Stopwatch()
+            var settings = adaptation
+            settings.steps = options.steps
+            let (gd, dl) = lock.withLock { (self.gd, self.dl) }
+            trainee.setTrainable(true)
+            let adapter = OnlineAdapter(gr: trainee, external: external, options: settings, gd: gd, dl: dl)
+            var before: Float = .nan, after: Float = .nan, steps = 0
+            while steps < options.steps {
+                let (frames, ended) = lock.withLock { (recent, streamEnded) }
+                if ended { break }
+                // Right after a cut the scene's first frame is on its way.
+                if frames.isEmpty { usleep(5_000); continue }
+                if before.isNaN { before = adapter.holdAside(frames: frames) }
+                after = adapter.adapt(frames: frames, steps: 1).last?.heldAsideInternalLoss ?? after
+                steps += 1
+            }
+            trainee.setTrainable(false)
+            let weights = trainee.snapshot()
+            lock.withLock {
+                let record = ModelSwitch(adaptationStartFrame: startFrame, adaptationReadyFrame: latestIndex, tookOverAtFrame: -1, how: "",
+                                         steps: steps, adaptationSeconds: watch.seconds, internalLossBefore: before, internalLossAfter: after)
+                backgroundSeconds += watch.seconds
+                self.gd = adapter.gd
+                self.dl = adapter.dl
+                if steps == options.steps { ready = (weights, record, latestSeconds) }
+                running = false
+            }
+            finishedThread.leave()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}
