@@ -77,6 +77,8 @@ final class FrameFlow: @unchecked Sendable {
         stages.toRGB = readerStages.toRGB
         stages.upscale = upscaleStages.upscale
         stages.adapt = processor.adaptSeconds
+        // Live adaptation runs on its own thread, beside inference rather than inside the stage's time.
+        stages.infer = max(0, stages.upscale - (processor.acceptsLateFrames ? 0 : stages.adapt))
         if let error = errorLock.withLock({ firstError }) { throw error }
     }
 

@@ -22,6 +22,7 @@ public struct StageSeconds: Codable, Sendable {
     /// Adaptation and inference together (they share a stage); `adapt` is the adaptation part.
     public var upscale: Double = 0
     public var adapt: Double = 0
+    public var infer: Double = 0
     public var fromRGB: Double = 0
     public var encode: Double = 0
     public var mux: Double = 0

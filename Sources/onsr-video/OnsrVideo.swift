@@ -67,6 +67,10 @@ struct Upscale: ParsableCommand {
     @Option(help: "Fallback policy: seconds a frame may wait before it gets the cheap method.")
     var maxLatency = 2.0
 
+    func validate() throws {
+        guard maxLatency > 0 else { throw ValidationError("--max-latency must be positive") }
+    }
+
     func run() throws {
         common.applyLogging()
         try reportingFailures {
