@@ -133,7 +133,9 @@ public final class SceneScheduler: FrameProcessor {
             if let start = head.start, preparedScene != head.index {
                 let sceneFrames = [head] + pending.dropFirst().prefix { $0.start == nil }
                 let sceneEnded = sceneFrames.count < pending.count
-                if !final && !sceneEnded && sceneFrames.count < options.lookAhead { break }
+                // Only an adaptation over several frames needs to wait for them.
+                let wantsLookAhead = options.policy == .perScene || (options.policy == .once && scenes.isEmpty)
+                if wantsLookAhead && !final && !sceneEnded && sceneFrames.count < options.lookAhead { break }
                 try beginScene(head.index, start: start, seconds: head.frame.seconds, signature: head.signature,
                                frames: sceneFrames.prefix(options.lookAhead).map(\.frame.image))
                 preparedScene = head.index
