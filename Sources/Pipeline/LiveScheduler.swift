@@ -172,8 +172,7 @@ public final class LiveScheduler: FrameProcessor {
                 fade = active
             }
         }
-        for i in 0..<pixels.count { pixels[i] = min(max(pixels[i], 0), 1) }
-        return RGBImage(width: image.width * scale, height: image.height * scale, pixels: pixels)
+        return RGBImage(clamping: pixels, width: image.width * scale, height: image.height * scale)
     }
 
     // MARK: Background adaptation

@@ -112,10 +112,16 @@ public final class PretrainedUpscaler: FrameUpscaler {
     }
 
     public func upscale(_ image: RGBImage) throws -> RGBImage {
-        let input = Tensor(shape: [1, 3, image.height, image.width], values: image.pixels)
-        let output = tiles(input)
-        var pixels = output.values
+        RGBImage(clamping: tiles(Tensor(shape: [1, 3, image.height, image.width], values: image.pixels)).values,
+                 width: image.width * scale, height: image.height * scale)
+    }
+}
+
+extension RGBImage {
+    /// A network's output as an image: samples clamped to [0, 1] (SR networks overshoot at edges).
+    init(clamping samples: [Float], width: Int, height: Int) {
+        var pixels = samples
         for i in 0..<pixels.count { pixels[i] = min(max(pixels[i], 0), 1) }
-        return RGBImage(width: image.width * scale, height: image.height * scale, pixels: pixels)
+        self.init(width: width, height: height, pixels: pixels)
     }
 }

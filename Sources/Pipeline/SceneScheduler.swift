@@ -153,10 +153,8 @@ public final class SceneScheduler: FrameProcessor {
     }
 
     private func infer(_ image: RGBImage) throws -> RGBImage {
-        let output = tiles(Tensor(shape: [1, 3, image.height, image.width], values: image.pixels))
-        var pixels = output.values
-        for i in 0..<pixels.count { pixels[i] = min(max(pixels[i], 0), 1) }
-        return RGBImage(width: image.width * scale, height: image.height * scale, pixels: pixels)
+        RGBImage(clamping: tiles(Tensor(shape: [1, 3, image.height, image.width], values: image.pixels)).values,
+                 width: image.width * scale, height: image.height * scale)
     }
 
     // MARK: Decisions
