@@ -91,12 +91,26 @@ def quality(work, frames_count, steps, external):
                  ("ONSR --adapt once", ["--method", "onsr", "--adapt", "once", "--steps", str(steps)]),
                  ("ONSR --adapt per-scene", ["--method", "onsr", "--adapt", "per-scene", "--steps", str(steps)]),
                  ("ONSR --adapt per-frame", ["--method", "onsr", "--adapt", "per-frame", "--steps", str(steps)])]
+    # Streaming: the same clip through a pipe, which makes onsr-video adapt in the background (live mode).
+    schedules.append(("ONSR live, piped (background adaptation)", ["--method", "onsr", "--steps", str(steps), "--format", "matroska"]))
     for name, args in schedules:
         out = os.path.join(work, "out.mkv")
-        report, wall = run([lr_path, out] + args + extra + ["--codec", "ffv1", "--pix-fmt", "bgr0"], os.path.join(work, "r.json"))
+        source = "-" if "--format" in args else lr_path
+        command = [source, out] + args + extra + ["--codec", "ffv1", "--pix-fmt", "bgr0"]
+        if source == "-":
+            start = time.time()
+            with open(lr_path, "rb") as stdin:
+                subprocess.run([BIN] + command + ["--overwrite", "-q", "--report", os.path.join(work, "r.json")], stdin=stdin, check=True)
+            wall = time.time() - start
+            with open(os.path.join(work, "r.json")) as f:
+                report = json.load(f)
+        else:
+            report, wall = run(command, os.path.join(work, "r.json"))
         result = read_frames(out)
         rows.append((name, psnr_y(result, truth), report["seconds"].get("adapt", 0), wall, flicker(result),
                      len(report.get("scenes") or [])))
+        if report.get("modelSwitches"):
+            print(f"live: model switches {[(m['tookOverAtFrame'], m['how']) for m in report['modelSwitches']]}")
     print(f"\nQuality: {SAMPLE.split('/')[-1]} frames 0-{len(truth) - 1} ({truth.shape[2]}x{truth.shape[1]}) as ground truth, "
           f"anisotropic Gaussian (variances 2.6 / 0.9, angle 0.6) + x2 subsampling; {steps} adaptation steps")
     print(f"ground-truth flicker (mean |Y(t) - Y(t-1)|, 8-bit codes): {flicker(truth):.3f}\n")
