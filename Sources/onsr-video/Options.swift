@@ -11,7 +11,7 @@ extension DropPolicy: ExpressibleByArgument {}
 /// How frames are upscaled.
 struct MethodOptions: ParsableArguments {
     @Option(help: "Upscaling method: \(UpscaleMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var method: UpscaleMethod = .bicubic
+    var method: UpscaleMethod = .pretrained
 
     @Option(help: "Magnification: 2 or 4.")
     var scale: Int = 2

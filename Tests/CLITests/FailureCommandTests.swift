@@ -15,7 +15,7 @@ final class FailureCommandTests: XCTestCase {
     override func tearDown() { folder.remove() }
 
     func onsr(_ arguments: [String]) throws -> CommandResult {
-        try Shell.run([BuiltProducts.onsrVideo] + arguments, in: folder.path)
+        try Shell.run([BuiltProducts.onsrVideo] + BuiltProducts.withFastMethod(arguments), in: folder.path)
     }
 
     func bytes(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: folder.file(name))) }

@@ -65,4 +65,12 @@ final class SchedulerCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 64)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("bad.mp4")))
     }
+
+    func testTheDefaultMethodIsTheShippedModel() throws {
+        let result = try onsr(["three.mp4", "default.mp4", "--report", "default.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("default.json")))) as! [String: Any]
+        XCTAssertEqual((json["settings"] as? [String: Any])?["method"] as? String, "pretrained:fast-x2-g")
+        XCTAssertEqual(json["outputSize"] as? [Int], [320, 192])
+    }
 }

@@ -10,7 +10,7 @@ final class UpscaleCommandTests: XCTestCase {
     override func tearDown() { folder.remove() }
 
     func onsr(_ arguments: [String]) throws -> CommandResult {
-        try Shell.run([BuiltProducts.onsrVideo] + arguments, in: folder.path)
+        try Shell.run([BuiltProducts.onsrVideo] + BuiltProducts.withFastMethod(arguments), in: folder.path)
     }
 
     func probe(_ arguments: [String]) throws -> String { try Shell.ffprobe(arguments, in: folder.path) }

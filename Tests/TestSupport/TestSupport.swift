@@ -81,4 +81,12 @@ public enum BuiltProducts {
 
     /// The onsr-video executable built with the tests.
     public static var onsrVideo: String { (folder as NSString).appendingPathComponent("onsr-video") }
+
+    /// Media-layer tests judge decoding, encoding and streams, not the upscaling method: they run the fast
+    /// bicubic method unless they name one (the default method has tests of its own).
+    public static func withFastMethod(_ arguments: [String]) -> [String] {
+        let methodless = ["models", "train", "eval", "batch"]
+        guard let first = arguments.first, !methodless.contains(first), !arguments.contains("--method") else { return arguments }
+        return arguments + ["--method", "bicubic"]
+    }
 }
