@@ -186,6 +186,8 @@ public final class LiveScheduler: FrameProcessor {
             let watch = Stopwatch()
             var settings = adaptation
             settings.steps = options.steps
+            // Steps are taken one at a time here, so the two-phase split is fixed up front.
+            if settings.variant == .twoPhase && settings.degradationWarmup == 0 { settings.degradationWarmup = options.steps / 2 }
             let (gd, dl) = lock.withLock { (self.gd, self.dl) }
             trainee.setTrainable(true)
             let adapter = OnlineAdapter(gr: trainee, external: external, options: settings, gd: gd, dl: dl)

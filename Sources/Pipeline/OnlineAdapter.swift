@@ -12,6 +12,9 @@ public enum AdaptationVariant: String, Codable, CaseIterable, Sendable {
     case ibsr
     /// Gr and Gd together from L_IB + L_EB + λ L_GAN (joint optimisation).
     case joint
+    /// First Gd alone (L_IB + λ L_GAN through the fixed pretrained Gr) for `degradationWarmup` steps, then Gr
+    /// alone (L_EB) through that Gd, fixed: Gr never chases a moving degradation, Gd never a moving Gr.
+    case twoPhase = "two-phase"
     /// External branch only, Gd fixed at its initial Gaussian.
     case frozenGd = "frozen-gd"
     /// External branch only, with the true kernel as the degradation (benchmarks only).
@@ -20,12 +23,21 @@ public enum AdaptationVariant: String, Codable, CaseIterable, Sendable {
 
 /// What an adaptation may do.
 public struct AdaptationOptions: Codable, Sendable {
-    public var variant = AdaptationVariant.onsr
+    /// Two-phase measured best on the shipped model (docs/onsr-study.md).
+    public var variant = AdaptationVariant.twoPhase
     public var steps = 100
     public var learningRateGr: Float = 1e-4
-    public var learningRateGd: Float = 1e-4
+    /// nil: the variant's own rate (3e-3 for two-phase, whose Gd learns alone against a fixed Gr; 1e-4 otherwise).
+    public var learningRateGd: Float?
     public var learningRateDl: Float = 1e-4
     public var ganWeight: Float = 0.01
+    /// Steps at the start of each adaptation in which only Gd (and Dl) learn, with Gr fixed, so that Gr is then
+    /// fine-tuned on a degradation fitted to the input instead of chasing a moving guess. 0: none for the
+    /// separate-optimisation variants, half of the adaptation's steps for two-phase.
+    public var degradationWarmup = 0
+
+    /// The Gd learning rate in effect.
+    public var effectiveLearningRateGd: Float { learningRateGd ?? (variant == .twoPhase ? 3e-3 : 1e-4) }
     /// LR patches (32 x 32) and HR patches (32s x 32s) per step.
     public var patches = 10
     public var patchSize = 32
@@ -55,6 +67,7 @@ public final class OnlineAdapter {
     private var heldAside: Tensor?
     private var rng: SeededRandom
     public private(set) var stepsDone = 0
+    private var gdPhaseEnd: Int?
 
     /// `gr` is adapted in place (pass a fresh copy to keep the pretrained weights). A warm start passes the
     /// Gd and Dl of an earlier adaptation.
@@ -66,7 +79,7 @@ public final class OnlineAdapter {
         self.options = options
         rng = SeededRandom(seed: options.seed)
         optimiserGr = Adam(gr, learningRate: options.learningRateGr)
-        optimiserGd = Adam(self.gd, learningRate: options.learningRateGd)
+        optimiserGd = Adam(self.gd, learningRate: options.effectiveLearningRateGd)
         optimiserDl = Adam(self.dl, learningRate: options.learningRateDl)
     }
 
@@ -113,17 +126,30 @@ public final class OnlineAdapter {
         let size = options.patchSize, s = gr.scale
         if heldAside == nil { heldAside = patches(from: frames, count: options.patches, size: size) }
         var history: [AdaptationStep] = []
-        for _ in 0..<(steps ?? options.steps) {
+        let budget = steps ?? options.steps
+        // The Gd-only phase is counted from the adapter's first step; its length is fixed by the first call.
+        if gdPhaseEnd == nil {
+            gdPhaseEnd = options.degradationWarmup > 0 ? options.degradationWarmup : (options.variant == .twoPhase ? budget / 2 : 0)
+        }
+        let gdPhaseEnd = self.gdPhaseEnd ?? 0
+        for _ in 0..<budget {
             let y = patches(from: frames, count: options.patches, size: size)
             let xe = patches(from: external.images, count: options.patches, size: size * s)
             var internalLoss: Float = .nan, externalLoss: Float = .nan
             switch options.variant {
             case .onsr, .ibEbsr:
                 internalLoss = updateDegradation(y: y, xe: xe, gan: options.variant == .onsr)
-                externalLoss = updateReconstruction(xe: xe)
+                if stepsDone >= gdPhaseEnd { externalLoss = updateReconstruction(xe: xe) }
                 if options.variant == .onsr && options.ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
             case .frozenGd, .oracleGd:
                 externalLoss = updateReconstruction(xe: xe)
+            case .twoPhase:
+                if stepsDone < gdPhaseEnd {
+                    internalLoss = updateDegradation(y: y, xe: xe, gan: true)
+                    if options.ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
+                } else {
+                    externalLoss = updateReconstruction(xe: xe)
+                }
             case .ibsr:
                 internalLoss = jointInternalStep(y: y)
             case .joint:

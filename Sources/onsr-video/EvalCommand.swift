@@ -16,7 +16,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Degradation: blind, wide or bicubic.") var degradation = Benchmark.Degradation.blind
     @Option(help: "Seed of the kernels.") var seed: UInt64 = 1
     @Option(parsing: .upToNextOption, help: """
-        Methods: bicubic, lanczos, pretrained, onsr or onsr:VARIANT (ib-ebsr, ibsr, joint, frozen-gd, oracle-gd),         or model names / paths (pretrained with that model).
+        Methods: bicubic, lanczos, pretrained, onsr (the paper's separate optimisation) or onsr:VARIANT (two-phase, ib-ebsr, ibsr, joint, frozen-gd, oracle-gd), or model names / paths (pretrained with that model).
         """)
     var methods: [String] = ["bicubic", "pretrained", "onsr"]
     @Option(help: "Gr model for the learned methods.") var model: String?
@@ -25,9 +25,10 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "ONSR: score after each of these step counts (one adaptation per image), e.g. 0 25 50 100.")
     var checkpoints: [Int] = []
     @Option(help: "ONSR: learning rate of Gr.") var lrGr: Float = AdaptationOptions().learningRateGr
-    @Option(help: "ONSR: learning rate of Gd.") var lrGd: Float = AdaptationOptions().learningRateGd
+    @Option(help: "ONSR: learning rate of Gd (default 3e-3 for two-phase, 1e-4 for the other variants).") var lrGd: Float?
     @Option(help: "ONSR: learning rate of Dl.") var lrDl: Float = AdaptationOptions().learningRateDl
     @Option(help: "ONSR: weight λ of the GAN term in Gd's loss.") var ganWeight: Float = AdaptationOptions().ganWeight
+    @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps).") var gdWarmup = 0
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Write the results as JSON here.") var json: String?
 
@@ -54,6 +55,7 @@ struct EvalCommand: ParsableCommand {
                     options.steps = steps
                     options.learningRateGr = lrGr; options.learningRateGd = lrGd; options.learningRateDl = lrDl
                     options.ganWeight = ganWeight
+                    options.degradationWarmup = gdWarmup
                     let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
                     guard let variant = AdaptationVariant(rawValue: variantName) else {
                         throw ToolError(.usage, "unknown ONSR variant \(variantName)")

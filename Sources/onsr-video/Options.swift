@@ -25,8 +25,8 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "ONSR: adaptation steps.")
     var steps = 100
 
-    @Option(help: "ONSR: variant (onsr, ib-ebsr, ibsr, joint, frozen-gd).")
-    var variant = AdaptationVariant.onsr
+    @Option(help: "ONSR: variant (two-phase, onsr, ib-ebsr, ibsr, joint, frozen-gd).")
+    var variant = AdaptationVariant.twoPhase
 
     /// The upscaler these options ask for.
     func makeUpscaler(progress: @escaping (AdaptationStep) -> Void = { _ in }) throws -> FrameUpscaler {

@@ -91,4 +91,28 @@ final class OnlineAdapterTests: XCTestCase {
             XCTAssertTrue(history.allSatisfy { $0.heldAsideInternalLoss.isFinite }, variant.rawValue)
         }
     }
+
+    func testTwoPhaseMovesOnlyGdThenOnlyGr() {
+        var settings = options(.twoPhase, steps: 6)
+        settings.learningRateGd = nil
+        XCTAssertEqual(settings.effectiveLearningRateGd, 3e-3)
+        // By default the first half of the steps is the Gd phase.
+        let split = OnlineAdapter(gr: tinyGr(), external: photos, options: settings).adapt(frames: [frame])
+        XCTAssertEqual(split.map { $0.externalLoss.isNaN }, [true, true, true, false, false, false])
+        XCTAssertEqual(split.map { $0.internalLoss.isNaN }, [false, false, false, true, true, true])
+        settings.degradationWarmup = 3
+        let gr = tinyGr()
+        let adapter = OnlineAdapter(gr: gr, external: photos, options: settings)
+        let grBefore = gr.namedParameters().flatMap { $0.1.value.values }
+        let gdBefore = adapter.gd.normalisedKernel(1)
+        let first = adapter.adapt(frames: [frame], steps: 3)
+        XCTAssertEqual(gr.namedParameters().flatMap { $0.1.value.values }, grBefore, "Gd phase: Gr fixed")
+        XCTAssertNotEqual(adapter.gd.normalisedKernel(1), gdBefore, "Gd phase: Gd learns")
+        XCTAssertTrue(first.allSatisfy { $0.externalLoss.isNaN && $0.internalLoss.isFinite })
+        let gdAfterPhase = adapter.gd.normalisedKernel(1)
+        let second = adapter.adapt(frames: [frame], steps: 3)
+        XCTAssertEqual(adapter.gd.normalisedKernel(1), gdAfterPhase, "Gr phase: Gd fixed")
+        XCTAssertNotEqual(gr.namedParameters().flatMap { $0.1.value.values }, grBefore, "Gr phase: Gr learns")
+        XCTAssertTrue(second.allSatisfy { $0.externalLoss.isFinite })
+    }
 }
