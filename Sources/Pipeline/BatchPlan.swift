@@ -48,7 +48,7 @@ public enum BatchPlan {
             if isFrameFolder(path) { add(.frames, path, (path as NSString).lastPathComponent) }
             for relative in try search(path, skipping: outputRoot) {
                 let full = (path as NSString).appendingPathComponent(relative)
-                manager.fileExists(atPath: full, isDirectory: &isDirectory)
+                _ = manager.fileExists(atPath: full, isDirectory: &isDirectory)
                 add(isDirectory.boolValue ? .frames : .video, full, relative)
             }
         }
@@ -77,7 +77,7 @@ public enum BatchPlan {
                 let child = relative.isEmpty ? name : (relative as NSString).appendingPathComponent(name)
                 let full = (root as NSString).appendingPathComponent(child)
                 var isDirectory: ObjCBool = false
-                FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory)
+                _ = FileManager.default.fileExists(atPath: full, isDirectory: &isDirectory)
                 if isDirectory.boolValue {
                     if URL(fileURLWithPath: full).standardizedFileURL.path == skipped { continue }
                     if isFrameFolder(full) { found.append(child) }
