@@ -18,15 +18,15 @@ final class NetworkGradientTests: XCTestCase {
     }
 
     func testRRDBNetAtBothScales() {
-        for scale in [2, 4] {
-            let net = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: scale), seed: 40)
+        for (scale, skip) in [(2, false), (4, false), (2, true), (4, true)] {
+            let net = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: scale, bicubicSkip: skip), seed: 40)
             let x = GradientCheck.random([1, 3, 4, 4], seed: 41)
             let y = net.forward(x, saving: true)
             XCTAssertEqual(y.shape, [1, 3, 4 * scale, 4 * scale])
             let r = GradientCheck.sparse(y.shape, seed: 42, nonzero: 12)
             let gradX = net.backward(r, needInputGrad: true)!
             let loss = { GradientCheck.dot(net(x), r) }
-            GradientCheck.assertMatches(values: x, analytic: gradX, epsilon: 5e-4, tolerance: 5e-2, required: 0.8, "rrdbnet x\(scale) input", loss: loss)
+            GradientCheck.assertMatches(values: x, analytic: gradX, epsilon: 5e-4, tolerance: 5e-2, required: 0.8, "rrdbnet x\(scale) skip \(skip) input", loss: loss)
             for (name, p) in net.namedParameters() where ["conv_first.weight", "body.0.rdb2.conv3.weight", "conv_up1.bias", "conv_last.weight"].contains(name) {
                 GradientCheck.assertMatches(values: p.value, analytic: p.grad!, samples: 8, epsilon: 5e-4, tolerance: 5e-2, required: 0.8,
                                             "x\(scale) \(name)", loss: loss)
@@ -82,5 +82,17 @@ final class NetworkGradientTests: XCTestCase {
         for (name, p) in dl.namedParameters() where name == "conv0_1.weight" || name == "conv2_0.bias" || name == "linear.weight" {
             GradientCheck.assertMatches(values: p.value, analytic: p.grad!, samples: 8, epsilon: 1e-4, required: 0.8, name, loss: loss)
         }
+    }
+}
+
+final class BicubicSkipTests: XCTestCase {
+    /// With the trunk's last convolution at zero the skip network is exactly bicubic interpolation.
+    func testZeroTrunkGivesBicubicUpsampling() {
+        let net = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true), seed: 7)
+        for (name, p) in net.namedParameters() where name.hasPrefix("conv_last") { p.value.zero() }
+        let x = GradientCheck.random([1, 3, 6, 8], seed: 8)
+        let expected = Resampler(inputWidth: 8, inputHeight: 6, outputWidth: 16, outputHeight: 12, kernel: .bicubic).apply(x.values, channels: 3)
+        let y = net(x).values
+        for i in 0..<y.count { XCTAssertEqual(y[i], expected[i], accuracy: 1e-6) }
     }
 }
