@@ -6,6 +6,14 @@ import Foundation
 /// the checkout the executable was built in (`.build/<config>/onsr-video`), then `./data`, then
 /// `~/.local/share/onsr-video`.
 public enum DataLocation {
+    /// The external HR photo set ONSR needs: `folder` when given, else the one scripts/setup-data built.
+    public static func externalPhotos(_ folder: String?) throws -> PhotoSet {
+        guard let folder = folder ?? DataLocation.folder("external") else {
+            throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR")
+        }
+        return try PhotoSet(folder: folder)
+    }
+
     public static func folder(_ name: String) -> String? {
         var candidates: [String] = []
         if let root = ProcessInfo.processInfo.environment["ONSR_VIDEO_DATA"] { candidates.append(root) }

@@ -31,10 +31,7 @@ public enum UpscaleMethod: String, CaseIterable, Sendable, Codable {
         case .lanczos: return InterpolationUpscaler(kernel: .lanczos3, scale: scale, name: rawValue)
         case .pretrained: return try PretrainedUpscaler(model: ModelStore.resolve(model, scale: scale))
         case .onsr:
-            guard let folder = external ?? DataLocation.folder("external") else {
-                throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR")
-            }
-            return OnsrUpscaler(model: try ModelStore.resolve(model, scale: scale), external: try PhotoSet(folder: folder),
+            return OnsrUpscaler(model: try ModelStore.resolve(model, scale: scale), external: try DataLocation.externalPhotos(external),
                                 options: adaptation, progress: progress)
         }
     }

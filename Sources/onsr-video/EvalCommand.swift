@@ -45,10 +45,7 @@ struct EvalCommand: ParsableCommand {
             }
             let benchmark = Benchmark(photos: try PhotoSet(folder: folder, limit: limit), scale: scale, degradation: degradation, seed: seed)
             var rows: [Benchmark.Row] = []
-            let externalSet = methods.contains { $0.hasPrefix("onsr") }
-                ? try PhotoSet(folder: try external ?? DataLocation.folder("external")
-                    ?? { throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR") }())
-                : nil
+            let externalSet = methods.contains { $0.hasPrefix("onsr") } ? try DataLocation.externalPhotos(external) : nil
             for method in methods {
                 if method.hasPrefix("onsr") {
                     var options = AdaptationOptions()

@@ -93,7 +93,7 @@ struct ScheduleFlags: ParsableArguments {
     }
 
     /// The frame processor for a video: the scene scheduler for ONSR, one fixed upscaler otherwise.
-    func makeProcessor(_ method: MethodOptions, photos: PhotoSet? = nil, live: Bool = false,
+    func makeProcessor(_ method: MethodOptions, live: Bool = false,
                        events: @escaping (JobEvent) -> Void) throws -> FrameProcessor {
         guard method.method == .onsr else { return PerFrameProcessor(try method.makeUpscaler()) }
         var schedule = ScheduleOptions()
@@ -106,13 +106,7 @@ struct ScheduleFlags: ParsableArguments {
         var adaptation = AdaptationOptions()
         adaptation.variant = method.variant
         let model = try ModelStore.resolve(method.model, scale: method.scale)
-        var external = photos
-        if schedule.policy != .none && external == nil {
-            guard let folder = method.external ?? DataLocation.folder("external") else {
-                throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR")
-            }
-            external = try PhotoSet(folder: folder)
-        }
+        let external = schedule.policy == .none ? nil : try DataLocation.externalPhotos(method.external)
         if live && schedule.policy != .none, let external {
             var options = LiveOptions()
             options.steps = method.steps
