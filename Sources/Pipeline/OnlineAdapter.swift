@@ -40,6 +40,7 @@ public struct AdaptationOptions: Codable, Sendable {
     public var effectiveLearningRateGd: Float { learningRateGd ?? (variant == .twoPhase ? 3e-3 : 1e-4) }
     /// LR patches (32 x 32) and HR patches (32s x 32s) per step.
     public var patches = 10
+    /// The GAN term needs Dl's 32 x 32 input; with other sizes (small tests) it is left out.
     public var patchSize = 32
     public var seed: UInt64 = 1
     public init() {}
@@ -68,6 +69,8 @@ public final class OnlineAdapter {
     private var rng: SeededRandom
     public private(set) var stepsDone = 0
     private var gdPhaseEnd: Int?
+    /// λ in effect: Dl only takes patches of its own size.
+    private var ganWeight: Float { options.patchSize == Discriminator.patchSize ? options.ganWeight : 0 }
 
     /// `gr` is adapted in place (pass a fresh copy to keep the pretrained weights). A warm start passes the
     /// Gd and Dl of an earlier adaptation.
@@ -81,6 +84,21 @@ public final class OnlineAdapter {
         optimiserGr = Adam(gr, learningRate: options.learningRateGr)
         optimiserGd = Adam(self.gd, learningRate: options.effectiveLearningRateGd)
         optimiserDl = Adam(self.dl, learningRate: options.learningRateDl)
+    }
+
+    /// A warm start that goes on with `previous`'s Gd and Dl *and their optimiser states*: a fresh Adam's
+    /// first steps move every tap by about the learning rate whatever the gradient, which knocks an
+    /// already fitted Gd out of its optimum; continued moments take small steps near it.
+    public init(gr: RRDBNet, external: PhotoSet, options: AdaptationOptions, continuing previous: OnlineAdapter) {
+        self.gr = gr
+        gd = previous.gd
+        dl = previous.dl
+        self.external = external
+        self.options = options
+        rng = SeededRandom(seed: options.seed)
+        optimiserGr = Adam(gr, learningRate: options.learningRateGr)
+        optimiserGd = previous.optimiserGd
+        optimiserDl = previous.optimiserDl
     }
 
     // MARK: Patches
@@ -140,13 +158,13 @@ public final class OnlineAdapter {
             case .onsr, .ibEbsr:
                 internalLoss = updateDegradation(y: y, xe: xe, gan: options.variant == .onsr)
                 if stepsDone >= gdPhaseEnd { externalLoss = updateReconstruction(xe: xe) }
-                if options.variant == .onsr && options.ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
+                if options.variant == .onsr && ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
             case .frozenGd, .oracleGd:
                 externalLoss = updateReconstruction(xe: xe)
             case .twoPhase:
                 if stepsDone < gdPhaseEnd {
                     internalLoss = updateDegradation(y: y, xe: xe, gan: true)
-                    if options.ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
+                    if ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
                 } else {
                     externalLoss = updateReconstruction(xe: xe)
                 }
@@ -170,11 +188,11 @@ public final class OnlineAdapter {
         let reconstructed = gr(y)
         let (loss, grad) = Loss.l1(gd.forward(reconstructed, saving: true), y)
         gd.backward(grad)
-        if gan && options.ganWeight > 0 {
+        if gan && ganWeight > 0 {
             dl.setTrainable(false)
             let fake = gd.forward(xe, saving: true)
             let (_, gradLogits) = Loss.bceWithLogits(dl.forward(fake, saving: true), label: 1)
-            for i in 0..<gradLogits.count { gradLogits[i] *= options.ganWeight }
+            for i in 0..<gradLogits.count { gradLogits[i] *= ganWeight }
             if let gradFake = dl.backward(gradLogits, needInputGrad: true) { gd.backward(gradFake) }
             dl.setTrainable(true)
         }
@@ -239,16 +257,16 @@ public final class OnlineAdapter {
         let lr = gd.forward(xe, saving: true)
         let (_, gradSR) = Loss.l1(gr.forward(lr, saving: true), xe)
         if let gradLR = gr.backward(gradSR, needInputGrad: true) { gd.backward(gradLR) }
-        if options.ganWeight > 0 {
+        if ganWeight > 0 {
             dl.setTrainable(false)
             let (_, gradLogits) = Loss.bceWithLogits(dl.forward(gd.forward(xe, saving: true), saving: true), label: 1)
-            for i in 0..<gradLogits.count { gradLogits[i] *= options.ganWeight }
+            for i in 0..<gradLogits.count { gradLogits[i] *= ganWeight }
             if let gradFake = dl.backward(gradLogits, needInputGrad: true) { gd.backward(gradFake) }
             dl.setTrainable(true)
         }
         optimiserGr.step(); optimiserGd.step()
         gd.renormalise()
-        if options.ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
+        if ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
         return loss
     }
 }

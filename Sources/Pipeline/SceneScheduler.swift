@@ -27,11 +27,15 @@ public struct ScheduleOptions: Sendable {
     public var maxSceneLength = 300
     /// Frames of a new scene held back so that its adaptation samples patches from several of them.
     public var lookAhead = 8
-    /// A later scene is taken to share the previous scene's degradation, and gets `shortSteps` instead of
-    /// `steps`, when the previous scene's Gd explains its held-aside patches (L_IB) at most this fraction of
-    /// the loss a fresh Gaussian Gd gives on the same patches. Comparing two Gds on the same patches keeps
-    /// the content's own difficulty out of the decision.
+    /// A later scene is taken to share the previous scene's degradation when (two-phase) a short Gd-only
+    /// refit of the previous Gd lowers the held-aside L_IB to no less than this fraction (`DegradationCheck`),
+    /// or (the other variants) when the previous Gd's L_IB is at most this fraction of a fresh Gaussian Gd's
+    /// on the same patches, so the content's own difficulty stays out of the decision.
     public var fitTolerance: Float = 0.95
+    /// Two-phase: a refit of the previous Gd that ends above this fraction of its starting L_IB leaves the
+    /// degradation "unchanged". Measured on the sample (docs/scheduler.md): the same blur on new content
+    /// refits to 0.92-0.94, a sharper or a wider blur to 0.70.
+    public var refitTolerance: Float = 0.85
     /// Steps for a scene whose degradation the current models still fit.
     public var shortSteps: Int { max(1, steps / 4) }
     /// Adapted models remembered for returning shots.
@@ -59,6 +63,22 @@ public struct AdaptationRecord: Codable, Sendable {
     public var internalLossBefore: Float
     public var internalLossAfter: Float
     public var seconds: Double
+    /// Two-phase after a cut: held-aside L_IB after the short Gd-only refit that decided the kind.
+    public var internalLossAfterRefit: Float?
+    /// Normalised cross-correlation of the previous Gd's kernel and the refitted one.
+    public var refitKernelSimilarity: Double?
+
+    public init(kind: Kind, frame: Int, steps: Int, internalLossBefore: Float, internalLossAfter: Float, seconds: Double,
+                internalLossAfterRefit: Float? = nil, refitKernelSimilarity: Double? = nil) {
+        self.kind = kind
+        self.frame = frame
+        self.steps = steps
+        self.internalLossBefore = internalLossBefore
+        self.internalLossAfter = internalLossAfter
+        self.seconds = seconds
+        self.internalLossAfterRefit = internalLossAfterRefit
+        self.refitKernelSimilarity = refitKernelSimilarity
+    }
 }
 
 /// One scene of the video.
@@ -180,6 +200,8 @@ public final class SceneScheduler: FrameProcessor {
                 adapter = reused
                 scene.adaptation = AdaptationRecord(kind: .cached, frame: index, steps: 0, internalLossBefore: loss,
                                                     internalLossAfter: loss, seconds: 0)
+            } else if let previous = adapter, adaptation.variant == .twoPhase {
+                scene.adaptation = try adaptTwoPhaseAfterCut(frames, index: index, previous: previous)
             } else if let previous = adapter {
                 let next = makeAdapter(gd: previous.gd, dl: previous.dl)
                 let before = next.holdAside(frames: frames)
@@ -198,9 +220,15 @@ public final class SceneScheduler: FrameProcessor {
     }
 
     private func makeAdapter(gd: DegradationNet?, dl: Discriminator?) -> OnlineAdapter {
+        OnlineAdapter(gr: gr, external: external!, options: adapterSettings, gd: gd, dl: dl)
+    }
+
+    private var adapterSettings: AdaptationOptions {
         var settings = adaptation
         settings.steps = options.steps
-        return OnlineAdapter(gr: gr, external: external!, options: settings, gd: gd, dl: dl)
+        // The Gd phase is fixed up front, because a warm start takes its steps in two calls.
+        if settings.variant == .twoPhase && settings.degradationWarmup == 0 { settings.degradationWarmup = max(1, options.steps / 2) }
+        return settings
     }
 
     /// Runs one adaptation on `frames`; a `.full` one starts from the pretrained Gr and a fresh Gd.
@@ -220,6 +248,44 @@ public final class SceneScheduler: FrameProcessor {
         adaptSeconds += watch.seconds
         return AdaptationRecord(kind: kind, frame: index, steps: steps, internalLossBefore: before, internalLossAfter: after,
                                 seconds: watch.seconds)
+    }
+
+    /// Two-phase after a cut (see `DegradationCheck`): the previous Gd is refitted through the pretrained Gr;
+    /// if the degradation did not change the previous scene's Gr is kept, else Gr is adapted again from the
+    /// pretrained weights through the refitted Gd.
+    private func adaptTwoPhaseAfterCut(_ frames: [RGBImage], index: Int, previous: OnlineAdapter) throws -> AdaptationRecord {
+        let watch = Stopwatch()
+        let check = DegradationCheck(steps: options.steps, tolerance: options.refitTolerance)
+        let adaptedGr = gr.snapshot()
+        gr.restore(pretrained)
+        let oldGd = previous.gd.snapshot()
+        let next = OnlineAdapter(gr: gr, external: external!, options: adapterSettings, continuing: previous)
+        self.adapter = next
+        let before = next.holdAside(frames: frames)
+        let oldKernel = next.gd.generationKernel()
+        let report = { (step: AdaptationStep) in
+            self.events(.adaptation(step: step.step, of: self.options.steps, internalLoss: step.heldAsideInternalLoss))
+        }
+        let probe = next.adapt(frames: frames, steps: check.probeSteps, progress: report)
+        let refit = probe.map(\.heldAsideInternalLoss).min() ?? before
+        let unchanged = check.unchanged(before: before, afterRefit: refit)
+        let refitKernel = next.gd.generationKernel()
+        let similarity = KernelComparison.ncc(oldKernel.values, size: oldKernel.size, refitKernel.values, size: refitKernel.size)
+        var after = refit
+        if unchanged {
+            // Exactly the previous scene's models: the probe only measured.
+            gr.restore(adaptedGr)
+            next.gd.restore(oldGd)
+        } else {
+            gr.setTrainable(true)
+            after = next.adapt(frames: frames, steps: options.steps - check.probeSteps, progress: report).last?.heldAsideInternalLoss ?? refit
+            gr.setTrainable(false)
+        }
+        adaptSeconds += watch.seconds
+        return AdaptationRecord(kind: unchanged ? .warmShort : .warmFull, frame: index,
+                                steps: unchanged ? check.probeSteps : options.steps, internalLossBefore: before,
+                                internalLossAfter: after, seconds: watch.seconds, internalLossAfterRefit: refit,
+                                refitKernelSimilarity: similarity)
     }
 
     /// Adaptation at a frame after a scene's first: per-frame policy (from the pretrained Gr) or warm steps.

@@ -24,9 +24,11 @@ final class SceneSchedulerTests: XCTestCase {
 
     override func tearDown() { folder.remove() }
 
-    func scheduler(_ policy: AdaptPolicy, steps: Int = 2, warmSteps: Int = 0, lookAhead: Int = 4) throws -> SceneScheduler {
+    func scheduler(_ policy: AdaptPolicy, steps: Int = 2, warmSteps: Int = 0, lookAhead: Int = 4,
+                   refitTolerance: Float? = nil) throws -> SceneScheduler {
         var options = ScheduleOptions()
         options.policy = policy
+        if let refitTolerance { options.refitTolerance = refitTolerance }
         options.steps = steps
         options.warmSteps = warmSteps
         options.lookAhead = lookAhead
@@ -92,5 +94,27 @@ final class SceneSchedulerTests: XCTestCase {
         XCTAssertEqual(scheduler.scenes.map(\.firstFrame), [0, 4, 8])
         XCTAssertEqual(scheduler.scenes[2].adaptation?.kind, .cached)
         XCTAssertEqual(scheduler.scenes[2].adaptation?.steps, 0)
+    }
+
+    func testAnUnchangedDegradationKeepsThePreviousScenesModelsExactly() throws {
+        // Tolerance 0: every refit counts as "unchanged", so each later scene must be upscaled by exactly the
+        // first scene's adapted Gr, as if the video had been adapted once.
+        let kept = try scheduler(.perScene, steps: 4, refitTolerance: 0)
+        let keptOutputs = try run(kept, threeShots())
+        let once = try run(try scheduler(.once, steps: 4), threeShots())
+        XCTAssertEqual(kept.scenes.compactMap(\.adaptation?.kind), [.full, .warmShort, .warmShort])
+        XCTAssertEqual(kept.scenes.compactMap(\.adaptation?.steps), [4, 1, 1], "only the Gd probe ran")
+        XCTAssertEqual(keptOutputs.map(\.image), once.map(\.image))
+    }
+
+    func testAChangedDegradationAdaptsAgainWithFullSteps() throws {
+        let changed = try scheduler(.perScene, steps: 4, refitTolerance: .infinity)
+        let outputs = try run(changed, threeShots())
+        XCTAssertEqual(changed.scenes.compactMap(\.adaptation?.kind), [.full, .warmFull, .warmFull])
+        XCTAssertEqual(changed.scenes.compactMap(\.adaptation?.steps), [4, 4, 4])
+        XCTAssertNotNil(changed.scenes[1].adaptation?.internalLossAfterRefit)
+        let once = try run(try scheduler(.once, steps: 4), threeShots())
+        XCTAssertEqual(outputs[0].image, once[0].image, "the first scene is adapted the same way")
+        XCTAssertNotEqual(outputs[6].image, once[6].image, "the second scene has its own Gr")
     }
 }
