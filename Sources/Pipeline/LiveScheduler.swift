@@ -28,13 +28,17 @@ public struct LiveOptions: Sendable {
     public var crossFadeFrames = 8
     /// Recent frames of the current scene the background adaptation samples patches from.
     public var sampleFrames = 8
+    /// Two-phase: see `ScheduleOptions.refitTolerance`.
+    public var refitTolerance = ScheduleOptions().refitTolerance
     public init() {}
 }
 
 /// ONSR for streams: every frame is upscaled at once with the current Gr while an adaptation runs on a
 /// background thread on a copy of the networks, fed with the frames as they pass. The adapted Gr takes over
 /// at the next scene cut, or through a short cross-fade of outputs when no cut comes within
-/// `maxSwitchDelay`, so no frame ever waits for an adaptation. A new adaptation starts with each new scene.
+/// `maxSwitchDelay`, so no frame ever waits for an adaptation. A new adaptation starts with each new scene;
+/// with two-phase it first checks, as the file-mode scheduler does (`DegradationCheck`), whether the previous
+/// degradation still holds, and then keeps the running model.
 public final class LiveScheduler: FrameProcessor {
     public let model: ModelInfo
     public let options: LiveOptions
@@ -52,6 +56,7 @@ public final class LiveScheduler: FrameProcessor {
     private let current: RRDBNet, incoming: RRDBNet, trainee: RRDBNet
     private let currentTiles: TiledInference, incomingTiles: TiledInference
     private let fallback: InterpolationUpscaler
+    private let pretrained: [Tensor]
     private var detector: SceneDetector
     private var index = 0
 
@@ -64,7 +69,8 @@ public final class LiveScheduler: FrameProcessor {
     private var streamEnded = false
     private var ready: (weights: [Tensor], record: ModelSwitch, streamSeconds: Double?)?
     private var backgroundSeconds = 0.0
-    private var gd: DegradationNet?, dl: Discriminator?
+    private var previous: OnlineAdapter?
+    private var finishedAdaptations: [(scene: Int, record: AdaptationRecord)] = []
     private var finishedThread = DispatchGroup()
 
     private var fade: (record: ModelSwitch, weights: [Tensor], done: Int)?
@@ -79,6 +85,7 @@ public final class LiveScheduler: FrameProcessor {
         current = try ModelStore.load(model)
         incoming = try ModelStore.load(model)
         trainee = try ModelStore.load(model)
+        pretrained = current.snapshot()
         currentTiles = TiledInference(network: current, tile: 512)
         incomingTiles = TiledInference(network: incoming, tile: 512)
         fallback = InterpolationUpscaler(kernel: .bicubic, scale: model.configuration.scale, name: "bicubic")
@@ -89,6 +96,7 @@ public final class LiveScheduler: FrameProcessor {
 
     public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] {
         defer { index += 1 }
+        collectAdaptationRecords()
         if let start = detector.observe(FrameSignature(of: frame.image)) {
             scenes.append(SceneRecord(index: scenes.count, start: start, firstFrame: index, lastFrame: index,
                                       startSeconds: frame.seconds, endSeconds: frame.seconds))
@@ -119,7 +127,17 @@ public final class LiveScheduler: FrameProcessor {
     public func finish() throws -> [TimedFrame] {
         lock.withLock { streamEnded = true }
         finishedThread.wait()
+        collectAdaptationRecords()
         return []
+    }
+
+    /// Moves the background thread's finished adaptations into their scenes' records.
+    private func collectAdaptationRecords() {
+        let finished = lock.withLock { () -> [(scene: Int, record: AdaptationRecord)] in
+            defer { finishedAdaptations.removeAll() }
+            return finishedAdaptations
+        }
+        for (scene, record) in finished where scenes.indices.contains(scene) { scenes[scene].adaptation = record }
     }
 
     // MARK: Switching models
@@ -178,8 +196,10 @@ public final class LiveScheduler: FrameProcessor {
     // MARK: Background adaptation
 
     private func startAdaptation() {
-        let startFrame = index
-        trainee.restore(current.snapshot())
+        let startFrame = index, sceneIndex = scenes.count - 1
+        let twoPhase = adaptation.variant == .twoPhase
+        // Two-phase fits Gd through the pretrained Gr and adapts Gr from it; the others go on from the running Gr.
+        trainee.restore(twoPhase ? pretrained : current.snapshot())
         lock.withLock { running = true }
         finishedThread.enter()
         let thread = Thread { [self] in
@@ -187,11 +207,19 @@ public final class LiveScheduler: FrameProcessor {
             var settings = adaptation
             settings.steps = options.steps
             // Steps are taken one at a time here, so the two-phase split is fixed up front.
-            if settings.variant == .twoPhase && settings.degradationWarmup == 0 { settings.degradationWarmup = options.steps / 2 }
-            let (gd, dl) = lock.withLock { (self.gd, self.dl) }
+            if twoPhase && settings.degradationWarmup == 0 { settings.degradationWarmup = max(1, options.steps / 2) }
+            let previous = lock.withLock { self.previous }
+            let adapter: OnlineAdapter
+            var check: DegradationCheck?, oldGd: [Tensor]?
+            if twoPhase, let previous {
+                adapter = OnlineAdapter(gr: trainee, external: external, options: settings, continuing: previous)
+                check = DegradationCheck(steps: options.steps, tolerance: options.refitTolerance)
+                oldGd = previous.gd.snapshot()
+            } else {
+                adapter = OnlineAdapter(gr: trainee, external: external, options: settings, gd: previous?.gd, dl: previous?.dl)
+            }
             trainee.setTrainable(true)
-            let adapter = OnlineAdapter(gr: trainee, external: external, options: settings, gd: gd, dl: dl)
-            var before: Float = .nan, after: Float = .nan, steps = 0
+            var before: Float = .nan, after: Float = .nan, refit: Float = .infinity, steps = 0, unchanged = false
             while steps < options.steps {
                 let (frames, ended) = lock.withLock { (recent, streamEnded) }
                 if ended { break }
@@ -200,16 +228,34 @@ public final class LiveScheduler: FrameProcessor {
                 if before.isNaN { before = adapter.holdAside(frames: frames) }
                 after = adapter.adapt(frames: frames, steps: 1).last?.heldAsideInternalLoss ?? after
                 steps += 1
+                if let check, steps <= check.probeSteps {
+                    refit = min(refit, after)
+                    if steps == check.probeSteps && check.unchanged(before: before, afterRefit: refit) {
+                        unchanged = true
+                        break
+                    }
+                }
             }
             trainee.setTrainable(false)
+            if unchanged, let oldGd { adapter.gd.restore(oldGd) }
             let weights = trainee.snapshot()
             lock.withLock {
-                let record = ModelSwitch(adaptationStartFrame: startFrame, adaptationReadyFrame: latestIndex, tookOverAtFrame: -1, how: "",
-                                         steps: steps, adaptationSeconds: watch.seconds, internalLossBefore: before, internalLossAfter: after)
+                let complete = steps == options.steps
+                let kind: AdaptationRecord.Kind = check == nil ? (previous == nil ? .full : .warmFull)
+                    : (unchanged ? .warmShort : .warmFull)
+                if complete || unchanged {
+                    finishedAdaptations.append((sceneIndex, AdaptationRecord(
+                        kind: kind, frame: startFrame, steps: steps, internalLossBefore: before, internalLossAfter: after,
+                        seconds: watch.seconds, internalLossAfterRefit: check == nil ? nil : refit)))
+                }
                 backgroundSeconds += watch.seconds
-                self.gd = adapter.gd
-                self.dl = adapter.dl
-                if steps == options.steps { ready = (weights, record, latestSeconds) }
+                self.previous = adapter
+                if complete {
+                    let record = ModelSwitch(adaptationStartFrame: startFrame, adaptationReadyFrame: latestIndex, tookOverAtFrame: -1,
+                                             how: "", steps: steps, adaptationSeconds: watch.seconds,
+                                             internalLossBefore: before, internalLossAfter: after)
+                    ready = (weights, record, latestSeconds)
+                }
                 running = false
             }
             finishedThread.leave()

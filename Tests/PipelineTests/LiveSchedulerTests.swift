@@ -1,0 +1,88 @@
+import Decode
+import Engine
+import Foundation
+import Pipeline
+import TestSupport
+import XCTest
+
+/// The live scheduler on tiny networks: frames never wait, adapted models take over at cuts, and two-phase's
+/// degradation check keeps the running model when the degradation did not change.
+final class LiveSchedulerTests: XCTestCase {
+    var folder: TemporaryFolder!
+    var photos: PhotoSet!
+    var model: ModelInfo!
+
+    override func setUpWithError() throws {
+        folder = try TemporaryFolder("onsr-live")
+        try FileManager.default.createDirectory(atPath: folder.file("photos"), withIntermediateDirectories: false)
+        for i in 0..<2 {
+            try ImageFile.writePNG(SyntheticShots.frame(shot: i, t: 3, width: 96, height: 96), to: folder.file("photos/p\(i).png"))
+        }
+        photos = try PhotoSet(folder: folder.file("photos"))
+        let gr = RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: 2), seed: 3)
+        try SafeTensors.write(SafeTensors.parameters(of: gr), to: folder.file("tiny.safetensors"))
+        model = try ModelStore.describe(path: folder.file("tiny.safetensors"))
+    }
+
+    override func tearDown() { folder.remove() }
+
+    func scheduler(refitTolerance: Float) throws -> LiveScheduler {
+        var adaptation = AdaptationOptions()
+        adaptation.patches = 2
+        adaptation.patchSize = 16
+        adaptation.learningRateGr = 1e-3
+        var options = LiveOptions()
+        options.steps = 4
+        options.maxSwitchDelay = 1_000
+        options.refitTolerance = refitTolerance
+        return try LiveScheduler(model: model, external: photos, adaptation: adaptation, options: options)
+    }
+
+    /// Feeds frames of `shot` until the background adaptation started at its first frame has finished, so that
+    /// the test does not depend on the machine's speed.
+    func feedUntilAdapted(_ live: LiveScheduler, shot: Int, from frame: inout Int, outputs: inout [TimedFrame]) throws {
+        let finishedBefore = live.adaptSeconds
+        var t = 0
+        let deadline = Date().addingTimeInterval(60)
+        repeat {
+            let image = SyntheticShots.frame(shot: shot, t: t % 4)
+            let produced = try live.submit(TimedFrame(image: image, pts: Int64(frame), seconds: Double(frame) / 10))
+            XCTAssertEqual(produced.count, 1, "every frame comes out at once, adapted or not")
+            outputs += produced
+            frame += 1
+            t += 1
+            usleep(2_000)
+        } while live.adaptSeconds == finishedBefore && Date() < deadline
+        XCTAssertGreaterThan(live.adaptSeconds, finishedBefore, "the background adaptation finished")
+    }
+
+    func testTheAdaptedModelTakesOverAtTheNextCut() throws {
+        let live = try scheduler(refitTolerance: 0)
+        var frame = 0, outputs: [TimedFrame] = []
+        try feedUntilAdapted(live, shot: 0, from: &frame, outputs: &outputs)
+        let cut = frame
+        try feedUntilAdapted(live, shot: 1, from: &frame, outputs: &outputs)
+        _ = try live.finish()
+        XCTAssertEqual(outputs.map(\.pts), (0..<frame).map(Int64.init), "every frame, in order")
+        XCTAssertEqual(live.switches.map(\.how), ["scene-cut"])
+        XCTAssertEqual(live.switches.first?.tookOverAtFrame, cut)
+        XCTAssertEqual(live.scenes.map(\.firstFrame), [0, cut])
+        XCTAssertEqual(live.scenes.compactMap(\.adaptation?.kind), [.full, .warmShort],
+                       "tolerance 0: the degradation counts as unchanged and the running model stays")
+        XCTAssertEqual(live.scenes[1].adaptation?.steps, 1, "only the Gd probe ran")
+    }
+
+    func testAChangedDegradationBringsASecondModel() throws {
+        let live = try scheduler(refitTolerance: .infinity)
+        var frame = 0, outputs: [TimedFrame] = []
+        try feedUntilAdapted(live, shot: 0, from: &frame, outputs: &outputs)
+        try feedUntilAdapted(live, shot: 1, from: &frame, outputs: &outputs)
+        let secondCut = frame
+        try feedUntilAdapted(live, shot: 2, from: &frame, outputs: &outputs)
+        _ = try live.finish()
+        XCTAssertEqual(live.scenes.compactMap(\.adaptation?.kind), [.full, .warmFull, .warmFull])
+        XCTAssertEqual(live.scenes.compactMap(\.adaptation?.steps), [4, 4, 4])
+        XCTAssertEqual(live.switches.map(\.tookOverAtFrame).last, secondCut)
+        XCTAssertEqual(live.switches.count, 2, "the third scene's model is ready only after the stream ended")
+    }
+}
