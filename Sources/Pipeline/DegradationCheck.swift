@@ -26,3 +26,14 @@ public struct DegradationCheck: Sendable {
         return afterRefit >= before * tolerance
     }
 }
+
+/// What a `DegradationCheck` probe measured, for reports.
+public struct DegradationProbe: Codable, Sendable {
+    public var steps: Int
+    /// Held-aside L_IB of the previous Gd through the pretrained Gr, and the lowest during the refit.
+    public var internalLossBefore: Float
+    public var internalLossAfter: Float
+    /// Normalised cross-correlation of the previous Gd's kernel and the refitted one.
+    public var kernelSimilarity: Double?
+    public var unchanged: Bool
+}

@@ -209,7 +209,7 @@ public final class LiveScheduler: FrameProcessor {
             // Steps are taken one at a time here, so the two-phase split is fixed up front.
             if twoPhase && settings.degradationWarmup == 0 { settings.degradationWarmup = max(1, options.steps / 2) }
             let previous = lock.withLock { self.previous }
-            let adapter: OnlineAdapter
+            var adapter: OnlineAdapter
             var check: DegradationCheck?, oldGd: [Tensor]?
             if twoPhase, let previous {
                 adapter = OnlineAdapter(gr: trainee, external: external, options: settings, continuing: previous)
@@ -220,6 +220,7 @@ public final class LiveScheduler: FrameProcessor {
             }
             trainee.setTrainable(true)
             var before: Float = .nan, after: Float = .nan, refit: Float = .infinity, steps = 0, unchanged = false
+            var probeRecord: DegradationProbe?
             while steps < options.steps {
                 let (frames, ended) = lock.withLock { (recent, streamEnded) }
                 if ended { break }
@@ -228,11 +229,20 @@ public final class LiveScheduler: FrameProcessor {
                 if before.isNaN { before = adapter.holdAside(frames: frames) }
                 after = adapter.adapt(frames: frames, steps: 1).last?.heldAsideInternalLoss ?? after
                 steps += 1
-                if let check, steps <= check.probeSteps {
+                if let probe = check, steps <= probe.probeSteps {
                     refit = min(refit, after)
-                    if steps == check.probeSteps && check.unchanged(before: before, afterRefit: refit) {
-                        unchanged = true
-                        break
+                    if steps == probe.probeSteps {
+                        if probe.unchanged(before: before, afterRefit: refit) {
+                            probeRecord = DegradationProbe(steps: steps, internalLossBefore: before, internalLossAfter: refit,
+                                                           kernelSimilarity: nil, unchanged: true)
+                            unchanged = true
+                            break
+                        }
+                        // A new degradation: a full adaptation from scratch, as in file mode.
+                        probeRecord = DegradationProbe(steps: steps, internalLossBefore: before, internalLossAfter: refit,
+                                                       kernelSimilarity: nil, unchanged: false)
+                        adapter = OnlineAdapter(gr: trainee, external: external, options: settings)
+                        (before, steps, check) = (.nan, 0, nil)
                     }
                 }
             }
@@ -241,12 +251,11 @@ public final class LiveScheduler: FrameProcessor {
             let weights = trainee.snapshot()
             lock.withLock {
                 let complete = steps == options.steps
-                let kind: AdaptationRecord.Kind = check == nil ? (previous == nil ? .full : .warmFull)
-                    : (unchanged ? .warmShort : .warmFull)
+                let kind: AdaptationRecord.Kind = unchanged ? .warmShort : (previous == nil || probeRecord != nil ? .full : .warmFull)
                 if complete || unchanged {
                     finishedAdaptations.append((sceneIndex, AdaptationRecord(
                         kind: kind, frame: startFrame, steps: steps, internalLossBefore: before, internalLossAfter: after,
-                        seconds: watch.seconds, internalLossAfterRefit: check == nil ? nil : refit)))
+                        seconds: watch.seconds, probe: probeRecord)))
                 }
                 backgroundSeconds += watch.seconds
                 self.previous = adapter

@@ -70,6 +70,7 @@ final class LiveSchedulerTests: XCTestCase {
         XCTAssertEqual(live.scenes.compactMap(\.adaptation?.kind), [.full, .warmShort],
                        "tolerance 0: the degradation counts as unchanged and the running model stays")
         XCTAssertEqual(live.scenes[1].adaptation?.steps, 1, "only the Gd probe ran")
+        XCTAssertEqual(live.scenes[1].adaptation?.probe?.unchanged, true)
     }
 
     func testAChangedDegradationBringsASecondModel() throws {
@@ -80,7 +81,7 @@ final class LiveSchedulerTests: XCTestCase {
         let secondCut = frame
         try feedUntilAdapted(live, shot: 2, from: &frame, outputs: &outputs)
         _ = try live.finish()
-        XCTAssertEqual(live.scenes.compactMap(\.adaptation?.kind), [.full, .warmFull, .warmFull])
+        XCTAssertEqual(live.scenes.compactMap(\.adaptation?.kind), [.full, .full, .full])
         XCTAssertEqual(live.scenes.compactMap(\.adaptation?.steps), [4, 4, 4])
         XCTAssertEqual(live.switches.map(\.tookOverAtFrame).last, secondCut)
         XCTAssertEqual(live.switches.count, 2, "the third scene's model is ready only after the stream ended")

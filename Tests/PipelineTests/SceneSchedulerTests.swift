@@ -104,15 +104,16 @@ final class SceneSchedulerTests: XCTestCase {
         let once = try run(try scheduler(.once, steps: 4), threeShots())
         XCTAssertEqual(kept.scenes.compactMap(\.adaptation?.kind), [.full, .warmShort, .warmShort])
         XCTAssertEqual(kept.scenes.compactMap(\.adaptation?.steps), [4, 1, 1], "only the Gd probe ran")
+        XCTAssertEqual(kept.scenes[2].adaptation?.probe?.unchanged, true)
         XCTAssertEqual(keptOutputs.map(\.image), once.map(\.image))
     }
 
     func testAChangedDegradationAdaptsAgainWithFullSteps() throws {
         let changed = try scheduler(.perScene, steps: 4, refitTolerance: .infinity)
         let outputs = try run(changed, threeShots())
-        XCTAssertEqual(changed.scenes.compactMap(\.adaptation?.kind), [.full, .warmFull, .warmFull])
+        XCTAssertEqual(changed.scenes.compactMap(\.adaptation?.kind), [.full, .full, .full])
         XCTAssertEqual(changed.scenes.compactMap(\.adaptation?.steps), [4, 4, 4])
-        XCTAssertNotNil(changed.scenes[1].adaptation?.internalLossAfterRefit)
+        XCTAssertEqual(changed.scenes[1].adaptation?.probe?.unchanged, false, "the probe decided")
         let once = try run(try scheduler(.once, steps: 4), threeShots())
         XCTAssertEqual(outputs[0].image, once[0].image, "the first scene is adapted the same way")
         XCTAssertNotEqual(outputs[6].image, once[6].image, "the second scene has its own Gr")
