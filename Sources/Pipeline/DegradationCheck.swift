@@ -30,7 +30,7 @@ public struct DegradationCheck: Sendable {
 /// What a `DegradationCheck` probe measured, for reports.
 public struct DegradationProbe: Codable, Sendable {
     public var steps: Int
-    /// Held-aside L_IB of the previous Gd through the pretrained Gr, and the lowest during the refit.
+    /// Held-aside L_IB of the previous Gd through the pretrained Gr, and after the refit.
     public var internalLossBefore: Float
     public var internalLossAfter: Float
     /// Normalised cross-correlation of the previous Gd's kernel and the refitted one.

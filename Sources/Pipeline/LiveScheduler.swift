@@ -212,7 +212,7 @@ public final class LiveScheduler: FrameProcessor {
             var adapter: OnlineAdapter
             var check: DegradationCheck?, oldGd: [Tensor]?
             if twoPhase, let previous {
-                adapter = OnlineAdapter(gr: trainee, external: external, options: settings, continuing: previous)
+                adapter = OnlineAdapter(gr: trainee, external: external, options: settings, gd: previous.gd, dl: previous.dl)
                 check = DegradationCheck(steps: options.steps, tolerance: options.refitTolerance)
                 oldGd = previous.gd.snapshot()
             } else {
@@ -230,7 +230,7 @@ public final class LiveScheduler: FrameProcessor {
                 after = adapter.adapt(frames: frames, steps: 1).last?.heldAsideInternalLoss ?? after
                 steps += 1
                 if let probe = check, steps <= probe.probeSteps {
-                    refit = min(refit, after)
+                    refit = after
                     if steps == probe.probeSteps {
                         if probe.unchanged(before: before, afterRefit: refit) {
                             probeRecord = DegradationProbe(steps: steps, internalLossBefore: before, internalLossAfter: refit,

@@ -86,21 +86,6 @@ public final class OnlineAdapter {
         optimiserDl = Adam(self.dl, learningRate: options.learningRateDl)
     }
 
-    /// A warm start that goes on with `previous`'s Gd and Dl *and their optimiser states*: a fresh Adam's
-    /// first steps move every tap by about the learning rate whatever the gradient, which knocks an
-    /// already fitted Gd out of its optimum; continued moments take small steps near it.
-    public init(gr: RRDBNet, external: PhotoSet, options: AdaptationOptions, continuing previous: OnlineAdapter) {
-        self.gr = gr
-        gd = previous.gd
-        dl = previous.dl
-        self.external = external
-        self.options = options
-        rng = SeededRandom(seed: options.seed)
-        optimiserGr = Adam(gr, learningRate: options.learningRateGr)
-        optimiserGd = previous.optimiserGd
-        optimiserDl = previous.optimiserDl
-    }
-
     // MARK: Patches
 
     /// `count` random square patches of `size` from `images`, skipping flat ones (they carry no blur information).
