@@ -26,7 +26,8 @@ public struct LiveOptions: Sendable {
     public var maxSwitchDelay = 2.0
     /// Frames over which outputs of the old and the adapted model are blended when no cut comes.
     public var crossFadeFrames = 8
-    /// Recent frames of the current scene the background adaptation samples patches from.
+    /// The first frames of a scene, which the background adaptation samples patches from, as file mode does
+    /// with its look-ahead (same frames and seed, same adapted model).
     public var sampleFrames = 8
     /// Two-phase: see `ScheduleOptions.refitTolerance`.
     public var refitTolerance = ScheduleOptions().refitTolerance
@@ -62,7 +63,9 @@ public final class LiveScheduler: FrameProcessor {
 
     // Shared with the background thread, under `lock`.
     private let lock = NSLock()
-    private var recent: [RGBImage] = []
+    /// The current scene's first `sampleFrames` frames, and how many scenes have begun.
+    private var sceneFrames: [RGBImage] = []
+    private var sceneGeneration = 0
     private var latestIndex = 0
     private var latestSeconds: Double?
     private var running = false
@@ -106,8 +109,7 @@ public final class LiveScheduler: FrameProcessor {
         scenes[scenes.count - 1].lastFrame = index
         scenes[scenes.count - 1].endSeconds = frame.seconds
         lock.withLock {
-            recent.append(frame.image)
-            if recent.count > options.sampleFrames { recent.removeFirst() }
+            if sceneFrames.count < options.sampleFrames { sceneFrames.append(frame.image) }
             latestIndex = index
             latestSeconds = frame.seconds
         }
@@ -144,7 +146,7 @@ public final class LiveScheduler: FrameProcessor {
 
     private func sceneBegins(at frame: TimedFrame) {
         let (waiting, busy) = lock.withLock { () -> ((weights: [Tensor], record: ModelSwitch, streamSeconds: Double?)?, Bool) in
-            defer { ready = nil; recent.removeAll() }
+            defer { ready = nil; sceneFrames.removeAll(); sceneGeneration += 1 }
             return (ready, running)
         }
         if let waiting {
@@ -200,7 +202,10 @@ public final class LiveScheduler: FrameProcessor {
         let twoPhase = adaptation.variant == .twoPhase
         // Two-phase fits Gd through the pretrained Gr and adapts Gr from it; the others go on from the running Gr.
         trainee.restore(twoPhase ? pretrained : current.snapshot())
-        lock.withLock { running = true }
+        let startGeneration = lock.withLock { () -> Int in
+            running = true
+            return sceneGeneration
+        }
         finishedThread.enter()
         let thread = Thread { [self] in
             let watch = Stopwatch()
@@ -221,11 +226,18 @@ public final class LiveScheduler: FrameProcessor {
             trainee.setTrainable(true)
             var before: Float = .nan, after: Float = .nan, refit: Float = .infinity, steps = 0, unchanged = false
             var probeRecord: DegradationProbe?
+            var frames: [RGBImage] = [], seen: [RGBImage] = []
             while steps < options.steps {
-                let (frames, ended) = lock.withLock { (recent, streamEnded) }
+                let (available, generation, ended) = lock.withLock { (sceneFrames, sceneGeneration, streamEnded) }
                 if ended { break }
-                // Right after a cut the scene's first frame is on its way.
-                if frames.isEmpty { usleep(5_000); continue }
+                // Frames keep flowing meanwhile; the adaptation starts once its scene's first frames are in (or
+                // the scene ended sooner) and keeps to them.
+                if frames.isEmpty {
+                    if generation == startGeneration { seen = available }
+                    if seen.count < options.sampleFrames && generation == startGeneration { usleep(5_000); continue }
+                    if seen.isEmpty { break }
+                    frames = seen
+                }
                 if before.isNaN { before = adapter.holdAside(frames: frames) }
                 after = adapter.adapt(frames: frames, steps: 1).last?.heldAsideInternalLoss ?? after
                 steps += 1
