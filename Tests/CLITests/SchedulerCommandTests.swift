@@ -39,21 +39,28 @@ final class SchedulerCommandTests: XCTestCase {
         return try XCTUnwrap(json["scenes"] as? [[String: Any]])
     }
 
+    /// Checks that the run found the three scenes at the cuts and adapted once at each scene's first frame, no
+    /// more; returns the adaptations.
+    func adaptationsAtTheThreeCuts(_ result: CommandResult) throws -> [[String: Any]] {
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let scenes = try scenes("report.json")
+        XCTAssertEqual(scenes.map { $0["firstFrame"] as? Int }, [0, 10, 20])
+        XCTAssertEqual(scenes.map { $0["lastFrame"] as? Int }, [9, 19, 29])
+        XCTAssertTrue(scenes.allSatisfy { $0["laterAdaptations"] as? Int == 0 })
+        let adaptations = scenes.compactMap { $0["adaptation"] as? [String: Any] }
+        XCTAssertEqual(adaptations.map { $0["frame"] as? Int }, [0, 10, 20])
+        return adaptations
+    }
+
     func testThreeScenesGiveThreeFullAdaptationsAtTheCuts() throws {
         // The default (two-phase): the previous Gd refitted to each new scene gains far more than 15% of L_IB
         // (0.74 and 0.80 measured), so each scene with a new kernel gets a full adaptation.
         let result = try onsr(["three.mp4", "out.mp4", "--method", "onsr", "--steps", "40", "--external", "photos",
                                "--report", "report.json"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        let scenes = try scenes("report.json")
-        XCTAssertEqual(scenes.map { $0["firstFrame"] as? Int }, [0, 10, 20])
-        XCTAssertEqual(scenes.map { $0["lastFrame"] as? Int }, [9, 19, 29])
-        let adaptations = scenes.compactMap { $0["adaptation"] as? [String: Any] }
-        XCTAssertEqual(adaptations.map { $0["frame"] as? Int }, [0, 10, 20])
+        let adaptations = try adaptationsAtTheThreeCuts(result)
         XCTAssertEqual(adaptations.map { $0["kind"] as? String }, ["full", "full", "full"], "\(adaptations)")
         XCTAssertEqual(adaptations.map { $0["steps"] as? Int }, [40, 40, 40])
         XCTAssertEqual(adaptations.compactMap { ($0["probe"] as? [String: Any])?["unchanged"] as? Bool }, [false, false])
-        XCTAssertTrue(scenes.allSatisfy { $0["laterAdaptations"] as? Int == 0 })
     }
 
     func testThePapersVariantSendsANewKernelToFullSteps() throws {
@@ -61,15 +68,9 @@ final class SchedulerCommandTests: XCTestCase {
         // moves, so every scene with a new kernel gets full steps.
         let result = try onsr(["three.mp4", "out.mp4", "--method", "onsr", "--variant", "onsr", "--steps", "2", "--external", "photos",
                                "--report", "report.json"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        let scenes = try scenes("report.json")
-        XCTAssertEqual(scenes.map { $0["firstFrame"] as? Int }, [0, 10, 20])
-        XCTAssertEqual(scenes.map { $0["lastFrame"] as? Int }, [9, 19, 29])
-        let adaptations = scenes.compactMap { $0["adaptation"] as? [String: Any] }
-        XCTAssertEqual(adaptations.map { $0["frame"] as? Int }, [0, 10, 20])
+        let adaptations = try adaptationsAtTheThreeCuts(result)
         XCTAssertEqual(adaptations.map { $0["steps"] as? Int }, [2, 2, 2], "a new kernel in each scene: full step counts")
         XCTAssertEqual(adaptations.map { $0["kind"] as? String }, ["full", "warm-full", "warm-full"])
-        XCTAssertTrue(scenes.allSatisfy { $0["laterAdaptations"] as? Int == 0 })
         let frames = try Shell.ffprobe(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
                                         "stream=nb_read_frames,width", "-of", "csv=p=0", "out.mp4"], in: folder.path)
         XCTAssertEqual(frames.trimmingCharacters(in: .whitespacesAndNewlines), "320,30")

@@ -8,29 +8,16 @@ import XCTest
 /// The live scheduler on tiny networks: frames never wait, adapted models take over at cuts, and two-phase's
 /// degradation check keeps the running model when the degradation did not change.
 final class LiveSchedulerTests: XCTestCase {
-    var folder: TemporaryFolder!
-    var photos: PhotoSet!
-    var model: ModelInfo!
+    var fixture: TinyAdaptationFixture!
+    var photos: PhotoSet { fixture.photos }
+    var model: ModelInfo { fixture.model }
 
-    override func setUpWithError() throws {
-        folder = try TemporaryFolder("onsr-live")
-        try FileManager.default.createDirectory(atPath: folder.file("photos"), withIntermediateDirectories: false)
-        for i in 0..<2 {
-            try ImageFile.writePNG(SyntheticShots.frame(shot: i, t: 3, width: 96, height: 96), to: folder.file("photos/p\(i).png"))
-        }
-        photos = try PhotoSet(folder: folder.file("photos"))
-        let gr = RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: 2), seed: 3)
-        try SafeTensors.write(SafeTensors.parameters(of: gr), to: folder.file("tiny.safetensors"))
-        model = try ModelStore.describe(path: folder.file("tiny.safetensors"))
-    }
+    override func setUpWithError() throws { fixture = try TinyAdaptationFixture("onsr-live") }
 
-    override func tearDown() { folder.remove() }
+    override func tearDown() { fixture.remove() }
 
     func scheduler(refitTolerance: Float) throws -> LiveScheduler {
-        var adaptation = AdaptationOptions()
-        adaptation.patches = 2
-        adaptation.patchSize = 16
-        adaptation.learningRateGr = 1e-3
+        let adaptation = TinyAdaptationFixture.adaptation
         var options = LiveOptions()
         options.steps = 4
         options.maxSwitchDelay = 1_000

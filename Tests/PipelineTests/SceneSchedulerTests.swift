@@ -6,23 +6,13 @@ import TestSupport
 import XCTest
 
 final class SceneSchedulerTests: XCTestCase {
-    var folder: TemporaryFolder!
-    var photos: PhotoSet!
-    var model: ModelInfo!
+    var fixture: TinyAdaptationFixture!
+    var photos: PhotoSet { fixture.photos }
+    var model: ModelInfo { fixture.model }
 
-    override func setUpWithError() throws {
-        folder = try TemporaryFolder("onsr-scheduler")
-        try FileManager.default.createDirectory(atPath: folder.file("photos"), withIntermediateDirectories: false)
-        for i in 0..<2 {
-            try ImageFile.writePNG(SyntheticShots.frame(shot: i, t: 3, width: 96, height: 96), to: folder.file("photos/p\(i).png"))
-        }
-        photos = try PhotoSet(folder: folder.file("photos"))
-        let gr = RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: 2), seed: 3)
-        try SafeTensors.write(SafeTensors.parameters(of: gr), to: folder.file("tiny.safetensors"))
-        model = try ModelStore.describe(path: folder.file("tiny.safetensors"))
-    }
+    override func setUpWithError() throws { fixture = try TinyAdaptationFixture("onsr-scheduler") }
 
-    override func tearDown() { folder.remove() }
+    override func tearDown() { fixture.remove() }
 
     func scheduler(_ policy: AdaptPolicy, steps: Int = 2, warmSteps: Int = 0, lookAhead: Int = 4,
                    refitTolerance: Float? = nil) throws -> SceneScheduler {
@@ -32,10 +22,7 @@ final class SceneSchedulerTests: XCTestCase {
         options.steps = steps
         options.warmSteps = warmSteps
         options.lookAhead = lookAhead
-        var adaptation = AdaptationOptions()
-        adaptation.patches = 2
-        adaptation.patchSize = 16
-        adaptation.learningRateGr = 1e-3
+        let adaptation = TinyAdaptationFixture.adaptation
         return try SceneScheduler(model: model, external: photos, adaptation: adaptation, options: options)
     }
 
