@@ -2,9 +2,12 @@ import Foundation
 import Decode
 
 /// Opens inputs and turns every way an input can be wrong into one clear line with the right status.
-enum InputCheck {
+public enum InputCheck {
     /// True for names FFmpeg opens as protocols rather than files (URLs, `-` for stdin).
     static func isURL(_ path: String) -> Bool { path == "-" || path.contains("://") }
+
+    /// True for inputs that cannot be read twice: standard input and network streams (`file:` URLs are files).
+    public static func isStream(_ path: String) -> Bool { isURL(path) && !path.hasPrefix("file:") }
 
     /// The name FFmpeg opens for a path: `-` is standard input or output.
     static func ffmpegName(_ path: String, input: Bool = false) -> String {

@@ -89,7 +89,7 @@ struct ScheduleFlags: ParsableArguments {
 
     /// Live mode: asked for, or implied by an input that cannot be read twice (a pipe or a network stream).
     func isLive(input: String) -> Bool {
-        live || input == "-" || (input.contains("://") && !input.hasPrefix("file:"))
+        live || InputCheck.isStream(input)
     }
 
     /// The frame processor for a video: the scene scheduler for ONSR, one fixed upscaler otherwise.
