@@ -25,7 +25,7 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "ONSR: score after each of these step counts (one adaptation per image), e.g. 0 25 50 100.")
     var checkpoints: [Int] = []
     @Option(help: "ONSR: learning rate of Gr.") var lrGr: Float = AdaptationOptions().learningRateGr
-    @Option(help: "ONSR: learning rate of Gd (default 3e-3 for two-phase, 1e-4 for the other variants).") var lrGd: Float?
+    @Option(help: "ONSR: learning rate of Gd (default for two-phase 3e-3 at x2, 1e-3 at x4; 1e-4 for the other variants).") var lrGd: Float?
     @Option(help: "ONSR: learning rate of Dl.") var lrDl: Float = AdaptationOptions().learningRateDl
     @Option(help: "ONSR: weight λ of the GAN term in Gd's loss.") var ganWeight: Float = AdaptationOptions().ganWeight
     @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps).") var gdWarmup = 0

@@ -95,7 +95,8 @@ final class OnlineAdapterTests: XCTestCase {
     func testTwoPhaseMovesOnlyGdThenOnlyGr() {
         var settings = options(.twoPhase, steps: 6)
         settings.learningRateGd = nil
-        XCTAssertEqual(settings.effectiveLearningRateGd, 3e-3)
+        XCTAssertEqual(settings.effectiveLearningRateGd(scale: 2), 3e-3)
+        XCTAssertEqual(settings.effectiveLearningRateGd(scale: 4), 1e-3, "x4: the rate measured not to diverge")
         // By default the first half of the steps is the Gd phase.
         let split = OnlineAdapter(gr: tinyGr(), external: photos, options: settings).adapt(frames: [frame])
         XCTAssertEqual(split.map { $0.externalLoss.isNaN }, [true, true, true, false, false, false])
