@@ -14,9 +14,9 @@ public struct DegradationCheck: Sendable {
     /// A refit that ends above `tolerance` x the starting loss counts as "unchanged".
     public let tolerance: Float
 
-    /// `steps` is the full adaptation budget, whose first half is two-phase's Gd phase.
+    /// `steps` is the full adaptation budget; the probe, a quarter of it, stays inside two-phase's Gd phase (half).
     public init(steps: Int, tolerance: Float) {
-        probeSteps = max(1, min(steps / 4, steps / 2))
+        probeSteps = max(1, steps / 4)
         self.tolerance = tolerance
     }
 
