@@ -87,8 +87,8 @@ public struct Benchmark {
                               checkpoints: [Int]) throws -> [Row] {
         let points = Array(Set(checkpoints)).sorted()
         var options = options
-        // Two-phase scored along the way: its Gd phase is half of the longest adaptation, not of the first leg.
-        if options.variant == .twoPhase && options.degradationWarmup == 0 { options.degradationWarmup = (points.last ?? 0) / 2 }
+        // One adaptation scored along the way: its budget (two-phase splits it in half) is the longest checkpoint.
+        options.steps = points.last ?? 0
         var psnrs = [[Double]](repeating: [], count: points.count), ssims = psnrs, nccs = psnrs
         var seconds = [Double](repeating: 0, count: points.count)
         for item in cases {

@@ -211,8 +211,6 @@ public final class LiveScheduler: FrameProcessor {
             let watch = Stopwatch()
             var settings = adaptation
             settings.steps = options.steps
-            // Steps are taken one at a time here, so the two-phase split is fixed up front.
-            if twoPhase && settings.degradationWarmup == 0 { settings.degradationWarmup = max(1, options.steps / 2) }
             let previous = lock.withLock { self.previous }
             var adapter: OnlineAdapter
             var check: DegradationCheck?, oldGd: [Tensor]?
@@ -224,7 +222,7 @@ public final class LiveScheduler: FrameProcessor {
                 adapter = OnlineAdapter(gr: trainee, external: external, options: settings, gd: previous?.gd, dl: previous?.dl)
             }
             trainee.setTrainable(true)
-            var before: Float = .nan, after: Float = .nan, refit: Float = .infinity, steps = 0, unchanged = false
+            var before: Float = .nan, after: Float = .nan, steps = 0, unchanged = false
             var probeRecord: DegradationProbe?
             var frames: [RGBImage] = [], seen: [RGBImage] = []
             while steps < options.steps {
@@ -241,21 +239,14 @@ public final class LiveScheduler: FrameProcessor {
                 if before.isNaN { before = adapter.holdAside(frames: frames) }
                 after = adapter.adapt(frames: frames, steps: 1).last?.heldAsideInternalLoss ?? after
                 steps += 1
-                if let probe = check, steps <= probe.probeSteps {
-                    refit = after
-                    if steps == probe.probeSteps {
-                        if probe.unchanged(before: before, afterRefit: refit) {
-                            probeRecord = DegradationProbe(steps: steps, internalLossBefore: before, internalLossAfter: refit,
-                                                           kernelSimilarity: nil, unchanged: true)
-                            unchanged = true
-                            break
-                        }
-                        // A new degradation: a full adaptation from scratch, as in file mode.
-                        probeRecord = DegradationProbe(steps: steps, internalLossBefore: before, internalLossAfter: refit,
-                                                       kernelSimilarity: nil, unchanged: false)
-                        adapter = OnlineAdapter(gr: trainee, external: external, options: settings)
-                        (before, steps, check) = (.nan, 0, nil)
-                    }
+                if let probe = check, steps == probe.probeSteps {
+                    unchanged = probe.unchanged(before: before, afterRefit: after)
+                    probeRecord = DegradationProbe(steps: steps, internalLossBefore: before, internalLossAfter: after,
+                                                   kernelSimilarity: nil, unchanged: unchanged)
+                    if unchanged { break }
+                    // A new degradation: a full adaptation from scratch, as in file mode.
+                    adapter = OnlineAdapter(gr: trainee, external: external, options: settings)
+                    (before, steps, check) = (.nan, 0, nil)
                 }
             }
             trainee.setTrainable(false)

@@ -73,7 +73,9 @@ public final class OnlineAdapter {
     private var heldAside: Tensor?
     private var rng: SeededRandom
     public private(set) var stepsDone = 0
-    private var gdPhaseEnd: Int?
+    /// Steps from the adapter's first in which only Gd learns (two-phase, or `degradationWarmup`), fixed from
+    /// the whole budget `options.steps` so that an adaptation taken in several calls splits the same way.
+    private let gdPhaseEnd: Int
     /// λ in effect: Dl only takes patches of its own size.
     private var ganWeight: Float { options.patchSize == Discriminator.patchSize ? options.ganWeight : 0 }
 
@@ -89,6 +91,8 @@ public final class OnlineAdapter {
         optimiserGr = Adam(gr, learningRate: options.learningRateGr)
         optimiserGd = Adam(self.gd, learningRate: options.effectiveLearningRateGd(scale: gr.scale))
         optimiserDl = Adam(self.dl, learningRate: options.learningRateDl)
+        gdPhaseEnd = options.degradationWarmup > 0 ? options.degradationWarmup
+            : (options.variant == .twoPhase ? max(1, options.steps / 2) : 0)
     }
 
     // MARK: Patches
@@ -134,13 +138,7 @@ public final class OnlineAdapter {
         let size = options.patchSize, s = gr.scale
         if heldAside == nil { heldAside = patches(from: frames, count: options.patches, size: size) }
         var history: [AdaptationStep] = []
-        let budget = steps ?? options.steps
-        // The Gd-only phase is counted from the adapter's first step; its length is fixed by the first call.
-        if gdPhaseEnd == nil {
-            gdPhaseEnd = options.degradationWarmup > 0 ? options.degradationWarmup : (options.variant == .twoPhase ? budget / 2 : 0)
-        }
-        let gdPhaseEnd = self.gdPhaseEnd ?? 0
-        for _ in 0..<budget {
+        for _ in 0..<(steps ?? options.steps) {
             let y = patches(from: frames, count: options.patches, size: size)
             let xe = patches(from: external.images, count: options.patches, size: size * s)
             var internalLoss: Float = .nan, externalLoss: Float = .nan

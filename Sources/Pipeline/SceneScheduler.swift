@@ -65,18 +65,7 @@ public struct AdaptationRecord: Codable, Sendable {
     public var internalLossAfter: Float
     public var seconds: Double
     /// Two-phase after a cut: the Gd-only probe that decided the kind.
-    public var probe: DegradationProbe?
-
-    public init(kind: Kind, frame: Int, steps: Int, internalLossBefore: Float, internalLossAfter: Float, seconds: Double,
-                probe: DegradationProbe? = nil) {
-        self.kind = kind
-        self.frame = frame
-        self.steps = steps
-        self.internalLossBefore = internalLossBefore
-        self.internalLossAfter = internalLossAfter
-        self.seconds = seconds
-        self.probe = probe
-    }
+    public var probe: DegradationProbe? = nil
 }
 
 /// One scene of the video.
@@ -224,8 +213,6 @@ public final class SceneScheduler: FrameProcessor {
     private var adapterSettings: AdaptationOptions {
         var settings = adaptation
         settings.steps = options.steps
-        // The Gd phase is fixed up front, because a warm start takes its steps in two calls.
-        if settings.variant == .twoPhase && settings.degradationWarmup == 0 { settings.degradationWarmup = max(1, options.steps / 2) }
         return settings
     }
 
