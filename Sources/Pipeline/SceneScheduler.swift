@@ -33,8 +33,8 @@ public struct ScheduleOptions: Sendable {
     /// on the same patches, so the content's own difficulty stays out of the decision.
     public var fitTolerance: Float = 0.95
     /// Two-phase: a refit of the previous Gd that ends above this fraction of its starting L_IB leaves the
-    /// degradation "unchanged". Measured (README, scheduler): the same blur on new frames or on another clip
-    /// refits to 0.93-1.1, a sharper or a wider blur to 0.69-0.70.
+    /// degradation "unchanged"; `scripts/bench-degradation-check.py` measures where the same, a sharper and a
+    /// wider blur land (docs/method.md).
     public var refitTolerance: Float = 0.85
     /// Steps for a scene whose degradation the current models still fit.
     public var shortSteps: Int { max(1, steps / 4) }
@@ -244,8 +244,7 @@ public final class SceneScheduler: FrameProcessor {
         let adaptedGr = gr.snapshot()
         gr.restore(pretrained)
         let oldGd = previous.gd.snapshot()
-        // A fresh Adam (a continued one refits further on content alone: the same blur on new frames of the
-        // sample then refitted to 0.79 instead of 0.92-0.94, below the tolerance).
+        // A fresh Adam: a continued one refitted further on new content alone and read the same blur as changed.
         let next = makeAdapter(gd: previous.gd, dl: previous.dl)
         self.adapter = next
         let before = next.holdAside(frames: frames)
@@ -254,8 +253,8 @@ public final class SceneScheduler: FrameProcessor {
             self.events(.adaptation(step: step.step, of: self.options.steps, internalLoss: step.heldAsideInternalLoss))
         }
         let refitSteps = next.adapt(frames: frames, steps: check.probeSteps, progress: report)
-        // The last value, not the lowest: at Gd's rate L_IB jitters, and the lowest of 25 read the same blur
-        // on new frames as changed (0.81 instead of 0.94 on the sample).
+        // The last value, not the lowest: at Gd's rate L_IB jitters, and the lowest of the probe read the same
+        // blur on new frames as changed.
         let refit = refitSteps.last?.heldAsideInternalLoss ?? before
         let unchanged = check.unchanged(before: before, afterRefit: refit)
         let refitKernel = next.gd.generationKernel()

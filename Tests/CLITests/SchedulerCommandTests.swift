@@ -53,8 +53,8 @@ final class SchedulerCommandTests: XCTestCase {
     }
 
     func testThreeScenesGiveThreeFullAdaptationsAtTheCuts() throws {
-        // The default (two-phase): the previous Gd refitted to each new scene gains far more than 15% of L_IB
-        // (0.74 and 0.80 measured), so each scene with a new kernel gets a full adaptation.
+        // The default (two-phase): the previous Gd refitted to each new scene gains more than 15% of L_IB, so
+        // each scene with a new kernel gets a full adaptation.
         let result = try onsr(["three.mp4", "out.mp4", "--method", "onsr", "--steps", "40", "--external", "photos",
                                "--report", "report.json"])
         let adaptations = try adaptationsAtTheThreeCuts(result)
