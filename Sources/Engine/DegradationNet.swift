@@ -96,14 +96,16 @@ public final class DegradationNet: ParameterContainer {
     }
 
     /// The whole blur Gd applies before keeping every s-th pixel: the three layers composed with the bicubic
-    /// layer's antialiasing filter (Keys' cubic stretched by s, 4s taps). This is what compares with a true
-    /// kernel that is applied before plain subsampling: LR(y, x) = Σ k[p, q] · HR(s·y + p − c, s·x + q − c)
-    /// with c = (effective size / 2) + 2s − 1, away from the borders.
+    /// layer's antialiasing filter (Keys' cubic stretched by s). This is what compares with a true kernel
+    /// that is applied before plain subsampling: LR(y, x) = Σ k[p, q] · HR(s·y + p − c, s·x + q − c) with
+    /// c = `generationCentre`, away from the borders (checked against Gd's forward pass in the tests).
     public func generationKernel() -> (size: Int, values: [Float]) {
         let (size, blurTaps) = effectiveKernel()
         let s = Double(scale)
         // Tap t reads the input s·y + t − (2s − 1); imresize centres output y on input s·y + (s − 1) / 2.
-        let filter = (0..<(4 * scale)).map { t -> Double in
+        // 4s + 1 taps: the filter's support (4s wide) covers 4s + 1 integer positions when its centre is
+        // half-integral (x4); at x2 the last tap is 0.
+        let filter = (0...(4 * scale)).map { t -> Double in
             let x = abs((Double(t - (2 * scale - 1)) - (s - 1) / 2) / s)
             return x <= 1 ? 1.5 * x * x * x - 2.5 * x * x + 1 : (x < 2 ? -0.5 * x * x * x + 2.5 * x * x - 4 * x + 2 : 0)
         }
@@ -114,7 +116,14 @@ public final class DegradationNet: ParameterContainer {
         for y in 0..<size { for x in 0..<size { for (t, w) in taps.enumerated() { rows[y * out + x + t] += w * blurTaps[y * size + x] } } }
         var result = [Float](repeating: 0, count: out * out)
         for y in 0..<size { for x in 0..<out { for (t, w) in taps.enumerated() { result[(y + t) * out + x] += w * rows[y * out + x] } } }
-        return (out, result)
+        // The impulse response is the kernel mirrored: the layers correlate, and so does the formula above.
+        return (out, result.reversed())
+    }
+
+    /// The offset c of `generationKernel`: with e the size of the three layers composed and the filter symmetric
+    /// about s·y + (s − 1) / 2, tap t of which reads B(s·y + t − (2s − 1)), c = e / 2 + s + 2.
+    public var generationCentre: Int {
+        kernels.reduce(1) { $0 + $1.value.shape[3] - 1 } / 2 + scale + 2
     }
 
     /// The effective blur kernel (the three layers composed), `size` x `size`, by blurring an impulse.

@@ -108,8 +108,9 @@ public struct Benchmark {
                 psnrs[index].append(Quality.psnrY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
                 ssims[index].append(Quality.ssimY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
                 if let kernel = item.kernel {
-                    let generation = adapter.gd.generationKernel()
-                    nccs[index].append(KernelComparison.ncc(generation.values, size: generation.size, kernel.taps, size: kernel.size))
+                    // The kernel Gr is fine-tuned through: the corrected one once it exists, else Gd's.
+                    let estimate = adapter.correctedKernel.map { ($0.size, $0.taps) } ?? adapter.gd.generationKernel()
+                    nccs[index].append(KernelComparison.ncc(estimate.1, size: estimate.0, kernel.taps, size: kernel.size))
                 }
             }
         }

@@ -9,6 +9,12 @@ public enum InputCheck {
     /// True for inputs that cannot be read twice: standard input and network streams (`file:` URLs are files).
     public static func isStream(_ path: String) -> Bool { isURL(path) && !path.hasPrefix("file:") }
 
+    /// True for network sources, whose frames arrive in real time whether or not they are read (`pipe:` and
+    /// `file:` URLs wait for their reader).
+    public static func isNetwork(_ path: String) -> Bool {
+        path.contains("://") && !path.hasPrefix("file:") && !path.hasPrefix("pipe:")
+    }
+
     /// The name FFmpeg opens for a path: `-` is standard input or output.
     static func ffmpegName(_ path: String, input: Bool = false) -> String {
         path == "-" ? (input ? "pipe:0" : "pipe:1") : path

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import CMalloc
+#endif
 import Decode
 import Engine
 import Foundation
@@ -31,6 +34,11 @@ public struct LiveOptions: Sendable {
     public var sampleFrames = 8
     /// Two-phase: see `ScheduleOptions.refitTolerance`.
     public var refitTolerance = ScheduleOptions().refitTolerance
+    /// While a background adaptation runs, upscale on one core, and from the first such frame on at a lower
+    /// priority (nice +5 for the upscaling thread; an unprivileged process cannot raise it back), so that the
+    /// adaptation gets most of the machine and its model takes over sooner. Right for an input that can wait
+    /// (a pipe under back-pressure), wrong for a real-time source, whose frames would then come late.
+    public var favourAdaptation = false
     public init() {}
 }
 
@@ -77,6 +85,7 @@ public final class LiveScheduler: FrameProcessor {
     private var finishedThread = DispatchGroup()
 
     private var fade: (record: ModelSwitch, weights: [Tensor], done: Int)?
+    private weak var yieldedThread: Thread?
 
     public init(model: ModelInfo, external: PhotoSet, adaptation: AdaptationOptions, options: LiveOptions,
                 events: @escaping (JobEvent) -> Void = { _ in }) throws {
@@ -175,6 +184,24 @@ public final class LiveScheduler: FrameProcessor {
 
     private func infer(_ image: RGBImage) -> RGBImage {
         let input = Tensor(shape: [1, 3, image.height, image.width], values: image.pixels)
+        if options.favourAdaptation && lock.withLock({ running }) {
+            yieldToAdaptation()
+            return Parallel.serially { upscale(input, width: image.width, height: image.height) }
+        }
+        return upscale(input, width: image.width, height: image.height)
+    }
+
+    /// Lowers the upscaling thread's priority, once per thread.
+    private func yieldToAdaptation() {
+        let thread = Thread.current
+        guard thread !== yieldedThread else { return }
+        yieldedThread = thread
+        #if canImport(Glibc)
+        _ = onsr_lower_thread_priority(5)
+        #endif
+    }
+
+    private func upscale(_ input: Tensor, width: Int, height: Int) -> RGBImage {
         var pixels = currentTiles(input).values
         if var active = fade {
             active.done += 1
@@ -192,7 +219,7 @@ public final class LiveScheduler: FrameProcessor {
                 fade = active
             }
         }
-        return RGBImage(clamping: pixels, width: image.width * scale, height: image.height * scale)
+        return RGBImage(clamping: pixels, width: width * scale, height: height * scale)
     }
 
     // MARK: Background adaptation

@@ -43,6 +43,11 @@ public struct AdaptationOptions: Codable, Sendable {
     public func effectiveLearningRateGd(scale: Int) -> Float {
         learningRateGd ?? (variant == .twoPhase ? (scale >= 4 ? 1e-3 : 3e-3) : 1e-4)
     }
+    /// Two-phase: variance (in HR pixels²) of an isotropic Gaussian composed with Gd's fitted kernel before Gr
+    /// is fine-tuned through it, 0 for none. Gd fitted through the pretrained Gr explains the input from Gr's
+    /// output, which is itself slightly soft, so the fitted kernel is narrower than the true one by about Gr's
+    /// own residual blur (docs/onsr-study.md).
+    public var kernelCorrection: Float = 0
     /// LR patches (32 x 32) and HR patches (32s x 32s) per step.
     public var patches = 10
     /// The GAN term needs Dl's 32 x 32 input; with other sizes (small tests) it is left out.
@@ -69,8 +74,13 @@ public final class OnlineAdapter {
     let external: PhotoSet
     /// The true kernel, for the oracle control only.
     public var oracleKernel: BlurKernel?
+    /// Two-phase with `kernelCorrection`: the corrected kernel Gr is fine-tuned through (set when Gd's phase ends).
+    public private(set) var correctedKernel: BlurKernel?
     private let optimiserGr: Adam, optimiserGd: Adam, optimiserDl: Adam
     private var heldAside: Tensor?
+    /// Gr(heldAside) and the fingerprint of the Gr weights that made it: reused while Gr does not change (the
+    /// whole Gd phase of two-phase), whoever changes it (callers restore snapshots into `gr`).
+    private var heldAsideReconstruction: (tensor: Tensor, weights: Double)?
     private var rng: SeededRandom
     public private(set) var stepsDone = 0
     /// Steps from the adapter's first in which only Gd learns (two-phase, or `degradationWarmup`), fixed from
@@ -121,13 +131,17 @@ public final class OnlineAdapter {
     @discardableResult
     public func holdAside(frames: [RGBImage]) -> Float {
         heldAside = patches(from: frames, count: options.patches, size: options.patchSize)
+        heldAsideReconstruction = nil
         return heldAsideInternalLoss()
     }
 
     /// L_IB on the held-aside patches (fixed at the first adaptation call).
     public func heldAsideInternalLoss() -> Float {
         guard let heldAside else { return .nan }
-        return Loss.l1(gd(gr(heldAside)), heldAside).loss
+        let weights = fingerprint(gr)
+        let reconstruction = heldAsideReconstruction.flatMap { $0.weights == weights ? $0.tensor : nil } ?? gr(heldAside)
+        heldAsideReconstruction = (reconstruction, weights)
+        return Loss.l1(gd(reconstruction), heldAside).loss
     }
 
     // MARK: Adaptation
@@ -154,6 +168,9 @@ public final class OnlineAdapter {
                     internalLoss = updateDegradation(y: y, xe: xe, gan: true)
                     if ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
                 } else {
+                    if options.kernelCorrection > 0 && correctedKernel == nil {
+                        correctedKernel = KernelCorrection.widened(gd, variance: options.kernelCorrection)
+                    }
                     externalLoss = updateReconstruction(xe: xe)
                 }
             case .ibsr:
@@ -191,7 +208,7 @@ public final class OnlineAdapter {
 
     /// The LR versions of external HR patches: Gd's (current) degradation, or the true kernel for the oracle.
     private func degradeExternal(_ xe: Tensor) -> Tensor {
-        if options.variant == .oracleGd, let kernel = oracleKernel {
+        if let kernel = options.variant == .oracleGd ? oracleKernel : correctedKernel {
             let (n, c, h, w) = xe.nchw
             let s = gr.scale
             let lr = Tensor(shape: [n, c, h / s, w / s])
@@ -210,8 +227,25 @@ public final class OnlineAdapter {
         optimiserGr.zeroGrad()
         let (loss, grad) = Loss.l1(gr.forward(degradeExternal(xe), saving: true), xe)
         gr.backward(grad)
-        optimiserGr.step()
+        stepReconstruction()
         return loss
+    }
+
+    private func stepReconstruction() {
+        optimiserGr.step()
+        heldAsideReconstruction = nil
+    }
+
+    /// A position-weighted sum of every weight: a fraction of a millisecond against a Gr forward pass.
+    private func fingerprint(_ network: ParameterContainer) -> Double {
+        var total = 0.0
+        for (index, (_, parameter)) in network.namedParameters().enumerated() {
+            let values = parameter.value
+            var sum = 0.0
+            for i in 0..<values.count { sum += Double(values.data[i]) * Double(1 + i % 31) }
+            total += sum * Double(index + 1)
+        }
+        return total
     }
 
     /// Dl <- BCE(Dl(y), real) + BCE(Dl(Gd(x_e)), fake).
@@ -231,7 +265,7 @@ public final class OnlineAdapter {
         let reconstructed = gr.forward(y, saving: true)
         let (loss, grad) = Loss.l1(gd.forward(reconstructed, saving: true), y)
         if let gradReconstructed = gd.backward(grad, needInputGrad: true) { gr.backward(gradReconstructed) }
-        optimiserGr.step(); optimiserGd.step()
+        stepReconstruction(); optimiserGd.step()
         gd.renormalise()
         return loss
     }
@@ -252,7 +286,7 @@ public final class OnlineAdapter {
             if let gradFake = dl.backward(gradLogits, needInputGrad: true) { gd.backward(gradFake) }
             dl.setTrainable(true)
         }
-        optimiserGr.step(); optimiserGd.step()
+        stepReconstruction(); optimiserGd.step()
         gd.renormalise()
         if ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
         return loss

@@ -29,6 +29,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR: learning rate of Dl.") var lrDl: Float = AdaptationOptions().learningRateDl
     @Option(help: "ONSR: weight λ of the GAN term in Gd's loss.") var ganWeight: Float = AdaptationOptions().ganWeight
     @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps).") var gdWarmup = 0
+    @Option(help: "ONSR two-phase: variance (HR pixels²) of the Gaussian that widens Gd's fitted kernel before Gr is fine-tuned.") var kernelCorrection: Float = AdaptationOptions().kernelCorrection
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Write the results as JSON here.") var json: String?
 
@@ -53,6 +54,7 @@ struct EvalCommand: ParsableCommand {
                     options.learningRateGr = lrGr; options.learningRateGd = lrGd; options.learningRateDl = lrDl
                     options.ganWeight = ganWeight
                     options.degradationWarmup = gdWarmup
+                    options.kernelCorrection = kernelCorrection
                     let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
                     guard let variant = AdaptationVariant(rawValue: variantName) else {
                         throw ToolError(.usage, "unknown ONSR variant \(variantName)")

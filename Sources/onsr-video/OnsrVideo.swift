@@ -85,7 +85,10 @@ struct Upscale: ParsableCommand {
             options.maxLatency = maxLatency
             let printer = ProgressPrinter(quiet: common.quiet)
             let live = schedule.isLive(input: input)
-            let processor = try schedule.makeProcessor(method, live: live, events: printer.handle)
+            // Under back-pressure a pipe or file waits for its reader, so live mode may give its background
+            // adaptation the larger share of the cores; a network source would deliver late frames instead.
+            let inputWaits = dropPolicy == .block && !InputCheck.isNetwork(input)
+            let processor = try schedule.makeProcessor(method, live: live, inputWaits: inputWaits, events: printer.handle)
             let job = VideoJob(options: options, processor: processor, events: printer.handle)
             defer { printer.finish() }
             let report = try job.run()

@@ -93,7 +93,7 @@ struct ScheduleFlags: ParsableArguments {
     }
 
     /// The frame processor for a video: the scene scheduler for ONSR, one fixed upscaler otherwise.
-    func makeProcessor(_ method: MethodOptions, live: Bool = false,
+    func makeProcessor(_ method: MethodOptions, live: Bool = false, inputWaits: Bool = false,
                        events: @escaping (JobEvent) -> Void) throws -> FrameProcessor {
         guard method.method == .onsr else { return PerFrameProcessor(try method.makeUpscaler()) }
         var schedule = ScheduleOptions()
@@ -112,6 +112,7 @@ struct ScheduleFlags: ParsableArguments {
             options.steps = method.steps
             options.sceneThreshold = sceneThreshold
             options.maxSwitchDelay = maxSwitchDelay
+            options.favourAdaptation = inputWaits
             return try LiveScheduler(model: model, external: external, adaptation: adaptation, options: options, events: events)
         }
         return try SceneScheduler(model: model, external: external, adaptation: adaptation, options: schedule, events: events)

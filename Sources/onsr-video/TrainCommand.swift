@@ -39,7 +39,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Steps between checkpoints.") var checkpointEvery = 200
     @Option(help: "Storage of the final model: f16 or f32.") var storage = SafeTensors.StorageType.f16
     @Flag(help: "Continue from OUTPUT.checkpoint.safetensors (same options only).") var resume = false
-    @Option(help: "Start from these weights instead of random ones (a model file; the architecture must match).") var initial: String?
+    @Option(help: "Start from these weights instead of random ones (a model file of the same architecture, or with fewer blocks: it is deepened without changing its output).") var initial: String?
     @Flag(name: [.short, .long], help: "Print nothing but errors.") var quiet = false
 
     func validate() throws {
@@ -65,12 +65,19 @@ struct TrainCommand: ParsableCommand {
             let trainer = try Trainer(options: options, photos: photos, validation: held, events: log.handle)
             if let initial {
                 let info = try ModelStore.describe(path: initial)
-                guard info.configuration == options.configuration else {
-                    throw ToolError(.usage, "\(initial) is \(info.configuration), not the \(options.configuration) asked for")
+                var deeper = info.configuration
+                deeper.blocks = options.configuration.blocks
+                guard deeper == options.configuration, info.configuration.blocks <= options.blocks else {
+                    throw ToolError(.usage, "\(initial) is \(info.configuration), not the \(options.configuration) asked for (or the same with fewer blocks)")
                 }
                 let (tensors, _) = try SafeTensors.read(path: initial)
-                try SafeTensors.load(tensors, into: trainer.network)
-                log.note("starting from the weights of \(initial)")
+                if info.configuration.blocks < options.blocks {
+                    try trainer.network.loadGrowing(from: tensors)
+                    log.note("starting from the weights of \(initial), grown from \(info.configuration.blocks) to \(options.blocks) blocks")
+                } else {
+                    try SafeTensors.load(tensors, into: trainer.network)
+                    log.note("starting from the weights of \(initial)")
+                }
             }
             let checkpoint = output + ".checkpoint.safetensors"
             if resume && FileManager.default.fileExists(atPath: checkpoint) {

@@ -67,13 +67,14 @@ final class DegradationTests: XCTestCase {
     func testGenerationKernelIsGdsBlurWithTheBicubicFilterAndSumsToOne() {
         let gd = DegradationNet(scale: 2)
         let (size, taps) = gd.generationKernel()
-        XCTAssertEqual(size, 17 + 7)
+        XCTAssertEqual(size, 17 + 8)
         XCTAssertEqual(Double(taps.reduce(0, +)), 1, accuracy: 1e-5)
         // Gd applied to an impulse reads its generation kernel back (away from borders): LR(y, x) = k[30 - 2y + c, 31 - 2x + c].
         var image = [Float](repeating: 0, count: 64 * 64)
         image[30 * 64 + 31] = 1
         let lr = gd(Tensor(shape: [1, 1, 64, 64], values: image))
-        let c = 17 / 2 + 3
+        let c = gd.generationCentre
+        XCTAssertEqual(c, 17 / 2 + 2 + 2)
         for (y, x) in [(15, 15), (14, 16), (16, 13), (12, 18)] {
             XCTAssertEqual(lr[y * 32 + x], taps[(30 - 2 * y + c) * size + 31 - 2 * x + c], accuracy: 1e-5, "LR (\(y), \(x))")
         }

@@ -10,4 +10,13 @@ final class InputCheckTests: XCTestCase {
             XCTAssertFalse(InputCheck.isStream(file), file)
         }
     }
+
+    func testOnlyNetworkSourcesAreRealTime() {
+        for network in ["udp://127.0.0.1:5000", "tcp://host:1234?listen=1", "srt://host:9000", "rtmp://host/live"] {
+            XCTAssertTrue(InputCheck.isNetwork(network), network)
+        }
+        for waits in ["-", "pipe:0", "clip.mp4", "file:///data/clip.mp4"] {
+            XCTAssertFalse(InputCheck.isNetwork(waits), waits)
+        }
+    }
 }

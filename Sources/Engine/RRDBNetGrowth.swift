@@ -1,0 +1,44 @@
+import Foundation
+
+/// Deepening a trained RRDBNet without changing what it computes, so that a larger model can start from a
+/// smaller trained one instead of from noise (net2net-style).
+extension RRDBNet {
+    /// Loads the weights of a shallower RRDBNet (same features, growth, scale and skip, fewer blocks) into this
+    /// network so that it computes exactly the same function: the given blocks come first; every dense block
+    /// of the new RRDBs gets a zero `conv5`, which makes it the identity, so each new RRDB multiplies its input
+    /// by 1.2 (BasicSR's `rdb3(rdb2(rdb1(x))) * 0.2 + x`), and `conv_body`'s weight is divided by
+    /// 1.2^(new blocks) to undo that (`conv_body` is linear, and nothing else reads the trunk).
+    /// The new blocks' other convs keep their random initialisation: once training moves `conv5` off zero,
+    /// they receive gradients.
+    public func loadGrowing(from tensors: [String: Tensor]) throws {
+        let given = Self.blockCount(in: tensors)
+        guard given <= configuration.blocks else {
+            throw SafeTensorsError("the weights have \(given) blocks, more than this network's \(configuration.blocks)")
+        }
+        for (name, parameter) in namedParameters() {
+            if let block = Self.blockIndex(of: name), block >= given {
+                if name.hasSuffix(".conv5.weight") || name.hasSuffix(".conv5.bias") { parameter.value.zero() }
+                continue
+            }
+            guard let tensor = tensors[name] else { throw SafeTensorsError("missing tensor \(name) (expected shape \(parameter.value.shape))") }
+            guard tensor.shape == parameter.value.shape else {
+                throw SafeTensorsError("tensor \(name) has shape \(tensor.shape), the network expects \(parameter.value.shape)")
+            }
+            parameter.value.assign(tensor)
+        }
+        let undo = 1 / pow(1.2, Float(configuration.blocks - given))
+        let weight = convBody.weight.value
+        for i in 0..<weight.count { weight.data[i] *= undo }
+    }
+
+    /// Number of RRDBs in a set of RRDBNet weights (`body.N.` keys).
+    public static func blockCount(in tensors: [String: Tensor]) -> Int {
+        (tensors.keys.compactMap(blockIndex(of:)).max() ?? -1) + 1
+    }
+
+    private static func blockIndex(of name: String) -> Int? {
+        let parts = name.split(separator: ".")
+        guard parts.count > 2, parts[0] == "body" else { return nil }
+        return Int(parts[1])
+    }
+}

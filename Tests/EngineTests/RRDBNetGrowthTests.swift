@@ -1,0 +1,41 @@
+import Engine
+import XCTest
+
+final class RRDBNetGrowthTests: XCTestCase {
+    private func weights(of net: RRDBNet) -> [String: Tensor] {
+        Dictionary(uniqueKeysWithValues: SafeTensors.parameters(of: net))
+    }
+
+    func testGrownNetworkComputesTheSameFunction() throws {
+        for (scale, skip) in [(2, true), (4, false)] {
+            let small = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: scale, bicubicSkip: skip), seed: 50)
+            let deep = RRDBNet(.init(features: 4, blocks: 3, growth: 3, scale: scale, bicubicSkip: skip), seed: 51)
+            let x = GradientCheck.random([1, 3, 6, 6], seed: 52)
+            let before = deep(x).values
+            try deep.loadGrowing(from: weights(of: small))
+            let expected = small(x).values, grown = deep(x).values
+            XCTAssertGreaterThan(zip(before, expected).map { abs($0 - $1) }.max()!, 1e-3, "the test must start from a different function")
+            XCTAssertEqual(zip(grown, expected).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5, "x\(scale)")
+        }
+    }
+
+    func testGrownBlocksLearn() throws {
+        let small = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2), seed: 53)
+        let deep = RRDBNet(.init(features: 4, blocks: 2, growth: 3, scale: 2), seed: 54)
+        try deep.loadGrowing(from: weights(of: small))
+        let x = GradientCheck.random([1, 3, 4, 4], seed: 55)
+        let y = deep.forward(x, saving: true)
+        deep.backward(GradientCheck.sparse(y.shape, seed: 56, nonzero: 12))
+        let grads = Dictionary(uniqueKeysWithValues: deep.namedParameters().map { ($0.0, $0.1.grad) })
+        // The zeroed conv5 of a new block gets a gradient, so training moves it off the identity.
+        let conv5 = try XCTUnwrap(grads["body.1.rdb3.conv5.weight"] ?? nil)
+        XCTAssertGreaterThan(conv5.values.map(abs).max()!, 0)
+    }
+
+    func testMoreBlocksThanTheNetworkIsRefused() {
+        let big = RRDBNet(.init(features: 4, blocks: 2, growth: 3, scale: 2), seed: 57)
+        let small = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2), seed: 58)
+        XCTAssertEqual(RRDBNet.blockCount(in: weights(of: big)), 2)
+        XCTAssertThrowsError(try small.loadGrowing(from: weights(of: big)))
+    }
+}
