@@ -16,12 +16,13 @@ final class LiveSchedulerTests: XCTestCase {
 
     override func tearDown() { fixture.remove() }
 
-    func scheduler(refitTolerance: Float) throws -> LiveScheduler {
+    func scheduler(refitTolerance: Float, favourAdaptation: Bool = false) throws -> LiveScheduler {
         let adaptation = TinyAdaptationFixture.adaptation
         var options = LiveOptions()
         options.steps = 4
         options.maxSwitchDelay = 1_000
         options.refitTolerance = refitTolerance
+        options.favourAdaptation = favourAdaptation
         return try LiveScheduler(model: model, external: photos, adaptation: adaptation, options: options)
     }
 
@@ -72,5 +73,37 @@ final class LiveSchedulerTests: XCTestCase {
         XCTAssertEqual(live.scenes.compactMap(\.adaptation?.steps), [4, 4, 4])
         XCTAssertEqual(live.switches.map(\.tookOverAtFrame).last, secondCut)
         XCTAssertEqual(live.switches.count, 2, "the third scene's model is ready only after the stream ended")
+    }
+
+    /// Favouring the adaptation changes only how frames are scheduled on the cores: the same frames come out.
+    func testFavouringTheAdaptationKeepsEveryFrameTheSame() throws {
+        var runs: [(outputs: [TimedFrame], cut: Int)] = []
+        for favour in [false, true] {
+            let live = try scheduler(refitTolerance: 0, favourAdaptation: favour)
+            final class Run: @unchecked Sendable { var frame = 0, cut = 0, outputs: [TimedFrame] = [], failure: Error? }
+            let run = Run(), done = DispatchSemaphore(value: 0)
+            // On a thread of its own: favouring lowers the upscaling thread's priority for good.
+            let feeder = Thread {
+                do {
+                    try self.feedUntilAdapted(live, shot: 0, from: &run.frame, outputs: &run.outputs)
+                    run.cut = run.frame
+                    try self.feedUntilAdapted(live, shot: 1, from: &run.frame, outputs: &run.outputs)
+                    _ = try live.finish()
+                } catch { run.failure = error }
+                done.signal()
+            }
+            feeder.start()
+            done.wait()
+            XCTAssertNil(run.failure)
+            XCTAssertEqual(live.switches.map(\.how), ["scene-cut"])
+            XCTAssertEqual(live.switches.first?.tookOverAtFrame, run.cut)
+            runs.append((run.outputs, run.cut))
+        }
+        // The first shot's frames, upscaled by the pretrained model while the adaptation ran.
+        let shared = min(runs[0].cut, runs[1].cut)
+        XCTAssertGreaterThan(shared, 0)
+        for i in 0..<shared {
+            XCTAssertEqual(runs[0].outputs[i].image.pixels, runs[1].outputs[i].image.pixels, "frame \(i)")
+        }
     }
 }
