@@ -38,6 +38,10 @@ public struct Benchmark {
         /// ONSR: mean NCC between Gd's generation kernel and the true kernel (blur degradations only).
         public var kernelNCC: Double?
         public var perImageKernelNCC: [Double]?
+        /// ONSR: per image, |y − Gd(SR)| over the whole LR image under the adaptation's Gd at this step count,
+        /// for the adapted output and for the unadapted one (a no-reference test of which explains y better).
+        public var perImageInternalLoss: [Double]?
+        public var perImageInternalLossUnadapted: [Double]?
     }
 
     public let scale: Int
@@ -90,6 +94,7 @@ public struct Benchmark {
         // One adaptation scored along the way: its budget (two-phase splits it in half) is the longest checkpoint.
         options.steps = points.last ?? 0
         var psnrs = [[Double]](repeating: [], count: points.count), ssims = psnrs, nccs = psnrs
+        var consistency = psnrs, consistencyUnadapted = psnrs
         var seconds = [Double](repeating: 0, count: points.count)
         for item in cases {
             let upscaler = try PretrainedUpscaler(model: model)
@@ -97,6 +102,12 @@ public struct Benchmark {
             let adapter = OnlineAdapter(gr: upscaler.network, external: external, options: options)
             adapter.oracleKernel = item.kernel
             var done = 0, spent = 0.0
+            let unadapted = try upscaler.upscale(item.lr)
+            let lr = Tensor(shape: [1, 3, item.lr.height, item.lr.width], values: item.lr.pixels)
+            func internalLoss(_ output: RGBImage) -> Double {
+                let sr = Tensor(shape: [1, 3, output.height, output.width], values: output.pixels)
+                return Double(Loss.l1(adapter.gd(sr), lr).loss)
+            }
             for (index, steps) in points.enumerated() {
                 let watch = DispatchTime.now().uptimeNanoseconds
                 if steps > done { adapter.adapt(frames: [item.lr], steps: steps - done) }
@@ -107,6 +118,8 @@ public struct Benchmark {
                 seconds[index] += spent + Double(DispatchTime.now().uptimeNanoseconds - inference) / 1e9
                 psnrs[index].append(Quality.psnrY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
                 ssims[index].append(Quality.ssimY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+                consistency[index].append(internalLoss(output))
+                consistencyUnadapted[index].append(internalLoss(unadapted))
                 if let kernel = item.kernel {
                     // The kernel Gr is fine-tuned through: the corrected one once it exists, else Gd's.
                     let estimate = adapter.correctedKernel.map { ($0.size, $0.taps) } ?? adapter.gd.generationKernel()
@@ -118,7 +131,8 @@ public struct Benchmark {
         return points.indices.map { i in
             Row(method: "\(label), \(points[i]) steps", psnr: psnrs[i].reduce(0, +) / n, ssim: ssims[i].reduce(0, +) / n,
                 secondsPerImage: seconds[i] / n, perImagePSNR: psnrs[i],
-                kernelNCC: nccs[i].isEmpty ? nil : nccs[i].reduce(0, +) / n, perImageKernelNCC: nccs[i].isEmpty ? nil : nccs[i])
+                kernelNCC: nccs[i].isEmpty ? nil : nccs[i].reduce(0, +) / n, perImageKernelNCC: nccs[i].isEmpty ? nil : nccs[i],
+                perImageInternalLoss: consistency[i], perImageInternalLossUnadapted: consistencyUnadapted[i])
         }
     }
 
