@@ -43,10 +43,10 @@ public struct AdaptationOptions: Codable, Sendable {
     public func effectiveLearningRateGd(scale: Int) -> Float {
         learningRateGd ?? (variant == .twoPhase ? (scale >= 4 ? 1e-3 : 3e-3) : 1e-4)
     }
-    /// Two-phase: variance (in HR pixels²) of an isotropic Gaussian composed with Gd's fitted kernel before Gr
-    /// is fine-tuned through it, 0 for none. Gd fitted through the pretrained Gr explains the input from Gr's
-    /// output, which is itself slightly soft, so the fitted kernel is narrower than the true one by about Gr's
-    /// own residual blur (docs/onsr-study.md).
+    /// Two-phase, for studies: variance (in HR pixels²) of an isotropic Gaussian composed with Gd's fitted
+    /// kernel before Gr is fine-tuned through it, 0 for none. It tests whether the fitted kernel is too narrow
+    /// (Gd explains the input from Gr's own slightly soft output); measured, any widening made results worse
+    /// (docs/onsr-study.md), hence the default 0.
     public var kernelCorrection: Float = 0
     /// LR patches (32 x 32) and HR patches (32s x 32s) per step.
     public var patches = 10
@@ -206,7 +206,8 @@ public final class OnlineAdapter {
         return loss
     }
 
-    /// The LR versions of external HR patches: Gd's (current) degradation, or the true kernel for the oracle.
+    /// The LR versions of external HR patches: Gd's (current) degradation, the true kernel for the oracle, or
+    /// the corrected kernel once two-phase with `kernelCorrection` has made it.
     private func degradeExternal(_ xe: Tensor) -> Tensor {
         if let kernel = options.variant == .oracleGd ? oracleKernel : correctedKernel {
             let (n, c, h, w) = xe.nchw

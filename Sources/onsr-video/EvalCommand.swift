@@ -29,7 +29,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR: learning rate of Dl.") var lrDl: Float = AdaptationOptions().learningRateDl
     @Option(help: "ONSR: weight λ of the GAN term in Gd's loss.") var ganWeight: Float = AdaptationOptions().ganWeight
     @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps).") var gdWarmup = 0
-    @Option(help: "ONSR two-phase: variance (HR pixels²) of the Gaussian that widens Gd's fitted kernel before Gr is fine-tuned.") var kernelCorrection: Float = AdaptationOptions().kernelCorrection
+    @Option(help: "ONSR two-phase, a study: variance (HR pixels²) of a Gaussian that widens Gd's fitted kernel before Gr is fine-tuned (0: none, the default).") var kernelCorrection: Float = AdaptationOptions().kernelCorrection
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Write the results as JSON here.") var json: String?
 
