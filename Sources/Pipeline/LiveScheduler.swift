@@ -85,7 +85,7 @@ public final class LiveScheduler: FrameProcessor {
     private var finishedThread = DispatchGroup()
 
     private var fade: (record: ModelSwitch, weights: [Tensor], done: Int)?
-    private weak var yieldedThread: Thread?
+    private var yieldedThread: Int32 = 0
 
     public init(model: ModelInfo, external: PhotoSet, adaptation: AdaptationOptions, options: LiveOptions,
                 events: @escaping (JobEvent) -> Void = { _ in }) throws {
@@ -191,12 +191,13 @@ public final class LiveScheduler: FrameProcessor {
         return upscale(input, width: image.width, height: image.height)
     }
 
-    /// Lowers the upscaling thread's priority, once per thread.
+    /// Lowers the upscaling thread's priority, once per thread (by kernel thread id: a lowered priority
+    /// cannot be raised back, so lowering twice would stack).
     private func yieldToAdaptation() {
-        let thread = Thread.current
-        guard thread !== yieldedThread else { return }
-        yieldedThread = thread
         #if canImport(Glibc)
+        let thread = onsr_thread_id()
+        guard thread != yieldedThread else { return }
+        yieldedThread = thread
         _ = onsr_lower_thread_priority(5)
         #endif
     }
