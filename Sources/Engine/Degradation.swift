@@ -195,3 +195,17 @@ public enum KernelComparison {
         return cross / max(sqrt(va * vb), 1e-30)
     }
 }
+
+extension BlurKernel {
+    /// Full 2-D convolution of a `size` x `size` kernel with the separable filter taps ⊗ taps (every row, then
+    /// every column): the result is (size + taps.count − 1) square, its centre shifted by (taps.count − 1) / 2.
+    public static func convolveSeparable(_ values: [Float], size: Int, with taps: [Float]) -> (size: Int, values: [Float]) {
+        precondition(values.count == size * size, "kernel needs \(size * size) taps")
+        let out = size + taps.count - 1
+        var rows = [Float](repeating: 0, count: size * out)
+        for y in 0..<size { for x in 0..<size { for (t, w) in taps.enumerated() { rows[y * out + x + t] += w * values[y * size + x] } } }
+        var result = [Float](repeating: 0, count: out * out)
+        for y in 0..<size { for x in 0..<out { for (t, w) in taps.enumerated() { result[(y + t) * out + x] += w * rows[y * out + x] } } }
+        return (out, result)
+    }
+}

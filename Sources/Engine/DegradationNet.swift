@@ -111,11 +111,7 @@ public final class DegradationNet: ParameterContainer {
         }
         let total = filter.reduce(0, +)
         let taps = filter.map { Float($0 / total) }
-        let out = size + taps.count - 1
-        var rows = [Float](repeating: 0, count: size * out)
-        for y in 0..<size { for x in 0..<size { for (t, w) in taps.enumerated() { rows[y * out + x + t] += w * blurTaps[y * size + x] } } }
-        var result = [Float](repeating: 0, count: out * out)
-        for y in 0..<size { for x in 0..<out { for (t, w) in taps.enumerated() { result[(y + t) * out + x] += w * rows[y * out + x] } } }
+        let (out, result) = BlurKernel.convolveSeparable(blurTaps, size: size, with: taps)
         // The impulse response is the kernel mirrored: the layers correlate, and so does the formula above.
         return (out, result.reversed())
     }

@@ -15,16 +15,10 @@ extension RRDBNet {
         guard given <= configuration.blocks else {
             throw SafeTensorsError("the weights have \(given) blocks, more than this network's \(configuration.blocks)")
         }
+        try SafeTensors.load(tensors, into: self, only: { name in Self.blockIndex(of: name).map { $0 < given } ?? true })
         for (name, parameter) in namedParameters() {
-            if let block = Self.blockIndex(of: name), block >= given {
-                if name.hasSuffix(".conv5.weight") || name.hasSuffix(".conv5.bias") { parameter.value.zero() }
-                continue
-            }
-            guard let tensor = tensors[name] else { throw SafeTensorsError("missing tensor \(name) (expected shape \(parameter.value.shape))") }
-            guard tensor.shape == parameter.value.shape else {
-                throw SafeTensorsError("tensor \(name) has shape \(tensor.shape), the network expects \(parameter.value.shape)")
-            }
-            parameter.value.assign(tensor)
+            guard let block = Self.blockIndex(of: name), block >= given else { continue }
+            if name.hasSuffix(".conv5.weight") || name.hasSuffix(".conv5.bias") { parameter.value.zero() }
         }
         let undo = 1 / pow(1.2, Float(configuration.blocks - given))
         let weight = convBody.weight.value

@@ -99,8 +99,10 @@ public enum SafeTensors {
 
     /// Copies tensors into a network's parameters by name (with an optional key prefix). Every parameter
     /// must be present with its exact shape; extra keys are ignored (checkpoints carry other networks too).
-    public static func load(_ tensors: [String: Tensor], into container: ParameterContainer, prefix: String = "") throws {
-        for (name, parameter) in container.namedParameters() {
+    /// `only` limits the parameters loaded (and required) to those whose names it accepts.
+    public static func load(_ tensors: [String: Tensor], into container: ParameterContainer, prefix: String = "",
+                            only: (String) -> Bool = { _ in true }) throws {
+        for (name, parameter) in container.namedParameters() where only(name) {
             let key = prefix + name
             guard let tensor = tensors[key] else { throw SafeTensorsError("missing tensor \(key) (expected shape \(parameter.value.shape))") }
             guard tensor.shape == parameter.value.shape else {

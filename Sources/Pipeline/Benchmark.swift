@@ -102,7 +102,9 @@ public struct Benchmark {
             let adapter = OnlineAdapter(gr: upscaler.network, external: external, options: options)
             adapter.oracleKernel = item.kernel
             var done = 0, spent = 0.0
+            let unadaptedStart = DispatchTime.now().uptimeNanoseconds
             let unadapted = try upscaler.upscale(item.lr)
+            let unadaptedSeconds = Double(DispatchTime.now().uptimeNanoseconds - unadaptedStart) / 1e9
             let lr = Tensor(shape: [1, 3, item.lr.height, item.lr.width], values: item.lr.pixels)
             func internalLoss(_ output: RGBImage) -> Double {
                 let sr = Tensor(shape: [1, 3, output.height, output.width], values: output.pixels)
@@ -113,9 +115,11 @@ public struct Benchmark {
                 if steps > done { adapter.adapt(frames: [item.lr], steps: steps - done) }
                 done = steps
                 spent += Double(DispatchTime.now().uptimeNanoseconds - watch) / 1e9
+                // With no steps taken Gr is still the pretrained one: its output is the unadapted one.
                 let inference = DispatchTime.now().uptimeNanoseconds
-                let output = try upscaler.upscale(item.lr)
-                seconds[index] += spent + Double(DispatchTime.now().uptimeNanoseconds - inference) / 1e9
+                let output = done == 0 ? unadapted : try upscaler.upscale(item.lr)
+                let inferenceSeconds = done == 0 ? unadaptedSeconds : Double(DispatchTime.now().uptimeNanoseconds - inference) / 1e9
+                seconds[index] += spent + inferenceSeconds
                 psnrs[index].append(Quality.psnrY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
                 ssims[index].append(Quality.ssimY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
                 consistency[index].append(internalLoss(output))

@@ -31,24 +31,7 @@ public enum KernelCorrection {
         }
         let total = gaussian.reduce(0, +)
         gaussian = gaussian.map { $0 / total }
-        let size = kernel.size + 2 * radius
-        // Separable: rows, then columns.
-        var rows = [Float](repeating: 0, count: kernel.size * size)
-        for y in 0..<kernel.size {
-            for x in 0..<kernel.size {
-                let value = kernel.taps[y * kernel.size + x]
-                if value == 0 { continue }
-                for (j, g) in gaussian.enumerated() { rows[y * size + x + j] += g * value }
-            }
-        }
-        var taps = [Float](repeating: 0, count: size * size)
-        for y in 0..<kernel.size {
-            for x in 0..<size {
-                let value = rows[y * size + x]
-                if value == 0 { continue }
-                for (j, g) in gaussian.enumerated() { taps[(y + j) * size + x] += g * value }
-            }
-        }
+        let (size, taps) = BlurKernel.convolveSeparable(kernel.taps, size: kernel.size, with: gaussian)
         let sum = taps.reduce(0, +)
         return BlurKernel(size: size, taps: taps.map { $0 / sum })
     }

@@ -71,13 +71,10 @@ struct TrainCommand: ParsableCommand {
                     throw ToolError(.usage, "\(initial) is \(info.configuration), not the \(options.configuration) asked for (or the same with fewer blocks)")
                 }
                 let (tensors, _) = try SafeTensors.read(path: initial)
-                if info.configuration.blocks < options.blocks {
-                    try trainer.network.loadGrowing(from: tensors)
-                    log.note("starting from the weights of \(initial), grown from \(info.configuration.blocks) to \(options.blocks) blocks")
-                } else {
-                    try SafeTensors.load(tensors, into: trainer.network)
-                    log.note("starting from the weights of \(initial)")
-                }
+                // The same architecture loads as it is; fewer blocks are deepened.
+                try trainer.network.loadGrowing(from: tensors)
+                let grown = info.configuration.blocks < options.blocks ? ", grown from \(info.configuration.blocks) to \(options.blocks) blocks" : ""
+                log.note("starting from the weights of \(initial)\(grown)")
             }
             let checkpoint = output + ".checkpoint.safetensors"
             if resume && FileManager.default.fileExists(atPath: checkpoint) {
