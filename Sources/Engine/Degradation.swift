@@ -160,6 +160,38 @@ public enum Quality {
 
 /// Compares blur kernels whatever their sizes and sub-pixel centring.
 public enum KernelComparison {
+    /// Centre of mass of a kernel of `Degrade.blurSubsample` relative to its array centre (size / 2), in HR
+    /// pixels (y, x): where the kernel puts each LR pixel, against the nominal (s − 1) / 2 of `BlurKernel`.
+    public static func centroidOffset(_ kernel: BlurKernel) -> (y: Double, x: Double) {
+        var (sy, sx, total) = (0.0, 0.0, 0.0)
+        for y in 0..<kernel.size { for x in 0..<kernel.size {
+            let v = Double(kernel.taps[y * kernel.size + x])
+            sy += v * Double(y); sx += v * Double(x); total += v
+        } }
+        let c = Double(kernel.size / 2)
+        return (sy / total - c, sx / total - c)
+    }
+
+    /// Second moments (HR pixels²) of a kernel about its centre of mass: (σyy, σyx, σxx).
+    public static func covariance(_ kernel: BlurKernel) -> (yy: Double, yx: Double, xx: Double) {
+        let (cy, cx) = centroidOffset(kernel)
+        let c = Double(kernel.size / 2)
+        var (yy, yx, xx, total) = (0.0, 0.0, 0.0, 0.0)
+        for y in 0..<kernel.size { for x in 0..<kernel.size {
+            let v = Double(kernel.taps[y * kernel.size + x])
+            let (dy, dx) = (Double(y) - c - cy, Double(x) - c - cx)
+            yy += v * dy * dy; yx += v * dy * dx; xx += v * dx * dx; total += v
+        } }
+        return (yy / total, yx / total, xx / total)
+    }
+
+    /// Distance in HR pixels between the centres of mass of two `blurSubsample` kernels (each relative to its
+    /// own array centre): the misalignment a reconstruction network fine-tuned on one learns against the other.
+    public static func centroidDistance(_ a: BlurKernel, _ b: BlurKernel) -> Double {
+        let (ca, cb) = (centroidOffset(a), centroidOffset(b))
+        return ((ca.y - cb.y) * (ca.y - cb.y) + (ca.x - cb.x) * (ca.x - cb.x)).squareRoot()
+    }
+
     /// Normalised cross-correlation of two kernels after aligning their centres of mass (bilinear resampling
     /// of both on a common integer grid of offsets around each centre): 1 for the same shape, lower for
     /// other widths, orientations or elongations.

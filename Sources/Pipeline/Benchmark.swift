@@ -38,6 +38,11 @@ public struct Benchmark {
         /// ONSR: mean NCC between Gd's generation kernel and the true kernel (blur degradations only).
         public var kernelNCC: Double?
         public var perImageKernelNCC: [Double]?
+        /// ONSR: per image, distance (HR pixels) between the centres of mass of Gd's kernel and the true one.
+        public var perImageKernelShift: [Double]?
+        /// ONSR: per image, the second moments (σyy, σyx, σxx) of Gd's kernel and of the true one.
+        public var perImageKernelCovariance: [[Double]]?
+        public var perImageTrueKernelCovariance: [[Double]]?
         /// ONSR: per image, |y − Gd(SR)| over the whole LR image under the adaptation's Gd at this step count,
         /// for the adapted output and for the unadapted one (a no-reference test of which explains y better).
         public var perImageInternalLoss: [Double]?
@@ -93,7 +98,8 @@ public struct Benchmark {
         var options = options
         // One adaptation scored along the way: its budget (two-phase splits it in half) is the longest checkpoint.
         options.steps = points.last ?? 0
-        var psnrs = [[Double]](repeating: [], count: points.count), ssims = psnrs, nccs = psnrs
+        var psnrs = [[Double]](repeating: [], count: points.count), ssims = psnrs, nccs = psnrs, shifts = psnrs
+        var covariances = [[[Double]]](repeating: [], count: points.count), trueCovariances = covariances
         var consistency = psnrs, consistencyUnadapted = psnrs
         var seconds = [Double](repeating: 0, count: points.count)
         for item in cases {
@@ -126,8 +132,12 @@ public struct Benchmark {
                 consistencyUnadapted[index].append(internalLoss(unadapted))
                 if let kernel = item.kernel {
                     // The kernel Gr is fine-tuned through: the corrected one once it exists, else Gd's.
-                    let estimate = adapter.correctedKernel.map { ($0.size, $0.taps) } ?? adapter.gd.generationKernel()
-                    nccs[index].append(KernelComparison.ncc(estimate.1, size: estimate.0, kernel.taps, size: kernel.size))
+                    let estimate = adapter.correctedKernel ?? KernelCorrection.widened(adapter.gd, variance: 0)
+                    nccs[index].append(KernelComparison.ncc(estimate.taps, size: estimate.size, kernel.taps, size: kernel.size))
+                    shifts[index].append(KernelComparison.centroidDistance(estimate, kernel))
+                    let (e, t) = (KernelComparison.covariance(estimate), KernelComparison.covariance(kernel))
+                    covariances[index].append([e.yy, e.yx, e.xx])
+                    trueCovariances[index].append([t.yy, t.yx, t.xx])
                 }
             }
         }
@@ -136,6 +146,9 @@ public struct Benchmark {
             Row(method: "\(label), \(points[i]) steps", psnr: psnrs[i].reduce(0, +) / n, ssim: ssims[i].reduce(0, +) / n,
                 secondsPerImage: seconds[i] / n, perImagePSNR: psnrs[i],
                 kernelNCC: nccs[i].isEmpty ? nil : nccs[i].reduce(0, +) / n, perImageKernelNCC: nccs[i].isEmpty ? nil : nccs[i],
+                perImageKernelShift: shifts[i].isEmpty ? nil : shifts[i],
+                perImageKernelCovariance: covariances[i].isEmpty ? nil : covariances[i],
+                perImageTrueKernelCovariance: trueCovariances[i].isEmpty ? nil : trueCovariances[i],
                 perImageInternalLoss: consistency[i], perImageInternalLossUnadapted: consistencyUnadapted[i])
         }
     }

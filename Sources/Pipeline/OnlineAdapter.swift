@@ -48,6 +48,11 @@ public struct AdaptationOptions: Codable, Sendable {
     /// (Gd explains the input from Gr's own slightly soft output); measured, any widening made results worse
     /// (docs/onsr-study.md), hence the default 0.
     public var kernelCorrection: Float = 0
+    /// Two-phase, a study: fine-tune Gr through random anisotropic Gaussians (any angle, eigenvalue split
+    /// U(0.1, 0.9)) with the total variance of Gd's fitted kernel, instead of through that kernel itself.
+    /// Gd's fitted kernels come out nearly isotropic whatever the true one (docs/onsr-study.md), so this keeps
+    /// the size it measured and hedges over the direction it cannot see.
+    public var hedgeAnisotropy = false
     /// LR patches (32 x 32) and HR patches (32s x 32s) per step.
     public var patches = 10
     /// The GAN term needs Dl's 32 x 32 input; with other sizes (small tests) it is left out.
@@ -76,6 +81,8 @@ public final class OnlineAdapter {
     public var oracleKernel: BlurKernel?
     /// Two-phase with `kernelCorrection`: the corrected kernel Gr is fine-tuned through (set when Gd's phase ends).
     public private(set) var correctedKernel: BlurKernel?
+    /// Two-phase with `hedgeAnisotropy`: the total variance (HR pixels²) of Gd's fitted kernel.
+    public private(set) var hedgeVariance: Double?
     private let optimiserGr: Adam, optimiserGd: Adam, optimiserDl: Adam
     private var heldAside: Tensor?
     /// Gr(heldAside) and the fingerprint of the Gr weights that made it: reused while Gr does not change (the
@@ -171,6 +178,10 @@ public final class OnlineAdapter {
                     if options.kernelCorrection > 0 && correctedKernel == nil {
                         correctedKernel = KernelCorrection.widened(gd, variance: options.kernelCorrection)
                     }
+                    if options.hedgeAnisotropy && hedgeVariance == nil {
+                        let covariance = KernelComparison.covariance(KernelCorrection.widened(gd, variance: 0))
+                        hedgeVariance = max(0.2, covariance.yy + covariance.xx)
+                    }
                     externalLoss = updateReconstruction(xe: xe)
                 }
             case .ibsr:
@@ -209,6 +220,20 @@ public final class OnlineAdapter {
     /// The LR versions of external HR patches: Gd's (current) degradation, the true kernel for the oracle, or
     /// the corrected kernel once two-phase with `kernelCorrection` has made it.
     private func degradeExternal(_ xe: Tensor) -> Tensor {
+        if let total = hedgeVariance {
+            let (n, c, h, w) = xe.nchw
+            let s = gr.scale
+            let lr = Tensor(shape: [n, c, h / s, w / s])
+            for b in 0..<n {
+                let share = rng.uniform(0.1, 0.9)
+                let kernel = BlurKernel.gaussian(scale: s, lambda1: total * share, lambda2: total * (1 - share),
+                                                 theta: rng.uniform(-Double.pi, Double.pi), rng: &rng)
+                let planes = Array(UnsafeBufferPointer(start: xe.data + b * c * h * w, count: c * h * w))
+                let low = Degrade.blurSubsample(planes, channels: c, height: h, width: w, kernel: kernel, scale: s)
+                (lr.data + b * c * (h / s) * (w / s)).update(from: low, offset: 0, count: low.count)
+            }
+            return lr
+        }
         if let kernel = options.variant == .oracleGd ? oracleKernel : correctedKernel {
             let (n, c, h, w) = xe.nchw
             let s = gr.scale

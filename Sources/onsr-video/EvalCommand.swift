@@ -29,6 +29,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR: learning rate of Dl.") var lrDl: Float = AdaptationOptions().learningRateDl
     @Option(help: "ONSR: weight λ of the GAN term in Gd's loss.") var ganWeight: Float = AdaptationOptions().ganWeight
     @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps).") var gdWarmup = 0
+    @Flag(help: "ONSR two-phase, a study: fine-tune Gr through random anisotropic Gaussians of the fitted kernel's total variance.") var hedgeAnisotropy = false
     @Option(help: "ONSR two-phase, a study: variance (HR pixels²) of a Gaussian that widens Gd's fitted kernel before Gr is fine-tuned (0: none, the default).") var kernelCorrection: Float = AdaptationOptions().kernelCorrection
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Write the results as JSON here.") var json: String?
@@ -55,6 +56,7 @@ struct EvalCommand: ParsableCommand {
                     options.ganWeight = ganWeight
                     options.degradationWarmup = gdWarmup
                     options.kernelCorrection = kernelCorrection
+                    options.hedgeAnisotropy = hedgeAnisotropy
                     let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
                     guard let variant = AdaptationVariant(rawValue: variantName) else {
                         throw ToolError(.usage, "unknown ONSR variant \(variantName)")

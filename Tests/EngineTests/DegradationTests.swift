@@ -64,6 +64,25 @@ final class DegradationTests: XCTestCase {
         XCTAssertLessThan(KernelComparison.ncc(wide.taps, size: 11, turned.taps, size: 11), 0.9)
     }
 
+    func testSecondMomentsAndCentreOfMassOfAKnownGaussian() {
+        // Σ = R(θ) diag(λ1, λ2) R(θ)ᵀ in (x, y) coordinates; small variances so the 11x11 array holds the tails.
+        var rng = SeededRandom(seed: 4)
+        let (l1, l2, theta) = (1.5, 0.5, 0.6)
+        let kernel = BlurKernel.gaussian(scale: 2, lambda1: l1, lambda2: l2, theta: theta, rng: &rng)
+        let (c, s) = (cos(theta), sin(theta))
+        let covariance = KernelComparison.covariance(kernel)
+        XCTAssertEqual(covariance.xx, c * c * l1 + s * s * l2, accuracy: 0.02)
+        XCTAssertEqual(covariance.yy, s * s * l1 + c * c * l2, accuracy: 0.02)
+        XCTAssertEqual(covariance.yx, c * s * (l1 - l2), accuracy: 0.02)
+        let offset = KernelComparison.centroidOffset(kernel)
+        XCTAssertEqual(offset.y, 0.5, accuracy: 1e-3)
+        XCTAssertEqual(offset.x, 0.5, accuracy: 1e-3)
+        // The same Gaussian one pixel to the right, in a larger array: a centroid distance of exactly one pixel.
+        var shifted = [Float](repeating: 0, count: 13 * 13)
+        for y in 0..<11 { for x in 0..<11 { shifted[(y + 1) * 13 + x + 2] = kernel.taps[y * 11 + x] } }
+        XCTAssertEqual(KernelComparison.centroidDistance(BlurKernel(size: 13, taps: shifted), kernel), 1, accuracy: 1e-4)
+    }
+
     func testGenerationKernelIsGdsBlurWithTheBicubicFilterAndSumsToOne() {
         let gd = DegradationNet(scale: 2)
         let (size, taps) = gd.generationKernel()

@@ -116,4 +116,20 @@ final class OnlineAdapterTests: XCTestCase {
         XCTAssertNotEqual(gr.namedParameters().flatMap { $0.1.value.values }, grBefore, "Gr phase: Gr learns")
         XCTAssertTrue(second.allSatisfy { $0.externalLoss.isFinite })
     }
+
+    func testHedgedGrPhaseKeepsTheFittedKernelsTotalVariance() {
+        var settings = options(.twoPhase, steps: 4)
+        settings.hedgeAnisotropy = true
+        let gr = tinyGr()
+        let adapter = OnlineAdapter(gr: gr, external: photos, options: settings)
+        adapter.adapt(frames: [frame], steps: 2)
+        XCTAssertNil(adapter.hedgeVariance, "set only when the Gr phase starts")
+        let fitted = KernelComparison.covariance(KernelCorrection.widened(adapter.gd, variance: 0))
+        let grBefore = gr.namedParameters().flatMap { $0.1.value.values }
+        let history = adapter.adapt(frames: [frame], steps: 2)
+        XCTAssertEqual(adapter.hedgeVariance ?? 0, max(0.2, fitted.yy + fitted.xx), accuracy: 1e-9)
+        XCTAssertTrue(history.allSatisfy { $0.externalLoss.isFinite })
+        XCTAssertNotEqual(gr.namedParameters().flatMap { $0.1.value.values }, grBefore)
+        XCTAssertNil(OnlineAdapter(gr: tinyGr(), external: photos, options: options(.twoPhase, steps: 4)).hedgeVariance)
+    }
 }
