@@ -51,4 +51,16 @@ extension ParameterContainer {
             parameter.value.data.update(from: value.data, count: value.count)
         }
     }
+
+    /// Sets every parameter to `start + weight · (end − start)`, two snapshots of this architecture: weight 0
+    /// is `start`, 1 is `end` (interpolating a fine-tuned network back towards its pretrained weights).
+    public func blend(from start: [Tensor], to end: [Tensor], weight: Float) {
+        let parameters = namedParameters()
+        precondition(parameters.count == start.count && start.count == end.count, "snapshots of another architecture")
+        for ((name, parameter), (a, b)) in zip(parameters, zip(start, end)) {
+            precondition(parameter.value.shape == a.shape && a.shape == b.shape, "\(name): snapshot shapes differ")
+            let target = parameter.value.data
+            for i in 0..<a.count { target[i] = a.data[i] + weight * (b.data[i] - a.data[i]) }
+        }
+    }
 }

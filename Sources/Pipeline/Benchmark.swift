@@ -91,19 +91,27 @@ public struct Benchmark {
 
     /// Runs ONSR adaptation on every case and scores it after each number of `checkpoints` steps, so one
     /// adaptation gives the whole quality-against-steps curve; rows are labelled `label` plus the step count.
-    /// Seconds are cumulative (adaptation so far plus one inference).
+    /// Seconds are cumulative (adaptation so far plus one inference). Each of `blends` adds a row per
+    /// checkpoint scored with Gr's weights blended back towards the pretrained ones (`blend(from:to:weight:)`).
     public func runAdaptation(label: String, model: ModelInfo, external: PhotoSet, options: AdaptationOptions,
-                              checkpoints: [Int]) throws -> [Row] {
+                              checkpoints: [Int], blends: [Float] = []) throws -> [Row] {
         let points = Array(Set(checkpoints)).sorted()
         var options = options
         // One adaptation scored along the way: its budget (two-phase splits it in half) is the longest checkpoint.
         options.steps = points.last ?? 0
+        // The adaptation is scored as it goes (blend 1); the product's blend is scored beside it.
+        var blends = blends
+        if options.blend != 1 && !blends.contains(options.blend) { blends.insert(options.blend, at: 0) }
+        options.blend = 1
         var psnrs = [[Double]](repeating: [], count: points.count), ssims = psnrs, nccs = psnrs, shifts = psnrs
         var covariances = [[[Double]]](repeating: [], count: points.count), trueCovariances = covariances
         var consistency = psnrs, consistencyUnadapted = psnrs
         var seconds = [Double](repeating: 0, count: points.count)
+        var blendPSNRs = [[[Double]]](repeating: [[Double]](repeating: [], count: blends.count), count: points.count)
+        var blendSSIMs = blendPSNRs
         for item in cases {
             let upscaler = try PretrainedUpscaler(model: model)
+            let pretrained = upscaler.network.snapshot()
             upscaler.network.setTrainable(true)
             let adapter = OnlineAdapter(gr: upscaler.network, external: external, options: options)
             adapter.oracleKernel = item.kernel
@@ -128,6 +136,16 @@ public struct Benchmark {
                 seconds[index] += spent + inferenceSeconds
                 psnrs[index].append(Quality.psnrY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
                 ssims[index].append(Quality.ssimY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+                if done > 0 && !blends.isEmpty {
+                    let adapted = upscaler.network.snapshot()
+                    for (b, weight) in blends.enumerated() {
+                        upscaler.network.blend(from: pretrained, to: adapted, weight: weight)
+                        let blended = try upscaler.upscale(item.lr)
+                        blendPSNRs[index][b].append(Quality.psnrY(blended.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+                        blendSSIMs[index][b].append(Quality.ssimY(blended.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+                    }
+                    upscaler.network.restore(adapted)
+                }
                 consistency[index].append(internalLoss(output))
                 consistencyUnadapted[index].append(internalLoss(unadapted))
                 if let kernel = item.kernel {
@@ -142,6 +160,13 @@ public struct Benchmark {
             }
         }
         let n = Double(cases.count)
+        let blendRows = points.indices.flatMap { i in
+            blends.indices.compactMap { b -> Row? in
+                guard !blendPSNRs[i][b].isEmpty else { return nil }
+                return Row(method: "\(label), \(points[i]) steps, blend \(blends[b])", psnr: blendPSNRs[i][b].reduce(0, +) / n,
+                           ssim: blendSSIMs[i][b].reduce(0, +) / n, secondsPerImage: seconds[i] / n, perImagePSNR: blendPSNRs[i][b])
+            }
+        }
         return points.indices.map { i in
             Row(method: "\(label), \(points[i]) steps", psnr: psnrs[i].reduce(0, +) / n, ssim: ssims[i].reduce(0, +) / n,
                 secondsPerImage: seconds[i] / n, perImagePSNR: psnrs[i],
@@ -150,7 +175,7 @@ public struct Benchmark {
                 perImageKernelCovariance: covariances[i].isEmpty ? nil : covariances[i],
                 perImageTrueKernelCovariance: trueCovariances[i].isEmpty ? nil : trueCovariances[i],
                 perImageInternalLoss: consistency[i], perImageInternalLossUnadapted: consistencyUnadapted[i])
-        }
+        } + blendRows
     }
 
     /// The results as a Markdown table (with a kernel NCC column when any row has one).

@@ -53,6 +53,11 @@ public struct AdaptationOptions: Codable, Sendable {
     /// Gd's fitted kernels come out nearly isotropic whatever the true one (docs/onsr-study.md), so this keeps
     /// the size it measured and hedges over the direction it cannot see.
     public var hedgeAnisotropy = false
+    /// When the step budget is spent, Gr's weights are blended back towards those it started from:
+    /// start + blend · (adapted − start) (1: the adapted Gr as it is). An interpolation between the pretrained
+    /// and the fine-tuned weights (as WiSE-FT does) keeps most of the gain where the fitted kernel is right and
+    /// loses less where it is wrong: chosen on training-set crops (docs/onsr-study.md).
+    public var blend: Float = 0.5
     /// LR patches (32 x 32) and HR patches (32s x 32s) per step.
     public var patches = 10
     /// The GAN term needs Dl's 32 x 32 input; with other sizes (small tests) it is left out.
@@ -89,6 +94,8 @@ public final class OnlineAdapter {
     /// whole Gd phase of two-phase), whoever changes it (callers restore snapshots into `gr`).
     private var heldAsideReconstruction: (tensor: Tensor, weights: Double)?
     private var rng: SeededRandom
+    /// Gr's weights when the adapter was made: what `options.blend` blends back towards.
+    private let startWeights: [Tensor]
     public private(set) var stepsDone = 0
     /// Steps from the adapter's first in which only Gd learns (two-phase, or `degradationWarmup`), fixed from
     /// the whole budget `options.steps` so that an adaptation taken in several calls splits the same way.
@@ -105,6 +112,7 @@ public final class OnlineAdapter {
         self.external = external
         self.options = options
         rng = SeededRandom(seed: options.seed)
+        startWeights = options.blend == 1 ? [] : gr.snapshot()
         optimiserGr = Adam(gr, learningRate: options.learningRateGr)
         optimiserGd = Adam(self.gd, learningRate: options.effectiveLearningRateGd(scale: gr.scale))
         optimiserDl = Adam(self.dl, learningRate: options.learningRateDl)
@@ -190,6 +198,11 @@ public final class OnlineAdapter {
                 internalLoss = jointStep(y: y, xe: xe)
             }
             stepsDone += 1
+            if stepsDone == options.steps && options.blend != 1 {
+                // Once, at the end of the budget: steps beyond it (warm steps) go on from the blended Gr.
+                gr.blend(from: startWeights, to: gr.snapshot(), weight: options.blend)
+                heldAsideReconstruction = nil
+            }
             let record = AdaptationStep(step: stepsDone, internalLoss: internalLoss, externalLoss: externalLoss,
                                         heldAsideInternalLoss: heldAsideInternalLoss())
             history.append(record)

@@ -29,6 +29,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR: learning rate of Dl.") var lrDl: Float = AdaptationOptions().learningRateDl
     @Option(help: "ONSR: weight λ of the GAN term in Gd's loss.") var ganWeight: Float = AdaptationOptions().ganWeight
     @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps).") var gdWarmup = 0
+    @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; with --checkpoints both are scored).") var blend: Float = AdaptationOptions().blend
+    @Option(parsing: .upToNextOption, help: "ONSR: also score each checkpoint with Gr's weights blended back towards the pretrained ones by these weights (1: the adapted Gr).") var blends: [Float] = []
     @Flag(help: "ONSR two-phase, a study: fine-tune Gr through random anisotropic Gaussians of the fitted kernel's total variance.") var hedgeAnisotropy = false
     @Option(help: "ONSR two-phase, a study: variance (HR pixels²) of a Gaussian that widens Gd's fitted kernel before Gr is fine-tuned (0: none, the default).") var kernelCorrection: Float = AdaptationOptions().kernelCorrection
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
@@ -38,6 +40,7 @@ struct EvalCommand: ParsableCommand {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4") }
         guard checkpoints.allSatisfy({ $0 >= 0 }), steps >= 0 else { throw ValidationError("step counts must not be negative") }
         guard limit.map({ $0 > 0 }) ?? true else { throw ValidationError("--limit must be positive") }
+        guard blends.isEmpty || !checkpoints.isEmpty else { throw ValidationError("--blends needs --checkpoints") }
     }
 
     func run() throws {
@@ -57,6 +60,7 @@ struct EvalCommand: ParsableCommand {
                     options.degradationWarmup = gdWarmup
                     options.kernelCorrection = kernelCorrection
                     options.hedgeAnisotropy = hedgeAnisotropy
+                    options.blend = blend
                     let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
                     guard let variant = AdaptationVariant(rawValue: variantName) else {
                         throw ToolError(.usage, "unknown ONSR variant \(variantName)")
@@ -65,7 +69,7 @@ struct EvalCommand: ParsableCommand {
                     let info = try ModelStore.resolve(model, scale: scale)
                     if !checkpoints.isEmpty {
                         rows += try benchmark.runAdaptation(label: "\(method) (\(info.name))", model: info, external: externalSet!,
-                                                            options: options, checkpoints: checkpoints)
+                                                            options: options, checkpoints: checkpoints, blends: blends)
                         continue
                     }
                     rows.append(try benchmark.run(method: "\(method) (\(info.name), \(steps) steps)") { item in

@@ -28,17 +28,27 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "ONSR: variant (two-phase, onsr, ib-ebsr, ibsr, joint, frozen-gd).")
     var variant = AdaptationVariant.twoPhase
 
-    /// The upscaler these options ask for.
-    func makeUpscaler(progress: @escaping (AdaptationStep) -> Void = { _ in }) throws -> FrameUpscaler {
+    @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted).")
+    var blend = AdaptationOptions().blend
+
+    /// The adaptation these options ask for.
+    var adaptation: AdaptationOptions {
         var adaptation = AdaptationOptions()
         adaptation.steps = steps
         adaptation.variant = variant
-        return try method.makeUpscaler(scale: scale, model: model, external: external, adaptation: adaptation, progress: progress)
+        adaptation.blend = blend
+        return adaptation
+    }
+
+    /// The upscaler these options ask for.
+    func makeUpscaler(progress: @escaping (AdaptationStep) -> Void = { _ in }) throws -> FrameUpscaler {
+        try method.makeUpscaler(scale: scale, model: model, external: external, adaptation: adaptation, progress: progress)
     }
 
     /// The same choices as command-line arguments, for a child process.
     var arguments: [String] {
-        var result = ["--method", method.rawValue, "--scale", String(scale), "--steps", String(steps), "--variant", variant.rawValue]
+        var result = ["--method", method.rawValue, "--scale", String(scale), "--steps", String(steps), "--variant", variant.rawValue,
+                      "--blend", String(blend)]
         if let model { result += ["--model", model] }
         if let external { result += ["--external", external] }
         return result
@@ -47,6 +57,7 @@ struct MethodOptions: ParsableArguments {
     func validate() throws {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
         guard steps >= 0 else { throw ValidationError("--steps must not be negative") }
+        guard blend >= 0 && blend <= 2 else { throw ValidationError("--blend must be between 0 and 2, got \(blend)") }
         guard variant != .oracleGd else { throw ValidationError("oracle-gd needs the true kernel; it exists in `onsr-video eval` only") }
     }
 }
@@ -103,8 +114,7 @@ struct ScheduleFlags: ParsableArguments {
         schedule.sceneThreshold = sceneThreshold
         schedule.maxSceneLength = maxSceneLength
         schedule.lookAhead = lookAhead
-        var adaptation = AdaptationOptions()
-        adaptation.variant = method.variant
+        let adaptation = method.adaptation
         let model = try ModelStore.resolve(method.model, scale: method.scale)
         let external = schedule.policy == .none ? nil : try DataLocation.externalPhotos(method.external)
         if live && schedule.policy != .none, let external {

@@ -132,4 +132,30 @@ final class OnlineAdapterTests: XCTestCase {
         XCTAssertNotEqual(gr.namedParameters().flatMap { $0.1.value.values }, grBefore)
         XCTAssertNil(OnlineAdapter(gr: tinyGr(), external: photos, options: options(.twoPhase, steps: 4)).hedgeVariance)
     }
+
+    func testBlendHappensOnceWhenTheBudgetIsSpent() {
+        func weights(_ network: RRDBNet) -> [Float] { network.namedParameters().flatMap { $0.1.value.values } }
+        // The reference: no blend in the adapter, the blend done by hand after step 4, then one warm step.
+        var plain = options(.twoPhase, steps: 4)
+        plain.blend = 1
+        let referenceGr = tinyGr()
+        let start = referenceGr.snapshot()
+        let reference = OnlineAdapter(gr: referenceGr, external: photos, options: plain)
+        reference.adapt(frames: [frame])
+        let adapted = weights(referenceGr)
+        referenceGr.blend(from: start, to: referenceGr.snapshot(), weight: 0.5)
+        let blendedByHand = weights(referenceGr)
+        reference.adapt(frames: [frame], steps: 1)
+        // The same run with blend 0.5, taken in two calls: blended exactly once, at step 4.
+        var halfway = plain
+        halfway.blend = 0.5
+        let gr = tinyGr()
+        let adapter = OnlineAdapter(gr: gr, external: photos, options: halfway)
+        adapter.adapt(frames: [frame], steps: 3)
+        adapter.adapt(frames: [frame], steps: 1)
+        XCTAssertEqual(weights(gr), blendedByHand)
+        XCTAssertNotEqual(weights(gr), adapted)
+        adapter.adapt(frames: [frame], steps: 1)
+        XCTAssertEqual(weights(gr), weights(referenceGr), "a warm step past the budget is not blended again")
+    }
 }
