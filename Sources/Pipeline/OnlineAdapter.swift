@@ -234,31 +234,29 @@ public final class OnlineAdapter {
     /// the corrected kernel once two-phase with `kernelCorrection` has made it.
     private func degradeExternal(_ xe: Tensor) -> Tensor {
         if let total = hedgeVariance {
-            let (n, c, h, w) = xe.nchw
-            let s = gr.scale
-            let lr = Tensor(shape: [n, c, h / s, w / s])
-            for b in 0..<n {
+            return blurSubsample(xe) {
                 let share = rng.uniform(0.1, 0.9)
-                let kernel = BlurKernel.gaussian(scale: s, lambda1: total * share, lambda2: total * (1 - share),
-                                                 theta: rng.uniform(-Double.pi, Double.pi), rng: &rng)
-                let planes = Array(UnsafeBufferPointer(start: xe.data + b * c * h * w, count: c * h * w))
-                let low = Degrade.blurSubsample(planes, channels: c, height: h, width: w, kernel: kernel, scale: s)
-                (lr.data + b * c * (h / s) * (w / s)).update(from: low, offset: 0, count: low.count)
+                return BlurKernel.gaussian(scale: gr.scale, lambda1: total * share, lambda2: total * (1 - share),
+                                           theta: rng.uniform(-Double.pi, Double.pi), rng: &rng)
             }
-            return lr
         }
         if let kernel = options.variant == .oracleGd ? oracleKernel : correctedKernel {
-            let (n, c, h, w) = xe.nchw
-            let s = gr.scale
-            let lr = Tensor(shape: [n, c, h / s, w / s])
-            for b in 0..<n {
-                let planes = Array(UnsafeBufferPointer(start: xe.data + b * c * h * w, count: c * h * w))
-                let low = Degrade.blurSubsample(planes, channels: c, height: h, width: w, kernel: kernel, scale: s)
-                (lr.data + b * c * (h / s) * (w / s)).update(from: low, offset: 0, count: low.count)
-            }
-            return lr
+            return blurSubsample(xe) { kernel }
         }
         return gd(xe)
+    }
+
+    /// Each HR patch of the batch blurred with the kernel `kernel()` gives for it, then subsampled.
+    private func blurSubsample(_ xe: Tensor, kernel: () -> BlurKernel) -> Tensor {
+        let (n, c, h, w) = xe.nchw
+        let s = gr.scale
+        let lr = Tensor(shape: [n, c, h / s, w / s])
+        for b in 0..<n {
+            let planes = Array(UnsafeBufferPointer(start: xe.data + b * c * h * w, count: c * h * w))
+            let low = Degrade.blurSubsample(planes, channels: c, height: h, width: w, kernel: kernel(), scale: s)
+            (lr.data + b * c * (h / s) * (w / s)).update(from: low, offset: 0, count: low.count)
+        }
+        return lr
     }
 
     /// Gr <- L_EB = |x_e - Gr(Gd(x_e))|: Gd runs forward only.
