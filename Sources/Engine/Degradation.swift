@@ -163,13 +163,19 @@ public enum KernelComparison {
     /// Centre of mass of a kernel of `Degrade.blurSubsample` relative to its array centre (size / 2), in HR
     /// pixels (y, x): where the kernel puts each LR pixel, against the nominal (s − 1) / 2 of `BlurKernel`.
     public static func centroidOffset(_ kernel: BlurKernel) -> (y: Double, x: Double) {
+        let (cy, cx) = centreOfMass(kernel.taps, size: kernel.size)
+        let c = Double(kernel.size / 2)
+        return (cy - c, cx - c)
+    }
+
+    /// Centre of mass (row, column) of a `size` x `size` kernel, in array coordinates.
+    static func centreOfMass(_ k: [Float], size: Int) -> (Double, Double) {
         var (sy, sx, total) = (0.0, 0.0, 0.0)
-        for y in 0..<kernel.size { for x in 0..<kernel.size {
-            let v = Double(kernel.taps[y * kernel.size + x])
+        for y in 0..<size { for x in 0..<size {
+            let v = Double(k[y * size + x])
             sy += v * Double(y); sx += v * Double(x); total += v
         } }
-        let c = Double(kernel.size / 2)
-        return (sy / total - c, sx / total - c)
+        return (sy / total, sx / total)
     }
 
     /// Second moments (HR pixels²) of a kernel about its centre of mass: (σyy, σyx, σxx).
@@ -197,14 +203,6 @@ public enum KernelComparison {
     /// other widths, orientations or elongations.
     public static func ncc(_ a: [Float], size sizeA: Int, _ b: [Float], size sizeB: Int) -> Double {
         let radius = max(sizeA, sizeB) / 2 + 1
-        func centre(_ k: [Float], _ size: Int) -> (Double, Double) {
-            var (sy, sx, total) = (0.0, 0.0, 0.0)
-            for y in 0..<size { for x in 0..<size {
-                let v = Double(k[y * size + x])
-                sy += v * Double(y); sx += v * Double(x); total += v
-            } }
-            return (sy / total, sx / total)
-        }
         func sample(_ k: [Float], _ size: Int, _ y: Double, _ x: Double) -> Double {
             let (y0, x0) = (Int(floor(y)), Int(floor(x)))
             let (fy, fx) = (y - Double(y0), x - Double(x0))
@@ -213,7 +211,7 @@ public enum KernelComparison {
             }
             return (1 - fy) * ((1 - fx) * tap(y0, x0) + fx * tap(y0, x0 + 1)) + fy * ((1 - fx) * tap(y0 + 1, x0) + fx * tap(y0 + 1, x0 + 1))
         }
-        let (ca, cb) = (centre(a, sizeA), centre(b, sizeB))
+        let (ca, cb) = (centreOfMass(a, size: sizeA), centreOfMass(b, size: sizeB))
         var (pa, pb) = ([Double](), [Double]())
         for dy in -radius...radius { for dx in -radius...radius {
             pa.append(sample(a, sizeA, ca.0 + Double(dy), ca.1 + Double(dx)))

@@ -134,15 +134,20 @@ public struct Benchmark {
                 let output = done == 0 ? unadapted : try upscaler.upscale(item.lr)
                 let inferenceSeconds = done == 0 ? unadaptedSeconds : Double(DispatchTime.now().uptimeNanoseconds - inference) / 1e9
                 seconds[index] += spent + inferenceSeconds
-                psnrs[index].append(Quality.psnrY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
-                ssims[index].append(Quality.ssimY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+                func score(_ image: RGBImage) -> (psnr: Double, ssim: Double) {
+                    (Quality.psnrY(image.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale),
+                     Quality.ssimY(image.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+                }
+                let scored = score(output)
+                psnrs[index].append(scored.psnr)
+                ssims[index].append(scored.ssim)
                 if done > 0 && !blends.isEmpty {
                     let adapted = upscaler.network.snapshot()
                     for (b, weight) in blends.enumerated() {
                         upscaler.network.blend(from: pretrained, to: adapted, weight: weight)
-                        let blended = try upscaler.upscale(item.lr)
-                        blendPSNRs[index][b].append(Quality.psnrY(blended.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
-                        blendSSIMs[index][b].append(Quality.ssimY(blended.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
+                        let blended = score(try upscaler.upscale(item.lr))
+                        blendPSNRs[index][b].append(blended.psnr)
+                        blendSSIMs[index][b].append(blended.ssim)
                     }
                     upscaler.network.restore(adapted)
                 }
