@@ -7,6 +7,7 @@ extension UpscaleMethod: ExpressibleByArgument {}
 extension AdaptationVariant: ExpressibleByArgument {}
 extension AdaptPolicy: ExpressibleByArgument {}
 extension DropPolicy: ExpressibleByArgument {}
+extension KernelShape: ExpressibleByArgument {}
 
 /// How frames are upscaled.
 struct MethodOptions: ParsableArguments {
@@ -31,12 +32,16 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted).")
     var blend = AdaptationOptions().blend
 
+    @Option(help: "ONSR two-phase: the kernel Gr is fine-tuned through: spectral (Gd's fitted size, the input spectrum's direction) or fitted (Gd as fitted).")
+    var kernelShape = AdaptationOptions().kernelShape
+
     /// The adaptation these options ask for.
     var adaptation: AdaptationOptions {
         var adaptation = AdaptationOptions()
         adaptation.steps = steps
         adaptation.variant = variant
         adaptation.blend = blend
+        adaptation.kernelShape = kernelShape
         return adaptation
     }
 
@@ -48,7 +53,7 @@ struct MethodOptions: ParsableArguments {
     /// The same choices as command-line arguments, for a child process.
     var arguments: [String] {
         var result = ["--method", method.rawValue, "--scale", String(scale), "--steps", String(steps), "--variant", variant.rawValue,
-                      "--blend", String(blend)]
+                      "--blend", String(blend), "--kernel-shape", kernelShape.rawValue]
         if let model { result += ["--model", model] }
         if let external { result += ["--external", external] }
         return result

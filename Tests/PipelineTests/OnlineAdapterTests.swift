@@ -133,6 +133,30 @@ final class OnlineAdapterTests: XCTestCase {
         XCTAssertNil(OnlineAdapter(gr: tinyGr(), external: photos, options: options(.twoPhase, steps: 4)).hedgeVariance)
     }
 
+    func testSpectralShapeKeepsGdsSizeAndTakesTheSpectrumsDirection() throws {
+        var settings = options(.twoPhase, steps: 4)
+        settings.kernelShape = .spectral
+        let adapter = OnlineAdapter(gr: tinyGr(), external: photos, options: settings)
+        adapter.adapt(frames: [frame], steps: 2)
+        XCTAssertNil(adapter.correctedKernel, "shaped only when the Gr phase starts")
+        let fitted = KernelComparison.covariance(KernelCorrection.widened(adapter.gd, variance: 0))
+        adapter.adapt(frames: [frame], steps: 2)
+        let shaped = try XCTUnwrap(adapter.correctedKernel)
+        let covariance = KernelComparison.covariance(shaped)
+        // The 11 x 11 array cuts the Gaussian's tails off, a few percent of its variance at this size.
+        XCTAssertEqual(covariance.yy + covariance.xx, fitted.yy + fitted.xx, accuracy: 0.1 * (fitted.yy + fitted.xx))
+        // The long axis is the spectrum's, whatever Gd's.
+        let n = frame.planeSize
+        let luma = (0..<n).map { 0.299 * frame.pixels[$0] + 0.587 * frame.pixels[n + $0] + 0.114 * frame.pixels[2 * n + $0] }
+        let spectral = try XCTUnwrap(SpectralBlur.covariance(luma: [(luma, frame.height, frame.width)], scale: 2))
+        let angle = { (c: (yy: Double, yx: Double, xx: Double)) in 0.5 * atan2(2 * c.yx, c.xx - c.yy) }
+        XCTAssertEqual(angle(covariance), angle(spectral), accuracy: 0.02)
+        settings.kernelShape = .fitted
+        let plain = OnlineAdapter(gr: tinyGr(), external: photos, options: settings)
+        plain.adapt(frames: [frame])
+        XCTAssertNil(plain.correctedKernel, "fitted: Gr is fine-tuned through Gd itself")
+    }
+
     func testBlendHappensOnceWhenTheBudgetIsSpent() {
         func weights(_ network: RRDBNet) -> [Float] { network.namedParameters().flatMap { $0.1.value.values } }
         // The reference: no blend in the adapter, the blend done by hand after step 4, then one warm step.

@@ -1,0 +1,57 @@
+import Engine
+import Foundation
+import XCTest
+
+final class SpectralBlurTests: XCTestCase {
+    /// numpy's FFT and least squares on the same luma (`scripts/make-spectral-fixture.py`).
+    func testCovarianceMatchesTheNumpyReference() throws {
+        let url = try XCTUnwrap(Bundle.module.url(forResource: "spectral_blur", withExtension: "safetensors", subdirectory: "Fixtures"))
+        let (tensors, _) = try SafeTensors.read(path: url.path)
+        let luma = try XCTUnwrap(tensors["luma"]), expected = try XCTUnwrap(tensors["covariance"])
+        let (h, w) = (luma.shape[0], luma.shape[1])
+        let estimate = try XCTUnwrap(SpectralBlur.covariance(luma: [(luma.values, h, w)], scale: 2))
+        for (actual, reference) in zip([estimate.yy, estimate.yx, estimate.xx], expected.values) {
+            XCTAssertEqual(actual, Double(reference), accuracy: 1e-4 * max(1, abs(Double(reference))))
+        }
+    }
+
+    /// Noise blurred with known anisotropic Gaussians and subsampled: the long axis comes back. (White noise
+    /// aliases far more than photos do, which pulls a narrow blur's axis towards the grid's: the short axis
+    /// here is wide enough to keep that under the tolerance.)
+    func testFindsTheLongAxisOfTheBlur() throws {
+        var rng = SeededRandom(seed: 3)
+        let size = 256
+        let noise = (0..<(size * size)).map { _ in Float(rng.uniform(0, 1)) }
+        let planes = noise + noise + noise
+        for theta in [-1.0, 0.3, 1.2] {
+            var kernelRandom = SeededRandom(seed: 4)
+            let kernel = BlurKernel.gaussian(scale: 2, lambda1: 5, lambda2: 1.5, theta: theta, rng: &kernelRandom)
+            let lr = Degrade.blurSubsample(planes, channels: 3, height: size, width: size, kernel: kernel, scale: 2)
+            let luma = Array(lr[0..<(size * size / 4)])
+            let estimate = try XCTUnwrap(SpectralBlur.covariance(luma: [(luma, size / 2, size / 2)], scale: 2))
+            let found = 0.5 * atan2(2 * estimate.yx, estimate.xx - estimate.yy)
+            var error = abs(found - theta).truncatingRemainder(dividingBy: Double.pi)
+            error = min(error, Double.pi - error)
+            XCTAssertLessThan(error, 8 * Double.pi / 180, "θ \(theta): found \(found)")
+            let half = (pow((estimate.xx - estimate.yy) / 2, 2) + estimate.yx * estimate.yx).squareRoot()
+            XCTAssertGreaterThan(2 * half, 1.5, "θ \(theta): eigenvalue difference")
+        }
+    }
+
+    func testNeedsATileOfInput() {
+        XCTAssertNil(SpectralBlur.covariance(luma: [([Float](repeating: 0.5, count: 31 * 64), 31, 64)], scale: 2))
+    }
+
+    func testShapedKernelKeepsTheTraceAndCapsTheElongation() {
+        // A spectrum along x far longer than the size allows: the difference is capped at 0.8 of the trace.
+        let kernel = SpectralBlur.shapedKernel(trace: 3, spectral: (yy: 0, yx: 0, xx: 10), scale: 2)
+        let covariance = KernelComparison.covariance(kernel)
+        XCTAssertEqual(covariance.xx, 2.7, accuracy: 0.1)
+        XCTAssertEqual(covariance.yy, 0.3, accuracy: 0.05)
+        XCTAssertEqual(covariance.yx, 0, accuracy: 1e-6)
+        // Rotated: the long axis follows the spectrum's, the trace stays.
+        let diagonal = KernelComparison.covariance(SpectralBlur.shapedKernel(trace: 2, spectral: (yy: 1, yx: 0.5, xx: 1), scale: 2))
+        XCTAssertEqual(diagonal.xx + diagonal.yy, 2, accuracy: 0.05)
+        XCTAssertEqual(diagonal.yx, 0.5, accuracy: 0.05)
+    }
+}
