@@ -11,29 +11,63 @@ import Foundation
 ///   log P(ω) = a(bin of φ) − α·log|ω| − ωᵀΣω
 /// over mid and high frequencies (0.25π to 0.95π) gives Σ in LR pixels², and s²·Σ in HR pixels². Measured on
 /// training-set crops (docs/onsr-study.md): the long axis within 5° (median) for kernels elongated 1.5 or more,
-/// and λ1 − λ2 with correlation 0.72; the total size is unreliable (aliasing), so it comes from Gd.
+/// and λ1 − λ2 with correlation 0.72; the total size is unreliable (aliasing), so it comes from Gd. Where the
+/// content is strongly oriented the fit can follow it instead: `Estimate.agreement` measures that.
 public enum SpectralBlur {
     static let tile = 32
     static let angleBins = 12
     /// Tiles averaged at most: the estimate settles long before, and the cost stays a fraction of a second.
     static let maxTiles = 512
 
+    /// What the spectrum says about the blur.
+    public struct Estimate: Sendable {
+        /// The blur's covariance in HR pixels² (yy, yx, xx).
+        public let covariance: (yy: Double, yx: Double, xx: Double)
+        /// How far the four quadrants of the input agree on the long axis: the length of the mean of their
+        /// unit doubled-angle vectors, 1 when they all point alike, about 0.45 for random directions. A blur is
+        /// the same everywhere, content is not: a low agreement says the full-image fit follows the content.
+        public let agreement: Double
+    }
+
     /// The blur covariance (HR pixels²: yy, yx, xx) of luma planes (each `height` x `width`, row-major) that were
     /// blurred and subsampled by `scale`; nil when the planes hold no 32 x 32 tile or the fit is singular.
     public static func covariance(luma planes: [(values: [Float], height: Int, width: Int)], scale: Int) -> (yy: Double, yx: Double, xx: Double)? {
-        guard let power = averagedPeriodogram(planes) else { return nil }
-        guard let sigma = fitCurvature(power) else { return nil }
+        guard let (total, _) = periodograms(planes), let sigma = fitCurvature(total) else { return nil }
+        return scaled(sigma, scale)
+    }
+
+    /// The covariance and the quadrants' agreement on its direction; nil when any quadrant of the input lacks
+    /// a tile or a fit.
+    public static func estimate(luma planes: [(values: [Float], height: Int, width: Int)], scale: Int) -> Estimate? {
+        guard let (total, quadrants) = periodograms(planes), let sigma = fitCurvature(total) else { return nil }
+        var sum = (0.0, 0.0)
+        for quadrant in quadrants {
+            guard let q = quadrant.flatMap(fitCurvature) else { return nil }
+            // The anisotropic part ((xx − yy) / 2, yx) points along twice the long axis' angle.
+            let (u, v) = ((q.xx - q.yy) / 2, q.yx)
+            let length = (u * u + v * v).squareRoot()
+            if length > 0 { sum.0 += u / length; sum.1 += v / length }
+        }
+        let agreement = (sum.0 * sum.0 + sum.1 * sum.1).squareRoot() / Double(quadrants.count)
+        return Estimate(covariance: scaled(sigma, scale), agreement: agreement)
+    }
+
+    static func scaled(_ sigma: (yy: Double, yx: Double, xx: Double), _ scale: Int) -> (yy: Double, yx: Double, xx: Double) {
         let s2 = Double(scale * scale)
         return (sigma.yy * s2, sigma.yx * s2, sigma.xx * s2)
     }
 
-    /// Mean |DFT|² of the windowed, mean-removed tiles (row-major, frequency index k ↔ 2πk/32, unshifted).
-    static func averagedPeriodogram(_ planes: [(values: [Float], height: Int, width: Int)]) -> [Double]? {
+    /// Mean |DFT|² of the windowed, mean-removed tiles (row-major, frequency index k ↔ 2πk/32, unshifted): of
+    /// all tiles, and of the tiles of each quadrant of the planes (nil for a quadrant without one).
+    static func periodograms(_ planes: [(values: [Float], height: Int, width: Int)]) -> (total: [Double], quadrants: [[Double]?])? {
         let t = tile
-        var origins: [(plane: Int, y: Int, x: Int)] = []
+        var origins: [(plane: Int, y: Int, x: Int, quadrant: Int)] = []
         for (index, plane) in planes.enumerated() where plane.height >= t && plane.width >= t {
             for y in stride(from: 0, through: plane.height - t, by: t / 2) {
-                for x in stride(from: 0, through: plane.width - t, by: t / 2) { origins.append((index, y, x)) }
+                for x in stride(from: 0, through: plane.width - t, by: t / 2) {
+                    let quadrant = (2 * (y + t / 2) >= plane.height ? 2 : 0) + (2 * (x + t / 2) >= plane.width ? 1 : 0)
+                    origins.append((index, y, x, quadrant))
+                }
             }
         }
         guard !origins.isEmpty else { return nil }
@@ -45,7 +79,8 @@ public enum SpectralBlur {
         let window = (0..<t).map { 0.5 - 0.5 * cos(2 * Double.pi * Double($0) / Double(t - 1)) }
         let cosines = (0..<(t * t)).map { cos(2 * Double.pi * Double(($0 / t) * ($0 % t)) / Double(t)) }
         let sines = (0..<(t * t)).map { sin(2 * Double.pi * Double(($0 / t) * ($0 % t)) / Double(t)) }
-        var total = [Double](repeating: 0, count: t * t)
+        var sums = [[Double]](repeating: [Double](repeating: 0, count: t * t), count: 4)
+        var counts = [0, 0, 0, 0]
         var tileValues = [Double](repeating: 0, count: t * t)
         var rowCos = tileValues, rowSin = tileValues
         for origin in origins {
@@ -64,6 +99,7 @@ public enum SpectralBlur {
                 rowCos[y * t + v] = c; rowSin[y * t + v] = s
             } }
             // Down columns: X[u][v] = Σy (C − i S)[y][v] (cos − i sin)(2π u y / 32).
+            counts[origin.quadrant] += 1
             for u in 0..<t { for v in 0..<t {
                 var (re, im) = (0.0, 0.0)
                 for y in 0..<t {
@@ -71,10 +107,13 @@ public enum SpectralBlur {
                     re += rowCos[y * t + v] * cu - rowSin[y * t + v] * su
                     im -= rowCos[y * t + v] * su + rowSin[y * t + v] * cu
                 }
-                total[u * t + v] += re * re + im * im
+                sums[origin.quadrant][u * t + v] += re * re + im * im
             } }
         }
-        return total.map { $0 / Double(origins.count) }
+        var total = [Double](repeating: 0, count: t * t)
+        for q in 0..<4 { for i in 0..<(t * t) { total[i] += sums[q][i] } }
+        let quadrants = (0..<4).map { q in counts[q] > 0 ? sums[q].map { $0 / Double(counts[q]) } : nil }
+        return (total.map { $0 / Double(origins.count) }, quadrants)
     }
 
     /// The least-squares fit of the model above on a periodogram; Σ in the periodogram's own (LR) pixels.
@@ -137,15 +176,20 @@ public enum SpectralBlur {
         return x
     }
 
+    /// How much of the spectrum's elongation to trust at a quadrant agreement: none up to 0.6, all from 0.9,
+    /// linear between. Chosen on training-set crops (docs/onsr-study.md): every kernel elongated 1.8 or more
+    /// had agreement 0.73 or more, and the crop whose full-image fit followed its content (53° off) 0.56.
+    public static func confidence(agreement: Double) -> Double { min(1, max(0, (agreement - 0.6) / 0.3)) }
+
     /// A Gaussian kernel with total variance `trace` (HR pixels², e.g. Gd's fitted size) whose long axis and
-    /// eigenvalue difference come from `spectral` (`covariance(luma:scale:)`); the difference is capped at
-    /// `maxElongationShare` of the trace so that the short axis keeps a tenth of it.
+    /// eigenvalue difference come from `spectral` (`covariance(luma:scale:)`), the difference multiplied by
+    /// `confidence` and capped at `maxElongationShare` of the trace so that the short axis keeps a tenth of it.
     public static func shapedKernel(trace: Double, spectral: (yy: Double, yx: Double, xx: Double), scale: Int,
-                                    maxElongationShare: Double = 0.8) -> BlurKernel {
+                                    confidence: Double = 1, maxElongationShare: Double = 0.8) -> BlurKernel {
         // Eigen-decomposition of [[xx, yx], [yx, yy]] in (x, y) order, as BlurKernel.gaussian's θ is.
         let (a, b, d) = (spectral.xx, spectral.yx, spectral.yy)
         let half = (((a - d) / 2) * ((a - d) / 2) + b * b).squareRoot()
-        let difference = min(max(2 * half, 0), maxElongationShare * trace)
+        let difference = min(max(2 * half * confidence, 0), maxElongationShare * trace)
         let theta = 0.5 * atan2(2 * b, a - d)
         var unused = SeededRandom(seed: 0)
         return BlurKernel.gaussian(scale: scale, lambda1: (trace + difference) / 2, lambda2: (trace - difference) / 2,

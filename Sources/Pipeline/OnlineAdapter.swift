@@ -99,6 +99,9 @@ public final class OnlineAdapter {
     public var oracleKernel: BlurKernel?
     /// Two-phase with `kernelCorrection`: the corrected kernel Gr is fine-tuned through (set when Gd's phase ends).
     public private(set) var correctedKernel: BlurKernel?
+    /// Two-phase with the spectral kernel shape: how far the frames' quadrants agreed on the blur's direction
+    /// (`SpectralBlur.Estimate.agreement`; 0 when the frames were too small to tell), set when Gd's phase ends.
+    public private(set) var spectralAgreement: Double?
     /// Two-phase with `hedgeAnisotropy`: the total variance (HR pixels²) of Gd's fitted kernel.
     public private(set) var hedgeVariance: Double?
     private let optimiserGr: Adam, optimiserGd: Adam, optimiserDl: Adam
@@ -199,7 +202,7 @@ public final class OnlineAdapter {
                     if options.kernelCorrection > 0 && correctedKernel == nil {
                         correctedKernel = KernelCorrection.widened(gd, variance: options.kernelCorrection)
                     }
-                    if options.kernelShape == .spectral && correctedKernel == nil {
+                    if options.kernelShape == .spectral && spectralAgreement == nil {
                         correctedKernel = spectrallyShapedKernel(frames: frames)
                     }
                     if options.hedgeAnisotropy && hedgeVariance == nil {
@@ -275,8 +278,9 @@ public final class OnlineAdapter {
         return lr
     }
 
-    /// Gd's fitted size in the direction and elongation the frames' spectrum shows; Gd's own kernel (nil) when
-    /// the frames are too small for the spectrum.
+    /// Gd's fitted size in the direction and elongation the frames' spectrum shows, the elongation as far as the
+    /// frames' quadrants agree on it; Gd's own kernel (nil) when they do not agree at all or the frames are too
+    /// small for the spectrum.
     private func spectrallyShapedKernel(frames: [RGBImage]) -> BlurKernel? {
         let luma = frames.map { frame -> (values: [Float], height: Int, width: Int) in
             let n = frame.planeSize
@@ -285,9 +289,14 @@ public final class OnlineAdapter {
             }
             return (values, frame.height, frame.width)
         }
-        guard let spectral = SpectralBlur.covariance(luma: luma, scale: gr.scale) else { return nil }
+        let spectral = SpectralBlur.estimate(luma: luma, scale: gr.scale)
+        spectralAgreement = spectral?.agreement ?? 0
+        guard let spectral else { return nil }
+        let confidence = SpectralBlur.confidence(agreement: spectral.agreement)
+        guard confidence > 0 else { return nil }
         let fitted = KernelComparison.covariance(KernelCorrection.widened(gd, variance: 0))
-        return SpectralBlur.shapedKernel(trace: fitted.yy + fitted.xx, spectral: spectral, scale: gr.scale)
+        return SpectralBlur.shapedKernel(trace: fitted.yy + fitted.xx, spectral: spectral.covariance, scale: gr.scale,
+                                         confidence: confidence)
     }
 
     /// Gr <- L_EB = |x_e - Gr(Gd(x_e))|: Gd runs forward only.

@@ -40,11 +40,44 @@ final class SpectralBlurTests: XCTestCase {
 
     func testNeedsATileOfInput() {
         XCTAssertNil(SpectralBlur.covariance(luma: [([Float](repeating: 0.5, count: 31 * 64), 31, 64)], scale: 2))
+        // 40 x 40 has tiles in the top-left quadrant only: no agreement to measure.
+        var rng = SeededRandom(seed: 1)
+        let noise = (0..<1600).map { _ in Float(rng.uniform(0, 1)) }
+        XCTAssertNotNil(SpectralBlur.covariance(luma: [(noise, 40, 40)], scale: 2))
+        XCTAssertNil(SpectralBlur.estimate(luma: [(noise, 40, 40)], scale: 2))
+    }
+
+    /// The quadrants agree on a blur that is the same everywhere, and not on content oriented differently in
+    /// each quadrant.
+    func testAgreementTellsBlurFromContent() throws {
+        var rng = SeededRandom(seed: 6)
+        let size = 256
+        let noise = (0..<(size * size)).map { _ in Float(rng.uniform(0, 1)) }
+        let kernel = BlurKernel.gaussian(scale: 2, lambda1: 5, lambda2: 1.5, theta: 0.4, rng: &rng)
+        let blurred = Array(Degrade.blurSubsample(noise, channels: 1, height: size, width: size, kernel: kernel, scale: 2))
+        let uniform = try XCTUnwrap(SpectralBlur.estimate(luma: [(blurred, size / 2, size / 2)], scale: 2))
+        XCTAssertGreaterThan(uniform.agreement, 0.9)
+        XCTAssertEqual(SpectralBlur.confidence(agreement: uniform.agreement), 1)
+        // Stripes running a different way in each quadrant, no blur.
+        let half = size / 4
+        var stripes = [Float](repeating: 0, count: half * 2 * half * 2)
+        for y in 0..<(2 * half) { for x in 0..<(2 * half) {
+            let angle = [0.0, 0.8, 1.6, 2.4][(y >= half ? 2 : 0) + (x >= half ? 1 : 0)]
+            let phase = (Double(x) * cos(angle) + Double(y) * sin(angle)) * 0.9
+            stripes[y * 2 * half + x] = Float(0.5 + 0.3 * sin(phase)) + 0.05 * Float(rng.uniform(0, 1))
+        } }
+        let mixed = try XCTUnwrap(SpectralBlur.estimate(luma: [(stripes, 2 * half, 2 * half)], scale: 2))
+        XCTAssertLessThan(mixed.agreement, 0.6)
+        XCTAssertEqual(SpectralBlur.confidence(agreement: mixed.agreement), 0)
     }
 
     func testShapedKernelKeepsTheTraceAndCapsTheElongation() {
         // A spectrum along x far longer than the size allows: the difference is capped at 0.8 of the trace.
         let kernel = SpectralBlur.shapedKernel(trace: 3, spectral: (yy: 0, yx: 0, xx: 10), scale: 2)
+        // Half the confidence, half the (uncapped) difference: λ 1.75 and 1.25.
+        let halfTrusted = KernelComparison.covariance(SpectralBlur.shapedKernel(trace: 3, spectral: (yy: 0.5, yx: 0, xx: 1.5), scale: 2,
+                                                                               confidence: 0.5))
+        XCTAssertEqual(halfTrusted.xx - halfTrusted.yy, 0.5, accuracy: 0.05)
         let covariance = KernelComparison.covariance(kernel)
         XCTAssertEqual(covariance.xx, 2.7, accuracy: 0.1)
         XCTAssertEqual(covariance.yy, 0.3, accuracy: 0.05)
