@@ -5,7 +5,8 @@ of the blind x2 range each (as `onsr-video eval` does: λ ~ U(0.6, 5), any angle
 subsamples by 2, and fits the blur's covariance from the LR luma alone with the model of
 Sources/Engine/SpectralBlur.swift (Welch periodogram of 32 x 32 Hann tiles; log P = a(angle bin) - α log|ω| -
 ωᵀΣω over 0.25π..0.95π). Prints the error of the long axis against the true kernel's (by elongation), and how
-the eigenvalue difference and the total size compare.
+the eigenvalue difference and the total size compare; and the agreement of the four quadrants on the long axis
+(SpectralBlur.Estimate.agreement: length of the mean unit vector at twice each quadrant's angle).
 
 Usage: .venv/bin/python scripts/study-spectral-direction.py   (needs numpy and ffmpeg)
 """
@@ -61,6 +62,16 @@ def kernel_covariance(k):
     return np.array([[(k * (xx - mx) ** 2).sum(), sxy], [sxy, (k * (yy - my) ** 2).sum()]])
 
 
+def agreement(lr):
+    h, w = lr.shape[:2]
+    total = np.zeros(2)
+    for part in [lr[:h // 2, :w // 2], lr[:h // 2, w // 2:], lr[h // 2:, :w // 2], lr[h // 2:, w // 2:]]:
+        s = spectral_covariance(part)
+        v = np.array([(s[0, 0] - s[1, 1]) / 2, s[0, 1]])
+        total += v / (np.linalg.norm(v) + 1e-12)
+    return np.linalg.norm(total) / 4
+
+
 def main():
     rng = np.random.default_rng(5)
     rows = []
@@ -71,10 +82,11 @@ def main():
         for _ in range(3):
             k = kernel_fit.random_kernel(rng)
             true_values, true_vectors = np.linalg.eigh(kernel_covariance(k))
-            values, vectors = np.linalg.eigh(spectral_covariance(kernel_fit.blur_subsample(hr, k)))
+            lr = kernel_fit.blur_subsample(hr, k)
+            values, vectors = np.linalg.eigh(spectral_covariance(lr))
             error = np.degrees(np.arccos(min(1, abs(vectors[:, 1] @ true_vectors[:, 1]))))
             rows.append((true_values[1] / true_values[0], error, true_values[1] - true_values[0], values[1] - values[0],
-                         true_values.sum(), values.sum()))
+                         true_values.sum(), values.sum(), agreement(lr)))
     a = np.array(rows)
     print(f"{len(a)} crops x kernels")
     for low in [1, 1.5, 2, 3]:
@@ -84,6 +96,12 @@ def main():
     print(f"eigenvalue difference: correlation {np.corrcoef(a[:, 2], a[:, 3])[0, 1]:.2f}, "
           f"least-squares slope true/estimate {np.sum(a[:, 2] * a[:, 3]) / np.sum(a[:, 3] ** 2):.2f}")
     print(f"total size (trace): correlation {np.corrcoef(a[:, 4], a[:, 5])[0, 1]:.2f}")
+    print(f"quadrant agreement: lowest with elongation >= 1.8: {a[a[:, 0] >= 1.8, 6].min():.2f}")
+    for low, high in [(0, 0.6), (0.6, 0.9), (0.9, 1.01)]:
+        chosen = a[(a[:, 6] >= low) & (a[:, 6] < high)]
+        if len(chosen):
+            print(f"  agreement {low}..{min(high, 1)}: n {len(chosen)}, long-axis error median {np.median(chosen[:, 1]):.1f} deg, "
+                  f"elongation median {np.median(chosen[:, 0]):.2f}")
 
 
 if __name__ == "__main__":

@@ -183,13 +183,17 @@ public enum SpectralBlur {
 
     /// A Gaussian kernel with total variance `trace` (HR pixels², e.g. Gd's fitted size) whose long axis and
     /// eigenvalue difference come from `spectral` (`covariance(luma:scale:)`), the difference multiplied by
-    /// `confidence` and capped at `maxElongationShare` of the trace so that the short axis keeps a tenth of it.
+    /// `confidence`. The difference may be at most `maxElongationShare` of the trace, so that the short axis keeps
+    /// a tenth of it: beyond that, `raiseSize` keeps the difference and raises the trace to fit it (a blur that
+    /// elongated cannot be that small), else the difference is cut down to the share.
     public static func shapedKernel(trace: Double, spectral: (yy: Double, yx: Double, xx: Double), scale: Int,
-                                    confidence: Double = 1, maxElongationShare: Double = 0.8) -> BlurKernel {
+                                    confidence: Double = 1, maxElongationShare: Double = 0.8, raiseSize: Bool = false) -> BlurKernel {
         // Eigen-decomposition of [[xx, yx], [yx, yy]] in (x, y) order, as BlurKernel.gaussian's θ is.
         let (a, b, d) = (spectral.xx, spectral.yx, spectral.yy)
         let half = (((a - d) / 2) * ((a - d) / 2) + b * b).squareRoot()
-        let difference = min(max(2 * half * confidence, 0), maxElongationShare * trace)
+        let wanted = max(2 * half * confidence, 0)
+        let trace = raiseSize ? max(trace, wanted / maxElongationShare) : trace
+        let difference = min(wanted, maxElongationShare * trace)
         let theta = 0.5 * atan2(2 * b, a - d)
         var unused = SeededRandom(seed: 0)
         return BlurKernel.gaussian(scale: scale, lambda1: (trace + difference) / 2, lambda2: (trace - difference) / 2,

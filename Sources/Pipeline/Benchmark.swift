@@ -47,6 +47,9 @@ public struct Benchmark {
         /// for the adapted output and for the unadapted one (a no-reference test of which explains y better).
         public var perImageInternalLoss: [Double]?
         public var perImageInternalLossUnadapted: [Double]?
+        /// ONSR two-phase with the spectral kernel shape: per image, the quadrants' agreement on the blur's
+        /// direction (`OnlineAdapter.spectralAgreement`), once Gd's phase has ended.
+        public var perImageSpectralAgreement: [Double]?
     }
 
     public let scale: Int
@@ -105,7 +108,7 @@ public struct Benchmark {
         options.blend = 1
         var psnrs = [[Double]](repeating: [], count: points.count), ssims = psnrs, nccs = psnrs, shifts = psnrs
         var covariances = [[[Double]]](repeating: [], count: points.count), trueCovariances = covariances
-        var consistency = psnrs, consistencyUnadapted = psnrs
+        var consistency = psnrs, consistencyUnadapted = psnrs, agreements = psnrs
         var seconds = [Double](repeating: 0, count: points.count)
         var blendPSNRs = [[[Double]]](repeating: [[Double]](repeating: [], count: blends.count), count: points.count)
         var blendSSIMs = blendPSNRs
@@ -151,6 +154,7 @@ public struct Benchmark {
                     }
                     upscaler.network.restore(adapted)
                 }
+                if let agreement = adapter.spectralAgreement { agreements[index].append(agreement) }
                 consistency[index].append(internalLoss(output))
                 consistencyUnadapted[index].append(internalLoss(unadapted))
                 if let kernel = item.kernel {
@@ -179,7 +183,8 @@ public struct Benchmark {
                 perImageKernelShift: shifts[i].isEmpty ? nil : shifts[i],
                 perImageKernelCovariance: covariances[i].isEmpty ? nil : covariances[i],
                 perImageTrueKernelCovariance: trueCovariances[i].isEmpty ? nil : trueCovariances[i],
-                perImageInternalLoss: consistency[i], perImageInternalLossUnadapted: consistencyUnadapted[i])
+                perImageInternalLoss: consistency[i], perImageInternalLossUnadapted: consistencyUnadapted[i],
+                perImageSpectralAgreement: agreements[i].isEmpty ? nil : agreements[i])
         } + blendRows
     }
 

@@ -114,15 +114,21 @@ public struct FrameFolderJob {
         return report
     }
 
-    private func upscaleOne(_ input: String, to output: String, report: inout Report) throws {
+    /// Decodes one picture, with the tool's error for anything FFmpeg cannot read (callers that build an
+    /// expensive upscaler check their input with it first).
+    public static func readImage(_ input: String) throws -> DecodedImage {
         try InputCheck.requireReadableFile(input)
-        let target = try AtomicOutput(finalPath: output, overwrite: overwrite, inputs: [input])
-        let decoded: DecodedImage
         do {
-            decoded = try Stopwatch.time(&report.secondsRead) { try ImageFile.read(path: input) }
+            return try ImageFile.read(path: input)
         } catch {
             throw ToolError(.dataError, "\(input): not an image FFmpeg can read (\((error as? MediaError)?.reason ?? "\(error)"))")
         }
+    }
+
+    private func upscaleOne(_ input: String, to output: String, report: inout Report) throws {
+        try InputCheck.requireReadableFile(input)
+        let target = try AtomicOutput(finalPath: output, overwrite: overwrite, inputs: [input])
+        let decoded = try Stopwatch.time(&report.secondsRead) { try FrameFolderJob.readImage(input) }
         let large = try Stopwatch.time(&report.secondsUpscale) { try upscaler.upscale(decoded.image) }
         do {
             try Stopwatch.time(&report.secondsWrite) {

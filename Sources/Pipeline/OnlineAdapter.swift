@@ -58,6 +58,9 @@ public struct AdaptationOptions: Codable, Sendable {
     /// (`SpectralBlur`), since Gd fitted through the blind Gr comes out nearly round. Spectral measured better
     /// on held-out photos (+0.33 against +0.15 dB at x2, docs/onsr-study.md).
     public var kernelShape = KernelShape.spectral
+    /// Spectral shape: where the spectrum's eigenvalue difference exceeds 0.8 of Gd's fitted size, raise the
+    /// size to fit it instead of cutting the difference down (`SpectralBlur.shapedKernel(raiseSize:)`).
+    public var elongationRaisesSize = true
     /// When the step budget is spent, Gr's weights are blended back towards those it started from:
     /// start + blend · (adapted − start) (1: the adapted Gr as it is). An interpolation between the pretrained
     /// and the fine-tuned weights (as WiSE-FT does) keeps most of the gain where the fitted kernel is right and
@@ -296,7 +299,7 @@ public final class OnlineAdapter {
         guard confidence > 0 else { return nil }
         let fitted = KernelComparison.covariance(KernelCorrection.widened(gd, variance: 0))
         return SpectralBlur.shapedKernel(trace: fitted.yy + fitted.xx, spectral: spectral.covariance, scale: gr.scale,
-                                         confidence: confidence)
+                                         confidence: confidence, raiseSize: options.elongationRaisesSize)
     }
 
     /// Gr <- L_EB = |x_e - Gr(Gd(x_e))|: Gd runs forward only.

@@ -34,6 +34,7 @@ struct EvalCommand: ParsableCommand {
     @Flag(help: "ONSR two-phase, a study: fine-tune Gr through random anisotropic Gaussians of the fitted kernel's total variance.") var hedgeAnisotropy = false
     @Option(help: "ONSR two-phase, a study: variance (HR pixels²) of a Gaussian that widens Gd's fitted kernel before Gr is fine-tuned (0: none, the default).") var kernelCorrection: Float = AdaptationOptions().kernelCorrection
     @Option(help: "ONSR two-phase: shape of the kernel Gr is fine-tuned through: fitted (Gd as fitted) or spectral (Gd's size, the input spectrum's direction).") var kernelShape = AdaptationOptions().kernelShape
+    @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false).") var elongationRaisesSize = AdaptationOptions().elongationRaisesSize
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Write the results as JSON here.") var json: String?
 
@@ -62,6 +63,7 @@ struct EvalCommand: ParsableCommand {
                     options.kernelCorrection = kernelCorrection
                     options.hedgeAnisotropy = hedgeAnisotropy
                     options.kernelShape = kernelShape
+                    options.elongationRaisesSize = elongationRaisesSize
                     options.blend = blend
                     let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
                     guard let variant = AdaptationVariant(rawValue: variantName) else {

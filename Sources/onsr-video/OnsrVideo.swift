@@ -120,8 +120,13 @@ struct ImageCommand: ParsableCommand {
         try reportingFailures {
             let printer = ProgressPrinter(quiet: common.quiet)
             defer { printer.finish() }
-            let steps = method.steps
-            let upscaler = try method.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
+            // One picture is where adaptation pays most for its time (docs/onsr-study.md): ONSR by default.
+            var options = method
+            options.chosenMethod = options.chosenMethod ?? .onsr
+            // Bad input fails before the adaptation's setup (external photos, model) costs anything.
+            if options.method == .onsr { _ = try FrameFolderJob.readImage(input) }
+            let steps = options.steps
+            let upscaler = try options.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
             let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
             let report = try job.runImage(input, into: output)
             try common.report.map { try JSONReport.write(report, to: $0) }

@@ -11,8 +11,15 @@ extension KernelShape: ExpressibleByArgument {}
 
 /// How frames are upscaled.
 struct MethodOptions: ParsableArguments {
-    @Option(help: "Upscaling method: \(UpscaleMethod.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var method: UpscaleMethod = .pretrained
+    @Option(name: .customLong("method"), help: """
+        Upscaling method: \(UpscaleMethod.allCases.map(\.rawValue).joined(separator: ", ")) (default: onsr for `image`, \
+        pretrained for video, frames and batch).
+        """)
+    var chosenMethod: UpscaleMethod?
+
+    /// The method in effect: the one asked for, else pretrained (a command with another default sets
+    /// `chosenMethod` before use).
+    var method: UpscaleMethod { chosenMethod ?? .pretrained }
 
     @Option(help: "Magnification: 2 or 4.")
     var scale: Int = 2

@@ -50,6 +50,27 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.file("big.png")))
     }
 
+    /// `image` adapts by default (ONSR); `--method pretrained` does not.
+    func testImageUsesONSRByDefault() throws {
+        var result = try onsr(["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1",
+                               "--growth", "4", "--steps", "2", "--batch", "2", "--patch", "16", "--output", "tiny.safetensors", "-q"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        result = try onsr(["image", "photos/p0.png", "big.png", "--model", "tiny.safetensors", "--external", "photos", "--steps", "2",
+                           "--report", "image.json", "-q"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("image.json")))) as! [String: Any]
+        XCTAssertEqual(report["method"] as? String, "onsr:two-phase:tiny")
+        result = try onsr(["image", "photos/p0.png", "plain.png", "--model", "tiny.safetensors", "--method", "pretrained",
+                           "--report", "plain.json", "-q"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let plain = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("plain.json")))) as! [String: Any]
+        XCTAssertFalse((plain["method"] as? String ?? "onsr").hasPrefix("onsr"))
+        // A bad input fails on the input, before any external photos are looked for.
+        result = try onsr(["image", "missing.png", "x.png", "--external", "nowhere"])
+        XCTAssertEqual(result.status, 66)
+        XCTAssertTrue(result.stderr.contains("missing.png"), result.stderr)
+    }
+
     func testEvalPrintsATableAndWritesJSON() throws {
         let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "lanczos", "--json", "eval.json"])
         XCTAssertEqual(result.status, 0, result.stderr)
