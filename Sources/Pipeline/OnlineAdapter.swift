@@ -34,8 +34,11 @@ public struct AdaptationOptions: Codable, Sendable {
     public var ganWeight: Float = 0.01
     /// Steps at the start of each adaptation in which only Gd (and Dl) learn, with Gr fixed, so that Gr is then
     /// fine-tuned on a degradation fitted to the input instead of chasing a moving guess. 0: none for the
-    /// separate-optimisation variants, half of the adaptation's steps for two-phase.
+    /// separate-optimisation variants; for two-phase half of the adaptation's steps, at most 50 (Gd converges in
+    /// about 50 steps, after which every Gr step gains: docs/onsr-study.md, quality against steps).
     public var degradationWarmup = 0
+    /// Two-phase's Gd phase is at most this many steps long by default.
+    public static let longestDegradationPhase = 50
 
     /// The Gd learning rate in effect for a scale.
     /// Two-phase: 3e-3 at x2, 1e-3 at x4, where 3e-3 moved the larger Gd away from the true kernel
@@ -136,7 +139,7 @@ public final class OnlineAdapter {
         optimiserGd = Adam(self.gd, learningRate: options.effectiveLearningRateGd(scale: gr.scale))
         optimiserDl = Adam(self.dl, learningRate: options.learningRateDl)
         gdPhaseEnd = options.degradationWarmup > 0 ? options.degradationWarmup
-            : (options.variant == .twoPhase ? max(1, options.steps / 2) : 0)
+            : (options.variant == .twoPhase ? max(1, min(AdaptationOptions.longestDegradationPhase, options.steps / 2)) : 0)
     }
 
     // MARK: Patches

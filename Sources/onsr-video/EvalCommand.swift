@@ -28,7 +28,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR: learning rate of Gd (default for two-phase 3e-3 at x2, 1e-3 at x4; 1e-4 for the other variants).") var lrGd: Float?
     @Option(help: "ONSR: learning rate of Dl.") var lrDl: Float = AdaptationOptions().learningRateDl
     @Option(help: "ONSR: weight λ of the GAN term in Gd's loss.") var ganWeight: Float = AdaptationOptions().ganWeight
-    @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps).") var gdWarmup = 0
+    @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps, at most 50).") var gdWarmup = 0
     @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; with --checkpoints both are scored).") var blend: Float = AdaptationOptions().blend
     @Option(parsing: .upToNextOption, help: "ONSR: also score each checkpoint with Gr's weights blended back towards the pretrained ones by these weights (1: the adapted Gr).") var blends: [Float] = []
     @Flag(help: "ONSR two-phase, a study: fine-tune Gr through random anisotropic Gaussians of the fitted kernel's total variance.") var hedgeAnisotropy = false

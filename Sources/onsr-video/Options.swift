@@ -30,8 +30,11 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "ONSR: folder of external HR photos (default: the set from scripts/setup-data).")
     var external: String?
 
-    @Option(help: "ONSR: adaptation steps.")
-    var steps = 100
+    @Option(name: .customLong("steps"), help: "ONSR: adaptation steps (default: 200 for `image`, 100 per scene or frame otherwise).")
+    var chosenSteps: Int?
+
+    /// The step budget in effect: the one asked for, else 100 (per scene on video; `image` sets 200).
+    var steps: Int { chosenSteps ?? 100 }
 
     @Option(help: "ONSR: variant (two-phase, onsr, ib-ebsr, ibsr, joint, frozen-gd).")
     var variant = AdaptationVariant.twoPhase
