@@ -117,6 +117,13 @@ final class OnlineAdapterTests: XCTestCase {
         XCTAssertTrue(second.allSatisfy { $0.externalLoss.isFinite })
     }
 
+    func testTwoPhasesGdPhaseIsAtMost50StepsByDefault() {
+        let adapter = OnlineAdapter(gr: tinyGr(), external: photos, options: options(.twoPhase, steps: 120))
+        let history = adapter.adapt(frames: [frame], steps: 51)
+        XCTAssertTrue(history.prefix(50).allSatisfy { $0.externalLoss.isNaN }, "steps 1-50: Gd only")
+        XCTAssertTrue(history[50].externalLoss.isFinite, "step 51: Gr")
+    }
+
     func testHedgedGrPhaseKeepsTheFittedKernelsTotalVariance() {
         var settings = options(.twoPhase, steps: 4)
         settings.hedgeAnisotropy = true
