@@ -59,7 +59,7 @@ public struct AdaptationOptions: Codable, Sendable {
     /// Two-phase: the kernel Gr is fine-tuned through once Gd's phase ends. `fitted`: Gd as fitted. `spectral`: a
     /// Gaussian of Gd's fitted size whose direction and elongation come from the input's power spectrum
     /// (`SpectralBlur`), since Gd fitted through the blind Gr comes out nearly round. Spectral measured better
-    /// on held-out photos (+0.33 against +0.15 dB at x2, docs/onsr-study.md).
+    /// on held-out photos (+0.34 against +0.15 dB at x2, 100 steps, blend 0.5; docs/onsr-study.md).
     public var kernelShape = KernelShape.spectral
     /// Spectral shape: where the spectrum's eigenvalue difference exceeds 0.8 of Gd's fitted size, raise the
     /// size to fit it instead of cutting the difference down (`SpectralBlur.shapedKernel(raiseSize:)`).
