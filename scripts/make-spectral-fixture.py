@@ -49,6 +49,7 @@ def periodogram(g):
 
 
 def fit(power, bins=12):
+    """Σ in the periodogram's (LR) pixels, as (yy, yx, xx)."""
     f = np.fft.fftfreq(T) * 2 * np.pi
     fy, fx = np.meshgrid(f, f, indexing="ij")
     r = np.hypot(fx, fy)
@@ -62,8 +63,13 @@ def fit(power, bins=12):
     return np.array([yy, xy, xx])
 
 
-luma = make_luma()
-power = periodogram(luma)
-covariance = fit(power) * 4
-save_file({"luma": luma, "periodogram": power.astype(np.float32), "covariance": covariance.astype(np.float32)}, OUT)
-print("wrote", OUT, "covariance (yy, yx, xx) HR px²:", covariance)
+def main():
+    luma = make_luma()
+    power = periodogram(luma)
+    covariance = fit(power) * 4
+    save_file({"luma": luma, "periodogram": power.astype(np.float32), "covariance": covariance.astype(np.float32)}, OUT)
+    print("wrote", OUT, "covariance (yy, yx, xx) HR px²:", covariance)
+
+
+if __name__ == "__main__":
+    main()

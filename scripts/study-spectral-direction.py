@@ -3,7 +3,7 @@
 Takes the centre 384 x 384 crop of every third external (training-set) photo, blurs it with three seeded kernels
 of the blind x2 range each (as `onsr-video eval` does: λ ~ U(0.6, 5), any angle, taps x (1 + U(-0.25, 0.25))),
 subsamples by 2, and fits the blur's covariance from the LR luma alone with the model of
-Sources/Engine/SpectralBlur.swift (Welch periodogram of 32 x 32 Hann tiles; log P = a(angle bin) - α log|ω| -
+Sources/Engine/SpectralBlur.swift, as scripts/make-spectral-fixture.py implements it (Welch periodogram of 32 x 32 Hann tiles; log P = a(angle bin) - α log|ω| -
 ωᵀΣω over 0.25π..0.95π). Prints the error of the long axis against the true kernel's (by elongation), and how
 the eigenvalue difference and the total size compare; and the agreement of the four quadrants on the long axis
 (SpectralBlur.Estimate.agreement: length of the mean unit vector at twice each quadrant's angle).
@@ -20,38 +20,19 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 spec = importlib.util.spec_from_file_location("kernel_fit", os.path.join(ROOT, "scripts", "study-kernel-fit.py"))
 kernel_fit = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(kernel_fit)
-T = 32
+spec = importlib.util.spec_from_file_location("reference", os.path.join(ROOT, "scripts", "make-spectral-fixture.py"))
+reference = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(reference)
 
 
 def luma(image):
     return image @ np.array([0.299, 0.587, 0.114])
 
 
-def periodogram(g):
-    h, w = g.shape
-    window = np.outer(np.hanning(T), np.hanning(T))
-    total, count = np.zeros((T, T)), 0
-    for y in range(0, h - T + 1, T // 2):
-        for x in range(0, w - T + 1, T // 2):
-            tile = g[y:y + T, x:x + T]
-            total += np.abs(np.fft.fft2((tile - tile.mean()) * window)) ** 2
-            count += 1
-    return total / count
-
-
-def spectral_covariance(lr, bins=12):
-    """Σ (x, y order) in HR pixels² at x2."""
-    f = np.fft.fftfreq(T) * 2 * np.pi
-    fy, fx = np.meshgrid(f, f, indexing="ij")
-    r = np.hypot(fx, fy)
-    phi = np.mod(np.arctan2(fy, fx), np.pi)
-    keep = (r > 0.25 * np.pi) & (r < 0.95 * np.pi)
-    lp = np.log(periodogram(luma(lr))[keep] + 1e-12)
-    r, phi, fx, fy = r[keep], phi[keep], fx[keep], fy[keep]
-    index = np.minimum((phi / np.pi * bins).astype(int), bins - 1)
-    columns = [(index == b).astype(float) for b in range(bins)] + [np.log(r), -fx * fx, -2 * fx * fy, -fy * fy]
-    c, *_ = np.linalg.lstsq(np.stack(columns, 1), lp, rcond=None)
-    return 4 * np.array([[c[-3], c[-2]], [c[-2], c[-1]]])
+def spectral_covariance(lr):
+    """Σ (x, y order) in HR pixels² at x2, by the reference fit of scripts/make-spectral-fixture.py."""
+    yy, yx, xx = reference.fit(reference.periodogram(luma(lr))) * 4
+    return np.array([[xx, yx], [yx, yy]])
 
 
 def kernel_covariance(k):
