@@ -43,6 +43,12 @@ public struct RGBImage: Sendable, Equatable {
         set { pixels[(channel * height + y) * width + x] = newValue }
     }
 
+    /// BT.601 luma (0.299 R + 0.587 G + 0.114 B), one plane, unclamped.
+    public var luma: [Float] {
+        let n = planeSize
+        return pixels.withUnsafeBufferPointer { p in (0..<n).map { 0.299 * p[$0] + 0.587 * p[n + $0] + 0.114 * p[2 * n + $0] } }
+    }
+
     /// Mean of each channel, for quick checks.
     public var channelMeans: [Float] {
         (0..<3).map { c in

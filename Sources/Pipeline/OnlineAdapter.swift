@@ -288,13 +288,7 @@ public final class OnlineAdapter {
     /// frames' quadrants agree on it; Gd's own kernel (nil) when they do not agree at all or the frames are too
     /// small for the spectrum.
     private func spectrallyShapedKernel(frames: [RGBImage]) -> BlurKernel? {
-        let luma = frames.map { frame -> (values: [Float], height: Int, width: Int) in
-            let n = frame.planeSize
-            let values = frame.pixels.withUnsafeBufferPointer { p in
-                (0..<n).map { 0.299 * p[$0] + 0.587 * p[n + $0] + 0.114 * p[2 * n + $0] }
-            }
-            return (values, frame.height, frame.width)
-        }
+        let luma = frames.map { (values: $0.luma, height: $0.height, width: $0.width) }
         let spectral = SpectralBlur.estimate(luma: luma, scale: gr.scale)
         spectralAgreement = spectral?.agreement ?? 0
         guard let spectral else { return nil }
