@@ -21,13 +21,10 @@ let package = Package(
             pkgConfig: "libavformat libavcodec libavutil libswscale",
             providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
         ),
-        .systemLibrary(
-            name: "COpenBLAS",
-            pkgConfig: "openblas",
-            providers: [.apt(["libopenblas-dev"])]
-        ),
+        // oneDNN (Debian libdnnl-dev ships no pkg-config file: the module map links libdnnl).
+        .systemLibrary(name: "COneDNN", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "Decode", dependencies: ["CFFmpeg"], swiftSettings: optimise),
-        .target(name: "Engine", dependencies: ["COpenBLAS"], swiftSettings: optimise),
+        .target(name: "Engine", dependencies: ["COneDNN"], swiftSettings: optimise),
         .systemLibrary(name: "CMalloc"),
         .target(name: "Pipeline", dependencies: ["Decode", "Engine", "CMalloc"], resources: [.copy("Models")]),
         .executableTarget(

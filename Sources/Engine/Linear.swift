@@ -1,5 +1,3 @@
-import COpenBLAS
-
 /// Fully connected layer, PyTorch's `nn.Linear`: y = x Wᵀ + b. Layout: x is N x in, W is out x in, y is N x out.
 public final class Linear: ParameterContainer {
     public var weight: Parameter
@@ -25,9 +23,16 @@ public final class Linear: ParameterContainer {
         let batch = x.count / inFeatures
         precondition(batch * inFeatures == x.count, "linear expects multiples of \(inFeatures) values, got \(x.count)")
         let y = Tensor(shape: [batch, outFeatures])
-        for r in 0..<batch { (y.data + r * outFeatures).update(from: bias.value.data, count: outFeatures) }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(outFeatures), Int32(inFeatures),
-                    1, x.data, Int32(inFeatures), weight.value.data, Int32(inFeatures), 1, y.data, Int32(outFeatures))
+        // Dl's head is a few hundred inputs wide: plain dot products are off every hot path.
+        for r in 0..<batch {
+            let row = x.data + r * inFeatures
+            for o in 0..<outFeatures {
+                let w = weight.value.data + o * inFeatures
+                var total = bias.value[o]
+                for i in 0..<inFeatures { total += row[i] * w[i] }
+                y[r * outFeatures + o] = total
+            }
+        }
         return y
     }
 
@@ -35,8 +40,14 @@ public final class Linear: ParameterContainer {
     public func backward(input: Tensor, gradOutput: Tensor, needInputGrad: Bool) -> Tensor? {
         let batch = input.count / inFeatures
         if weight.requiresGrad {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outFeatures), Int32(inFeatures), Int32(batch),
-                        1, gradOutput.data, Int32(outFeatures), input.data, Int32(inFeatures), 1, weight.gradient().data, Int32(inFeatures))
+            let g = weight.gradient().data
+            for r in 0..<batch {
+                let row = input.data + r * inFeatures
+                for o in 0..<outFeatures {
+                    let d = gradOutput[r * outFeatures + o], target = g + o * inFeatures
+                    for i in 0..<inFeatures { target[i] += d * row[i] }
+                }
+            }
         }
         if bias.requiresGrad {
             let g = bias.gradient()
@@ -44,8 +55,13 @@ public final class Linear: ParameterContainer {
         }
         guard needInputGrad else { return nil }
         let gradInput = Tensor(shape: input.shape)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(batch), Int32(inFeatures), Int32(outFeatures),
-                    1, gradOutput.data, Int32(outFeatures), weight.value.data, Int32(inFeatures), 0, gradInput.data, Int32(inFeatures))
+        for r in 0..<batch {
+            let target = gradInput.data + r * inFeatures
+            for o in 0..<outFeatures {
+                let d = gradOutput[r * outFeatures + o], w = weight.value.data + o * inFeatures
+                for i in 0..<inFeatures { target[i] += d * w[i] }
+            }
+        }
         return gradInput
     }
 }

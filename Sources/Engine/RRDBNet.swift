@@ -36,12 +36,14 @@ public final class RRDBNet: ParameterContainer {
     public let configuration: Configuration
     public let convFirst: Conv2d, convBody: Conv2d, convUp1: Conv2d, convUp2: Conv2d, convHR: Conv2d, convLast: Conv2d
     public let body: [RRDB]
+    /// Element type of the activations in inference (forward passes that save nothing); training is fp32.
+    public var inferencePrecision: ElementType = .fp32
     private let skip: BicubicResize?
     private var saved: Saved?
 
     private struct Saved {
-        let input: Tensor, trunkInput: Tensor, bodyOutput: Tensor
-        let upsampledFeature: Tensor, up1: Tensor, upsampledUp1: Tensor, up2: Tensor, hr: Tensor
+        let input: Tensor, trunkInput: Activation, bodyOutput: Activation
+        let upsampledFeature: Activation, up1: Activation, upsampledUp1: Activation, up2: Activation, hr: Activation
     }
 
     public init(_ configuration: Configuration, seed: UInt64 = 0) {
@@ -61,6 +63,9 @@ public final class RRDBNet: ParameterContainer {
 
     public var scale: Int { configuration.scale }
 
+    /// Pixel-unshuffle factor in front of conv_first.
+    private var unshuffle: Int { scale == 2 ? 2 : (scale == 1 ? 4 : 1) }
+
     public func namedParameters() -> [(String, Parameter)] {
         func prefixed(_ name: String, _ container: ParameterContainer) -> [(String, Parameter)] {
             container.namedParameters().map { ("\(name).\($0.0)", $0.1) }
@@ -72,34 +77,36 @@ public final class RRDBNet: ParameterContainer {
         return result
     }
 
-    /// Inference: nothing is kept for a backward pass.
+    /// Inference in `inferencePrecision`: nothing is kept for a backward pass.
     public func callAsFunction(_ x: Tensor) -> Tensor { forward(x, saving: false) }
 
-    /// Forward; with `saving` the activations are kept for `backward`.
+    /// oneDNN's kernel for the trunk's convolutions on an input of `height` x `width` in `inferencePrecision`
+    /// (what `--verbose`, reports and `--version` show).
+    public func implementation(height: Int, width: Int) -> String {
+        let probe = Activation(n: 1, h: max(1, height / unshuffle), w: max(1, width / unshuffle), c: configuration.features,
+                               type: inferencePrecision, zeroed: false)
+        return convBody.implementation(for: probe)
+    }
+
+    /// Forward; with `saving` the activations are kept for `backward` (and the pass runs in fp32).
+    /// Layout: N x 3 x H x W in and out (NCHW); channels last inside.
     public func forward(_ x: Tensor, saving: Bool) -> Tensor {
         let c = x.nchw.c
         precondition(c == configuration.channels, "RRDBNet expects \(configuration.channels) channels, got \(c)")
-        let trunkInput: Tensor
-        switch scale {
-        case 2: trunkInput = Resize.pixelUnshuffle(x, 2)
-        case 1: trunkInput = Resize.pixelUnshuffle(x, 4)
-        default: trunkInput = x
-        }
-        let feature = convFirst(trunkInput)
+        let type: ElementType = saving ? .fp32 : inferencePrecision
+        let trunkInput = ChannelsLast.pixelUnshuffle(x, unshuffle, type: type)
+        let feature = convFirst.forward(trunkInput, training: saving)
         var trunk = feature
         for block in body { trunk = block.forward(trunk, saving: saving) }
         let bodyOutput = trunk
-        let combined = convBody(bodyOutput)
-        combined.add(feature)
-        let upsampledFeature = Resize.upsampleNearest2x(combined)
-        let up1 = convUp1(upsampledFeature)
-        Elementwise.leakyReLU(up1.map)
-        let upsampledUp1 = Resize.upsampleNearest2x(up1)
-        let up2 = convUp2(upsampledUp1)
-        Elementwise.leakyReLU(up2.map)
-        let hr = convHR(up2)
-        Elementwise.leakyReLU(hr.map)
-        let out = convLast(hr)
+        let combined = convBody.forward(bodyOutput, postOps: [.add(feature)], training: saving)
+        let leaky: [ConvPostOp] = [.leakyReLU(slope: 0.2)]
+        let upsampledFeature = ChannelsLast.upsampleNearest2x(combined)
+        let up1 = convUp1.forward(upsampledFeature, postOps: leaky, training: saving)
+        let upsampledUp1 = ChannelsLast.upsampleNearest2x(up1)
+        let up2 = convUp2.forward(upsampledUp1, postOps: leaky, training: saving)
+        let hr = convHR.forward(up2, postOps: leaky, training: saving)
+        let out = convLast.forward(hr, outputType: .fp32, training: saving).tensor()
         if let skip { out.add(skip(x)) }
         saved = saving ? Saved(input: x, trunkInput: trunkInput, bodyOutput: bodyOutput, upsampledFeature: upsampledFeature,
                                up1: up1, upsampledUp1: upsampledUp1, up2: up2, hr: hr) : nil
@@ -112,32 +119,23 @@ public final class RRDBNet: ParameterContainer {
     public func backward(_ gradOutput: Tensor, needInputGrad: Bool = false) -> Tensor? {
         guard let s = saved else { preconditionFailure("backward without a saving forward pass") }
         saved = nil
-        let gradHR = Tensor(shape: s.hr.shape)
-        convLast.backward(input: s.hr.map, gradOutput: gradOutput.map, gradInput: gradHR.map)
-        Elementwise.leakyReLUBackward(output: s.hr.map, grad: gradHR.map)
-        let gradUp2 = Tensor(shape: s.up2.shape)
-        convHR.backward(input: s.up2.map, gradOutput: gradHR.map, gradInput: gradUp2.map)
-        Elementwise.leakyReLUBackward(output: s.up2.map, grad: gradUp2.map)
-        let gradUpsampledUp1 = Tensor(shape: s.upsampledUp1.shape)
-        convUp2.backward(input: s.upsampledUp1.map, gradOutput: gradUp2.map, gradInput: gradUpsampledUp1.map)
-        let gradUp1 = Resize.upsampleNearest2xBackward(gradUpsampledUp1)
-        Elementwise.leakyReLUBackward(output: s.up1.map, grad: gradUp1.map)
-        let gradUpsampledFeature = Tensor(shape: s.upsampledFeature.shape)
-        convUp1.backward(input: s.upsampledFeature.map, gradOutput: gradUp1.map, gradInput: gradUpsampledFeature.map)
-        let gradCombined = Resize.upsampleNearest2xBackward(gradUpsampledFeature)
-        var gradTrunk = Tensor(shape: s.bodyOutput.shape)
-        convBody.backward(input: s.bodyOutput.map, gradOutput: gradCombined.map, gradInput: gradTrunk.map)
+        let gradHR = convLast.backward(input: s.hr, gradOutput: Activation(gradOutput), needInputGrad: true)!
+        let gradUp2 = convHR.backward(input: s.up2, gradOutput: ChannelsLast.leakyReLUGradient(gradHR, output: s.hr, channels: 0..<gradHR.c),
+                                      needInputGrad: true)!
+        let gradUpsampledUp1 = convUp2.backward(input: s.upsampledUp1,
+                                                gradOutput: ChannelsLast.leakyReLUGradient(gradUp2, output: s.up2, channels: 0..<gradUp2.c),
+                                                needInputGrad: true)!
+        let gradUp1 = ChannelsLast.upsampleNearest2xBackward(gradUpsampledUp1)
+        let gradUpsampledFeature = convUp1.backward(input: s.upsampledFeature,
+                                                    gradOutput: ChannelsLast.leakyReLUGradient(gradUp1, output: s.up1, channels: 0..<gradUp1.c),
+                                                    needInputGrad: true)!
+        let gradCombined = ChannelsLast.upsampleNearest2xBackward(gradUpsampledFeature)
+        var gradTrunk = convBody.backward(input: s.bodyOutput, gradOutput: gradCombined, needInputGrad: true)!
         for block in body.reversed() { gradTrunk = block.backward(gradTrunk) }
-        gradTrunk.add(gradCombined)
-        let gradTrunkInput: Tensor? = needInputGrad ? Tensor(shape: s.trunkInput.shape) : nil
-        convFirst.backward(input: s.trunkInput.map, gradOutput: gradTrunk.map, gradInput: gradTrunkInput?.map)
+        ChannelsLast.add(gradCombined, into: gradTrunk)
+        let gradTrunkInput = convFirst.backward(input: s.trunkInput, gradOutput: gradTrunk, needInputGrad: needInputGrad)
         guard let gradTrunkInput else { return nil }
-        let gradInput: Tensor
-        switch scale {
-        case 2: gradInput = Resize.pixelShuffle(gradTrunkInput, 2)
-        case 1: gradInput = Resize.pixelShuffle(gradTrunkInput, 4)
-        default: gradInput = gradTrunkInput
-        }
+        let gradInput = ChannelsLast.pixelUnshuffleBackward(gradTrunkInput, unshuffle)
         if let skip { gradInput.add(skip.backward(gradOutput, inputHeight: s.input.nchw.h, inputWidth: s.input.nchw.w)) }
         return gradInput
     }

@@ -1,14 +1,15 @@
 /// BasicSR's `ResidualDenseBlock`: five 3x3 convs with dense connections, LeakyReLU(0.2) after the first
 /// four, output = conv5(...) * 0.2 + input.
 ///
-/// The dense concatenation is one buffer of N x (nf + 4 gc) x H x W: the input sits in the first nf channels
-/// and each conv writes its output into the next gc-channel slice, while reading all channels before it.
-/// The same layout carries gradients backwards, so no concatenation or split ever copies.
+/// Layout: channels last (`Activation`). The dense concatenation is one buffer of nf + 4 gc channels: the
+/// input sits in the first nf, each conv's output is copied into the next gc-channel slice, and conv k reads
+/// a dense copy of the first nf + (k-1) gc channels (oneDNN's fast kernels want dense inputs; the copies cost
+/// a small share of the convs). LeakyReLU and the residual run inside the convs as post-ops.
 public final class ResidualDenseBlock: ParameterContainer {
     public let conv1: Conv2d, conv2: Conv2d, conv3: Conv2d, conv4: Conv2d, conv5: Conv2d
     public let features: Int
     public let growth: Int
-    private var saved: Tensor?
+    private var saved: [Activation]?
 
     public init(features: Int, growth: Int, rng: inout SeededRandom) {
         self.features = features
@@ -26,50 +27,47 @@ public final class ResidualDenseBlock: ParameterContainer {
         convs.enumerated().flatMap { i, conv in conv.namedParameters().map { ("conv\(i + 1).\($0.0)", $0.1) } }
     }
 
-    /// Forward; with `saving` the dense buffer is kept for `backward`.
-    public func forward(_ x: Tensor, saving: Bool) -> Tensor {
-        let (n, c, h, w) = x.nchw
-        precondition(c == features, "dense block expects \(features) channels, got \(c)")
-        let buffer = Tensor(shape: [n, features + 4 * growth, h, w])
-        let dense = buffer.map
-        Elementwise.copy(x.map, into: dense.channels(0..<features))
+    /// Forward; with `saving` the convs' inputs are kept for `backward`. With `outer` (the enclosing RRDB's
+    /// input) the RRDB's own residual is fused too: the result is (conv5 * 0.2 + x) * 0.2 + outer.
+    public func forward(_ x: Activation, outer: Activation? = nil, saving: Bool) -> Activation {
+        precondition(x.c == features, "dense block expects \(features) channels, got \(x.c)")
+        let dense = x.emptyLike(channels: features + 4 * growth)
+        ChannelsLast.copyChannels(x, 0..<features, into: dense, at: 0)
+        var inputs = [x]
         for (i, conv) in convs.prefix(4).enumerated() {
             let start = features + i * growth
-            let slice = dense.channels(start..<(start + growth))
-            conv.forward(dense.channels(0..<start), into: slice)
-            Elementwise.leakyReLU(slice)
+            let input = i == 0 ? x : ChannelsLast.slice(dense, 0..<start)
+            if i > 0 { inputs.append(input) }
+            let y = conv.forward(input, postOps: [.leakyReLU(slope: 0.2)], training: saving)
+            ChannelsLast.copyChannels(y, 0..<growth, into: dense, at: start)
         }
-        let out = Tensor(shape: [n, features, h, w])
-        conv5.forward(dense, into: out.map)
-        Elementwise.axpby(x.map, 1, into: out.map, 0.2)
-        saved = saving ? buffer : nil
+        inputs.append(dense)
+        var residual: [ConvPostOp] = [.scale(0.2), .add(x)]
+        if let outer { residual += [.scale(0.2), .add(outer)] }
+        let out = conv5.forward(dense, postOps: residual, training: saving)
+        saved = saving ? inputs : nil
         return out
     }
 
-    /// Backward from the output gradient; returns the input gradient.
-    public func backward(_ gradOutput: Tensor) -> Tensor {
-        guard let buffer = saved else { preconditionFailure("backward without a saving forward pass") }
-        let (n, _, h, w) = gradOutput.nchw
-        let grad = Tensor(shape: buffer.shape)
-        let dense = buffer.map, gradDense = grad.map
-        let scaled = gradOutput.copy()
-        for i in 0..<scaled.count { scaled[i] *= 0.2 }
-        conv5.backward(input: dense, gradOutput: scaled.map, gradInput: gradDense)
+    /// Backward from the gradient of conv5 * 0.2 + x; returns the input gradient.
+    public func backward(_ gradOutput: Activation) -> Activation {
+        guard let inputs = saved else { preconditionFailure("backward without a saving forward pass") }
+        saved = nil
+        let dense = inputs[4]
+        let gradDense = conv5.backward(input: dense, gradOutput: ChannelsLast.scaled(gradOutput, 0.2), needInputGrad: true)!
         for (i, conv) in convs.prefix(4).enumerated().reversed() {
             let start = features + i * growth
-            let slice = dense.channels(start..<(start + growth)), gradSlice = gradDense.channels(start..<(start + growth))
-            Elementwise.leakyReLUBackward(output: slice, grad: gradSlice)
-            conv.backward(input: dense.channels(0..<start), gradOutput: gradSlice, gradInput: gradDense.channels(0..<start))
+            let gradY = ChannelsLast.leakyReLUGradient(gradDense, output: dense, channels: start..<(start + growth))
+            let gradInput = conv.backward(input: inputs[i], gradOutput: gradY, needInputGrad: true)!
+            ChannelsLast.addChannels(gradInput, into: gradDense, at: 0)
         }
-        let gradInput = Tensor(shape: [n, features, h, w])
-        Elementwise.copy(gradDense.channels(0..<features), into: gradInput.map)
-        gradInput.add(gradOutput)
-        saved = nil
+        let gradInput = ChannelsLast.slice(gradDense, 0..<features)
+        ChannelsLast.add(gradOutput, into: gradInput)
         return gradInput
     }
 }
 
-/// BasicSR's `RRDB`: three dense blocks, output = rdb3(rdb2(rdb1(x))) * 0.2 + x.
+/// BasicSR's `RRDB`: three dense blocks, output = rdb3(rdb2(rdb1(x))) * 0.2 + x (fused into rdb3's last conv).
 public final class RRDB: ParameterContainer {
     public let rdb1: ResidualDenseBlock, rdb2: ResidualDenseBlock, rdb3: ResidualDenseBlock
 
@@ -85,17 +83,13 @@ public final class RRDB: ParameterContainer {
         }
     }
 
-    public func forward(_ x: Tensor, saving: Bool) -> Tensor {
-        let out = rdb3.forward(rdb2.forward(rdb1.forward(x, saving: saving), saving: saving), saving: saving)
-        Elementwise.axpby(x.map, 1, into: out.map, 0.2)
-        return out
+    public func forward(_ x: Activation, saving: Bool) -> Activation {
+        rdb3.forward(rdb2.forward(rdb1.forward(x, saving: saving), saving: saving), outer: x, saving: saving)
     }
 
-    public func backward(_ gradOutput: Tensor) -> Tensor {
-        let scaled = gradOutput.copy()
-        for i in 0..<scaled.count { scaled[i] *= 0.2 }
-        let gradInput = rdb1.backward(rdb2.backward(rdb3.backward(scaled)))
-        gradInput.add(gradOutput)
+    public func backward(_ gradOutput: Activation) -> Activation {
+        let gradInput = rdb1.backward(rdb2.backward(rdb3.backward(ChannelsLast.scaled(gradOutput, 0.2))))
+        ChannelsLast.add(gradOutput, into: gradInput)
         return gradInput
     }
 }

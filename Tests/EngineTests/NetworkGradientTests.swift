@@ -7,10 +7,10 @@ final class NetworkGradientTests: XCTestCase {
         var rng = SeededRandom(seed: 30)
         let block = RRDB(features: 4, growth: 3, rng: &rng)
         let x = GradientCheck.random([2, 4, 5, 5], seed: 31)
-        let y = block.forward(x, saving: true)
+        let y = block.forward(Activation(x), saving: true).tensor()
         let r = GradientCheck.sparse(y.shape, seed: 32, nonzero: 12)
-        let gradX = block.backward(r)
-        let loss = { GradientCheck.dot(block.forward(x, saving: false), r) }
+        let gradX = block.backward(Activation(r)).tensor()
+        let loss = { GradientCheck.dot(block.forward(Activation(x), saving: false).tensor(), r) }
         GradientCheck.assertMatches(values: x, analytic: gradX, required: 0.8, "rrdb input", loss: loss)
         for (name, p) in block.namedParameters() where name.hasSuffix("conv1.weight") || name.hasSuffix("conv5.bias") {
             GradientCheck.assertMatches(values: p.value, analytic: p.grad!, samples: 8, required: 0.8, name, loss: loss)

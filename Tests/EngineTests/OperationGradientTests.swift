@@ -25,20 +25,36 @@ final class OperationGradientTests: XCTestCase {
         checkConv(inChannels: 1, outChannels: 2, kernel: 5, stride: 1, padding: 0, bias: true, size: (7, 9))
     }
 
-    func testConvChunkingDoesNotChangeResults() {
-        var rng = SeededRandom(seed: 4)
-        let conv = Conv2d(3, 5, kernelSize: 3, rng: &rng)
-        let x = GradientCheck.random([3, 3, 9, 11], seed: 5)
-        let whole = conv(x)
-        let budget = Conv2d.chunkBudget
-        Conv2d.chunkBudget = 27 * 11 * 2 // two output rows per chunk: chunks straddle samples
-        defer { Conv2d.chunkBudget = budget }
-        let chunked = conv(x)
-        for i in 0..<whole.count { XCTAssertEqual(whole[i], chunked[i], accuracy: 1e-5) }
-        let r = GradientCheck.random(whole.shape, seed: 6)
-        let gradX = Tensor(shape: x.shape)
-        conv.backward(input: x.map, gradOutput: r.map, gradInput: gradX.map)
-        GradientCheck.assertMatches(values: x, analytic: gradX, "chunked conv input") { GradientCheck.dot(conv(x), r) }
+    /// LeakyReLU, scale and residual run inside the convolution's primitive (oneDNN post-ops): the result must
+    /// be the one of the separate operations, for a strided conv as well.
+    func testConvPostOpsMatchSeparateOperations() {
+        for (kernel, stride) in [(3, 1), (4, 2)] {
+            var rng = SeededRandom(seed: 4)
+            let conv = Conv2d(3, 5, kernelSize: kernel, stride: stride, padding: 1, rng: &rng)
+            let x = GradientCheck.random([3, 3, 9, 11], seed: 5)
+            let plain = conv(x)
+            let residual = GradientCheck.random(plain.shape, seed: 6)
+            let fused = conv.forward(Activation(x), postOps: [.leakyReLU(slope: 0.2), .scale(0.5), .add(Activation(residual))]).tensor()
+            for i in 0..<plain.count {
+                let expected = (plain[i] < 0 ? 0.2 * plain[i] : plain[i]) * 0.5 + residual[i]
+                XCTAssertEqual(fused[i], expected, accuracy: 1e-5)
+            }
+        }
+    }
+
+    /// The channels-last layout operations against their NCHW counterparts and their own backward passes.
+    func testChannelsLastLayoutOperations() {
+        let x = GradientCheck.random([2, 3, 4, 6], seed: 12)
+        XCTAssertEqual(Activation(x).tensor().values, x.values)
+        XCTAssertEqual(ChannelsLast.upsampleNearest2x(Activation(x)).tensor().values, Resize.upsampleNearest2x(x).values)
+        let unshuffled = ChannelsLast.pixelUnshuffle(x, 2, type: .fp32)
+        XCTAssertEqual(unshuffled.tensor().values, Resize.pixelUnshuffle(x, 2).values)
+        XCTAssertEqual(ChannelsLast.pixelUnshuffleBackward(unshuffled, 2).values, x.values)
+        let r = GradientCheck.random([2, 3, 8, 12], seed: 13)
+        XCTAssertEqual(ChannelsLast.upsampleNearest2xBackward(Activation(r)).tensor().values, Resize.upsampleNearest2xBackward(r).values)
+        let dense = Activation(GradientCheck.random([1, 5, 3, 3], seed: 14))
+        let part = ChannelsLast.slice(dense, 1..<4)
+        XCTAssertEqual(part.tensor().values, Array(dense.tensor().values[9..<36]))
     }
 
     func testLeakyReLU() {

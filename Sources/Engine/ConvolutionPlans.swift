@@ -1,0 +1,237 @@
+import COneDNN
+import Foundation
+
+/// What a convolution's primitive does to its result before writing it (oneDNN post-ops), in order:
+/// LeakyReLU, a scale, or the addition of a tensor of the output's shape (a residual). Fusing them saves a
+/// pass over the output each.
+public enum ConvPostOp {
+    case leakyReLU(slope: Float)
+    case scale(Float)
+    case add(Activation)
+
+    var signature: String {
+        switch self {
+        case .leakyReLU(let slope): return "l\(slope)"
+        case .scale(let s): return "s\(s)"
+        case .add(let a): return "a\(a.type.rawValue)"
+        }
+    }
+}
+
+/// The geometry of one convolution call, which fixes its primitives.
+struct ConvShape: Hashable {
+    let input: MemoryDescriptorKey
+    let outChannels: Int, kernel: Int, stride: Int, padding: Int
+
+    var outHeight: Int { (input.h + 2 * padding - kernel) / stride + 1 }
+    var outWidth: Int { (input.w + 2 * padding - kernel) / stride + 1 }
+    var weightShape: [Int] { [outChannels, input.c, kernel, kernel] }
+
+    func output(_ type: ElementType) -> dnnl_memory_desc_t {
+        MemoryLayout.channelsLast(n: input.n, c: outChannels, h: outHeight, w: outWidth, type: type)
+    }
+
+    var source: dnnl_memory_desc_t { MemoryLayout.channelsLast(n: input.n, c: input.c, h: input.h, w: input.w, type: input.type) }
+
+    /// oneDNN's convolution descriptor; the right padding makes the output size PyTorch's floor division.
+    func descriptor(_ kind: dnnl_prop_kind_t, weights: dnnl_memory_desc_t, output: dnnl_memory_desc_t, bias: Bool) -> dnnl_convolution_desc_t {
+        var (src, wei, dst, b) = (source, weights, output, MemoryLayout.vector(outChannels))
+        var strides: [Int64] = [Int64(stride), Int64(stride)]
+        let rightH = (outHeight - 1) * stride + kernel - input.h - padding
+        let rightW = (outWidth - 1) * stride + kernel - input.w - padding
+        var left: [Int64] = [Int64(padding), Int64(padding)], right: [Int64] = [Int64(rightH), Int64(rightW)]
+        var desc = dnnl_convolution_desc_t()
+        let status = bias
+            ? dnnl_convolution_forward_desc_init(&desc, kind, dnnl_convolution_direct, &src, &wei, &b, &dst, &strides, &left, &right)
+            : dnnl_convolution_forward_desc_init(&desc, kind, dnnl_convolution_direct, &src, &wei, nil, &dst, &strides, &left, &right)
+        dnnlCheck(status, "dnnl_convolution_forward_desc_init")
+        return desc
+    }
+
+    func backwardDataDescriptor(weights: dnnl_memory_desc_t) -> dnnl_convolution_desc_t {
+        var (src, wei, dst) = (source, weights, output(.fp32))
+        var strides: [Int64] = [Int64(stride), Int64(stride)]
+        var left: [Int64] = [Int64(padding), Int64(padding)]
+        var right: [Int64] = [Int64((outHeight - 1) * stride + kernel - input.h - padding), Int64((outWidth - 1) * stride + kernel - input.w - padding)]
+        var desc = dnnl_convolution_desc_t()
+        dnnlCheck(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &src, &wei, &dst, &strides, &left, &right),
+                  "dnnl_convolution_backward_data_desc_init")
+        return desc
+    }
+
+    func backwardWeightsDescriptor(weights: dnnl_memory_desc_t, bias: Bool) -> dnnl_convolution_desc_t {
+        var (src, wei, dst, b) = (source, weights, output(.fp32), MemoryLayout.vector(outChannels))
+        var strides: [Int64] = [Int64(stride), Int64(stride)]
+        var left: [Int64] = [Int64(padding), Int64(padding)]
+        var right: [Int64] = [Int64((outHeight - 1) * stride + kernel - input.h - padding), Int64((outWidth - 1) * stride + kernel - input.w - padding)]
+        var desc = dnnl_convolution_desc_t()
+        let status = bias
+            ? dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &src, &wei, &b, &dst, &strides, &left, &right)
+            : dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &src, &wei, nil, &dst, &strides, &left, &right)
+        dnnlCheck(status, "dnnl_convolution_backward_weights_desc_init")
+        return desc
+    }
+
+    /// A primitive descriptor for `desc`, optionally with attributes and a forward hint.
+    static func create(_ desc: inout dnnl_convolution_desc_t, attributes: dnnl_primitive_attr_t? = nil,
+                       hint: dnnl_primitive_desc_t? = nil) -> dnnl_primitive_desc_t {
+        var pd: dnnl_primitive_desc_t?
+        dnnlCheck(dnnl_primitive_desc_create(&pd, &desc, attributes, ComputeEngine.shared.handle, hint), "dnnl_primitive_desc_create (convolution)")
+        return pd!
+    }
+}
+
+/// Weights in PyTorch's layout (fp32 oihw) reordered into the layout and type a primitive chose. The
+/// parameters change between calls (optimiser steps, blending), so the reorder runs on every call; it
+/// touches only the weights.
+final class WeightFeed {
+    let memory: BoundMemory
+    private let reorder: Reorder
+    private let buffer: AlignedBuffer
+
+    init(shape: [Int], into descriptor: dnnl_memory_desc_t) {
+        reorder = Reorder(from: MemoryLayout.pytorchWeights(shape), to: descriptor)
+        buffer = AlignedBuffer(byteCount: MemoryLayout.size(descriptor))
+        memory = BoundMemory(descriptor)
+        memory.bind(buffer.pointer)
+    }
+
+    func load(_ weights: Tensor) { reorder.run(from: UnsafeMutableRawPointer(weights.data), to: buffer.pointer) }
+}
+
+/// Forward convolution (inference or training) with its post-ops, created once per shape.
+final class ForwardPlan {
+    let primitive: Primitive
+    private let source: BoundMemory, bias: BoundMemory, destination: BoundMemory
+    private let weights: WeightFeed
+    private let addends: [(Int32, BoundMemory)]
+
+    init(_ shape: ConvShape, outputType: ElementType, postOps: [ConvPostOp], training: Bool, hasBias: Bool) {
+        let outputDesc = shape.output(outputType)
+        var desc = shape.descriptor(training ? dnnl_forward_training : dnnl_forward_inference,
+                                    weights: MemoryLayout.anyWeights(shape.weightShape, type: shape.input.type), output: outputDesc, bias: hasBias)
+        var attributes: dnnl_primitive_attr_t?
+        var ops: dnnl_post_ops_t?
+        dnnlCheck(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
+        dnnlCheck(dnnl_post_ops_create(&ops), "dnnl_post_ops_create")
+        defer { dnnl_post_ops_destroy(ops); dnnl_primitive_attr_destroy(attributes) }
+        var addends: [(Int32, BoundMemory)] = []
+        for (index, op) in postOps.enumerated() {
+            switch op {
+            case .leakyReLU(let slope):
+                dnnlCheck(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_relu, slope, 0), "dnnl_post_ops_append_eltwise")
+            case .scale(let s):
+                dnnlCheck(dnnl_post_ops_append_eltwise(ops, 1, dnnl_eltwise_linear, s, 0), "dnnl_post_ops_append_eltwise")
+            case .add(let a):
+                var md = shape.output(a.type)
+                dnnlCheck(dnnl_post_ops_append_binary(ops, dnnl_binary_add, &md), "dnnl_post_ops_append_binary")
+                addends.append((onsr_dnnl_arg_post_op_src1(Int32(index)), BoundMemory(md)))
+            }
+        }
+        dnnlCheck(dnnl_primitive_attr_set_post_ops(attributes, ops), "dnnl_primitive_attr_set_post_ops")
+        primitive = Primitive(descriptor: ConvShape.create(&desc, attributes: attributes))
+        source = BoundMemory(shape.source)
+        bias = BoundMemory(MemoryLayout.vector(shape.outChannels))
+        destination = BoundMemory(outputDesc)
+        weights = WeightFeed(shape: shape.weightShape, into: primitive.memoryDescriptor(Int32(DNNL_ARG_WEIGHTS)))
+        self.addends = addends
+    }
+
+    func run(input: Activation, weights value: Tensor, bias biasValue: Tensor?, output: Activation, postOps: [ConvPostOp]) {
+        weights.load(value)
+        source.bind(input.raw)
+        destination.bind(output.raw)
+        var arguments: [(Int32, BoundMemory)] = [(Int32(DNNL_ARG_SRC), source), (Int32(DNNL_ARG_WEIGHTS), weights.memory),
+                                                 (Int32(DNNL_ARG_DST), destination)]
+        if let biasValue {
+            bias.bind(UnsafeMutableRawPointer(biasValue.data))
+            arguments.append((Int32(DNNL_ARG_BIAS), bias))
+        }
+        var next = 0
+        for op in postOps {
+            guard case .add(let a) = op else { continue }
+            precondition(a.n == output.n && a.h == output.h && a.w == output.w && a.c == output.c, "residual shape differs from the output")
+            addends[next].1.bind(a.raw)
+            arguments.append(addends[next])
+            next += 1
+        }
+        primitive.execute(arguments)
+    }
+}
+
+/// The gradient of the input (backward data), fp32, created once per shape.
+final class BackwardDataPlan {
+    let primitive: Primitive
+    private let gradSource: BoundMemory, gradDestination: BoundMemory
+    private let weights: WeightFeed
+
+    init(_ shape: ConvShape, hasBias: Bool) {
+        let any = MemoryLayout.anyWeights(shape.weightShape, type: .fp32)
+        var forward = shape.descriptor(dnnl_forward_training, weights: any, output: shape.output(.fp32), bias: hasBias)
+        let hint = ConvShape.create(&forward)
+        defer { dnnl_primitive_desc_destroy(hint) }
+        var desc = shape.backwardDataDescriptor(weights: any)
+        primitive = Primitive(descriptor: ConvShape.create(&desc, hint: hint))
+        gradSource = BoundMemory(shape.source)
+        gradDestination = BoundMemory(shape.output(.fp32))
+        weights = WeightFeed(shape: shape.weightShape, into: primitive.memoryDescriptor(Int32(DNNL_ARG_WEIGHTS)))
+    }
+
+    func run(gradOutput: Activation, weights value: Tensor, gradInput: Activation) {
+        weights.load(value)
+        gradDestination.bind(gradOutput.raw)
+        gradSource.bind(gradInput.raw)
+        primitive.execute([(Int32(DNNL_ARG_DIFF_DST), gradDestination), (Int32(DNNL_ARG_WEIGHTS), weights.memory),
+                           (Int32(DNNL_ARG_DIFF_SRC), gradSource)])
+    }
+}
+
+/// The gradients of the weights and bias (backward weights), fp32, created once per shape. oneDNN writes
+/// them in its own layout; they are reordered to PyTorch's and added to the parameters' gradients.
+final class BackwardWeightsPlan {
+    let primitive: Primitive
+    private let source: BoundMemory, gradDestination: BoundMemory, gradWeights: BoundMemory, gradBias: BoundMemory
+    private let weightBuffer: AlignedBuffer, biasBuffer: AlignedBuffer
+    private let toPyTorch: Reorder
+    private let plain: Tensor
+    private let hasBias: Bool
+
+    init(_ shape: ConvShape, hasBias: Bool) {
+        let any = MemoryLayout.anyWeights(shape.weightShape, type: .fp32)
+        var forward = shape.descriptor(dnnl_forward_training, weights: any, output: shape.output(.fp32), bias: hasBias)
+        let hint = ConvShape.create(&forward)
+        defer { dnnl_primitive_desc_destroy(hint) }
+        var desc = shape.backwardWeightsDescriptor(weights: any, bias: hasBias)
+        primitive = Primitive(descriptor: ConvShape.create(&desc, hint: hint))
+        let chosen = primitive.memoryDescriptor(Int32(DNNL_ARG_DIFF_WEIGHTS))
+        source = BoundMemory(shape.source)
+        gradDestination = BoundMemory(shape.output(.fp32))
+        gradWeights = BoundMemory(chosen)
+        weightBuffer = AlignedBuffer(byteCount: MemoryLayout.size(chosen))
+        gradWeights.bind(weightBuffer.pointer)
+        gradBias = BoundMemory(MemoryLayout.vector(shape.outChannels))
+        biasBuffer = AlignedBuffer(byteCount: shape.outChannels * 4)
+        gradBias.bind(biasBuffer.pointer)
+        toPyTorch = Reorder(from: chosen, to: MemoryLayout.pytorchWeights(shape.weightShape))
+        plain = Tensor(shape: shape.weightShape)
+        self.hasBias = hasBias
+    }
+
+    /// Adds this call's gradients to `weightGrad` (and `biasGrad`, when given).
+    func run(input: Activation, gradOutput: Activation, weightGrad: Tensor?, biasGrad: Tensor?) {
+        source.bind(input.raw)
+        gradDestination.bind(gradOutput.raw)
+        var arguments: [(Int32, BoundMemory)] = [(Int32(DNNL_ARG_SRC), source), (Int32(DNNL_ARG_DIFF_DST), gradDestination),
+                                                 (Int32(DNNL_ARG_DIFF_WEIGHTS), gradWeights)]
+        if hasBias { arguments.append((Int32(DNNL_ARG_DIFF_BIAS), gradBias)) }
+        primitive.execute(arguments)
+        if let weightGrad {
+            toPyTorch.run(from: weightBuffer.pointer, to: UnsafeMutableRawPointer(plain.data))
+            weightGrad.add(plain)
+        }
+        if let biasGrad {
+            let b = biasBuffer.pointer.assumingMemoryBound(to: Float.self)
+            for i in 0..<biasGrad.count { biasGrad[i] += b[i] }
+        }
+    }
+}
