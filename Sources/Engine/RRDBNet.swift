@@ -36,8 +36,6 @@ public final class RRDBNet: ParameterContainer {
     public let configuration: Configuration
     public let convFirst: Conv2d, convBody: Conv2d, convUp1: Conv2d, convUp2: Conv2d, convHR: Conv2d, convLast: Conv2d
     public let body: [RRDB]
-    /// Element type of the activations in inference (forward passes that save nothing); training is fp32.
-    public var inferencePrecision: ElementType = .fp32
     private let skip: BicubicResize?
     private var saved: Saved?
 
@@ -77,23 +75,29 @@ public final class RRDBNet: ParameterContainer {
         return result
     }
 
-    /// Inference in `inferencePrecision`: nothing is kept for a backward pass.
+    /// fp32 inference: nothing is kept for a backward pass.
     public func callAsFunction(_ x: Tensor) -> Tensor { forward(x, saving: false) }
 
-    /// oneDNN's kernel for the trunk's convolutions on an input of `height` x `width` in `inferencePrecision`
+    /// Inference with activations in `precision` (weights are converted per call, the output is fp32).
+    public func infer(_ x: Tensor, precision: ElementType) -> Tensor { forward(x, saving: false, precision: precision) }
+
+    /// oneDNN's kernel for the trunk's convolutions on an input of `height` x `width` in `precision`
     /// (what `--verbose`, reports and `--version` show).
-    public func implementation(height: Int, width: Int) -> String {
+    public func implementation(height: Int, width: Int, precision: ElementType) -> String {
         let probe = Activation(n: 1, h: max(1, height / unshuffle), w: max(1, width / unshuffle), c: configuration.features,
-                               type: inferencePrecision, zeroed: false)
+                               type: precision, zeroed: false)
         return convBody.implementation(for: probe)
     }
 
     /// Forward; with `saving` the activations are kept for `backward` (and the pass runs in fp32).
     /// Layout: N x 3 x H x W in and out (NCHW); channels last inside.
-    public func forward(_ x: Tensor, saving: Bool) -> Tensor {
+    public func forward(_ x: Tensor, saving: Bool) -> Tensor { forward(x, saving: saving, precision: .fp32) }
+
+    private func forward(_ x: Tensor, saving: Bool, precision: ElementType) -> Tensor {
         let c = x.nchw.c
         precondition(c == configuration.channels, "RRDBNet expects \(configuration.channels) channels, got \(c)")
-        let type: ElementType = saving ? .fp32 : inferencePrecision
+        precondition(!saving || precision == .fp32, "training passes are fp32")
+        let type = precision
         let trunkInput = ChannelsLast.pixelUnshuffle(x, unshuffle, type: type)
         let feature = convFirst.forward(trunkInput, training: saving)
         var trunk = feature

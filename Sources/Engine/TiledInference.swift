@@ -7,11 +7,14 @@ public struct TiledInference {
     public let tile: Int
     /// Context added on every side of a tile, in input pixels.
     public let margin: Int
+    /// Element type of the activations (`Precision.resolved`).
+    public let precision: ElementType
 
     /// `margin` defaults to the network's receptive radius, which makes tiling exact.
-    public init(network: RRDBNet, tile: Int = 256, margin: Int? = nil) {
+    public init(network: RRDBNet, tile: Int = 256, margin: Int? = nil, precision: ElementType = .fp32) {
         let unit = TiledInference.alignment(network)
         self.network = network
+        self.precision = precision
         self.tile = max(unit, (tile / unit) * unit)
         let wanted = margin ?? TiledInference.receptiveRadius(network)
         self.margin = ((wanted + unit - 1) / unit) * unit
@@ -37,7 +40,7 @@ public struct TiledInference {
     public func callAsFunction(_ x: Tensor) -> Tensor {
         let (n, c, h, w) = x.nchw
         let s = network.scale
-        if h <= tile + 2 * margin && w <= tile + 2 * margin { return network(x) }
+        if h <= tile + 2 * margin && w <= tile + 2 * margin { return network.infer(x, precision: precision) }
         let output = Tensor(shape: [n, c, h * s, w * s])
         for y0 in stride(from: 0, to: h, by: tile) {
             for x0 in stride(from: 0, to: w, by: tile) {
@@ -51,7 +54,7 @@ public struct TiledInference {
                             .update(from: x.data + (plane * h + row) * w + cx0, count: cx1 - cx0)
                     }
                 }
-                let result = network(crop)
+                let result = network.infer(crop, precision: precision)
                 let (rw, ow) = ((cx1 - cx0) * s, w * s)
                 for plane in 0..<(n * c) {
                     for row in (y0 * s)..<(y1 * s) {

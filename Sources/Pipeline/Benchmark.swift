@@ -53,6 +53,8 @@ public struct Benchmark {
     }
 
     public let scale: Int
+    /// The element type learned methods upscale in (adaptation itself is fp32).
+    public var precision: ElementType = .fp32
     public let degradation: Degradation
     public let cases: [Case]
 
@@ -113,7 +115,7 @@ public struct Benchmark {
         var blendPSNRs = [[[Double]]](repeating: [[Double]](repeating: [], count: blends.count), count: points.count)
         var blendSSIMs = blendPSNRs
         for item in cases {
-            let upscaler = try PretrainedUpscaler(model: model)
+            let upscaler = try PretrainedUpscaler(model: model, precision: precision)
             let pretrained = upscaler.network.snapshot()
             upscaler.network.setTrainable(true)
             let adapter = OnlineAdapter(gr: upscaler.network, external: external, options: options)

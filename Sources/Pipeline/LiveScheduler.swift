@@ -87,8 +87,9 @@ public final class LiveScheduler: FrameProcessor {
     private var fade: (record: ModelSwitch, weights: [Tensor], done: Int)?
     private var yieldedThread: Int32 = 0
 
+    /// `precision`: the element type frames are upscaled in (adaptation itself is fp32).
     public init(model: ModelInfo, external: PhotoSet, adaptation: AdaptationOptions, options: LiveOptions,
-                events: @escaping (JobEvent) -> Void = { _ in }) throws {
+                precision: ElementType = .fp32, events: @escaping (JobEvent) -> Void = { _ in }) throws {
         self.model = model
         self.external = external
         self.adaptation = adaptation
@@ -98,8 +99,8 @@ public final class LiveScheduler: FrameProcessor {
         incoming = try ModelStore.load(model)
         trainee = try ModelStore.load(model)
         pretrained = current.snapshot()
-        currentTiles = TiledInference(network: current, tile: 512)
-        incomingTiles = TiledInference(network: incoming, tile: 512)
+        currentTiles = TiledInference(network: current, tile: 512, precision: precision)
+        incomingTiles = TiledInference(network: incoming, tile: 512, precision: precision)
         fallback = InterpolationUpscaler(kernel: .bicubic, scale: model.configuration.scale, name: "bicubic")
         detector = SceneDetector(threshold: options.sceneThreshold, maxSceneLength: .max)
     }

@@ -105,10 +105,19 @@ public final class PretrainedUpscaler: FrameUpscaler {
     public var scale: Int { network.scale }
     private let tiles: TiledInference
 
-    public init(model: ModelInfo, tile: Int = 512) throws {
+    /// `precision`: the element type of the activations (`Precision.resolved`).
+    public init(model: ModelInfo, tile: Int = 512, precision: ElementType = .fp32) throws {
         network = try ModelStore.load(model)
         name = "pretrained:\(model.name)"
-        tiles = TiledInference(network: network, tile: tile)
+        tiles = TiledInference(network: network, tile: tile, precision: precision)
+    }
+
+    /// The element type frames are upscaled in.
+    public var precision: ElementType { tiles.precision }
+
+    /// oneDNN's kernel for this network's convolutions on frames of this size.
+    public func implementation(height: Int, width: Int) -> String {
+        network.implementation(height: min(height, tiles.tile), width: min(width, tiles.tile), precision: tiles.precision)
     }
 
     public func upscale(_ image: RGBImage) throws -> RGBImage {

@@ -18,8 +18,13 @@ public final class OnsrUpscaler: FrameUpscaler {
     /// The adaptation history of the last adaptation.
     public private(set) var history: [AdaptationStep] = []
 
-    public init(model: ModelInfo, external: PhotoSet, options: AdaptationOptions, progress: @escaping (AdaptationStep) -> Void = { _ in }) {
+    /// The element type the adapted model upscales in (adaptation itself is fp32).
+    public let precision: ElementType
+
+    public init(model: ModelInfo, external: PhotoSet, options: AdaptationOptions, precision: ElementType = .fp32,
+                progress: @escaping (AdaptationStep) -> Void = { _ in }) {
         self.model = model
+        self.precision = precision
         self.external = external
         self.options = options
         self.progress = progress
@@ -27,7 +32,7 @@ public final class OnsrUpscaler: FrameUpscaler {
 
     public func upscale(_ image: RGBImage) throws -> RGBImage {
         if adapted == nil {
-            let upscaler = try PretrainedUpscaler(model: model)
+            let upscaler = try PretrainedUpscaler(model: model, precision: precision)
             let gr = upscaler.network
             if options.steps > 0 {
                 gr.setTrainable(true)

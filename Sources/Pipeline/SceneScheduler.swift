@@ -107,8 +107,9 @@ public final class SceneScheduler: FrameProcessor {
     private var cache: [(signature: FrameSignature, gr: [Tensor], gd: [Tensor])] = []
 
     /// `external` may be nil only with the `none` policy.
+    /// `precision`: the element type frames are upscaled in (adaptation itself is fp32).
     public init(model: ModelInfo, external: PhotoSet?, adaptation: AdaptationOptions, options: ScheduleOptions,
-                events: @escaping (JobEvent) -> Void = { _ in }) throws {
+                precision: ElementType = .fp32, events: @escaping (JobEvent) -> Void = { _ in }) throws {
         precondition(external != nil || options.policy == .none, "adaptation needs the external photo set")
         precondition(options.lookAhead >= 1, "look-ahead must be at least one frame")
         self.model = model
@@ -118,7 +119,7 @@ public final class SceneScheduler: FrameProcessor {
         self.events = events
         gr = try ModelStore.load(model)
         pretrained = gr.snapshot()
-        tiles = TiledInference(network: gr, tile: 512)
+        tiles = TiledInference(network: gr, tile: 512, precision: precision)
         detector = SceneDetector(threshold: options.sceneThreshold, maxSceneLength: options.maxSceneLength)
     }
 

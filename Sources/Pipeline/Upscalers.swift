@@ -23,16 +23,18 @@ public enum UpscaleMethod: String, CaseIterable, Sendable, Codable {
     case onsr
 
     /// Makes the upscaler for this method; `model` names a shipped model or a file (learned methods only),
-    /// `external` the HR photo folder and `adaptation` the adaptation settings (ONSR only).
+    /// `external` the HR photo folder and `adaptation` the adaptation settings (ONSR only); learned methods
+    /// upscale in `precision`.
     public func makeUpscaler(scale: Int, model: String? = nil, external: String? = nil, adaptation: AdaptationOptions = .init(),
+                             precision: ElementType = .fp32,
                              progress: @escaping (AdaptationStep) -> Void = { _ in }) throws -> FrameUpscaler {
         switch self {
         case .bicubic: return InterpolationUpscaler(kernel: .bicubic, scale: scale, name: rawValue)
         case .lanczos: return InterpolationUpscaler(kernel: .lanczos3, scale: scale, name: rawValue)
-        case .pretrained: return try PretrainedUpscaler(model: ModelStore.resolve(model, scale: scale))
+        case .pretrained: return try PretrainedUpscaler(model: ModelStore.resolve(model, scale: scale), precision: precision)
         case .onsr:
             return OnsrUpscaler(model: try ModelStore.resolve(model, scale: scale), external: try DataLocation.externalPhotos(external),
-                                options: adaptation, progress: progress)
+                                options: adaptation, precision: precision, progress: progress)
         }
     }
 }

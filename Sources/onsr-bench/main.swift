@@ -5,9 +5,11 @@ import Pipeline
 
 // Times the engine on the workloads `scripts/bench-engine` compares with PyTorch; prints one time (ms) per run.
 //   onsr-bench training [runs] [warmup]   one RRDBNet(64, 3, 32, x2) training step: 10x3x32x32, L1 vs 64x64, Adam
-//   onsr-bench forward  [runs] [warmup]   RRDBNet(64, 3, 32, x2) forward of 1x3x180x320
-//   onsr-bench infer VIDEO MODEL [frames]  decodes up to `frames` frames (untimed), then prints the pure model
-//                                          inference time (ms) of each, as `--method pretrained` runs it
+//   onsr-bench forward  [runs] [warmup]   RRDBNet(64, 3, 32, x2) forward of 1x3x180x320, fp32
+//   onsr-bench forward-bf16 [runs] [warmup]  the same forward with bf16 activations
+//   onsr-bench infer VIDEO MODEL [frames] [precision]  decodes up to `frames` frames (untimed), then prints the
+//                                          pure model inference time (ms) of each, as `--method pretrained` runs it
+// Every workload first prints one line to stderr: the CPU's oneDNN instruction set and the kernel it runs.
 
 let arguments = CommandLine.arguments
 if arguments.count >= 4 && arguments[1] == "infer" {
@@ -27,7 +29,9 @@ if arguments.count >= 4 && arguments[1] == "infer" {
             if images.count == limit { break reading }
         }
     }
-    let upscaler = try PretrainedUpscaler(model: ModelStore.resolve(arguments[3], scale: 2))
+    let precision = arguments.count > 5 ? Precision(rawValue: arguments[5]) ?? .auto : .auto
+    let upscaler = try PretrainedUpscaler(model: ModelStore.resolve(arguments[3], scale: 2), precision: precision.resolved)
+    FileHandle.standardError.write("\(ComputeInfo.instructionSet) \(precision.resolved) \(upscaler.implementation(height: images[0].height, width: images[0].width))\n".data(using: .utf8)!)
     _ = try upscaler.upscale(images[0])
     for image in images {
         let start = DispatchTime.now().uptimeNanoseconds
@@ -36,8 +40,8 @@ if arguments.count >= 4 && arguments[1] == "infer" {
     }
     exit(0)
 }
-guard arguments.count >= 2, ["training", "forward"].contains(arguments[1]) else {
-    FileHandle.standardError.write("usage: onsr-bench training|forward [runs] [warmup]\n".data(using: .utf8)!)
+guard arguments.count >= 2, ["training", "forward", "forward-bf16"].contains(arguments[1]) else {
+    FileHandle.standardError.write("usage: onsr-bench training|forward|forward-bf16 [runs] [warmup]\n".data(using: .utf8)!)
     exit(64)
 }
 let runs = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
@@ -61,9 +65,12 @@ if arguments[1] == "training" {
         net.backward(grad)
         adam.step()
     }
+    FileHandle.standardError.write("\(ComputeInfo.instructionSet) fp32 \(net.implementation(height: 32, width: 32, precision: .fp32))\n".data(using: .utf8)!)
 } else {
     let input = random([1, 3, 180, 320])
-    work = { _ = net(input) }
+    let precision: ElementType = arguments[1] == "forward-bf16" ? .bf16 : .fp32
+    FileHandle.standardError.write("\(ComputeInfo.instructionSet) \(precision) \(net.implementation(height: 180, width: 320, precision: precision))\n".data(using: .utf8)!)
+    work = { _ = net.infer(input, precision: precision) }
 }
 for _ in 0..<warmup { work() }
 for _ in 0..<runs {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Pipeline
 
@@ -36,6 +37,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR two-phase: shape of the kernel Gr is fine-tuned through: fitted (Gd as fitted) or spectral (Gd's size, the input spectrum's direction).") var kernelShape = AdaptationOptions().kernelShape
     @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false).") var elongationRaisesSize = AdaptationOptions().elongationRaisesSize
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
+    @Option(help: "Inference precision of the learned methods: fp32 (default: the benchmark's reference), bf16 or auto.") var precision = Precision.fp32
     @Option(help: "Write the results as JSON here.") var json: String?
 
     func validate() throws {
@@ -50,7 +52,8 @@ struct EvalCommand: ParsableCommand {
             guard let folder = photos ?? DataLocation.folder("eval") else {
                 throw ToolError(.noInput, "no evaluation photos: run scripts/setup-data or pass --photos DIR")
             }
-            let benchmark = Benchmark(photos: try PhotoSet(folder: folder, limit: limit), scale: scale, degradation: degradation, seed: seed)
+            var benchmark = Benchmark(photos: try PhotoSet(folder: folder, limit: limit), scale: scale, degradation: degradation, seed: seed)
+            benchmark.precision = precision.resolved
             var rows: [Benchmark.Row] = []
             let externalSet = methods.contains { $0.hasPrefix("onsr") } ? try DataLocation.externalPhotos(external) : nil
             for method in methods {
@@ -77,19 +80,20 @@ struct EvalCommand: ParsableCommand {
                         continue
                     }
                     rows.append(try benchmark.run(method: "\(method) (\(info.name), \(steps) steps)") { item in
-                        let upscaler = OnsrUpscaler(model: info, external: externalSet!, options: options)
+                        let upscaler = OnsrUpscaler(model: info, external: externalSet!, options: options, precision: precision.resolved)
                         upscaler.oracleKernel = item.kernel
                         return upscaler
                     })
                 } else if let known = UpscaleMethod(rawValue: method) {
                     let label = known == .pretrained ? "pretrained (\(try ModelStore.resolve(model, scale: scale).name))" : method
-                    rows.append(try benchmark.run(method: label) { _ in try known.makeUpscaler(scale: scale, model: model) })
+                    rows.append(try benchmark.run(method: label) { _ in try known.makeUpscaler(scale: scale, model: model, precision: precision.resolved) })
                 } else {
                     let info = try ModelStore.resolve(method, scale: scale)
-                    rows.append(try benchmark.run(method: "pretrained (\(info.name))") { _ in try PretrainedUpscaler(model: info) })
+                    rows.append(try benchmark.run(method: "pretrained (\(info.name))") { _ in try PretrainedUpscaler(model: info, precision: precision.resolved) })
                 }
             }
-            let title = "x\(scale), \(degradation.rawValue) degradation, \(benchmark.cases.count) photos from \(folder), seed \(seed)"
+            let title = "x\(scale), \(degradation.rawValue) degradation, \(benchmark.cases.count) photos from \(folder), seed \(seed), "
+                + "inference \(precision.resolved)"
             print(Benchmark.markdown(rows, title: title))
             if let json { try JSONReport.write(rows, to: json) }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Decode
+import Engine
 import Foundation
 import Pipeline
 
@@ -8,6 +9,7 @@ extension AdaptationVariant: ExpressibleByArgument {}
 extension AdaptPolicy: ExpressibleByArgument {}
 extension DropPolicy: ExpressibleByArgument {}
 extension KernelShape: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 
 /// How frames are upscaled.
 struct MethodOptions: ParsableArguments {
@@ -45,6 +47,9 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "ONSR two-phase: the kernel Gr is fine-tuned through: spectral (Gd's fitted size, the input spectrum's direction) or fitted (Gd as fitted).")
     var kernelShape = AdaptationOptions().kernelShape
 
+    @Option(help: "Inference precision: auto (bf16 where the CPU computes it natively, else fp32), fp32 or bf16. Adaptation is always fp32.")
+    var precision = Precision.auto
+
     /// The adaptation these options ask for.
     var adaptation: AdaptationOptions {
         var adaptation = AdaptationOptions()
@@ -57,13 +62,14 @@ struct MethodOptions: ParsableArguments {
 
     /// The upscaler these options ask for.
     func makeUpscaler(progress: @escaping (AdaptationStep) -> Void = { _ in }) throws -> FrameUpscaler {
-        try method.makeUpscaler(scale: scale, model: model, external: external, adaptation: adaptation, progress: progress)
+        try method.makeUpscaler(scale: scale, model: model, external: external, adaptation: adaptation, precision: precision.resolved,
+                                progress: progress)
     }
 
     /// The same choices as command-line arguments, for a child process.
     var arguments: [String] {
         var result = ["--method", method.rawValue, "--scale", String(scale), "--steps", String(steps), "--variant", variant.rawValue,
-                      "--blend", String(blend), "--kernel-shape", kernelShape.rawValue]
+                      "--blend", String(blend), "--kernel-shape", kernelShape.rawValue, "--precision", precision.rawValue]
         if let model { result += ["--model", model] }
         if let external { result += ["--external", external] }
         return result
@@ -138,9 +144,11 @@ struct ScheduleFlags: ParsableArguments {
             options.sceneThreshold = sceneThreshold
             options.maxSwitchDelay = maxSwitchDelay
             options.favourAdaptation = inputWaits
-            return try LiveScheduler(model: model, external: external, adaptation: adaptation, options: options, events: events)
+            return try LiveScheduler(model: model, external: external, adaptation: adaptation, options: options,
+                                     precision: method.precision.resolved, events: events)
         }
-        return try SceneScheduler(model: model, external: external, adaptation: adaptation, options: schedule, events: events)
+        return try SceneScheduler(model: model, external: external, adaptation: adaptation, options: schedule,
+                                  precision: method.precision.resolved, events: events)
     }
 }
 
