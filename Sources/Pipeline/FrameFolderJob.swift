@@ -1,5 +1,6 @@
 import Foundation
 import Decode
+import Engine
 
 /// Upscales still images: one file, or a folder of numbered frames (PNG / JPEG) into PNGs of the same names.
 public struct FrameFolderJob {
@@ -14,6 +15,8 @@ public struct FrameFolderJob {
         public var secondsUpscale: Double
         public var secondsWrite: Double
         public var wallSeconds: Double
+        /// Library, instruction set, precision and convolution kernel of the learned methods (nil otherwise).
+        public var compute: ComputeReport? = nil
     }
 
     public let upscaler: FrameUpscaler

@@ -1,5 +1,6 @@
 import Foundation
 import Decode
+import Engine
 
 /// Things a job tells while it runs, beside the frame flow.
 public enum JobEvent: Sendable {
@@ -71,6 +72,8 @@ public struct JobReport: Codable, Sendable {
     public var seconds: StageSeconds
     public var wallSeconds: Double
     public var framesPerSecond: Double
+    /// Library, instruction set, precision and convolution kernel of the learned methods (nil otherwise).
+    public var compute: ComputeReport? = nil
     /// The process's peak resident memory so far (MiB).
     public var peakResidentMegabytes: Double = JobReport.peakResidentMegabytes()
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Engine
 import Foundation
 import Pipeline
 
@@ -12,7 +13,7 @@ struct OnsrVideo: ParsableCommand {
         Exit status: 0 success, 64 usage error, 65 bad input data (not a video, damaged, unsupported), \
         66 missing or unreadable input, 73 cannot create output, 130 interrupted, 1 anything else.
         """,
-        version: "0.1.0",
+        version: "0.1.0 (\(ComputeReport(precision: Precision.auto.resolved, channels: 32)); --precision auto)",
         subcommands: [Upscale.self, ImageCommand.self, FramesCommand.self, BatchCommand.self, TrainCommand.self, ModelsCommand.self, EvalCommand.self],
         defaultSubcommand: Upscale.self
     )
@@ -88,10 +89,13 @@ struct Upscale: ParsableCommand {
             // Under back-pressure a pipe or file waits for its reader, so live mode may give its background
             // adaptation the larger share of the cores; a network source would deliver late frames instead.
             let inputWaits = dropPolicy == .block && !InputCheck.isNetwork(input)
+            let compute = try method.computeReport()
+            common.announce(compute)
             let processor = try schedule.makeProcessor(method, live: live, inputWaits: inputWaits, events: printer.handle)
             let job = VideoJob(options: options, processor: processor, events: printer.handle)
             defer { printer.finish() }
-            let report = try job.run()
+            var report = try job.run()
+            report.compute = compute
             if report.damagedPackets > 0 {
                 printer.handle(.warning("\(report.damagedPackets) damaged packets or frames in \(input)"))
             }
@@ -128,9 +132,12 @@ struct ImageCommand: ParsableCommand {
             // Bad input fails before the adaptation's setup (external photos, model) costs anything.
             if options.method == .onsr { _ = try FrameFolderJob.readImage(input) }
             let steps = options.steps
+            let compute = try options.computeReport()
+            common.announce(compute)
             let upscaler = try options.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
             let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
-            let report = try job.runImage(input, into: output)
+            var report = try job.runImage(input, into: output)
+            report.compute = compute
             try common.report.map { try JSONReport.write(report, to: $0) }
         }
     }
@@ -151,9 +158,12 @@ struct FramesCommand: ParsableCommand {
         try reportingFailures {
             let printer = ProgressPrinter(quiet: common.quiet)
             defer { printer.finish() }
+            let compute = try method.computeReport()
+            common.announce(compute)
             let job = FrameFolderJob(upscaler: try method.makeUpscaler(), overwrite: common.overwrite,
                                      events: printer.handle)
-            let report = try job.runFolder(inputFolder, into: outputFolder)
+            var report = try job.runFolder(inputFolder, into: outputFolder)
+            report.compute = compute
             try common.report.map { try JSONReport.write(report, to: $0) }
         }
     }

@@ -50,6 +50,13 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Inference precision: auto (bf16 where the CPU computes it natively, else fp32), fp32 or bf16. Adaptation is always fp32.")
     var precision = Precision.auto
 
+    /// What the learned methods compute with on this machine (nil for interpolation).
+    func computeReport() throws -> ComputeReport? {
+        guard method == .pretrained || method == .onsr else { return nil }
+        let info = try ModelStore.resolve(model, scale: scale)
+        return ComputeReport(precision: precision.resolved, channels: info.configuration.features)
+    }
+
     /// The adaptation these options ask for.
     var adaptation: AdaptationOptions {
         var adaptation = AdaptationOptions()
@@ -216,6 +223,12 @@ struct RunOptions: ParsableArguments {
 
     /// Applies the logging these options ask for.
     func applyLogging() { (verbose ? MediaLog.verbose : .silent).apply() }
+
+    /// With `--verbose`, says what the learned methods compute with, so a slow machine shows why.
+    func announce(_ compute: ComputeReport?) {
+        guard verbose, let compute else { return }
+        FileHandle.standardError.write("onsr-video: \(compute)\n".data(using: .utf8)!)
+    }
 
     func validate() throws {
         if let report {
