@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The PyTorch side of scripts/bench-engine: the same workloads as onsr-bench, one time (ms) per run.
-usage: bench_engine_torch.py training|forward runs warmup nchw|channels_last"""
+usage: bench_engine_torch.py training|forward|forward-bf16 runs warmup nchw|channels_last
+forward-bf16 runs the forward under torch.autocast("cpu", dtype=torch.bfloat16)."""
 import importlib.util
 import os
 import sys
@@ -27,6 +28,12 @@ if mode == "training":
         opt.zero_grad()
         F.l1_loss(net(x), target).backward()
         opt.step()
+elif mode == "forward-bf16":
+    x = torch.rand(1, 3, 180, 320).to(memory_format=fmt)
+
+    def work():
+        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+            net(x)
 else:
     x = torch.rand(1, 3, 180, 320).to(memory_format=fmt)
 

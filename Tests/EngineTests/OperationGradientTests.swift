@@ -42,21 +42,6 @@ final class OperationGradientTests: XCTestCase {
         }
     }
 
-    /// The channels-last layout operations against their NCHW counterparts and their own backward passes.
-    func testChannelsLastLayoutOperations() {
-        let x = GradientCheck.random([2, 3, 4, 6], seed: 12)
-        XCTAssertEqual(Activation(x).tensor().values, x.values)
-        XCTAssertEqual(ChannelsLast.upsampleNearest2x(Activation(x)).tensor().values, Resize.upsampleNearest2x(x).values)
-        let unshuffled = ChannelsLast.pixelUnshuffle(x, 2, type: .fp32)
-        XCTAssertEqual(unshuffled.tensor().values, Resize.pixelUnshuffle(x, 2).values)
-        XCTAssertEqual(ChannelsLast.pixelUnshuffleBackward(unshuffled, 2).values, x.values)
-        let r = GradientCheck.random([2, 3, 8, 12], seed: 13)
-        XCTAssertEqual(ChannelsLast.upsampleNearest2xBackward(Activation(r)).tensor().values, Resize.upsampleNearest2xBackward(r).values)
-        let dense = Activation(GradientCheck.random([1, 5, 3, 3], seed: 14))
-        let part = ChannelsLast.slice(dense, 1..<4)
-        XCTAssertEqual(part.tensor().values, Array(dense.tensor().values[9..<36]))
-    }
-
     func testLeakyReLU() {
         let x = GradientCheck.random([1, 2, 4, 4], seed: 7)
         // Keep inputs away from the kink at 0, where finite differences straddle two slopes.
