@@ -12,6 +12,8 @@ import Pipeline
 // Every workload first prints one line to stderr: the CPU's oneDNN instruction set and the kernel it runs.
 
 let arguments = CommandLine.arguments
+// The allocator policy onsr-video itself runs with (large buffers reused, not mapped and unmapped per layer).
+MemoryTuning.reuseLargeBuffers()
 if arguments.count >= 4 && arguments[1] == "infer" {
     let limit = arguments.count > 4 ? Int(arguments[4]) ?? 20 : 20
     let demuxer = try Demuxer(path: arguments[2])
