@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Layout: activations N x H x W x C (`Activation`, channels last) on the fast path; `callAsFunction(Tensor)`
 /// and the `FeatureMap` backward take NCHW and transpose. Weights Cout x Cin x K x K (PyTorch's), bias Cout,
-/// fp32 always. Primitives are created once per input shape, element type and post-op list, then cached:
+/// fp32 always. Primitives are created once per input shape, element type, post-op list and OpenMP thread
+/// count (`Parallel.serially` lowers it), then cached:
 /// oneDNN chooses its kernel from the CPU's features at run time (`implementation` names the choice).
 public final class Conv2d: ParameterContainer {
     public var weight: Parameter
@@ -17,8 +18,8 @@ public final class Conv2d: ParameterContainer {
     public let padding: Int
 
     private var forwardPlans: [String: ForwardPlan] = [:]
-    private var backwardDataPlans: [ConvShape: BackwardDataPlan] = [:]
-    private var backwardWeightsPlans: [ConvShape: BackwardWeightsPlan] = [:]
+    private var backwardDataPlans: [String: BackwardDataPlan] = [:]
+    private var backwardWeightsPlans: [String: BackwardWeightsPlan] = [:]
     private let plansLock = NSLock()
 
     /// A conv initialised like PyTorch's default (uniform in +-1/sqrt(fan_in)), scaled by `scale`.
@@ -108,7 +109,7 @@ public final class Conv2d: ParameterContainer {
 
     private func forwardPlan(_ geometry: ConvShape, outputType: ElementType, postOps: [ConvPostOp], training: Bool) -> ForwardPlan {
         let key = "\(geometry.input.n)x\(geometry.input.h)x\(geometry.input.w)x\(geometry.input.type)>\(outputType)"
-            + (training ? "t" : "i") + postOps.map(\.signature).joined(separator: ",")
+            + (training ? "t" : "i") + postOps.map(\.signature).joined(separator: ",") + "@\(OpenMP.maxThreads)"
         plansLock.lock()
         defer { plansLock.unlock() }
         if let plan = forwardPlans[key] { return plan }
@@ -120,18 +121,20 @@ public final class Conv2d: ParameterContainer {
     private func backwardDataPlan(_ geometry: ConvShape) -> BackwardDataPlan {
         plansLock.lock()
         defer { plansLock.unlock() }
-        if let plan = backwardDataPlans[geometry] { return plan }
+        let key = "\(geometry.input.n)x\(geometry.input.h)x\(geometry.input.w)@\(OpenMP.maxThreads)"
+        if let plan = backwardDataPlans[key] { return plan }
         let plan = BackwardDataPlan(geometry, hasBias: bias != nil)
-        backwardDataPlans[geometry] = plan
+        backwardDataPlans[key] = plan
         return plan
     }
 
     private func backwardWeightsPlan(_ geometry: ConvShape) -> BackwardWeightsPlan {
         plansLock.lock()
         defer { plansLock.unlock() }
-        if let plan = backwardWeightsPlans[geometry] { return plan }
+        let key = "\(geometry.input.n)x\(geometry.input.h)x\(geometry.input.w)@\(OpenMP.maxThreads)"
+        if let plan = backwardWeightsPlans[key] { return plan }
         let plan = BackwardWeightsPlan(geometry, hasBias: bias != nil)
-        backwardWeightsPlans[geometry] = plan
+        backwardWeightsPlans[key] = plan
         return plan
     }
 }

@@ -7,15 +7,26 @@ public enum Parallel {
 
     private static let serialKey = "onsr.Parallel.serial"
 
-    /// Runs `body` with every `Parallel` loop it starts on this thread kept on this thread, leaving the
-    /// other cores to work running elsewhere (live mode gives a background adaptation the larger share so).
+    /// Runs `body` with every `Parallel` loop and every oneDNN primitive it starts on this thread kept on this
+    /// thread, leaving the other cores to work running elsewhere (live mode gives a background adaptation the
+    /// larger share so).
     public static func serially<Result>(_ body: () throws -> Result) rethrows -> Result {
         let dictionary = Thread.current.threadDictionary
         let outer = dictionary[serialKey] != nil
         dictionary[serialKey] = true
-        defer { if !outer { dictionary.removeObject(forKey: serialKey) } }
+        let threads = OpenMP.maxThreads
+        OpenMP.setMaxThreads(1)
+        defer {
+            if !outer {
+                dictionary.removeObject(forKey: serialKey)
+                OpenMP.setMaxThreads(threads)
+            }
+        }
         return try body()
     }
+
+    /// Threads a oneDNN primitive started on this thread may use: the core count, 1 inside `serially`.
+    public static var primitiveThreads: Int { OpenMP.maxThreads }
 
     /// True inside `serially` (or on a one-core machine): loops started on this thread stay on it.
     public static var onOneThread: Bool {
@@ -49,4 +60,23 @@ public enum Parallel {
             }
         }
     }
+}
+
+/// The OpenMP runtime oneDNN runs its primitives on (Debian's libdnnl is built with libgomp). Its thread
+/// count is a per-thread setting: a thread that lowers it gets single-threaded primitives (created while
+/// it is lowered: primitives are cached per thread count) while other threads keep all cores. Looked up
+/// at run time, so nothing links against libgomp directly.
+enum OpenMP {
+    private typealias SetThreads = @convention(c) (Int32) -> Void
+    private typealias GetThreads = @convention(c) () -> Int32
+
+    private static let setter: SetThreads? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_set_num_threads")
+        .map { unsafeBitCast($0, to: SetThreads.self) }
+    private static let getter: GetThreads? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "omp_get_max_threads")
+        .map { unsafeBitCast($0, to: GetThreads.self) }
+
+    /// The calling thread's OpenMP thread count (the core count unless lowered).
+    static var maxThreads: Int { getter.map { Int($0()) } ?? Parallel.workers }
+
+    static func setMaxThreads(_ count: Int) { setter?(Int32(count)) }
 }
