@@ -7,7 +7,7 @@ public final class Discriminator: ParameterContainer {
     public let linear: Linear
     public let features: Int
     public static let patchSize = 32
-    private var activations: [Tensor] = []
+    private var saved: (activations: [Activation], flattened: Tensor)?
 
     public init(features: Int = 32, channels: Int = 3, seed: UInt64 = 0) {
         self.features = features
@@ -34,36 +34,35 @@ public final class Discriminator: ParameterContainer {
 
     public func callAsFunction(_ x: Tensor) -> Tensor { forward(x, saving: false) }
 
+    /// Channels last inside (LeakyReLU fused into each conv); the last feature map goes to `linear` in NCHW
+    /// order, as BasicSR flattens it.
     public func forward(_ x: Tensor, saving: Bool) -> Tensor {
         let (_, _, h, w) = x.nchw
         precondition(h == Discriminator.patchSize && w == Discriminator.patchSize, "Dl takes 32x32 patches, got \(h)x\(w)")
-        var current = x
-        var kept: [Tensor] = [x]
+        var current = Activation(x)
+        var kept = [current]
         for conv in convs {
-            current = conv(current)
-            Elementwise.leakyReLU(current.map)
+            current = conv.forward(current, postOps: [.leakyReLU(slope: 0.2)], training: saving)
             kept.append(current)
         }
-        activations = saving ? kept : []
-        return linear(current)
+        let flattened = current.tensor()
+        saved = saving ? (kept, flattened) : nil
+        return linear(flattened)
     }
 
     /// Accumulates gradients of trainable parameters; returns the input gradient when asked (for training Gd
     /// through Dl, the GAN term).
     @discardableResult
     public func backward(_ gradOutput: Tensor, needInputGrad: Bool = false) -> Tensor? {
-        precondition(activations.count == convs.count + 1, "backward without a saving forward pass")
-        let last = activations[convs.count]
-        var grad = linear.backward(input: last, gradOutput: gradOutput, needInputGrad: true)!
+        guard let (activations, flattened) = saved else { preconditionFailure("backward without a saving forward pass") }
+        saved = nil
+        var grad = Activation(linear.backward(input: flattened, gradOutput: gradOutput, needInputGrad: true)!)
         for i in convs.indices.reversed() {
-            let output = activations[i + 1], input = activations[i]
-            Elementwise.leakyReLUBackward(output: output.map, grad: grad.map)
-            let needInput = i > 0 || needInputGrad
-            let gradInput: Tensor? = needInput ? Tensor(shape: input.shape) : nil
-            convs[i].backward(input: input.map, gradOutput: grad.map, gradInput: gradInput?.map)
+            let output = activations[i + 1]
+            let gradY = ChannelsLast.leakyReLUGradient(grad, output: output, channels: 0..<output.c)
+            let gradInput = convs[i].backward(input: activations[i], gradOutput: gradY, needInputGrad: i > 0 || needInputGrad)
             if let gradInput { grad = gradInput }
         }
-        activations = []
-        return needInputGrad ? grad : nil
+        return needInputGrad ? grad.tensor() : nil
     }
 }
