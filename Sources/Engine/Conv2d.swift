@@ -108,33 +108,32 @@ public final class Conv2d: ParameterContainer {
     // MARK: Plans
 
     private func forwardPlan(_ geometry: ConvShape, outputType: ElementType, postOps: [ConvPostOp], training: Bool) -> ForwardPlan {
-        let key = "\(geometry.input.n)x\(geometry.input.h)x\(geometry.input.w)x\(geometry.input.type)>\(outputType)"
-            + (training ? "t" : "i") + postOps.map(\.signature).joined(separator: ",") + "@\(OpenMP.maxThreads)"
-        plansLock.lock()
-        defer { plansLock.unlock() }
-        if let plan = forwardPlans[key] { return plan }
-        let plan = ForwardPlan(geometry, outputType: outputType, postOps: postOps, training: training, hasBias: bias != nil)
-        forwardPlans[key] = plan
-        return plan
+        let key = planKey(geometry) + ">\(outputType)" + (training ? "t" : "i") + postOps.map(\.signature).joined(separator: ",")
+        return cached(&forwardPlans, key) {
+            ForwardPlan(geometry, outputType: outputType, postOps: postOps, training: training, hasBias: bias != nil)
+        }
     }
 
     private func backwardDataPlan(_ geometry: ConvShape) -> BackwardDataPlan {
-        plansLock.lock()
-        defer { plansLock.unlock() }
-        let key = "\(geometry.input.n)x\(geometry.input.h)x\(geometry.input.w)@\(OpenMP.maxThreads)"
-        if let plan = backwardDataPlans[key] { return plan }
-        let plan = BackwardDataPlan(geometry, hasBias: bias != nil)
-        backwardDataPlans[key] = plan
-        return plan
+        cached(&backwardDataPlans, planKey(geometry)) { BackwardDataPlan(geometry, hasBias: bias != nil) }
     }
 
     private func backwardWeightsPlan(_ geometry: ConvShape) -> BackwardWeightsPlan {
+        cached(&backwardWeightsPlans, planKey(geometry)) { BackwardWeightsPlan(geometry, hasBias: bias != nil) }
+    }
+
+    /// What a primitive depends on besides the layer: the input's shape and type, and the calling thread's
+    /// OpenMP thread count (oneDNN fixes its work split when a primitive is created).
+    private func planKey(_ geometry: ConvShape) -> String {
+        "\(geometry.input.n)x\(geometry.input.h)x\(geometry.input.w)x\(geometry.input.type)@\(OpenMP.maxThreads)"
+    }
+
+    private func cached<Plan>(_ plans: inout [String: Plan], _ key: String, _ make: () -> Plan) -> Plan {
         plansLock.lock()
         defer { plansLock.unlock() }
-        let key = "\(geometry.input.n)x\(geometry.input.h)x\(geometry.input.w)@\(OpenMP.maxThreads)"
-        if let plan = backwardWeightsPlans[key] { return plan }
-        let plan = BackwardWeightsPlan(geometry, hasBias: bias != nil)
-        backwardWeightsPlans[key] = plan
+        if let plan = plans[key] { return plan }
+        let plan = make()
+        plans[key] = plan
         return plan
     }
 }

@@ -33,13 +33,17 @@ struct ConvShape: Hashable {
 
     var source: dnnl_memory_desc_t { MemoryLayout.channelsLast(n: input.n, c: input.c, h: input.h, w: input.w, type: input.type) }
 
-    /// oneDNN's convolution descriptor; the right padding makes the output size PyTorch's floor division.
+    /// Strides and left / right padding as oneDNN takes them; the right padding makes the output size PyTorch's
+    /// floor division.
+    private var window: (strides: [Int64], left: [Int64], right: [Int64]) {
+        ([Int64(stride), Int64(stride)], [Int64(padding), Int64(padding)],
+         [Int64((outHeight - 1) * stride + kernel - input.h - padding), Int64((outWidth - 1) * stride + kernel - input.w - padding)])
+    }
+
+    /// oneDNN's forward convolution descriptor.
     func descriptor(_ kind: dnnl_prop_kind_t, weights: dnnl_memory_desc_t, output: dnnl_memory_desc_t, bias: Bool) -> dnnl_convolution_desc_t {
         var (src, wei, dst, b) = (source, weights, output, MemoryLayout.vector(outChannels))
-        var strides: [Int64] = [Int64(stride), Int64(stride)]
-        let rightH = (outHeight - 1) * stride + kernel - input.h - padding
-        let rightW = (outWidth - 1) * stride + kernel - input.w - padding
-        var left: [Int64] = [Int64(padding), Int64(padding)], right: [Int64] = [Int64(rightH), Int64(rightW)]
+        var (strides, left, right) = window
         var desc = dnnl_convolution_desc_t()
         let status = bias
             ? dnnl_convolution_forward_desc_init(&desc, kind, dnnl_convolution_direct, &src, &wei, &b, &dst, &strides, &left, &right)
@@ -50,9 +54,7 @@ struct ConvShape: Hashable {
 
     func backwardDataDescriptor(weights: dnnl_memory_desc_t) -> dnnl_convolution_desc_t {
         var (src, wei, dst) = (source, weights, output(.fp32))
-        var strides: [Int64] = [Int64(stride), Int64(stride)]
-        var left: [Int64] = [Int64(padding), Int64(padding)]
-        var right: [Int64] = [Int64((outHeight - 1) * stride + kernel - input.h - padding), Int64((outWidth - 1) * stride + kernel - input.w - padding)]
+        var (strides, left, right) = window
         var desc = dnnl_convolution_desc_t()
         dnnlCheck(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &src, &wei, &dst, &strides, &left, &right),
                   "dnnl_convolution_backward_data_desc_init")
@@ -61,15 +63,23 @@ struct ConvShape: Hashable {
 
     func backwardWeightsDescriptor(weights: dnnl_memory_desc_t, bias: Bool) -> dnnl_convolution_desc_t {
         var (src, wei, dst, b) = (source, weights, output(.fp32), MemoryLayout.vector(outChannels))
-        var strides: [Int64] = [Int64(stride), Int64(stride)]
-        var left: [Int64] = [Int64(padding), Int64(padding)]
-        var right: [Int64] = [Int64((outHeight - 1) * stride + kernel - input.h - padding), Int64((outWidth - 1) * stride + kernel - input.w - padding)]
+        var (strides, left, right) = window
         var desc = dnnl_convolution_desc_t()
         let status = bias
             ? dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &src, &wei, &b, &dst, &strides, &left, &right)
             : dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &src, &wei, nil, &dst, &strides, &left, &right)
         dnnlCheck(status, "dnnl_convolution_backward_weights_desc_init")
         return desc
+    }
+
+    /// A backward primitive for `desc` (data or weights), with the fp32 training forward it follows as the hint
+    /// oneDNN needs to agree on layouts.
+    func backwardPrimitive(_ desc: inout dnnl_convolution_desc_t, hasBias: Bool) -> Primitive {
+        var forward = descriptor(dnnl_forward_training, weights: MemoryLayout.anyWeights(weightShape, type: .fp32),
+                                 output: output(.fp32), bias: hasBias)
+        let hint = ConvShape.create(&forward)
+        defer { dnnl_primitive_desc_destroy(hint) }
+        return Primitive(descriptor: ConvShape.create(&desc, hint: hint))
     }
 
     /// A primitive descriptor for `desc`, optionally with attributes and a forward hint.
@@ -166,12 +176,8 @@ final class BackwardDataPlan {
     private let weights: WeightFeed
 
     init(_ shape: ConvShape, hasBias: Bool) {
-        let any = MemoryLayout.anyWeights(shape.weightShape, type: .fp32)
-        var forward = shape.descriptor(dnnl_forward_training, weights: any, output: shape.output(.fp32), bias: hasBias)
-        let hint = ConvShape.create(&forward)
-        defer { dnnl_primitive_desc_destroy(hint) }
-        var desc = shape.backwardDataDescriptor(weights: any)
-        primitive = Primitive(descriptor: ConvShape.create(&desc, hint: hint))
+        var desc = shape.backwardDataDescriptor(weights: MemoryLayout.anyWeights(shape.weightShape, type: .fp32))
+        primitive = shape.backwardPrimitive(&desc, hasBias: hasBias)
         gradSource = BoundMemory(shape.source)
         gradDestination = BoundMemory(shape.output(.fp32))
         weights = WeightFeed(shape: shape.weightShape, into: primitive.memoryDescriptor(Int32(DNNL_ARG_WEIGHTS)))
@@ -197,12 +203,8 @@ final class BackwardWeightsPlan {
     private let hasBias: Bool
 
     init(_ shape: ConvShape, hasBias: Bool) {
-        let any = MemoryLayout.anyWeights(shape.weightShape, type: .fp32)
-        var forward = shape.descriptor(dnnl_forward_training, weights: any, output: shape.output(.fp32), bias: hasBias)
-        let hint = ConvShape.create(&forward)
-        defer { dnnl_primitive_desc_destroy(hint) }
-        var desc = shape.backwardWeightsDescriptor(weights: any, bias: hasBias)
-        primitive = Primitive(descriptor: ConvShape.create(&desc, hint: hint))
+        var desc = shape.backwardWeightsDescriptor(weights: MemoryLayout.anyWeights(shape.weightShape, type: .fp32), bias: hasBias)
+        primitive = shape.backwardPrimitive(&desc, hasBias: hasBias)
         let chosen = primitive.memoryDescriptor(Int32(DNNL_ARG_DIFF_WEIGHTS))
         source = BoundMemory(shape.source)
         gradDestination = BoundMemory(shape.output(.fp32))
