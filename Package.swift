@@ -26,19 +26,23 @@ let package = Package(
         .target(name: "Decode", dependencies: ["CFFmpeg"], swiftSettings: optimise),
         .target(name: "Engine", dependencies: ["COneDNN"], swiftSettings: optimise),
         .systemLibrary(name: "CMalloc"),
-        .target(name: "Pipeline", dependencies: ["Decode", "Engine", "CMalloc"], resources: [.copy("Models")]),
+        // The ONSR method: Gd, Dl, blur kernels, the spectral estimate, the adapter, the degradation check.
+        .target(name: "ONSR", dependencies: ["Engine", "Decode"], swiftSettings: optimise),
+        .target(name: "Pipeline", dependencies: ["Decode", "Engine", "ONSR", "CMalloc"], resources: [.copy("Models")]),
         .executableTarget(
             name: "onsr-video",
-            dependencies: ["Pipeline", "Decode", "Engine",
+            dependencies: ["Pipeline", "Decode", "Engine", "ONSR",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Engine timings for scripts/bench-engine (not installed with the tool).
-        .executableTarget(name: "onsr-bench", dependencies: ["Engine", "Decode", "Pipeline"], swiftSettings: optimise),
+        .executableTarget(name: "onsr-bench", dependencies: ["Engine", "Decode", "ONSR", "Pipeline"], swiftSettings: optimise),
         // Helpers shared by the test targets: running commands, ffmpeg / ffprobe as independent judges.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        // Finite differences and the PyTorch fixtures' checks, for the engine's and the method's tests.
+        .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
         .testTarget(name: "DecodeTests", dependencies: ["Decode", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "Decode", "Engine", "TestSupport"]),
+        .testTarget(name: "ONSRTests", dependencies: ["ONSR", "Engine", "Decode", "Pipeline", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ONSR", "Decode", "Engine", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["onsr-video", "Decode", "TestSupport"]),
     ],
     // The FFmpeg and BLAS layers pass C pointers between pipeline threads that each own them in turn;

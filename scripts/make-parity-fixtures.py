@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes PyTorch reference fixtures for the Swift engine (Tests/EngineTests/Fixtures/*.safetensors).
+"""Writes PyTorch reference fixtures for the Swift engine (Tests/EngineTests/Fixtures and Tests/ONSRTests/Fixtures).
 
 Independent of the Swift code: RRDBNet is BasicSR's architecture (basicsr/archs/rrdbnet_arch.py), the
 bicubic layer follows MATLAB's imresize `contributions` algorithm, Gd and Dl follow the project's design.
@@ -18,7 +18,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from safetensors.torch import save_file
 
+# RRDBNet's fixtures serve the engine's tests; Gd's and Dl's the method's (ONSR).
 OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "EngineTests", "Fixtures")
+OUT_ONSR = os.path.join(os.path.dirname(__file__), "..", "Tests", "ONSRTests", "Fixtures")
 LR = 1e-3
 
 
@@ -175,7 +177,7 @@ def fixture(name, net, x, loss_fn):
     torch.optim.Adam(net.parameters(), lr=LR, betas=(0.9, 0.999)).step()
     for key, p in net.named_parameters():
         tensors["adam." + key] = p.detach().clone()
-    path = os.path.join(OUT, name + ".safetensors")
+    path = os.path.join(OUT if name.startswith("rrdbnet") else OUT_ONSR, name + ".safetensors")
     save_file({k: v.contiguous() for k, v in tensors.items()}, path, metadata={"lr": str(LR)})
     print(f"{path}: {os.path.getsize(path)} bytes, loss {loss.item():.6f}")
 
@@ -188,6 +190,7 @@ def main():
     torch.manual_seed(0)
     torch.set_num_threads(1)
     os.makedirs(OUT, exist_ok=True)
+    os.makedirs(OUT_ONSR, exist_ok=True)
     for scale, size in [(2, 8), (4, 6)]:
         net = RRDBNet(scale=scale, num_feat=8, num_block=1, num_grow_ch=4)
         x = torch.rand(2, 3, size, size)

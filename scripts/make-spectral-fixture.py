@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes Tests/EngineTests/Fixtures/spectral_blur.safetensors: a reference for `SpectralBlur` made with numpy's
+"""Writes Tests/ONSRTests/Fixtures/spectral_blur.safetensors: a reference for `SpectralBlur` made with numpy's
 FFT and least squares, independent of the Swift code.
 
 The LR luma is seeded noise smoothed into a 1/f-like image, blurred with an anisotropic Gaussian (λ 4 and 1 HR
@@ -14,7 +14,7 @@ import os
 import numpy as np
 from safetensors.numpy import save_file
 
-OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "EngineTests", "Fixtures", "spectral_blur.safetensors")
+OUT = os.path.join(os.path.dirname(__file__), "..", "Tests", "ONSRTests", "Fixtures", "spectral_blur.safetensors")
 T = 32
 
 

@@ -3,7 +3,7 @@
 Takes the centre 384 x 384 crop of every third external (training-set) photo, blurs it with three seeded kernels
 of the blind x2 range each (as `onsr-video eval` does: λ ~ U(0.6, 5), any angle, taps x (1 + U(-0.25, 0.25))),
 subsamples by 2, and fits the blur's covariance from the LR luma alone with the model of
-Sources/Engine/SpectralBlur.swift, as scripts/make-spectral-fixture.py implements it (Welch periodogram of 32 x 32 Hann tiles; log P = a(angle bin) - α log|ω| -
+Sources/ONSR/SpectralBlur.swift, as scripts/make-spectral-fixture.py implements it (Welch periodogram of 32 x 32 Hann tiles; log P = a(angle bin) - α log|ω| -
 ωᵀΣω over 0.25π..0.95π). Prints the error of the long axis against the true kernel's (by elongation), and how
 the eigenvalue difference and the total size compare; and the agreement of the four quadrants on the long axis
 (SpectralBlur.Estimate.agreement: length of the mean unit vector at twice each quadrant's angle).

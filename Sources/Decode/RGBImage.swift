@@ -57,3 +57,20 @@ public struct RGBImage: Sendable, Equatable {
         }
     }
 }
+
+extension RGBImage {
+    /// The `height` x `width` rectangle at (top, left), planar.
+    public func crop(top: Int, left: Int, height: Int, width: Int) -> [Float] {
+        precondition(top >= 0 && left >= 0 && top + height <= self.height && left + width <= self.width, "crop outside the image")
+        var out = [Float](repeating: 0, count: 3 * height * width)
+        pixels.withUnsafeBufferPointer { source in
+            for c in 0..<3 {
+                for y in 0..<height {
+                    let from = (c * self.height + top + y) * self.width + left
+                    for x in 0..<width { out[(c * height + y) * width + x] = source[from + x] }
+                }
+            }
+        }
+        return out
+    }
+}

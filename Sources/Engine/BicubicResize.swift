@@ -1,5 +1,5 @@
 /// A fixed bicubic resampling layer, MATLAB `imresize` by an integer factor: downsampling (antialiased,
-/// the last layer of Gd) or upsampling (the global skip of an RRDBNet with `bicubicSkip`). Either way it is a
+/// as a degradation model ends in) or upsampling (the global skip of an RRDBNet with `bicubicSkip`). Either way it is a
 /// separable linear map Y = Rv · X · Rhᵀ per channel, and the backward is the transpose.
 /// Layout: N x C x H x W in, N x C x H/s x W/s (down) or N x C x sH x sW (up) out.
 public final class BicubicResize {

@@ -93,7 +93,7 @@ public final class Conv2d: ParameterContainer {
         return gradInput
     }
 
-    // MARK: NCHW entry points (Gd, Dl and the tests)
+    // MARK: NCHW entry points (networks that keep NCHW, and the tests)
 
     /// Forward pass of an NCHW tensor into a new NCHW tensor.
     public func callAsFunction(_ x: Tensor) -> Tensor { forward(Activation(x)).tensor() }

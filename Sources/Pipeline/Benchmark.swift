@@ -1,6 +1,7 @@
 import Decode
 import Engine
 import Foundation
+import ONSR
 
 /// A blind-SR benchmark in the manner of DIV2KRK: each HR photo degraded by its own seeded random kernel
 /// (or by bicubic downsampling), every method run on the LR images, mean Y-PSNR / SSIM and time reported.
@@ -118,7 +119,7 @@ public struct Benchmark {
             let upscaler = try PretrainedUpscaler(model: model, precision: precision)
             let pretrained = upscaler.network.snapshot()
             upscaler.network.setTrainable(true)
-            let adapter = OnlineAdapter(gr: upscaler.network, external: external, options: options)
+            let adapter = OnlineAdapter(gr: upscaler.network, external: external.images, options: options)
             adapter.oracleKernel = item.kernel
             var done = 0, spent = 0.0
             let unadaptedStart = DispatchTime.now().uptimeNanoseconds

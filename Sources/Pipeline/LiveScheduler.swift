@@ -4,6 +4,7 @@ import CMalloc
 import Decode
 import Engine
 import Foundation
+import ONSR
 
 /// When an adapted model replaced the running one in live mode.
 public struct ModelSwitch: Codable, Sendable {
@@ -244,11 +245,11 @@ public final class LiveScheduler: FrameProcessor {
             var adapter: OnlineAdapter
             var check: DegradationCheck?, oldGd: [Tensor]?
             if twoPhase, let previous {
-                adapter = OnlineAdapter(gr: trainee, external: external, options: settings, gd: previous.gd, dl: previous.dl)
+                adapter = OnlineAdapter(gr: trainee, external: external.images, options: settings, gd: previous.gd, dl: previous.dl)
                 check = DegradationCheck(steps: options.steps, tolerance: options.refitTolerance)
                 oldGd = previous.gd.snapshot()
             } else {
-                adapter = OnlineAdapter(gr: trainee, external: external, options: settings, gd: previous?.gd, dl: previous?.dl)
+                adapter = OnlineAdapter(gr: trainee, external: external.images, options: settings, gd: previous?.gd, dl: previous?.dl)
             }
             trainee.setTrainable(true)
             var before: Float = .nan, after: Float = .nan, steps = 0, unchanged = false
@@ -274,7 +275,7 @@ public final class LiveScheduler: FrameProcessor {
                                                    kernelSimilarity: nil, unchanged: unchanged)
                     if unchanged { break }
                     // A new degradation: a full adaptation from scratch, as in file mode.
-                    adapter = OnlineAdapter(gr: trainee, external: external, options: settings)
+                    adapter = OnlineAdapter(gr: trainee, external: external.images, options: settings)
                     (before, steps, check) = (.nan, 0, nil)
                 }
             }

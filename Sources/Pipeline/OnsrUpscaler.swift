@@ -1,6 +1,7 @@
 import Decode
 import Engine
 import Foundation
+import ONSR
 
 /// ONSR as an upscaling method: adapts a fresh copy of the pretrained Gr to the first frame it is given,
 /// then upscales every frame with the adapted Gr. (Per-scene adaptation and warm starts for video are the
@@ -36,7 +37,7 @@ public final class OnsrUpscaler: FrameUpscaler {
             let gr = upscaler.network
             if options.steps > 0 {
                 gr.setTrainable(true)
-                let adapter = OnlineAdapter(gr: gr, external: external, options: options)
+                let adapter = OnlineAdapter(gr: gr, external: external.images, options: options)
                 adapter.oracleKernel = oracleKernel
                 history = adapter.adapt(frames: [image], progress: progress)
                 gr.setTrainable(false)

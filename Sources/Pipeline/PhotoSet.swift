@@ -52,23 +52,6 @@ public struct PhotoSet {
     }
 }
 
-extension RGBImage {
-    /// The `size` x `size` square at (top, left), planar.
-    func crop(top: Int, left: Int, height: Int, width: Int) -> [Float] {
-        precondition(top >= 0 && left >= 0 && top + height <= self.height && left + width <= self.width, "crop outside the image")
-        var out = [Float](repeating: 0, count: 3 * height * width)
-        pixels.withUnsafeBufferPointer { source in
-            for c in 0..<3 {
-                for y in 0..<height {
-                    let from = (c * self.height + top + y) * self.width + left
-                    for x in 0..<width { out[(c * height + y) * width + x] = source[from + x] }
-                }
-            }
-        }
-        return out
-    }
-}
-
 /// One of the eight symmetries of the square (flips and 90-degree turns), applied to planar square patches.
 func dihedral(_ planes: [Float], size: Int, transform: Int) -> [Float] {
     if transform == 0 { return planes }

@@ -1,6 +1,7 @@
 import Decode
 import Engine
 import Foundation
+import ONSR
 
 /// When the scheduler adapts.
 public enum AdaptPolicy: String, CaseIterable, Codable, Sendable {
@@ -208,7 +209,7 @@ public final class SceneScheduler: FrameProcessor {
     }
 
     private func makeAdapter(gd: DegradationNet?, dl: Discriminator?) -> OnlineAdapter {
-        OnlineAdapter(gr: gr, external: external!, options: adapterSettings, gd: gd, dl: dl)
+        OnlineAdapter(gr: gr, external: external!.images, options: adapterSettings, gd: gd, dl: dl)
     }
 
     private var adapterSettings: AdaptationOptions {

@@ -1,6 +1,7 @@
 import Decode
 import Engine
 import Foundation
+import ONSR
 
 /// How training pairs are degraded.
 public enum TrainingDegradation: String, Codable, CaseIterable, Sendable {

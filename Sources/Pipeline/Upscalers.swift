@@ -1,4 +1,5 @@
 import Decode
+import ONSR
 import Engine
 
 /// Turns one low-resolution frame into one high-resolution frame. Called from one thread at a time.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Engine
 import Foundation
+import ONSR
 import Pipeline
 
 extension Benchmark.Degradation: ExpressibleByArgument {}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Decode
 import Engine
 import Foundation
+import ONSR
 import Pipeline
 
 extension UpscaleMethod: ExpressibleByArgument {}

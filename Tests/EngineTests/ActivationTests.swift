@@ -1,4 +1,5 @@
 import Engine
+import TestSupport
 import XCTest
 
 /// Channels-last activations: transposes, the layout operations against their NCHW counterparts, bf16 rounding.

@@ -1,4 +1,5 @@
 import Engine
+import TestSupport
 import XCTest
 
 /// Precision choices and bf16 inference against fp32.

@@ -1,4 +1,5 @@
 import Engine
+import TestSupport
 import XCTest
 
 /// Every operation's backward pass against central finite differences.

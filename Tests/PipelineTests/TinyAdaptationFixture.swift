@@ -1,6 +1,7 @@
 import Decode
 import Engine
 import Foundation
+import ONSR
 import Pipeline
 import TestSupport
 

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Gd, the degradation network: three linear convolutions without activation, then the fixed bicubic

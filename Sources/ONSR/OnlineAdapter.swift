@@ -100,7 +100,7 @@ public final class OnlineAdapter {
     public let gd: DegradationNet
     public let dl: Discriminator
     public let options: AdaptationOptions
-    let external: PhotoSet
+    let external: [RGBImage]
     /// The true kernel, for the oracle control only.
     public var oracleKernel: BlurKernel?
     /// Two-phase with `kernelCorrection`: the corrected kernel Gr is fine-tuned through (set when Gd's phase ends).
@@ -127,7 +127,7 @@ public final class OnlineAdapter {
 
     /// `gr` is adapted in place (pass a fresh copy to keep the pretrained weights). A warm start passes the
     /// Gd and Dl of an earlier adaptation.
-    public init(gr: RRDBNet, external: PhotoSet, options: AdaptationOptions, gd: DegradationNet? = nil, dl: Discriminator? = nil) {
+    public init(gr: RRDBNet, external: [RGBImage], options: AdaptationOptions, gd: DegradationNet? = nil, dl: Discriminator? = nil) {
         self.gr = gr
         self.gd = gd ?? DegradationNet(scale: gr.scale)
         self.dl = dl ?? Discriminator(seed: options.seed)
@@ -158,7 +158,7 @@ public final class OnlineAdapter {
                 let variance = patch.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Float(patch.count)
                 if variance > 1e-3 || attempt == 9 { break }
             }
-            (batch.data + b * 3 * size * size).update(from: patch, offset: 0, count: 3 * size * size)
+            patch.withUnsafeBufferPointer { (batch.data + b * 3 * size * size).update(from: $0.baseAddress!, count: 3 * size * size) }
         }
         return batch
     }
@@ -191,7 +191,7 @@ public final class OnlineAdapter {
         var history: [AdaptationStep] = []
         for _ in 0..<(steps ?? options.steps) {
             let y = patches(from: frames, count: options.patches, size: size)
-            let xe = patches(from: external.images, count: options.patches, size: size * s)
+            let xe = patches(from: external, count: options.patches, size: size * s)
             var internalLoss: Float = .nan, externalLoss: Float = .nan
             switch options.variant {
             case .onsr, .ibEbsr:
@@ -279,7 +279,7 @@ public final class OnlineAdapter {
         for b in 0..<n {
             let planes = Array(UnsafeBufferPointer(start: xe.data + b * c * h * w, count: c * h * w))
             let low = Degrade.blurSubsample(planes, channels: c, height: h, width: w, kernel: kernel(), scale: s)
-            (lr.data + b * c * (h / s) * (w / s)).update(from: low, offset: 0, count: low.count)
+            low.withUnsafeBufferPointer { (lr.data + b * c * (h / s) * (w / s)).update(from: $0.baseAddress!, count: low.count) }
         }
         return lr
     }

@@ -1,3 +1,5 @@
+import Engine
+
 /// Dl, a VGG-style discriminator for 32 x 32 LR patches: pairs of (3x3 conv, 4x4 stride-2 conv) with
 /// LeakyReLU(0.2), 32 -> 16 -> 8 -> 4, then one linear layer to a logit. Names follow BasicSR's
 /// VGG-style discriminator (`conv0_0`, `conv0_1`, ..., `linear`), without batch norm.

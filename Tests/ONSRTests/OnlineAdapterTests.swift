@@ -1,6 +1,7 @@
 import Decode
 import Engine
 import Foundation
+import ONSR
 import Pipeline
 import TestSupport
 import XCTest
@@ -48,7 +49,7 @@ final class OnlineAdapterTests: XCTestCase {
     func mean(_ values: ArraySlice<Float>) -> Float { values.reduce(0, +) / Float(values.count) }
 
     func testInternalAndExternalLossesFall() {
-        let adapter = OnlineAdapter(gr: tinyGr(), external: photos, options: options(.onsr, steps: 40))
+        let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(.onsr, steps: 40))
         let history = adapter.adapt(frames: [frame])
         XCTAssertEqual(history.count, 40)
         let external = history.map(\.externalLoss), held = history.map(\.heldAsideInternalLoss)
@@ -64,7 +65,7 @@ final class OnlineAdapterTests: XCTestCase {
         frozen.learningRateGr = 0
         let gr = tinyGr()
         let before = gr.namedParameters().flatMap { $0.1.value.values }
-        let adapter = OnlineAdapter(gr: gr, external: photos, options: frozen)
+        let adapter = OnlineAdapter(gr: gr, external: photos.images, options: frozen)
         let kernelBefore = adapter.gd.normalisedKernel(2)
         adapter.adapt(frames: [frame])
         XCTAssertEqual(gr.namedParameters().flatMap { $0.1.value.values }, before)
@@ -73,7 +74,7 @@ final class OnlineAdapterTests: XCTestCase {
         var fixedGd = options(.onsr, steps: 5)
         fixedGd.learningRateGd = 0
         fixedGd.ganWeight = 0
-        let second = OnlineAdapter(gr: tinyGr(), external: photos, options: fixedGd)
+        let second = OnlineAdapter(gr: tinyGr(), external: photos.images, options: fixedGd)
         let initial = second.gd.normalisedKernel(1)
         second.adapt(frames: [frame])
         for (a, b) in zip(second.gd.normalisedKernel(1), initial) { XCTAssertEqual(a, b, accuracy: 1e-6) }
@@ -84,7 +85,7 @@ final class OnlineAdapterTests: XCTestCase {
         var rng = SeededRandom(seed: 1)
         let trueKernel = BlurKernel.gaussian(scale: 2, lambda1: 1, lambda2: 1, theta: 0, rng: &rng)
         for variant in AdaptationVariant.allCases {
-            let adapter = OnlineAdapter(gr: tinyGr(), external: photos, options: options(variant, steps: 2))
+            let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(variant, steps: 2))
             adapter.oracleKernel = trueKernel
             let history = adapter.adapt(frames: [frame])
             XCTAssertEqual(history.count, 2, variant.rawValue)
@@ -98,12 +99,12 @@ final class OnlineAdapterTests: XCTestCase {
         XCTAssertEqual(settings.effectiveLearningRateGd(scale: 2), 3e-3)
         XCTAssertEqual(settings.effectiveLearningRateGd(scale: 4), 1e-3, "x4: the rate measured not to diverge")
         // By default the first half of the steps is the Gd phase.
-        let split = OnlineAdapter(gr: tinyGr(), external: photos, options: settings).adapt(frames: [frame])
+        let split = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings).adapt(frames: [frame])
         XCTAssertEqual(split.map { $0.externalLoss.isNaN }, [true, true, true, false, false, false])
         XCTAssertEqual(split.map { $0.internalLoss.isNaN }, [false, false, false, true, true, true])
         settings.degradationWarmup = 3
         let gr = tinyGr()
-        let adapter = OnlineAdapter(gr: gr, external: photos, options: settings)
+        let adapter = OnlineAdapter(gr: gr, external: photos.images, options: settings)
         let grBefore = gr.namedParameters().flatMap { $0.1.value.values }
         let gdBefore = adapter.gd.normalisedKernel(1)
         let first = adapter.adapt(frames: [frame], steps: 3)
@@ -118,7 +119,7 @@ final class OnlineAdapterTests: XCTestCase {
     }
 
     func testTwoPhasesGdPhaseIsAtMost50StepsByDefault() {
-        let adapter = OnlineAdapter(gr: tinyGr(), external: photos, options: options(.twoPhase, steps: 120))
+        let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(.twoPhase, steps: 120))
         let history = adapter.adapt(frames: [frame], steps: 51)
         XCTAssertTrue(history.prefix(50).allSatisfy { $0.externalLoss.isNaN }, "steps 1-50: Gd only")
         XCTAssertTrue(history[50].externalLoss.isFinite, "step 51: Gr")
@@ -128,7 +129,7 @@ final class OnlineAdapterTests: XCTestCase {
         var settings = options(.twoPhase, steps: 4)
         settings.hedgeAnisotropy = true
         let gr = tinyGr()
-        let adapter = OnlineAdapter(gr: gr, external: photos, options: settings)
+        let adapter = OnlineAdapter(gr: gr, external: photos.images, options: settings)
         adapter.adapt(frames: [frame], steps: 2)
         XCTAssertNil(adapter.hedgeVariance, "set only when the Gr phase starts")
         let fitted = KernelComparison.covariance(KernelCorrection.widened(adapter.gd, variance: 0))
@@ -137,7 +138,7 @@ final class OnlineAdapterTests: XCTestCase {
         XCTAssertEqual(adapter.hedgeVariance ?? 0, max(0.2, fitted.yy + fitted.xx), accuracy: 1e-9)
         XCTAssertTrue(history.allSatisfy { $0.externalLoss.isFinite })
         XCTAssertNotEqual(gr.namedParameters().flatMap { $0.1.value.values }, grBefore)
-        XCTAssertNil(OnlineAdapter(gr: tinyGr(), external: photos, options: options(.twoPhase, steps: 4)).hedgeVariance)
+        XCTAssertNil(OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(.twoPhase, steps: 4)).hedgeVariance)
     }
 
     func testSpectralShapeKeepsGdsSizeAndTakesTheSpectrumsDirection() throws {
@@ -149,7 +150,7 @@ final class OnlineAdapterTests: XCTestCase {
                                                                                      width: 256, kernel: kernel, scale: 2))
         var settings = options(.twoPhase, steps: 4)
         settings.kernelShape = .spectral
-        let adapter = OnlineAdapter(gr: tinyGr(), external: photos, options: settings)
+        let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings)
         adapter.adapt(frames: [blurred], steps: 2)
         XCTAssertNil(adapter.correctedKernel, "shaped only when the Gr phase starts")
         let fitted = KernelComparison.covariance(KernelCorrection.widened(adapter.gd, variance: 0))
@@ -162,12 +163,12 @@ final class OnlineAdapterTests: XCTestCase {
         let angle = { (c: (yy: Double, yx: Double, xx: Double)) in 0.5 * atan2(2 * c.yx, c.xx - c.yy) }
         XCTAssertEqual(angle(covariance), 0.7, accuracy: 0.15, "the long axis is the blur's")
         // Too small to tell (one tile per quadrant at most): Gd's own kernel.
-        let small = OnlineAdapter(gr: tinyGr(), external: photos, options: settings)
+        let small = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings)
         small.adapt(frames: [RGBImage(width: 40, height: 40, pixels: Array(blurred.pixels.prefix(3 * 40 * 40)))])
         XCTAssertEqual(small.spectralAgreement, 0)
         XCTAssertNil(small.correctedKernel)
         settings.kernelShape = .fitted
-        let plain = OnlineAdapter(gr: tinyGr(), external: photos, options: settings)
+        let plain = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings)
         plain.adapt(frames: [blurred])
         XCTAssertNil(plain.correctedKernel, "fitted: Gr is fine-tuned through Gd itself")
         XCTAssertNil(plain.spectralAgreement)
@@ -180,7 +181,7 @@ final class OnlineAdapterTests: XCTestCase {
         plain.blend = 1
         let referenceGr = tinyGr()
         let start = referenceGr.snapshot()
-        let reference = OnlineAdapter(gr: referenceGr, external: photos, options: plain)
+        let reference = OnlineAdapter(gr: referenceGr, external: photos.images, options: plain)
         reference.adapt(frames: [frame])
         let adapted = weights(referenceGr)
         referenceGr.blend(from: start, to: referenceGr.snapshot(), weight: 0.5)
@@ -190,7 +191,7 @@ final class OnlineAdapterTests: XCTestCase {
         var halfway = plain
         halfway.blend = 0.5
         let gr = tinyGr()
-        let adapter = OnlineAdapter(gr: gr, external: photos, options: halfway)
+        let adapter = OnlineAdapter(gr: gr, external: photos.images, options: halfway)
         adapter.adapt(frames: [frame], steps: 3)
         adapter.adapt(frames: [frame], steps: 1)
         XCTAssertEqual(weights(gr), blendedByHand)

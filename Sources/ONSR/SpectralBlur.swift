@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Reads the blur's covariance off the LR input's power spectrum, without any network: a signal for the kernel's

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// A blur kernel: `size` x `size` taps, row-major, summing to 1.

@@ -1,4 +1,5 @@
 import Engine
+import ONSR
 import Pipeline
 import XCTest
 

@@ -3,8 +3,8 @@ import XCTest
 
 /// Central finite differences against analytic gradients. The loss is a fixed random projection of the
 /// output, L = sum(r * y), so the analytic input to every backward pass is simply r.
-enum GradientCheck {
-    static func random(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
+public enum GradientCheck {
+    public static func random(_ shape: [Int], seed: UInt64, scale: Float = 1) -> Tensor {
         var rng = SeededRandom(seed: seed)
         let t = Tensor(shape: shape)
         for i in 0..<t.count { t[i] = scale * (2 * rng.uniform() - 1) }
@@ -13,14 +13,14 @@ enum GradientCheck {
 
     /// A projection onto a few output samples: a loss of few terms has little roundoff, so whole networks
     /// can be checked with small steps.
-    static func sparse(_ shape: [Int], seed: UInt64, nonzero: Int = 6) -> Tensor {
+    public static func sparse(_ shape: [Int], seed: UInt64, nonzero: Int = 6) -> Tensor {
         var rng = SeededRandom(seed: seed)
         let t = Tensor(shape: shape)
         for _ in 0..<nonzero { t[rng.index(t.count)] = 2 * rng.uniform() - 1 }
         return t
     }
 
-    static func dot(_ a: Tensor, _ b: Tensor) -> Double {
+    public static func dot(_ a: Tensor, _ b: Tensor) -> Double {
         precondition(a.count == b.count)
         var total = 0.0
         for i in 0..<a.count { total += Double(a[i]) * Double(b[i]) }
@@ -31,7 +31,7 @@ enum GradientCheck {
     /// `required` is the share of positions that must agree: 1 for smooth operations; networks with LeakyReLU
     /// use less, because a perturbation that pushes some activation across 0 changes the slope there (a
     /// wrong backward pass shifts nearly every position, a crossed kink only a few).
-    static func assertMatches(values: Tensor, analytic: Tensor, samples: Int = 24, epsilon: Float = 1e-3,
+    public static func assertMatches(values: Tensor, analytic: Tensor, samples: Int = 24, epsilon: Float = 1e-3,
                               tolerance: Double = 2e-2, required: Double = 1, _ label: String, loss: () -> Double,
                               file: StaticString = #filePath, line: UInt = #line) {
         var failures: [String] = []

@@ -1,5 +1,6 @@
 import Engine
 import Foundation
+import ONSR
 import XCTest
 
 final class SpectralBlurTests: XCTestCase {

@@ -1,4 +1,5 @@
 import Engine
+import ONSR
 import XCTest
 
 final class DegradationTests: XCTestCase {

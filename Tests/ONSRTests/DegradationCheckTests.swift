@@ -1,4 +1,5 @@
 import Pipeline
+import ONSR
 import XCTest
 
 final class DegradationCheckTests: XCTestCase {

@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Whether a new scene still has the previous scene's degradation, read from the internal loss (two-phase).
@@ -36,4 +37,12 @@ public struct DegradationProbe: Codable, Sendable {
     /// Normalised cross-correlation of the previous Gd's kernel and the refitted one.
     public var kernelSimilarity: Double?
     public var unchanged: Bool
+
+    public init(steps: Int, internalLossBefore: Float, internalLossAfter: Float, kernelSimilarity: Double?, unchanged: Bool) {
+        self.steps = steps
+        self.internalLossBefore = internalLossBefore
+        self.internalLossAfter = internalLossAfter
+        self.kernelSimilarity = kernelSimilarity
+        self.unchanged = unchanged
+    }
 }
