@@ -235,3 +235,22 @@ enum SharedKernel {
         }
     }
 }
+
+extension DegradationNet {
+    /// Gd's whole degradation (its convs and the bicubic layer's filter) as one explicit kernel applied before
+    /// plain s-fold subsampling (`Degrade.blurSubsample`): the fitted kernel that the spectral shape resizes,
+    /// kernel comparisons score, and reports show.
+    public func subsamplingKernel() -> BlurKernel {
+        let generation = generationKernel()
+        // generationKernel's taps read HR s·y + p − c; blurSubsample's read s·y + p' − r with r = size / 2:
+        // tap p goes to p' = p − c + r, with r large enough for both ends.
+        let c = generationCentre
+        let r = max(c, generation.size - 1 - c)
+        let size = 2 * r + 1
+        var taps = [Float](repeating: 0, count: size * size)
+        for y in 0..<generation.size {
+            for x in 0..<generation.size { taps[(y - c + r) * size + x - c + r] = generation.values[y * generation.size + x] }
+        }
+        return BlurKernel(size: size, taps: taps)
+    }
+}

@@ -46,16 +46,6 @@ public struct AdaptationOptions: Codable, Sendable {
     public func effectiveLearningRateGd(scale: Int) -> Float {
         learningRateGd ?? (variant == .twoPhase ? (scale >= 4 ? 1e-3 : 3e-3) : 1e-4)
     }
-    /// Two-phase, for studies: variance (in HR pixels²) of an isotropic Gaussian composed with Gd's fitted
-    /// kernel before Gr is fine-tuned through it, 0 for none. It tests whether the fitted kernel is too narrow
-    /// (Gd explains the input from Gr's own slightly soft output); measured, any widening made results worse
-    /// (docs/onsr-study.md), hence the default 0.
-    public var kernelCorrection: Float = 0
-    /// Two-phase, a study: fine-tune Gr through random anisotropic Gaussians (any angle, eigenvalue split
-    /// U(0.1, 0.9)) with the total variance of Gd's fitted kernel, instead of through that kernel itself.
-    /// Gd's fitted kernels come out nearly isotropic whatever the true one (docs/onsr-study.md), so this keeps
-    /// the size it measured and hedges over the direction it cannot see.
-    public var hedgeAnisotropy = false
     /// Two-phase: the kernel Gr is fine-tuned through once Gd's phase ends. `fitted`: Gd as fitted. `spectral`: a
     /// Gaussian of Gd's fitted size whose direction and elongation come from the input's power spectrum
     /// (`SpectralBlur`), since Gd fitted through the blind Gr comes out nearly round. Spectral measured better
@@ -103,13 +93,12 @@ public final class OnlineAdapter {
     let external: [RGBImage]
     /// The true kernel, for the oracle control only.
     public var oracleKernel: BlurKernel?
-    /// Two-phase with `kernelCorrection`: the corrected kernel Gr is fine-tuned through (set when Gd's phase ends).
-    public private(set) var correctedKernel: BlurKernel?
+    /// Two-phase with the spectral shape: the kernel Gr is fine-tuned through (set when Gd's phase ends; nil
+    /// while Gd's own kernel serves).
+    public private(set) var shapedKernel: BlurKernel?
     /// Two-phase with the spectral kernel shape: how far the frames' quadrants agreed on the blur's direction
     /// (`SpectralBlur.Estimate.agreement`; 0 when the frames were too small to tell), set when Gd's phase ends.
     public private(set) var spectralAgreement: Double?
-    /// Two-phase with `hedgeAnisotropy`: the total variance (HR pixels²) of Gd's fitted kernel.
-    public private(set) var hedgeVariance: Double?
     private let optimiserGr: Adam, optimiserGd: Adam, optimiserDl: Adam
     private var heldAside: Tensor?
     /// Gr(heldAside) and the fingerprint of the Gr weights that made it: reused while Gr does not change (the
@@ -205,15 +194,8 @@ public final class OnlineAdapter {
                     internalLoss = updateDegradation(y: y, xe: xe, gan: true)
                     if ganWeight > 0 { updateDiscriminator(real: y, xe: xe) }
                 } else {
-                    if options.kernelCorrection > 0 && correctedKernel == nil {
-                        correctedKernel = KernelCorrection.widened(gd, variance: options.kernelCorrection)
-                    }
                     if options.kernelShape == .spectral && spectralAgreement == nil {
-                        correctedKernel = spectrallyShapedKernel(frames: frames)
-                    }
-                    if options.hedgeAnisotropy && hedgeVariance == nil {
-                        let covariance = KernelComparison.covariance(KernelCorrection.widened(gd, variance: 0))
-                        hedgeVariance = max(0.2, covariance.yy + covariance.xx)
+                        shapedKernel = spectrallyShapedKernel(frames: frames)
                     }
                     externalLoss = updateReconstruction(xe: xe)
                 }
@@ -256,29 +238,22 @@ public final class OnlineAdapter {
     }
 
     /// The LR versions of external HR patches: Gd's (current) degradation, the true kernel for the oracle, or
-    /// the corrected kernel once two-phase with `kernelCorrection` has made it.
+    /// the spectrally shaped kernel once two-phase has made it.
     private func degradeExternal(_ xe: Tensor) -> Tensor {
-        if let total = hedgeVariance {
-            return blurSubsample(xe) {
-                let share = rng.uniform(0.1, 0.9)
-                return BlurKernel.gaussian(scale: gr.scale, lambda1: total * share, lambda2: total * (1 - share),
-                                           theta: rng.uniform(-Double.pi, Double.pi), rng: &rng)
-            }
-        }
-        if let kernel = options.variant == .oracleGd ? oracleKernel : correctedKernel {
-            return blurSubsample(xe) { kernel }
+        if let kernel = options.variant == .oracleGd ? oracleKernel : shapedKernel {
+            return blurSubsample(xe, kernel: kernel)
         }
         return gd(xe)
     }
 
-    /// Each HR patch of the batch blurred with the kernel `kernel()` gives for it, then subsampled.
-    private func blurSubsample(_ xe: Tensor, kernel: () -> BlurKernel) -> Tensor {
+    /// Each HR patch of the batch blurred with `kernel`, then subsampled.
+    private func blurSubsample(_ xe: Tensor, kernel: BlurKernel) -> Tensor {
         let (n, c, h, w) = xe.nchw
         let s = gr.scale
         let lr = Tensor(shape: [n, c, h / s, w / s])
         for b in 0..<n {
             let planes = Array(UnsafeBufferPointer(start: xe.data + b * c * h * w, count: c * h * w))
-            let low = Degrade.blurSubsample(planes, channels: c, height: h, width: w, kernel: kernel(), scale: s)
+            let low = Degrade.blurSubsample(planes, channels: c, height: h, width: w, kernel: kernel, scale: s)
             low.withUnsafeBufferPointer { (lr.data + b * c * (h / s) * (w / s)).update(from: $0.baseAddress!, count: low.count) }
         }
         return lr
@@ -294,7 +269,7 @@ public final class OnlineAdapter {
         guard let spectral else { return nil }
         let confidence = SpectralBlur.confidence(agreement: spectral.agreement)
         guard confidence > 0 else { return nil }
-        let fitted = KernelComparison.covariance(KernelCorrection.widened(gd, variance: 0))
+        let fitted = KernelComparison.covariance(gd.subsamplingKernel())
         return SpectralBlur.shapedKernel(trace: fitted.yy + fitted.xx, spectral: spectral.covariance, scale: gr.scale,
                                          confidence: confidence, raiseSize: options.elongationRaisesSize)
     }

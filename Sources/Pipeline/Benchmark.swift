@@ -162,7 +162,7 @@ public struct Benchmark {
                 consistencyUnadapted[index].append(internalLoss(unadapted))
                 if let kernel = item.kernel {
                     // The kernel Gr is fine-tuned through: the corrected one once it exists, else Gd's.
-                    let estimate = adapter.correctedKernel ?? KernelCorrection.widened(adapter.gd, variance: 0)
+                    let estimate = adapter.shapedKernel ?? adapter.gd.subsamplingKernel()
                     nccs[index].append(KernelComparison.ncc(estimate.taps, size: estimate.size, kernel.taps, size: kernel.size))
                     shifts[index].append(KernelComparison.centroidDistance(estimate, kernel))
                     let (e, t) = (KernelComparison.covariance(estimate), KernelComparison.covariance(kernel))

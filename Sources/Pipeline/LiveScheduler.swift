@@ -96,6 +96,7 @@ public final class LiveScheduler: FrameProcessor {
         self.adaptation = adaptation
         self.options = options
         self.events = events
+        try AdaptationInputCheck.external(external, options: adaptation, scale: model.configuration.scale)
         current = try ModelStore.load(model)
         incoming = try ModelStore.load(model)
         trainee = try ModelStore.load(model)
@@ -109,6 +110,7 @@ public final class LiveScheduler: FrameProcessor {
     public var acceptsLateFrames: Bool { true }
 
     public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] {
+        if index == 0 { try AdaptationInputCheck.frame(frame.image, options: adaptation, input: "video") }
         defer { index += 1 }
         collectAdaptationRecords()
         if let start = detector.observe(FrameSignature(of: frame.image)) {

@@ -36,6 +36,8 @@ public final class OnsrUpscaler: FrameUpscaler {
             let upscaler = try PretrainedUpscaler(model: model, precision: precision)
             let gr = upscaler.network
             if options.steps > 0 {
+                try AdaptationInputCheck.frame(image, options: options, input: "input")
+                try AdaptationInputCheck.external(external, options: options, scale: scale)
                 gr.setTrainable(true)
                 let adapter = OnlineAdapter(gr: gr, external: external.images, options: options)
                 adapter.oracleKernel = oracleKernel

@@ -118,6 +118,9 @@ public final class SceneScheduler: FrameProcessor {
         self.adaptation = adaptation
         self.options = options
         self.events = events
+        if let external, options.policy != .none {
+            try AdaptationInputCheck.external(external, options: adaptation, scale: model.configuration.scale)
+        }
         gr = try ModelStore.load(model)
         pretrained = gr.snapshot()
         tiles = TiledInference(network: gr, tile: 512, precision: precision)
@@ -125,6 +128,7 @@ public final class SceneScheduler: FrameProcessor {
     }
 
     public func submit(_ frame: TimedFrame) throws -> [TimedFrame] {
+        if options.policy != .none && framesSeen == 0 { try AdaptationInputCheck.frame(frame.image, options: adaptation, input: "video") }
         let signature = FrameSignature(of: frame.image)
         let start = detector.observe(signature)
         pending.append((frame, framesSeen, start, signature))

@@ -33,8 +33,6 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps, at most 50).") var gdWarmup = 0
     @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; with --checkpoints both are scored).") var blend: Float = AdaptationOptions().blend
     @Option(parsing: .upToNextOption, help: "ONSR: also score each checkpoint with Gr's weights blended back towards the pretrained ones by these weights (1: the adapted Gr).") var blends: [Float] = []
-    @Flag(help: "ONSR two-phase, a study: fine-tune Gr through random anisotropic Gaussians of the fitted kernel's total variance.") var hedgeAnisotropy = false
-    @Option(help: "ONSR two-phase, a study: variance (HR pixels²) of a Gaussian that widens Gd's fitted kernel before Gr is fine-tuned (0: none, the default).") var kernelCorrection: Float = AdaptationOptions().kernelCorrection
     @Option(help: "ONSR two-phase: shape of the kernel Gr is fine-tuned through: fitted (Gd as fitted) or spectral (Gd's size, the input spectrum's direction).") var kernelShape = AdaptationOptions().kernelShape
     @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false).") var elongationRaisesSize = AdaptationOptions().elongationRaisesSize
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
@@ -64,8 +62,6 @@ struct EvalCommand: ParsableCommand {
                     options.learningRateGr = lrGr; options.learningRateGd = lrGd; options.learningRateDl = lrDl
                     options.ganWeight = ganWeight
                     options.degradationWarmup = gdWarmup
-                    options.kernelCorrection = kernelCorrection
-                    options.hedgeAnisotropy = hedgeAnisotropy
                     options.kernelShape = kernelShape
                     options.elongationRaisesSize = elongationRaisesSize
                     options.blend = blend

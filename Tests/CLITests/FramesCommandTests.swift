@@ -18,6 +18,23 @@ final class FramesCommandTests: XCTestCase {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// ONSR learns from 32x32 patches of the input: a smaller picture or video is bad input for it (exit 65, one
+    /// line), not a trap inside the adapter, and nothing is written.
+    func testOnsrOnInputSmallerThanAPatchIsADataError() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("photos"), withIntermediateDirectories: false)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x96", "-frames:v", "1", "photos/p.png"], in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=24x20", "-frames:v", "1", "tiny.png"], in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=24x20:rate=10:duration=1", "-c:v", "libx264", "tiny.mp4"], in: folder.path)
+        for arguments in [["image", "tiny.png", "out.png"], ["tiny.mp4", "out.mp4"], ["tiny.mp4", "out.mp4", "--live"]] {
+            let before = folder.listing()
+            let result = try onsr(arguments + ["--method", "onsr", "--external", "photos", "--steps", "2"])
+            XCTAssertEqual(result.status, 65, "\(arguments): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains("at least 32x32") && result.stderr.contains("24x20"), result.stderr)
+            XCTAssertEqual(folder.listing(), before, "no output for \(arguments)")
+        }
+    }
+
     // Acceptance 7.
     func testFolderOfTwelveFramesGivesTwelvePNGsWithTheSameNames() throws {
         try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)

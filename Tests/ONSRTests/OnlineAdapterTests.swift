@@ -125,22 +125,6 @@ final class OnlineAdapterTests: XCTestCase {
         XCTAssertTrue(history[50].externalLoss.isFinite, "step 51: Gr")
     }
 
-    func testHedgedGrPhaseKeepsTheFittedKernelsTotalVariance() {
-        var settings = options(.twoPhase, steps: 4)
-        settings.hedgeAnisotropy = true
-        let gr = tinyGr()
-        let adapter = OnlineAdapter(gr: gr, external: photos.images, options: settings)
-        adapter.adapt(frames: [frame], steps: 2)
-        XCTAssertNil(adapter.hedgeVariance, "set only when the Gr phase starts")
-        let fitted = KernelComparison.covariance(KernelCorrection.widened(adapter.gd, variance: 0))
-        let grBefore = gr.namedParameters().flatMap { $0.1.value.values }
-        let history = adapter.adapt(frames: [frame], steps: 2)
-        XCTAssertEqual(adapter.hedgeVariance ?? 0, max(0.2, fitted.yy + fitted.xx), accuracy: 1e-9)
-        XCTAssertTrue(history.allSatisfy { $0.externalLoss.isFinite })
-        XCTAssertNotEqual(gr.namedParameters().flatMap { $0.1.value.values }, grBefore)
-        XCTAssertNil(OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(.twoPhase, steps: 4)).hedgeVariance)
-    }
-
     func testSpectralShapeKeepsGdsSizeAndTakesTheSpectrumsDirection() throws {
         // Noise blurred along one direction: the quadrants agree, so the spectrum's elongation is used in full.
         var rng = SeededRandom(seed: 9)
@@ -152,11 +136,11 @@ final class OnlineAdapterTests: XCTestCase {
         settings.kernelShape = .spectral
         let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings)
         adapter.adapt(frames: [blurred], steps: 2)
-        XCTAssertNil(adapter.correctedKernel, "shaped only when the Gr phase starts")
-        let fitted = KernelComparison.covariance(KernelCorrection.widened(adapter.gd, variance: 0))
+        XCTAssertNil(adapter.shapedKernel, "shaped only when the Gr phase starts")
+        let fitted = KernelComparison.covariance(adapter.gd.subsamplingKernel())
         adapter.adapt(frames: [blurred], steps: 2)
         XCTAssertGreaterThan(adapter.spectralAgreement ?? 0, 0.9)
-        let shaped = try XCTUnwrap(adapter.correctedKernel)
+        let shaped = try XCTUnwrap(adapter.shapedKernel)
         let covariance = KernelComparison.covariance(shaped)
         // The 11 x 11 array cuts the Gaussian's tails off, a few percent of its variance at this size.
         XCTAssertEqual(covariance.yy + covariance.xx, fitted.yy + fitted.xx, accuracy: 0.1 * (fitted.yy + fitted.xx))
@@ -166,11 +150,11 @@ final class OnlineAdapterTests: XCTestCase {
         let small = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings)
         small.adapt(frames: [RGBImage(width: 40, height: 40, pixels: Array(blurred.pixels.prefix(3 * 40 * 40)))])
         XCTAssertEqual(small.spectralAgreement, 0)
-        XCTAssertNil(small.correctedKernel)
+        XCTAssertNil(small.shapedKernel)
         settings.kernelShape = .fitted
         let plain = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings)
         plain.adapt(frames: [blurred])
-        XCTAssertNil(plain.correctedKernel, "fitted: Gr is fine-tuned through Gd itself")
+        XCTAssertNil(plain.shapedKernel, "fitted: Gr is fine-tuned through Gd itself")
         XCTAssertNil(plain.spectralAgreement)
     }
 

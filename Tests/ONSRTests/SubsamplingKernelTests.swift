@@ -3,7 +3,8 @@ import ONSR
 import Pipeline
 import XCTest
 
-final class KernelCorrectionTests: XCTestCase {
+/// Gd as one explicit kernel for plain subsampling.
+final class SubsamplingKernelTests: XCTestCase {
     /// A Gd with lopsided kernels, so that a wrong centre or a transposed kernel would show.
     private func lopsidedGd(scale: Int) -> DegradationNet {
         let gd = DegradationNet(scale: scale)
@@ -16,7 +17,7 @@ final class KernelCorrectionTests: XCTestCase {
         return gd
     }
 
-    func testUncorrectedKernelReproducesGdThroughPlainSubsampling() {
+    func testSubsamplingKernelReproducesGd() {
         for scale in [2, 4] {
             let gd = lopsidedGd(scale: scale)
             let (h, w) = (48 * scale, 40 * scale)
@@ -24,7 +25,7 @@ final class KernelCorrectionTests: XCTestCase {
             let x = Tensor(shape: [1, 3, h, w])
             for i in 0..<x.count { x[i] = rng.uniform() }
             let expected = gd(x)
-            let kernel = KernelCorrection.widened(gd, variance: 0)
+            let kernel = gd.subsamplingKernel()
             let planes = Array(UnsafeBufferPointer(start: x.data, count: x.count))
             let got = Degrade.blurSubsample(planes, channels: 3, height: h, width: w, kernel: kernel, scale: scale)
             // Away from the borders, where both pad their own way.
@@ -56,37 +57,5 @@ final class KernelCorrectionTests: XCTestCase {
             xy += v * (Double(x) - mx) * (Double(y) - my)
         } }
         return (xx, yy, xy)
-    }
-
-    func testCompositionAddsTheGaussiansVarianceAndKeepsTheCentre() {
-        var rng = SeededRandom(seed: 62)
-        let kernel = BlurKernel.gaussian(scale: 2, lambda1: 3, lambda2: 0.8, theta: 0.7, rng: &rng)
-        let widened = KernelCorrection.compose(kernel, gaussianVariance: 0.5)
-        XCTAssertEqual(widened.taps.reduce(0, +), 1, accuracy: 1e-5)
-        let (a, b) = (variances(kernel), variances(widened))
-        // The sampled Gaussian's variance is close to, not exactly, 0.5.
-        XCTAssertEqual(b.xx - a.xx, 0.5, accuracy: 0.02)
-        XCTAssertEqual(b.yy - a.yy, 0.5, accuracy: 0.02)
-        XCTAssertEqual(b.xy, a.xy, accuracy: 1e-3)
-        // Same result through plain subsampling of a shifted impulse: the centre did not move.
-        let size = 40
-        var impulse = [Float](repeating: 0, count: size * size)
-        impulse[20 * size + 20] = 1
-        let narrow = Degrade.blurSubsample(impulse, channels: 1, height: size, width: size, kernel: kernel, scale: 1)
-        let wide = Degrade.blurSubsample(impulse, channels: 1, height: size, width: size, kernel: widened, scale: 1)
-        func centre(_ image: [Float]) -> (Double, Double) {
-            var (s, cx, cy) = (0.0, 0.0, 0.0)
-            for (i, v) in image.enumerated() { s += Double(v); cx += Double(v) * Double(i % size); cy += Double(v) * Double(i / size) }
-            return (cx / s, cy / s)
-        }
-        let (n, w) = (centre(narrow), centre(wide))
-        XCTAssertEqual(n.0, w.0, accuracy: 1e-3)
-        XCTAssertEqual(n.1, w.1, accuracy: 1e-3)
-    }
-
-    func testZeroVarianceIsTheKernelItself() {
-        var rng = SeededRandom(seed: 63)
-        let kernel = BlurKernel.gaussian(scale: 2, lambda1: 2, lambda2: 1, theta: 0.3, rng: &rng)
-        XCTAssertEqual(KernelCorrection.compose(kernel, gaussianVariance: 0), kernel)
     }
 }

@@ -1,0 +1,25 @@
+import Decode
+import Foundation
+import ONSR
+
+/// What ONSR adaptation needs from its inputs, checked before any adaptation starts so that a user gets a
+/// one-line error (exit 65) instead of a trap deep in the adapter: every frame must hold one LR patch, and
+/// at least one external photo one HR patch.
+public enum AdaptationInputCheck {
+    /// Throws a data error when `image` (a frame of `input`) is smaller than an LR patch.
+    public static func frame(_ image: RGBImage, options: AdaptationOptions, input: String) throws {
+        let side = options.patchSize
+        guard image.width >= side && image.height >= side else {
+            throw ToolError(.dataError, "\(input): ONSR needs frames of at least \(side)x\(side) pixels, this one is "
+                            + "\(image.width)x\(image.height) (use --method pretrained)")
+        }
+    }
+
+    /// Throws a data error when no photo of `external` holds an HR patch at `scale`.
+    public static func external(_ external: PhotoSet, options: AdaptationOptions, scale: Int) throws {
+        let side = options.patchSize * scale
+        guard external.images.contains(where: { $0.width >= side && $0.height >= side }) else {
+            throw ToolError(.dataError, "\(external.folder): ONSR needs external photos of at least \(side)x\(side) pixels at x\(scale)")
+        }
+    }
+}
