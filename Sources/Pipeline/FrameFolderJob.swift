@@ -17,16 +17,24 @@ public struct FrameFolderJob {
         public var wallSeconds: Double
         /// Library, instruction set, precision and convolution kernel of the learned methods (nil otherwise).
         public var compute: ComputeReport? = nil
+        /// Scenes and their adaptations, where a scene scheduler upscaled the folder (ONSR).
+        public var scenes: [SceneRecord]? = nil
     }
 
-    public let upscaler: FrameUpscaler
+    /// Frames go through this in name order, as a video's frames do (a scene scheduler adapts per scene).
+    public let processor: FrameProcessor
     public let overwrite: Bool
     private let events: (JobEvent) -> Void
 
-    public init(upscaler: FrameUpscaler, overwrite: Bool, events: @escaping (JobEvent) -> Void = { _ in }) {
-        self.upscaler = upscaler
+    public init(processor: FrameProcessor, overwrite: Bool, events: @escaping (JobEvent) -> Void = { _ in }) {
+        self.processor = processor
         self.overwrite = overwrite
         self.events = events
+    }
+
+    /// One fixed upscaler for every frame.
+    public init(upscaler: FrameUpscaler, overwrite: Bool, events: @escaping (JobEvent) -> Void = { _ in }) {
+        self.init(processor: PerFrameProcessor(upscaler), overwrite: overwrite, events: events)
     }
 
     /// File extensions read as frames.
@@ -70,13 +78,11 @@ public struct FrameFolderJob {
             throw ToolError(.cannotCreate, "\(existing): already exists; pass --overwrite to replace it")
         }
         events(.started(input: inputFolder, output: outputFolder, expectedFrames: pairs.count))
-        var report = Report(input: inputFolder, output: outputFolder, method: upscaler.name, scale: upscaler.scale, frames: 0,
+        var report = Report(input: inputFolder, output: outputFolder, method: processor.name, scale: processor.scale, frames: 0,
                             secondsRead: 0, secondsUpscale: 0, secondsWrite: 0, wallSeconds: 0)
         let wall = Stopwatch()
-        for (input, output) in pairs {
-            try upscaleOne(input, to: output, report: &report)
-            events(.progress(frames: report.frames, expectedFrames: pairs.count, elapsed: wall.seconds))
-        }
+        try upscale(pairs, report: &report) { events(.progress(frames: $0, expectedFrames: pairs.count, elapsed: wall.seconds)) }
+        report.scenes = processor.scenes.isEmpty ? nil : processor.scenes
         report.wallSeconds = wall.seconds
         return report
     }
@@ -109,10 +115,10 @@ public struct FrameFolderJob {
         guard (output as NSString).pathExtension.lowercased() == "png" else {
             throw ToolError(.usage, "\(output): images are written as PNG; name the output .png")
         }
-        var report = Report(input: input, output: output, method: upscaler.name, scale: upscaler.scale, frames: 0,
+        var report = Report(input: input, output: output, method: processor.name, scale: processor.scale, frames: 0,
                             secondsRead: 0, secondsUpscale: 0, secondsWrite: 0, wallSeconds: 0)
         let wall = Stopwatch()
-        try upscaleOne(input, to: output, report: &report)
+        try upscale([(input, output)], report: &report) { _ in }
         report.wallSeconds = wall.seconds
         return report
     }
@@ -128,20 +134,36 @@ public struct FrameFolderJob {
         }
     }
 
-    private func upscaleOne(_ input: String, to output: String, report: inout Report) throws {
-        try InputCheck.requireReadableFile(input)
-        let target = try AtomicOutput(finalPath: output, overwrite: overwrite, inputs: [input])
-        let decoded = try Stopwatch.time(&report.secondsRead) { try FrameFolderJob.readImage(input) }
-        let large = try Stopwatch.time(&report.secondsUpscale) { try upscaler.upscale(decoded.image) }
-        do {
-            try Stopwatch.time(&report.secondsWrite) {
-                try ImageFile.writePNG(large, to: target.temporaryPath, bitDepth: decoded.bitDepth)
+    /// Upscales each (input, output) pair in order through the processor: frame i goes in with pts i, and each
+    /// frame that comes out (possibly later: a scheduler holds a look-ahead) is written to its own output.
+    private func upscale(_ pairs: [(String, String)], report: inout Report, progress: (Int) -> Void) throws {
+        var pending: [Int64: (target: AtomicOutput, bitDepth: Int)] = [:]
+        func write(_ frames: [TimedFrame], report: inout Report) throws {
+            for frame in frames {
+                guard let (target, bitDepth) = pending.removeValue(forKey: frame.pts) else { continue }
+                do {
+                    try Stopwatch.time(&report.secondsWrite) {
+                        try ImageFile.writePNG(frame.image, to: target.temporaryPath, bitDepth: bitDepth)
+                    }
+                } catch {
+                    throw ToolError.wrap(error, kind: .cannotCreate, context: pairs[Int(frame.pts)].1)
+                }
+                try target.commit()
+                report.frames += 1
+                progress(report.frames)
             }
-        } catch {
-            throw ToolError.wrap(error, kind: .cannotCreate, context: output)
         }
-        try target.commit()
-        report.frames += 1
+        for (index, (input, output)) in pairs.enumerated() {
+            try InputCheck.requireReadableFile(input)
+            let target = try AtomicOutput(finalPath: output, overwrite: overwrite, inputs: [input])
+            let decoded = try Stopwatch.time(&report.secondsRead) { try FrameFolderJob.readImage(input) }
+            pending[Int64(index)] = (target, decoded.bitDepth)
+            let ready = try Stopwatch.time(&report.secondsUpscale) {
+                try processor.submit(TimedFrame(image: decoded.image, pts: Int64(index)))
+            }
+            try write(ready, report: &report)
+        }
+        try write(try Stopwatch.time(&report.secondsUpscale) { try processor.finish() }, report: &report)
     }
 }
 

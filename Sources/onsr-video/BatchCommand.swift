@@ -86,7 +86,7 @@ struct BatchCommand: ParsableCommand {
                                         + (overwrite ? ["--overwrite"] : []))
                 case .frames:
                     try FrameFolderJob.replacingFolder(item.output, overwrite: overwrite) { partial in
-                        try ItemProcess.run(["frames", item.input, partial] + shared)
+                        try ItemProcess.run(["frames", item.input, partial] + shared + schedule.arguments)
                     }
                 }
             }

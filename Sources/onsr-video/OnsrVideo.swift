@@ -151,6 +151,7 @@ struct FramesCommand: ParsableCommand {
     @Argument(help: "Folder of frames.") var inputFolder: String
     @Argument(help: "Folder for the upscaled frames (created if missing).") var outputFolder: String
     @OptionGroup var method: MethodOptions
+    @OptionGroup var schedule: ScheduleFlags
     @OptionGroup var common: RunOptions
 
     func run() throws {
@@ -160,8 +161,9 @@ struct FramesCommand: ParsableCommand {
             defer { printer.finish() }
             let compute = try method.computeReport()
             common.announce(compute)
-            let job = FrameFolderJob(upscaler: try method.makeUpscaler(), overwrite: common.overwrite,
-                                     events: printer.handle)
+            // Frames are a video's frames: with --method onsr the scene scheduler adapts once per scene.
+            let processor = try schedule.makeProcessor(method, events: printer.handle)
+            let job = FrameFolderJob(processor: processor, overwrite: common.overwrite, events: printer.handle)
             var report = try job.runFolder(inputFolder, into: outputFolder)
             report.compute = compute
             try common.report.map { try JSONReport.write(report, to: $0) }

@@ -18,6 +18,28 @@ final class FramesCommandTests: XCTestCase {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A folder of frames is a video: with ONSR the scene scheduler finds the cut between a sharp and a blurred
+    /// shot and adapts each scene on its own, and every frame still comes out under its own name.
+    func testFramesWithOnsrAdaptOncePerScene() throws {
+        for path in ["in", "photos"] { try FileManager.default.createDirectory(atPath: folder.file(path), withIntermediateDirectories: false) }
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x96", "-frames:v", "1", "photos/p.png"], in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "6", "-start_number", "1", "in/frame%d.png"],
+                         in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "mandelbrot=size=96x64:rate=25,gblur=sigma=2", "-frames:v", "6", "-start_number", "7",
+                          "in/frame%d.png"], in: folder.path)
+        let result = try onsr(["frames", "in", "out", "--method", "onsr", "--steps", "4", "--external", "photos", "--report", "r.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.file("out")).sorted(),
+                       (1...12).map { "frame\($0).png" }.sorted())
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any])
+        XCTAssertEqual(report["frames"] as? Int, 12)
+        let scenes = try XCTUnwrap(report["scenes"] as? [[String: Any]], "the report lists the scenes")
+        XCTAssertEqual(scenes.map { $0["firstFrame"] as? Int }, [0, 6])
+        let adaptations = scenes.compactMap { $0["adaptation"] as? [String: Any] }
+        XCTAssertEqual(adaptations.map { $0["kind"] as? String }, ["full", "full"], "one adaptation per scene")
+        XCTAssertEqual(adaptations.map { $0["steps"] as? Int }, [4, 4])
+    }
+
     /// ONSR learns from 32x32 patches of the input: a smaller picture or video is bad input for it (exit 65, one
     /// line), not a trap inside the adapter, and nothing is written.
     func testOnsrOnInputSmallerThanAPatchIsADataError() throws {
