@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import ONSR
 import Pipeline
+import Training
 
 extension Benchmark.Degradation: ExpressibleByArgument {}
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Engine
 import Foundation
 import Pipeline
+import Training
 
 extension TrainingDegradation: ExpressibleByArgument {}
 extension SafeTensors.StorageType: ExpressibleByArgument {

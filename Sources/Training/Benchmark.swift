@@ -2,6 +2,7 @@ import Decode
 import Engine
 import Foundation
 import ONSR
+import Pipeline
 
 /// A blind-SR benchmark in the manner of DIV2KRK: each HR photo degraded by its own seeded random kernel
 /// (or by bicubic downsampling), every method run on the LR images, mean Y-PSNR / SSIM and time reported.

@@ -3,6 +3,7 @@ import Engine
 import Foundation
 import ONSR
 import Pipeline
+import Training
 import TestSupport
 import XCTest
 
