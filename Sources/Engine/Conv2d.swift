@@ -8,6 +8,7 @@ import Foundation
 /// fp32 always. Primitives are created once per input shape, element type, post-op list and OpenMP thread
 /// count (`Parallel.serially` lowers it), then cached:
 /// oneDNN chooses its kernel from the CPU's features at run time (`implementation` names the choice).
+/// A layer runs on one thread at a time: its cached primitives bind the caller's buffers for each call.
 public final class Conv2d: ParameterContainer {
     public var weight: Parameter
     public var bias: Parameter?
