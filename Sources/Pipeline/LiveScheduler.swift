@@ -244,61 +244,59 @@ public final class LiveScheduler: FrameProcessor {
             var settings = adaptation
             settings.steps = options.steps
             let previous = lock.withLock { self.previous }
-            var adapter: OnlineAdapter
-            var check: DegradationCheck?, oldGd: [Tensor]?
-            if twoPhase, let previous {
-                adapter = OnlineAdapter(gr: trainee, external: external.images, options: settings, gd: previous.gd, dl: previous.dl)
-                check = DegradationCheck(steps: options.steps, tolerance: options.refitTolerance)
-                oldGd = previous.gd.snapshot()
-            } else {
-                adapter = OnlineAdapter(gr: trainee, external: external.images, options: settings, gd: previous?.gd, dl: previous?.dl)
+            let makeAdapter = { (gd: DegradationNet?, dl: Discriminator?) in
+                OnlineAdapter(gr: self.trainee, external: self.external.images, options: settings, gd: gd, dl: dl)
             }
-            trainee.setTrainable(true)
-            var before: Float = .nan, after: Float = .nan, steps = 0, unchanged = false
-            var probeRecord: DegradationProbe?
-            var frames: [RGBImage] = [], seen: [RGBImage] = []
-            while steps < options.steps {
-                let (available, generation, ended) = lock.withLock { (sceneFrames, sceneGeneration, streamEnded) }
-                if ended { break }
-                // Frames keep flowing meanwhile; the adaptation starts once its scene's first frames are in (or
-                // the scene ended sooner) and keeps to them.
-                if frames.isEmpty {
-                    if generation == startGeneration { seen = available }
-                    if seen.count < options.sampleFrames && generation == startGeneration { usleep(5_000); continue }
-                    if seen.isEmpty { break }
-                    frames = seen
+            let ended = { self.lock.withLock { self.streamEnded } }
+            // Frames keep flowing meanwhile; the adaptation starts once its scene's first frames are in (or the
+            // scene ended sooner) and keeps to them.
+            var frames: [RGBImage] = []
+            while !ended() {
+                let (available, generation) = lock.withLock { (sceneFrames, sceneGeneration) }
+                if generation == startGeneration { frames = available }
+                if frames.count < options.sampleFrames && generation == startGeneration { usleep(5_000); continue }
+                break
+            }
+            var adapter: OnlineAdapter?, record: AdaptationRecord?, complete = false
+            if !frames.isEmpty, twoPhase, let previous {
+                // The same decision as file mode: keep the previous models, or adapt in full.
+                let outcome = SceneCutPolicy(steps: options.steps, refitTolerance: options.refitTolerance)
+                    .decide(frames: frames, index: startFrame, gr: trainee, pretrained: pretrained, previous: previous,
+                            makeAdapter: makeAdapter, shouldStop: ended)
+                adapter = outcome.adapter
+                // Kept models need no switch: the running model is the previous scene's.
+                complete = outcome.completed && outcome.record.kind == .full
+                if outcome.completed {
+                    record = outcome.record
+                    record?.seconds = watch.seconds
                 }
-                if before.isNaN { before = adapter.holdAside(frames: frames) }
-                after = adapter.adapt(frames: frames, steps: 1).last?.heldAsideInternalLoss ?? after
-                steps += 1
-                if let probe = check, steps == probe.probeSteps {
-                    unchanged = probe.unchanged(before: before, afterRefit: after)
-                    probeRecord = DegradationProbe(steps: steps, internalLossBefore: before, internalLossAfter: after,
-                                                   kernelSimilarity: nil, unchanged: unchanged)
-                    if unchanged { break }
-                    // A new degradation: a full adaptation from scratch, as in file mode.
-                    adapter = OnlineAdapter(gr: trainee, external: external.images, options: settings)
-                    (before, steps, check) = (.nan, 0, nil)
+            } else if !frames.isEmpty {
+                let fresh = makeAdapter(previous?.gd, previous?.dl)
+                trainee.setTrainable(true)
+                let before = fresh.holdAside(frames: frames)
+                var after = before, steps = 0
+                while steps < options.steps && !ended() {
+                    after = fresh.adapt(frames: frames, steps: 1).last?.heldAsideInternalLoss ?? after
+                    steps += 1
+                }
+                trainee.setTrainable(false)
+                adapter = fresh
+                complete = steps == options.steps
+                if complete {
+                    record = AdaptationRecord(kind: previous == nil ? .full : .warmFull, frame: startFrame, steps: steps,
+                                              internalLossBefore: before, internalLossAfter: after, seconds: watch.seconds)
                 }
             }
-            trainee.setTrainable(false)
-            if unchanged, let oldGd { adapter.gd.restore(oldGd) }
             let weights = trainee.snapshot()
             lock.withLock {
-                let complete = steps == options.steps
-                let kind: AdaptationRecord.Kind = unchanged ? .warmShort : (previous == nil || probeRecord != nil ? .full : .warmFull)
-                if complete || unchanged {
-                    finishedAdaptations.append((sceneIndex, AdaptationRecord(
-                        kind: kind, frame: startFrame, steps: steps, internalLossBefore: before, internalLossAfter: after,
-                        seconds: watch.seconds, probe: probeRecord)))
-                }
+                if let record { finishedAdaptations.append((sceneIndex, record)) }
                 backgroundSeconds += watch.seconds
-                self.previous = adapter
-                if complete {
-                    let record = ModelSwitch(adaptationStartFrame: startFrame, adaptationReadyFrame: latestIndex, tookOverAtFrame: -1,
-                                             how: "", steps: steps, adaptationSeconds: watch.seconds,
-                                             internalLossBefore: before, internalLossAfter: after)
-                    ready = (weights, record, latestSeconds)
+                if let adapter { self.previous = adapter }
+                if complete, let record {
+                    let change = ModelSwitch(adaptationStartFrame: startFrame, adaptationReadyFrame: latestIndex, tookOverAtFrame: -1,
+                                             how: "", steps: record.steps, adaptationSeconds: watch.seconds,
+                                             internalLossBefore: record.internalLossBefore, internalLossAfter: record.internalLossAfter)
+                    ready = (weights, change, latestSeconds)
                 }
                 running = false
             }

@@ -241,46 +241,16 @@ public final class SceneScheduler: FrameProcessor {
                                 seconds: watch.seconds)
     }
 
-    /// Two-phase after a cut (see `DegradationCheck`): the previous Gd is refitted through the pretrained Gr;
-    /// if the degradation did not change the previous scene's Gr and Gd are kept exactly, else the scene gets
-    /// a full adaptation from scratch.
+    /// Two-phase after a cut: `SceneCutPolicy` keeps the previous scene's models or adapts in full.
     private func adaptTwoPhaseAfterCut(_ frames: [RGBImage], index: Int, previous: OnlineAdapter) throws -> AdaptationRecord {
-        let watch = Stopwatch()
-        let check = DegradationCheck(steps: options.steps, tolerance: options.refitTolerance)
-        let adaptedGr = gr.snapshot()
-        gr.restore(pretrained)
-        let oldGd = previous.gd.snapshot()
-        // A fresh Adam: a continued one refitted further on new content alone and read the same blur as changed.
-        let next = makeAdapter(gd: previous.gd, dl: previous.dl)
-        self.adapter = next
-        let before = next.holdAside(frames: frames)
-        let oldKernel = next.gd.generationKernel()
-        let report = { (step: AdaptationStep) in
+        let policy = SceneCutPolicy(steps: options.steps, refitTolerance: options.refitTolerance)
+        let outcome = policy.decide(frames: frames, index: index, gr: gr, pretrained: pretrained, previous: previous,
+                                    makeAdapter: makeAdapter) { step in
             self.events(.adaptation(step: step.step, of: self.options.steps, internalLoss: step.heldAsideInternalLoss))
         }
-        let refitSteps = next.adapt(frames: frames, steps: check.probeSteps, progress: report)
-        // The last value, not the lowest: at Gd's rate L_IB jitters, and the lowest of the probe read the same
-        // blur on new frames as changed.
-        let refit = refitSteps.last?.heldAsideInternalLoss ?? before
-        let unchanged = check.unchanged(before: before, afterRefit: refit)
-        let refitKernel = next.gd.generationKernel()
-        let similarity = KernelComparison.ncc(oldKernel.values, size: oldKernel.size, refitKernel.values, size: refitKernel.size)
-        let probe = DegradationProbe(steps: check.probeSteps, internalLossBefore: before, internalLossAfter: refit,
-                                     kernelSimilarity: similarity, unchanged: unchanged)
-        adaptSeconds += watch.seconds
-        guard unchanged else {
-            // A new degradation gets a full adaptation from scratch, the same as if the scene were a video of its
-            // own. (Continuing the refitted Gd measured the same within 0.04 dB on two changed-blur clips.)
-            var record = try adapt(frames, index: index, kind: .full, steps: options.steps)
-            record.seconds += watch.seconds
-            record.probe = probe
-            return record
-        }
-        // Exactly the previous scene's models: the probe only measured.
-        gr.restore(adaptedGr)
-        next.gd.restore(oldGd)
-        return AdaptationRecord(kind: .warmShort, frame: index, steps: check.probeSteps, internalLossBefore: before,
-                                internalLossAfter: refit, seconds: watch.seconds, probe: probe)
+        adapter = outcome.adapter
+        adaptSeconds += outcome.record.seconds
+        return outcome.record
     }
 
     /// Adaptation at a frame after a scene's first: per-frame policy (from the pretrained Gr) or warm steps.
