@@ -85,6 +85,9 @@ def quality(work, frames_count, steps, external):
     lr_path = os.path.join(work, "lr.mkv")
     write_lossless(blur_subsample(truth, kernel), lr_path)
     extra = ["--external", external] if external else []
+    # ONSR_BENCH_PRECISION=fp32|bf16|auto: the inference precision of the learned rows (default: the tool's, auto).
+    if os.environ.get("ONSR_BENCH_PRECISION"):
+        extra += ["--precision", os.environ["ONSR_BENCH_PRECISION"]]
     rows = []
     schedules = [("bicubic interpolation", ["--method", "bicubic"]),
                  ("ONSR --adapt none (pretrained Gr)", ["--method", "onsr", "--adapt", "none"]),
