@@ -29,11 +29,13 @@ let package = Package(
         // The ONSR method: Gd, Dl, blur kernels, the spectral estimate, the adapter, the degradation check.
         .target(name: "ONSR", dependencies: ["Engine", "Decode"], swiftSettings: optimise),
         .target(name: "Pipeline", dependencies: ["Decode", "Engine", "ONSR", "CMalloc"], resources: [.copy("Models")]),
+        // Batch runs over archives: the plan, the manifest, per-item locks and item processes.
+        .target(name: "Batch", dependencies: ["Pipeline", "CMalloc"]),
         // Training Gr and the blind-SR benchmark with its study variants: the CLI links it, the video path does not.
         .target(name: "Training", dependencies: ["Pipeline", "ONSR", "Engine", "Decode"], swiftSettings: optimise),
         .executableTarget(
             name: "onsr-video",
-            dependencies: ["Pipeline", "Training", "Decode", "Engine", "ONSR",
+            dependencies: ["Pipeline", "Batch", "Training", "Decode", "Engine", "ONSR",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         // Engine timings for scripts/bench-engine (not installed with the tool).
@@ -45,6 +47,7 @@ let package = Package(
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ONSRTests", dependencies: ["ONSR", "Engine", "Decode", "Pipeline", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ONSR", "Decode", "Engine", "TestSupport"]),
+        .testTarget(name: "BatchTests", dependencies: ["Batch", "Pipeline", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Pipeline", "ONSR", "Engine", "Decode", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["onsr-video", "Decode", "TestSupport"]),
     ],

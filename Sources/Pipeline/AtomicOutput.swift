@@ -1,13 +1,13 @@
 import Foundation
 
-/// Paths of partial outputs that must vanish if the process is interrupted.
-final class PartialFiles: @unchecked Sendable {
-    static let shared = PartialFiles()
+/// Paths of partial outputs (and batch lock files) that must vanish if the process is interrupted.
+public final class PartialFiles: @unchecked Sendable {
+    public static let shared = PartialFiles()
     private let lock = NSLock()
     private var paths: Set<String> = []
 
-    func add(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
-    func remove(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
+    public func add(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
+    public func remove(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
 
     /// Deletes every registered partial file (called on SIGINT / SIGTERM before exiting).
     func deleteAll() {

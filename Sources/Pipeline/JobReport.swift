@@ -106,12 +106,13 @@ struct LatencyMeter {
 }
 
 /// A monotonic stopwatch.
-struct Stopwatch {
+public struct Stopwatch {
+    public init() {}
     private let start = DispatchTime.now().uptimeNanoseconds
-    var seconds: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+    public var seconds: Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
 
     /// Runs `body` and adds its duration to `total`.
-    static func time<T>(_ total: inout Double, _ body: () throws -> T) rethrows -> T {
+    public static func time<T>(_ total: inout Double, _ body: () throws -> T) rethrows -> T {
         let watch = Stopwatch()
         defer { total += watch.seconds }
         return try body()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Batch
 import Engine
 import Foundation
 import Pipeline

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// A fast 64-bit content hash (FNV-1a over 64-bit words, then the tail bytes): it tells whether a file's
 /// content changed, not a defence against tampering.

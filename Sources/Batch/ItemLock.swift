@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// A per-item lock file, created with O_EXCL so that exactly one worker wins it even on a shared filesystem.
 /// It holds the owner's host and pid; the owner refreshes its modification time while it works (a heartbeat),

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// One unit of a batch: a video file or a folder of frames, with where its result goes.
 public struct BatchItem: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 
 /// What a batch run decided for each item, and the totals.
 public struct BatchSummary: Codable, Sendable {
