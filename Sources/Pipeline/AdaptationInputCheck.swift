@@ -6,11 +6,12 @@ import ONSR
 /// one-line error (exit 65) instead of a trap deep in the adapter: every frame must hold one LR patch, and
 /// at least one external photo one HR patch.
 public enum AdaptationInputCheck {
-    /// Throws a data error when `image` (a frame of `input`) is smaller than an LR patch.
-    public static func frame(_ image: RGBImage, options: AdaptationOptions, input: String) throws {
+    /// Throws a data error when `image` is smaller than an LR patch (the job that knows the file names it:
+    /// `ToolError.naming`).
+    public static func frame(_ image: RGBImage, options: AdaptationOptions) throws {
         let side = options.patchSize
         guard image.width >= side && image.height >= side else {
-            throw ToolError(.dataError, "\(input): ONSR needs frames of at least \(side)x\(side) pixels, this one is "
+            throw ToolError(.dataError, "ONSR needs frames of at least \(side)x\(side) pixels, this one is "
                             + "\(image.width)x\(image.height) (use --method pretrained)")
         }
     }

@@ -47,6 +47,8 @@ final class FrameFlow: @unchecked Sendable {
     private(set) var lateFrames = 0
     private(set) var latency = LatencyMeter()
     let dropPolicy: DropPolicy
+    /// The input's name, for the processor's errors.
+    let input: String
     let maxLatency: Double
     private(set) var repairedTimestamps = 0
     private(set) var stages = StageSeconds()
@@ -59,6 +61,7 @@ final class FrameFlow: @unchecked Sendable {
         self.plan = plan; self.videoOutput = videoOutput; self.matrix = matrix; self.fullRange = fullRange
         self.expectedFrames = expectedFrames; self.processor = processor; self.events = events
         damage = DamageCounter(allowed: job.options.allowDamaged, path: job.options.input)
+        input = job.options.input
         dropPolicy = job.options.dropPolicy
         maxLatency = job.options.maxLatency
         decoded = BoundedQueue(capacity: job.options.queueDepth)
@@ -186,6 +189,14 @@ final class FrameFlow: @unchecked Sendable {
     // MARK: Stage 2: upscale
 
     private func upscaleStage() throws {
+        do {
+            try upscaleFrames()
+        } catch let error as ToolError {
+            throw error.naming(input)
+        }
+    }
+
+    private func upscaleFrames() throws {
         // Processors return frames in order, one per frame given, so arrival times queue up beside them.
         var arrivals: [UInt64] = []
         func forward(_ frames: [TimedFrame]) -> Bool {

@@ -158,8 +158,11 @@ public struct FrameFolderJob {
             let target = try AtomicOutput(finalPath: output, overwrite: overwrite, inputs: [input])
             let decoded = try Stopwatch.time(&report.secondsRead) { try FrameFolderJob.readImage(input) }
             pending[Int64(index)] = (target, decoded.bitDepth)
-            let ready = try Stopwatch.time(&report.secondsUpscale) {
-                try processor.submit(TimedFrame(image: decoded.image, pts: Int64(index)))
+            let ready: [TimedFrame]
+            do {
+                ready = try Stopwatch.time(&report.secondsUpscale) { try processor.submit(TimedFrame(image: decoded.image, pts: Int64(index))) }
+            } catch let error as ToolError {
+                throw error.naming(input)
             }
             try write(ready, report: &report)
         }

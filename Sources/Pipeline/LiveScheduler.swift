@@ -110,7 +110,7 @@ public final class LiveScheduler: FrameProcessor {
     public var acceptsLateFrames: Bool { true }
 
     public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] {
-        if index == 0 { try AdaptationInputCheck.frame(frame.image, options: adaptation, input: "video") }
+        if index == 0 { try AdaptationInputCheck.frame(frame.image, options: adaptation) }
         defer { index += 1 }
         collectAdaptationRecords()
         if let start = detector.observe(FrameSignature(of: frame.image)) {

@@ -36,7 +36,7 @@ public final class OnsrUpscaler: FrameUpscaler {
             let upscaler = try PretrainedUpscaler(model: model, precision: precision)
             let gr = upscaler.network
             if options.steps > 0 {
-                try AdaptationInputCheck.frame(image, options: options, input: "input")
+                try AdaptationInputCheck.frame(image, options: options)
                 try AdaptationInputCheck.external(external, options: options, scale: scale)
                 gr.setTrainable(true)
                 let adapter = OnlineAdapter(gr: gr, external: external.images, options: options)

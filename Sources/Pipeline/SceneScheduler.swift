@@ -128,7 +128,7 @@ public final class SceneScheduler: FrameProcessor {
     }
 
     public func submit(_ frame: TimedFrame) throws -> [TimedFrame] {
-        if options.policy != .none && framesSeen == 0 { try AdaptationInputCheck.frame(frame.image, options: adaptation, input: "video") }
+        if options.policy != .none && framesSeen == 0 { try AdaptationInputCheck.frame(frame.image, options: adaptation) }
         let signature = FrameSignature(of: frame.image)
         let start = detector.observe(signature)
         pending.append((frame, framesSeen, start, signature))

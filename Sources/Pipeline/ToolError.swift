@@ -27,6 +27,12 @@ public struct ToolError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+
+    /// The same error with its message prefixed by `path`, unless it names it already: stages that do not know
+    /// the file they work on throw plain messages, and the job that does names it.
+    public func naming(_ path: String) -> ToolError {
+        message.hasPrefix(path + ":") ? self : ToolError(kind, "\(path): \(message)")
+    }
     public var exitCode: Int32 { kind.rawValue }
 
     /// Wraps any error as a ToolError, keeping ToolErrors as they are.

@@ -53,6 +53,7 @@ final class FramesCommandTests: XCTestCase {
             XCTAssertEqual(result.status, 65, "\(arguments): \(result.stderr)")
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
             XCTAssertTrue(result.stderr.contains("at least 32x32") && result.stderr.contains("24x20"), result.stderr)
+            XCTAssertTrue(result.stderr.contains(arguments[0] == "image" ? "tiny.png:" : "tiny.mp4:"), "names the file: \(result.stderr)")
             XCTAssertEqual(folder.listing(), before, "no output for \(arguments)")
         }
     }
