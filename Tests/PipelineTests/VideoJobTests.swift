@@ -49,7 +49,7 @@ final class VideoJobTests: XCTestCase {
         upscaler.failAt = 5
         XCTAssertThrowsError(try VideoJob(options: VideoJobOptions(input: folder.file("ramp.mp4"), output: folder.file("out.mp4")),
                                           upscaler: upscaler).run()) { error in
-            XCTAssertEqual((error as? ToolError)?.message, "upscaler failed on purpose")
+            XCTAssertEqual((error as? ToolError)?.message, "\(self.folder.file("ramp.mp4")): upscaler failed on purpose", "the job names the file")
         }
         XCTAssertEqual(folder.listing(), ["ramp.mp4"])
     }
