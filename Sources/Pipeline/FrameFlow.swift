@@ -26,6 +26,21 @@ final class DamageCounter: @unchecked Sendable {
 /// The three concurrent stages of one `VideoJob`. The muxer is shared by the reader (copied streams)
 /// and the writer (video), so every muxer call holds `muxLock`.
 final class FrameFlow: @unchecked Sendable {
+    /// Everything a flow is set up with, decided once by `VideoJob` before any frame moves: the opened media,
+    /// the stream plan, the colour conversion, the job's options and the processor frames go through.
+    struct Configuration {
+        let demuxer: Demuxer, decoder: Decoder, encoder: Encoder, muxer: Muxer
+        let video: StreamInfo
+        let plan: StreamPlan
+        /// Output index of the upscaled video stream.
+        let videoOutput: Int
+        let matrix: ColourMatrix, fullRange: Bool
+        let expectedFrames: Int?
+        let options: VideoJobOptions
+        let processor: FrameProcessor
+        let events: (JobEvent) -> Void
+    }
+
     let demuxer: Demuxer, decoder: Decoder, encoder: Encoder, muxer: Muxer
     let video: StreamInfo
     let plan: StreamPlan
@@ -54,18 +69,16 @@ final class FrameFlow: @unchecked Sendable {
     private(set) var stages = StageSeconds()
     private var readerStages = StageSeconds(), upscaleStages = StageSeconds()
 
-    init(job: VideoJob, demuxer: Demuxer, decoder: Decoder, video: StreamInfo, encoder: Encoder, muxer: Muxer,
-         plan: StreamPlan, videoOutput: Int, matrix: ColourMatrix, fullRange: Bool, expectedFrames: Int?,
-         processor: FrameProcessor, events: @escaping (JobEvent) -> Void) {
-        self.demuxer = demuxer; self.decoder = decoder; self.video = video; self.encoder = encoder; self.muxer = muxer
-        self.plan = plan; self.videoOutput = videoOutput; self.matrix = matrix; self.fullRange = fullRange
-        self.expectedFrames = expectedFrames; self.processor = processor; self.events = events
-        damage = DamageCounter(allowed: job.options.allowDamaged, path: job.options.input)
-        input = job.options.input
-        dropPolicy = job.options.dropPolicy
-        maxLatency = job.options.maxLatency
-        decoded = BoundedQueue(capacity: job.options.queueDepth)
-        upscaled = BoundedQueue(capacity: job.options.queueDepth)
+    init(_ c: Configuration) {
+        demuxer = c.demuxer; decoder = c.decoder; video = c.video; encoder = c.encoder; muxer = c.muxer
+        plan = c.plan; videoOutput = c.videoOutput; matrix = c.matrix; fullRange = c.fullRange
+        expectedFrames = c.expectedFrames; processor = c.processor; events = c.events
+        damage = DamageCounter(allowed: c.options.allowDamaged, path: c.options.input)
+        input = c.options.input
+        dropPolicy = c.options.dropPolicy
+        maxLatency = c.options.maxLatency
+        decoded = BoundedQueue(capacity: c.options.queueDepth)
+        upscaled = BoundedQueue(capacity: c.options.queueDepth)
     }
 
     /// Runs all stages; throws the first error any of them met.

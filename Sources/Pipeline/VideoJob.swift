@@ -109,9 +109,9 @@ public final class VideoJob {
             ?? (video.statedDuration ?? demuxer.duration).map { Int(($0 * video.averageFrameRate.doubleValue).rounded()) }
         events(.started(input: options.input, output: options.output, expectedFrames: expected))
 
-        let flow = FrameFlow(job: self, demuxer: demuxer, decoder: decoder, video: video, encoder: encoder, muxer: muxer,
-                             plan: plan, videoOutput: videoOutput, matrix: matrix, fullRange: fullRange,
-                             expectedFrames: expected, processor: processor, events: events)
+        let flow = FrameFlow(.init(demuxer: demuxer, decoder: decoder, encoder: encoder, muxer: muxer, video: video, plan: plan,
+                                   videoOutput: videoOutput, matrix: matrix, fullRange: fullRange, expectedFrames: expected,
+                                   options: options, processor: processor, events: events))
         try flow.run()
         do {
             try muxer.finish()
