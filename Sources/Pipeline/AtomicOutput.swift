@@ -10,30 +10,9 @@ public final class PartialFiles: @unchecked Sendable {
     public func remove(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
 
     /// Deletes every registered partial file (called on SIGINT / SIGTERM before exiting).
-    func deleteAll() {
+    public func deleteAll() {
         lock.lock(); let doomed = paths; paths.removeAll(); lock.unlock()
         for path in doomed { unlink(path) }
-    }
-}
-
-/// Turns SIGINT, SIGTERM and SIGHUP into a clean exit: partial outputs are deleted, status 130.
-public enum Interrupts {
-    nonisolated(unsafe) private static var sources: [DispatchSourceSignal] = []
-
-    /// Installs the handlers once, at program start.
-    public static func install() {
-        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                PartialFiles.shared.deleteAll()
-                let message = "onsr-video: interrupted; partial output removed\n"
-                FileHandle.standardError.write(message.data(using: .utf8)!)
-                _exit(ToolError.Kind.interrupted.rawValue)
-            }
-            source.resume()
-            sources.append(source)
-        }
     }
 }
 
