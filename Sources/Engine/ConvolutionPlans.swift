@@ -28,10 +28,10 @@ struct ConvShape: Hashable {
     var weightShape: [Int] { [outChannels, input.c, kernel, kernel] }
 
     func output(_ type: ElementType) -> dnnl_memory_desc_t {
-        MemoryLayout.channelsLast(n: input.n, c: outChannels, h: outHeight, w: outWidth, type: type)
+        MemoryDescriptors.channelsLast(n: input.n, c: outChannels, h: outHeight, w: outWidth, type: type)
     }
 
-    var source: dnnl_memory_desc_t { MemoryLayout.channelsLast(n: input.n, c: input.c, h: input.h, w: input.w, type: input.type) }
+    var source: dnnl_memory_desc_t { MemoryDescriptors.channelsLast(n: input.n, c: input.c, h: input.h, w: input.w, type: input.type) }
 
     /// Strides and left / right padding as oneDNN takes them; the right padding makes the output size PyTorch's
     /// floor division.
@@ -42,7 +42,7 @@ struct ConvShape: Hashable {
 
     /// oneDNN's forward convolution descriptor.
     func descriptor(_ kind: dnnl_prop_kind_t, weights: dnnl_memory_desc_t, output: dnnl_memory_desc_t, bias: Bool) -> dnnl_convolution_desc_t {
-        var (src, wei, dst, b) = (source, weights, output, MemoryLayout.vector(outChannels))
+        var (src, wei, dst, b) = (source, weights, output, MemoryDescriptors.vector(outChannels))
         var (strides, left, right) = window
         var desc = dnnl_convolution_desc_t()
         let status = bias
@@ -62,7 +62,7 @@ struct ConvShape: Hashable {
     }
 
     func backwardWeightsDescriptor(weights: dnnl_memory_desc_t, bias: Bool) -> dnnl_convolution_desc_t {
-        var (src, wei, dst, b) = (source, weights, output(.fp32), MemoryLayout.vector(outChannels))
+        var (src, wei, dst, b) = (source, weights, output(.fp32), MemoryDescriptors.vector(outChannels))
         var (strides, left, right) = window
         var desc = dnnl_convolution_desc_t()
         let status = bias
@@ -75,7 +75,7 @@ struct ConvShape: Hashable {
     /// A backward primitive for `desc` (data or weights), with the fp32 training forward it follows as the hint
     /// oneDNN needs to agree on layouts.
     func backwardPrimitive(_ desc: inout dnnl_convolution_desc_t, hasBias: Bool) -> Primitive {
-        var forward = descriptor(dnnl_forward_training, weights: MemoryLayout.anyWeights(weightShape, type: .fp32),
+        var forward = descriptor(dnnl_forward_training, weights: MemoryDescriptors.anyWeights(weightShape, type: .fp32),
                                  output: output(.fp32), bias: hasBias)
         let hint = ConvShape.create(&forward)
         defer { dnnl_primitive_desc_destroy(hint) }
@@ -100,8 +100,8 @@ final class WeightFeed {
     private let buffer: AlignedBuffer
 
     init(shape: [Int], into descriptor: dnnl_memory_desc_t) {
-        reorder = Reorder(from: MemoryLayout.pytorchWeights(shape), to: descriptor)
-        buffer = AlignedBuffer(byteCount: MemoryLayout.size(descriptor))
+        reorder = Reorder(from: MemoryDescriptors.pytorchWeights(shape), to: descriptor)
+        buffer = AlignedBuffer(byteCount: MemoryDescriptors.size(descriptor))
         memory = BoundMemory(descriptor)
         memory.bind(buffer.pointer)
     }
@@ -119,7 +119,7 @@ final class ForwardPlan {
     init(_ shape: ConvShape, outputType: ElementType, postOps: [ConvPostOp], training: Bool, hasBias: Bool) {
         let outputDesc = shape.output(outputType)
         var desc = shape.descriptor(training ? dnnl_forward_training : dnnl_forward_inference,
-                                    weights: MemoryLayout.anyWeights(shape.weightShape, type: shape.input.type), output: outputDesc, bias: hasBias)
+                                    weights: MemoryDescriptors.anyWeights(shape.weightShape, type: shape.input.type), output: outputDesc, bias: hasBias)
         var attributes: dnnl_primitive_attr_t?
         var ops: dnnl_post_ops_t?
         dnnlCheck(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
@@ -141,7 +141,7 @@ final class ForwardPlan {
         dnnlCheck(dnnl_primitive_attr_set_post_ops(attributes, ops), "dnnl_primitive_attr_set_post_ops")
         primitive = Primitive(descriptor: ConvShape.create(&desc, attributes: attributes))
         source = BoundMemory(shape.source)
-        bias = BoundMemory(MemoryLayout.vector(shape.outChannels))
+        bias = BoundMemory(MemoryDescriptors.vector(shape.outChannels))
         destination = BoundMemory(outputDesc)
         weights = WeightFeed(shape: shape.weightShape, into: primitive.memoryDescriptor(Int32(DNNL_ARG_WEIGHTS)))
         self.addends = addends
@@ -176,7 +176,7 @@ final class BackwardDataPlan {
     private let weights: WeightFeed
 
     init(_ shape: ConvShape, hasBias: Bool) {
-        var desc = shape.backwardDataDescriptor(weights: MemoryLayout.anyWeights(shape.weightShape, type: .fp32))
+        var desc = shape.backwardDataDescriptor(weights: MemoryDescriptors.anyWeights(shape.weightShape, type: .fp32))
         primitive = shape.backwardPrimitive(&desc, hasBias: hasBias)
         gradSource = BoundMemory(shape.source)
         gradDestination = BoundMemory(shape.output(.fp32))
@@ -203,18 +203,18 @@ final class BackwardWeightsPlan {
     private let hasBias: Bool
 
     init(_ shape: ConvShape, hasBias: Bool) {
-        var desc = shape.backwardWeightsDescriptor(weights: MemoryLayout.anyWeights(shape.weightShape, type: .fp32), bias: hasBias)
+        var desc = shape.backwardWeightsDescriptor(weights: MemoryDescriptors.anyWeights(shape.weightShape, type: .fp32), bias: hasBias)
         primitive = shape.backwardPrimitive(&desc, hasBias: hasBias)
         let chosen = primitive.memoryDescriptor(Int32(DNNL_ARG_DIFF_WEIGHTS))
         source = BoundMemory(shape.source)
         gradDestination = BoundMemory(shape.output(.fp32))
         gradWeights = BoundMemory(chosen)
-        weightBuffer = AlignedBuffer(byteCount: MemoryLayout.size(chosen))
+        weightBuffer = AlignedBuffer(byteCount: MemoryDescriptors.size(chosen))
         gradWeights.bind(weightBuffer.pointer)
-        gradBias = BoundMemory(MemoryLayout.vector(shape.outChannels))
+        gradBias = BoundMemory(MemoryDescriptors.vector(shape.outChannels))
         biasBuffer = AlignedBuffer(byteCount: shape.outChannels * 4)
         gradBias.bind(biasBuffer.pointer)
-        toPyTorch = Reorder(from: chosen, to: MemoryLayout.pytorchWeights(shape.weightShape))
+        toPyTorch = Reorder(from: chosen, to: MemoryDescriptors.pytorchWeights(shape.weightShape))
         plain = Tensor(shape: shape.weightShape)
         self.hasBias = hasBias
     }

@@ -59,7 +59,7 @@ final class ComputeStream {
 }
 
 /// Memory descriptors in the layouts the engine uses.
-enum MemoryLayout {
+enum MemoryDescriptors {
     /// N x C x H x W dimensions stored channels last (NHWC).
     static func channelsLast(n: Int, c: Int, h: Int, w: Int, type: ElementType) -> dnnl_memory_desc_t {
         describe([n, c, h, w], type: type.dnnl, tag: dnnl_nhwc)
