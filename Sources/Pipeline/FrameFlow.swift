@@ -41,14 +41,8 @@ final class FrameFlow: @unchecked Sendable {
         let events: (JobEvent) -> Void
     }
 
-    let demuxer: Demuxer, decoder: Decoder, encoder: Encoder, muxer: Muxer
-    let video: StreamInfo
-    let plan: StreamPlan
-    let videoOutput: Int
-    let matrix: ColourMatrix, fullRange: Bool
-    let expectedFrames: Int?
-    let processor: FrameProcessor
-    let events: (JobEvent) -> Void
+    /// What the flow was set up with (media, plan, colour, options, processor, events).
+    let setup: Configuration
     let damage: DamageCounter
 
     private let decoded: BoundedQueue<FlowItem>
@@ -70,9 +64,7 @@ final class FrameFlow: @unchecked Sendable {
     private var readerStages = StageSeconds(), upscaleStages = StageSeconds()
 
     init(_ c: Configuration) {
-        demuxer = c.demuxer; decoder = c.decoder; video = c.video; encoder = c.encoder; muxer = c.muxer
-        plan = c.plan; videoOutput = c.videoOutput; matrix = c.matrix; fullRange = c.fullRange
-        expectedFrames = c.expectedFrames; processor = c.processor; events = c.events
+        setup = c
         damage = DamageCounter(allowed: c.options.allowDamaged, path: c.options.input)
         input = c.options.input
         dropPolicy = c.options.dropPolicy
@@ -92,9 +84,9 @@ final class FrameFlow: @unchecked Sendable {
         stages.demuxDecode = readerStages.demuxDecode
         stages.toRGB = readerStages.toRGB
         stages.upscale = upscaleStages.upscale
-        stages.adapt = processor.adaptSeconds
+        stages.adapt = setup.processor.adaptSeconds
         // Live adaptation runs on its own thread, beside inference rather than inside the stage's time.
-        stages.infer = max(0, stages.upscale - (processor.acceptsLateFrames ? 0 : stages.adapt))
+        stages.infer = max(0, stages.upscale - (setup.processor.acceptsLateFrames ? 0 : stages.adapt))
         if let error = errorLock.withLock({ firstError }) { throw error }
     }
 
@@ -114,20 +106,20 @@ final class FrameFlow: @unchecked Sendable {
         upscaled.close()
     }
 
-    private func seconds(_ pts: Int64?) -> Double? { pts.map { Double($0) * video.timeBase.doubleValue } }
+    private func seconds(_ pts: Int64?) -> Double? { pts.map { Double($0) * setup.video.timeBase.doubleValue } }
 
     // MARK: Stage 1: demux, decode, convert to RGB
 
     private func readStage() throws {
         let packet = try Packet(), frame = try Frame(), converter = ColourConverter()
         var lastPts: Int64?
-        let frameDuration = FrameFlow.ticksPerFrame(video)
+        let frameDuration = FrameFlow.ticksPerFrame(setup.video)
 
         func drain() throws -> Bool {
             while true {
                 let step: DecodeStep
                 do {
-                    step = try Stopwatch.time(&readerStages.demuxDecode) { try decoder.receive(into: frame) }
+                    step = try Stopwatch.time(&readerStages.demuxDecode) { try setup.decoder.receive(into: frame) }
                 } catch {
                     try damage.record("\(error)", at: seconds(lastPts))
                     return true
@@ -141,10 +133,10 @@ final class FrameFlow: @unchecked Sendable {
                 }
                 lastPts = pts
                 let image = try Stopwatch.time(&readerStages.toRGB) {
-                    try converter.rgbImage(from: frame, matrix: matrix, fullRange: fullRange)
+                    try converter.rgbImage(from: frame, matrix: setup.matrix, fullRange: setup.fullRange)
                 }
-                guard image.width == video.width, image.height == video.height else {
-                    throw ToolError(.dataError, "\(demuxer.path): frame size changes from \(video.width)x\(video.height) to "
+                guard image.width == setup.video.width, image.height == setup.video.height else {
+                    throw ToolError(.dataError, "\(setup.demuxer.path): frame size changes from \(setup.video.width)x\(setup.video.height) to "
                                     + "\(image.width)x\(image.height) mid-stream, which onsr-video does not support")
                 }
                 let item = FlowItem.frame(image, pts: pts, arrival: DispatchTime.now().uptimeNanoseconds)
@@ -155,7 +147,7 @@ final class FrameFlow: @unchecked Sendable {
                     case .full:
                         droppedFrames += 1
                         if droppedFrames == 1 {
-                            events(.warning("input is faster than upscaling: dropping frames (the report counts them)"))
+                            setup.events(.warning("input is faster than upscaling: dropping frames (the report counts them)"))
                         }
                     }
                 } else if !decoded.push(item) {
@@ -167,27 +159,27 @@ final class FrameFlow: @unchecked Sendable {
         reading: while true {
             let step: ReadStep
             do {
-                step = try Stopwatch.time(&readerStages.demuxDecode) { try demuxer.read(into: packet) }
+                step = try Stopwatch.time(&readerStages.demuxDecode) { try setup.demuxer.read(into: packet) }
             } catch {
                 // A read error ends what can be read: the rest of the file is unreachable.
                 try damage.record("\(error)", at: seconds(lastPts))
                 break reading
             }
             guard case .packet = step else { break }
-            if packet.streamIndex == video.index {
+            if packet.streamIndex == setup.video.index {
                 if packet.isCorrupt { try damage.record("packet flagged corrupt by the demuxer", at: seconds(packet.pts)) }
                 do {
-                    try Stopwatch.time(&readerStages.demuxDecode) { try decoder.send(packet) }
+                    try Stopwatch.time(&readerStages.demuxDecode) { try setup.decoder.send(packet) }
                 } catch {
                     try damage.record("\(error)", at: seconds(packet.pts))
                 }
                 if try !drain() { return }
-            } else if let target = plan.copies[packet.streamIndex] {
-                let timeBase = demuxer.streams[packet.streamIndex].timeBase
-                try muxLock.withLock { try muxer.write(packet, toStream: target, from: timeBase) }
+            } else if let target = setup.plan.copies[packet.streamIndex] {
+                let timeBase = setup.demuxer.streams[packet.streamIndex].timeBase
+                try muxLock.withLock { try setup.muxer.write(packet, toStream: target, from: timeBase) }
             }
         }
-        try decoder.sendEndOfStream()
+        try setup.decoder.sendEndOfStream()
         if try !drain() { return }
         decoded.push(.end)
     }
@@ -215,7 +207,7 @@ final class FrameFlow: @unchecked Sendable {
         func forward(_ frames: [TimedFrame]) -> Bool {
             frames.allSatisfy { upscaled.push(.frame($0.image, pts: $0.pts, arrival: arrivals.removeFirst())) }
         }
-        let canFallBack = dropPolicy == .fallback && processor.acceptsLateFrames
+        let canFallBack = dropPolicy == .fallback && setup.processor.acceptsLateFrames
         while let item = decoded.pop() {
             switch item {
             case .frame(let image, let pts, let arrival):
@@ -223,11 +215,11 @@ final class FrameFlow: @unchecked Sendable {
                 let late = canFallBack && Double(DispatchTime.now().uptimeNanoseconds - arrival) / 1e9 > maxLatency
                 if late { lateFrames += 1 }
                 let ready = try Stopwatch.time(&upscaleStages.upscale) {
-                    try processor.submit(TimedFrame(image: image, pts: pts, seconds: seconds(pts)), late: late)
+                    try setup.processor.submit(TimedFrame(image: image, pts: pts, seconds: seconds(pts)), late: late)
                 }
                 if !forward(ready) { return }
             case .end:
-                let rest = try Stopwatch.time(&upscaleStages.upscale) { try processor.finish() }
+                let rest = try Stopwatch.time(&upscaleStages.upscale) { try setup.processor.finish() }
                 if !forward(rest) { return }
                 upscaled.push(.end)
                 return
@@ -242,9 +234,9 @@ final class FrameFlow: @unchecked Sendable {
             let packet = try Packet(), converter = ColourConverter()
             let clock = Stopwatch()
             func drain() throws {
-                while case .output = try Stopwatch.time(&stages.encode, { try encoder.receive(into: packet) }) {
+                while case .output = try Stopwatch.time(&stages.encode, { try setup.encoder.receive(into: packet) }) {
                     try Stopwatch.time(&stages.mux) {
-                        try muxLock.withLock { try muxer.write(packet, toStream: videoOutput, from: encoder.timeBase) }
+                        try muxLock.withLock { try setup.muxer.write(packet, toStream: setup.videoOutput, from: setup.encoder.timeBase) }
                     }
                 }
             }
@@ -252,18 +244,18 @@ final class FrameFlow: @unchecked Sendable {
                 switch item {
                 case .frame(let image, let pts, let arrival):
                     let frame = try Stopwatch.time(&stages.fromRGB) {
-                        try converter.frame(from: image, for: encoder, matrix: matrix, fullRange: fullRange)
+                        try converter.frame(from: image, for: setup.encoder, matrix: setup.matrix, fullRange: setup.fullRange)
                     }
                     frame.pts = pts
-                    try Stopwatch.time(&stages.encode) { try encoder.send(frame) }
+                    try Stopwatch.time(&stages.encode) { try setup.encoder.send(frame) }
                     try drain()
                     latency.record(since: arrival)
                     framesWritten += 1
-                    events(.progress(frames: framesWritten, expectedFrames: expectedFrames, elapsed: clock.seconds))
+                    setup.events(.progress(frames: framesWritten, expectedFrames: setup.expectedFrames, elapsed: clock.seconds))
                 case .end:
-                    try Stopwatch.time(&stages.encode) { try encoder.sendEndOfStream() }
+                    try Stopwatch.time(&stages.encode) { try setup.encoder.sendEndOfStream() }
                     try drain()
-                    guard framesWritten > 0 else { throw ToolError(.dataError, "\(demuxer.path): no video frame could be decoded") }
+                    guard framesWritten > 0 else { throw ToolError(.dataError, "\(setup.demuxer.path): no video frame could be decoded") }
                     return
                 }
             }
