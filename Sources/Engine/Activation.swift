@@ -46,21 +46,19 @@ public final class Activation: @unchecked Sendable {
     var descriptor: MemoryDescriptorKey { MemoryDescriptorKey(n: n, h: h, w: w, c: c, type: type) }
 
     /// An NCHW fp32 tensor transposed to channels last, in `type`.
-    public convenience init(_ tensor: Tensor, type: ElementType = .fp32) {
-        let (n, c, h, w) = tensor.nchw
-        self.init(n: n, h: h, w: w, c: c, type: type, zeroed: false)
-        let plane = h * w
-        Parallel.rows(n * h) { row in
-            let sample = row / h, y = row % h
-            let source = tensor.data + sample * c * plane + y * w
-            let pixelBase = (sample * h + y) * w
-            switch type {
-            case .fp32:
-                let target = floats + pixelBase * c
-                for x in 0..<w { for ch in 0..<c { target[x * c + ch] = source[ch * plane + x] } }
-            case .bf16:
-                let target = bf16 + pixelBase * c
-                for x in 0..<w { for ch in 0..<c { target[x * c + ch] = BFloat16Conversion.round(source[ch * plane + x]) } }
+    public convenience init(_ tensor: Tensor, type: ElementType = .fp32) { self.init(tensor.map, type: type) }
+
+    /// An NCHW feature map (possibly a channel slice of a larger buffer) transposed to channels last, in `type`.
+    public convenience init(_ map: FeatureMap, type: ElementType = .fp32) {
+        self.init(n: map.n, h: map.h, w: map.w, c: map.c, type: type, zeroed: false)
+        let (c, w, plane) = (self.c, self.w, map.planeSize)
+        let (f32, b16) = (raw.assumingMemoryBound(to: Float.self), raw.assumingMemoryBound(to: UInt16.self))
+        forEachRow(of: map) { planar, pixel in
+            for x in 0..<w {
+                for ch in 0..<c {
+                    let value = planar[ch * plane + x], i = (pixel + x) * c + ch
+                    if type == .fp32 { f32[i] = value } else { b16[i] = BFloat16Conversion.round(value) }
+                }
             }
         }
     }
@@ -68,21 +66,29 @@ public final class Activation: @unchecked Sendable {
     /// This activation as an NCHW fp32 tensor.
     public func tensor() -> Tensor {
         let result = Tensor(shape: [n, c, h, w])
-        let plane = h * w
-        Parallel.rows(n * h) { row in
-            let sample = row / h, y = row % h
-            let target = result.data + sample * c * plane + y * w
-            let pixelBase = (sample * h + y) * w
-            switch type {
-            case .fp32:
-                let source = floats + pixelBase * c
-                for x in 0..<w { for ch in 0..<c { target[ch * plane + x] = source[x * c + ch] } }
-            case .bf16:
-                let source = bf16 + pixelBase * c
-                for x in 0..<w { for ch in 0..<c { target[ch * plane + x] = BFloat16Conversion.widen(source[x * c + ch]) } }
+        accumulate(into: result.map)
+        return result
+    }
+
+    /// Adds this activation into an NCHW feature map of the same shape.
+    public func accumulate(into map: FeatureMap) {
+        let (c, w, plane, type) = (self.c, self.w, map.planeSize, self.type)
+        let (f32, b16) = (raw.assumingMemoryBound(to: Float.self), raw.assumingMemoryBound(to: UInt16.self))
+        forEachRow(of: map) { planar, pixel in
+            for x in 0..<w {
+                for ch in 0..<c {
+                    let i = (pixel + x) * c + ch
+                    planar[ch * plane + x] += type == .fp32 ? f32[i] : BFloat16Conversion.widen(b16[i])
+                }
             }
         }
-        return result
+    }
+
+    /// Calls `body(planar, pixel)` for every image row, in parallel: the row's start in `map` (channel 0; channel
+    /// ch is `ch * planeSize` further) and the index of its first pixel here.
+    private func forEachRow(of map: FeatureMap, _ body: (UnsafeMutablePointer<Float>, Int) -> Void) {
+        precondition(map.n == n && map.c == c && map.h == h && map.w == w, "NCHW map and activation shapes differ")
+        Parallel.rows(n * h) { row in body(map.sample(row / h) + (row % h) * w, row * w) }
     }
 }
 

@@ -138,30 +138,3 @@ public final class Conv2d: ParameterContainer {
         return plan
     }
 }
-
-extension Activation {
-    /// An NCHW feature map (possibly a channel slice of a larger buffer) transposed to channels last, fp32.
-    public convenience init(_ map: FeatureMap) {
-        self.init(n: map.n, h: map.h, w: map.w, c: map.c, zeroed: false)
-        let (c, plane, w) = (map.c, map.planeSize, map.w)
-        let target = floats
-        Parallel.rows(map.n * map.h) { row in
-            let sample = row / map.h, y = row % map.h
-            let source = map.sample(sample) + y * w
-            let out = target + row * w * c
-            for x in 0..<w { for ch in 0..<c { out[x * c + ch] = source[ch * plane + x] } }
-        }
-    }
-
-    /// Adds this fp32 activation into an NCHW feature map of the same shape.
-    public func accumulate(into map: FeatureMap) {
-        precondition(map.n == n && map.c == c && map.h == h && map.w == w, "accumulate shape")
-        let (plane, source) = (map.planeSize, floats)
-        Parallel.rows(n * h) { row in
-            let sample = row / h, y = row % h
-            let target = map.sample(sample) + y * w
-            let from = source + row * w * c
-            for x in 0..<w { for ch in 0..<c { target[ch * plane + x] += from[x * c + ch] } }
-        }
-    }
-}

@@ -61,7 +61,7 @@ public enum SafeTensors {
                 case "F16":
                     tensor[i] = Float(Float16(bitPattern: UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8))
                 default:
-                    tensor[i] = Float(bitPattern: (UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8) << 16)
+                    tensor[i] = BFloat16Conversion.widen(UInt16(bytes[at]) | UInt16(bytes[at + 1]) << 8)
                 }
             }
             tensors[key] = tensor
