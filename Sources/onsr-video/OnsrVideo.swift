@@ -90,7 +90,7 @@ struct Upscale: ParsableCommand {
             // Under back-pressure a pipe or file waits for its reader, so live mode may give its background
             // adaptation the larger share of the cores; a network source would deliver late frames instead.
             let inputWaits = dropPolicy == .block && !InputCheck.isNetwork(input)
-            let compute = try method.computeReport()
+            let compute = try method.computeReport(for: common)
             common.announce(compute)
             let processor = try schedule.makeProcessor(method, live: live, inputWaits: inputWaits, events: printer.handle)
             let job = VideoJob(options: options, processor: processor, events: printer.handle)
@@ -133,7 +133,7 @@ struct ImageCommand: ParsableCommand {
             // Bad input fails before the adaptation's setup (external photos, model) costs anything.
             if options.method == .onsr { _ = try FrameFolderJob.readImage(input) }
             let steps = options.steps
-            let compute = try options.computeReport()
+            let compute = try options.computeReport(for: common)
             common.announce(compute)
             let upscaler = try options.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
             let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
@@ -160,7 +160,7 @@ struct FramesCommand: ParsableCommand {
         try reportingFailures {
             let printer = ProgressPrinter(quiet: common.quiet)
             defer { printer.finish() }
-            let compute = try method.computeReport()
+            let compute = try method.computeReport(for: common)
             common.announce(compute)
             // Frames are a video's frames: with --method onsr the scene scheduler adapts once per scene.
             let processor = try schedule.makeProcessor(method, events: printer.handle)

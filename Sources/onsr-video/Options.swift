@@ -51,9 +51,10 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "Inference precision: auto (bf16 where the CPU computes it natively, else fp32), fp32 or bf16. Adaptation is always fp32.")
     var precision = Precision.auto
 
-    /// What the learned methods compute with on this machine (nil for interpolation).
-    func computeReport() throws -> ComputeReport? {
-        guard method == .pretrained || method == .onsr else { return nil }
+    /// What the learned methods compute with on this machine, where `--verbose` or `--report` will show it (nil
+    /// otherwise, and for interpolation: the probe builds a primitive).
+    func computeReport(for run: RunOptions) throws -> ComputeReport? {
+        guard run.verbose || run.report != nil, method == .pretrained || method == .onsr else { return nil }
         let info = try ModelStore.resolve(model, scale: scale)
         return ComputeReport(precision: precision.resolved, channels: info.configuration.features)
     }
