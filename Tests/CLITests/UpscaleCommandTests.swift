@@ -138,4 +138,20 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertFalse(rotation.isEmpty)
         XCTAssertEqual(rotation, try probe(query + ["rotated.mp4"]).trimmingCharacters(in: .whitespacesAndNewlines))
     }
+
+    /// A user can see why a machine is slow: the report, --verbose and --version name the library, the
+    /// precision and oneDNN's kernel; fp32 asked for is fp32 used.
+    func testReportVerboseAndVersionNameThePrecisionAndKernel() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.2", "-c:v", "libx264", "small.mp4"], in: folder.path)
+        let result = try onsr(["small.mp4", "out.mp4", "--method", "pretrained", "--precision", "fp32", "--verbose", "--report", "r.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("oneDNN") && result.stderr.contains("inference fp32"), result.stderr)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any])
+        let compute = try XCTUnwrap(report["compute"] as? [String: String], "the report names the compute")
+        XCTAssertEqual(compute["precision"], "fp32")
+        XCTAssertTrue(compute["library"]?.hasPrefix("oneDNN ") ?? false)
+        XCTAssertFalse((compute["kernel"] ?? "ref").hasPrefix("ref"), "\(compute)")
+        let version = try onsr(["--version"])
+        XCTAssertTrue(version.stdout.contains("oneDNN") && version.stdout.contains("--precision auto"), version.stdout)
+    }
 }
