@@ -245,9 +245,9 @@ public final class SceneScheduler: FrameProcessor {
     private func adaptTwoPhaseAfterCut(_ frames: [RGBImage], index: Int, previous: OnlineAdapter) throws -> AdaptationRecord {
         let policy = SceneCutPolicy(steps: options.steps, refitTolerance: options.refitTolerance)
         let outcome = policy.decide(frames: frames, index: index, gr: gr, pretrained: pretrained, previous: previous,
-                                    makeAdapter: makeAdapter) { step in
+                                    makeAdapter: makeAdapter, progress: { step in
             self.events(.adaptation(step: step.step, of: self.options.steps, internalLoss: step.heldAsideInternalLoss))
-        }
+        })
         adapter = outcome.adapter
         adaptSeconds += outcome.record.seconds
         return outcome.record
