@@ -24,15 +24,15 @@ let package = Package(
         // oneDNN (Debian libdnnl-dev ships no pkg-config file: the module map links libdnnl).
         .systemLibrary(name: "COneDNN", providers: [.apt(["libdnnl-dev"])]),
         .target(name: "Decode", dependencies: ["CFFmpeg"], swiftSettings: optimise),
-        .target(name: "Engine", dependencies: ["COneDNN"], swiftSettings: optimise),
+        .target(name: "Engine", dependencies: ["COneDNN"], exclude: ["README.md"], swiftSettings: optimise),
         .systemLibrary(name: "CMalloc"),
         // The ONSR method: Gd, Dl, blur kernels, the spectral estimate, the adapter, the degradation check.
-        .target(name: "ONSR", dependencies: ["Engine", "Decode"], swiftSettings: optimise),
+        .target(name: "ONSR", dependencies: ["Engine", "Decode"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "Pipeline", dependencies: ["Decode", "Engine", "ONSR", "CMalloc"], resources: [.copy("Models")]),
         // Batch runs over archives: the plan, the manifest, per-item locks and item processes.
-        .target(name: "Batch", dependencies: ["Pipeline", "CMalloc"]),
+        .target(name: "Batch", dependencies: ["Pipeline", "CMalloc"], exclude: ["README.md"]),
         // Training Gr and the blind-SR benchmark with its study variants: the CLI links it, the video path does not.
-        .target(name: "Training", dependencies: ["Pipeline", "ONSR", "Engine", "Decode"], swiftSettings: optimise),
+        .target(name: "Training", dependencies: ["Pipeline", "ONSR", "Engine", "Decode"], exclude: ["README.md"], swiftSettings: optimise),
         .executableTarget(
             name: "onsr-video",
             dependencies: ["Pipeline", "Batch", "Training", "Decode", "Engine", "ONSR",
