@@ -204,6 +204,10 @@ def main():
     net = Discriminator(8)
     x = torch.rand(3, 3, 32, 32)
     fixture("dl", net, x, lambda out: (F.binary_cross_entropy_with_logits(out, torch.ones_like(out)), {}))
+    # Channel counts in whole 16-channel blocks: the shapes the engine trains with Winograd kernels.
+    net = RRDBNet(scale=2, num_feat=16, num_block=1, num_grow_ch=16)
+    x = torch.rand(2, 3, 12, 12)
+    fixture("rrdbnet_x2_blocked", net, x, l1_against(torch.rand(2, 3, 24, 24)))
 
 
 if __name__ == "__main__":

@@ -71,9 +71,10 @@ public final class Conv2d: ParameterContainer {
         return output
     }
 
-    /// oneDNN's name for the forward kernel it runs on `input` (e.g. `brgconv:avx512_core`).
-    public func implementation(for input: Activation, outputType: ElementType? = nil) -> String {
-        forwardPlan(shape(input), outputType: outputType ?? input.type, postOps: [], training: false).primitive.implementation
+    /// oneDNN's name for the forward kernel it runs on `input` (e.g. `brgconv:avx512_core`), in inference or,
+    /// with `training`, in a training step (`jit_wino_4x3:avx512_core` where Winograd takes the shape).
+    public func implementation(for input: Activation, outputType: ElementType? = nil, training: Bool = false) -> String {
+        forwardPlan(shape(input), outputType: outputType ?? input.type, postOps: [], training: training).primitive.implementation
     }
 
     /// Backward pass on channels-last fp32 activations: accumulates the weight and bias gradients (when they

@@ -33,6 +33,22 @@ struct ConvShape: Hashable {
 
     var source: dnnl_memory_desc_t { MemoryDescriptors.channelsLast(n: input.n, c: input.c, h: input.h, w: input.w, type: input.type) }
 
+    /// The input as `algorithm`'s kernels read it: channels last (direct) or blocked (Winograd).
+    func source(_ algorithm: ConvAlgorithm) -> dnnl_memory_desc_t {
+        algorithm == .direct ? source : MemoryDescriptors.blocked16(n: input.n, c: input.c, h: input.h, w: input.w)
+    }
+
+    /// The output as `algorithm`'s kernels write it.
+    func output(_ algorithm: ConvAlgorithm, type: ElementType) -> dnnl_memory_desc_t {
+        algorithm == .direct ? output(type) : MemoryDescriptors.blocked16(n: input.n, c: outChannels, h: outHeight, w: outWidth)
+    }
+
+    /// Whether oneDNN's Winograd F(4x4, 3x3) kernels may take this convolution: 3x3, stride 1, "same" padding,
+    /// fp32, channel counts in whole 16-channel blocks (the blocked layout those kernels read and write).
+    var winogradShaped: Bool {
+        kernel == 3 && stride == 1 && padding == 1 && input.type == .fp32 && input.c % 16 == 0 && outChannels % 16 == 0
+    }
+
     /// Strides and left / right padding as oneDNN takes them; the right padding makes the output size PyTorch's
     /// floor division.
     private var window: (strides: [Int64], left: [Int64], right: [Int64]) {
@@ -41,42 +57,43 @@ struct ConvShape: Hashable {
     }
 
     /// oneDNN's forward convolution descriptor.
-    func descriptor(_ kind: dnnl_prop_kind_t, weights: dnnl_memory_desc_t, output: dnnl_memory_desc_t, bias: Bool) -> dnnl_convolution_desc_t {
-        var (src, wei, dst, b) = (source, weights, output, MemoryDescriptors.vector(outChannels))
+    func descriptor(_ kind: dnnl_prop_kind_t, algorithm: ConvAlgorithm = .direct, weights: dnnl_memory_desc_t,
+                    outputType: ElementType, bias: Bool) -> dnnl_convolution_desc_t {
+        var (src, wei, dst, b) = (source(algorithm), weights, output(algorithm, type: outputType), MemoryDescriptors.vector(outChannels))
         var (strides, left, right) = window
         var desc = dnnl_convolution_desc_t()
         let status = bias
-            ? dnnl_convolution_forward_desc_init(&desc, kind, dnnl_convolution_direct, &src, &wei, &b, &dst, &strides, &left, &right)
-            : dnnl_convolution_forward_desc_init(&desc, kind, dnnl_convolution_direct, &src, &wei, nil, &dst, &strides, &left, &right)
+            ? dnnl_convolution_forward_desc_init(&desc, kind, algorithm.dnnl, &src, &wei, &b, &dst, &strides, &left, &right)
+            : dnnl_convolution_forward_desc_init(&desc, kind, algorithm.dnnl, &src, &wei, nil, &dst, &strides, &left, &right)
         dnnlCheck(status, "dnnl_convolution_forward_desc_init")
         return desc
     }
 
-    func backwardDataDescriptor(weights: dnnl_memory_desc_t) -> dnnl_convolution_desc_t {
-        var (src, wei, dst) = (source, weights, output(.fp32))
+    func backwardDataDescriptor(algorithm: ConvAlgorithm, weights: dnnl_memory_desc_t) -> dnnl_convolution_desc_t {
+        var (src, wei, dst) = (source(algorithm), weights, output(algorithm, type: .fp32))
         var (strides, left, right) = window
         var desc = dnnl_convolution_desc_t()
-        dnnlCheck(dnnl_convolution_backward_data_desc_init(&desc, dnnl_convolution_direct, &src, &wei, &dst, &strides, &left, &right),
+        dnnlCheck(dnnl_convolution_backward_data_desc_init(&desc, algorithm.dnnl, &src, &wei, &dst, &strides, &left, &right),
                   "dnnl_convolution_backward_data_desc_init")
         return desc
     }
 
-    func backwardWeightsDescriptor(weights: dnnl_memory_desc_t, bias: Bool) -> dnnl_convolution_desc_t {
-        var (src, wei, dst, b) = (source, weights, output(.fp32), MemoryDescriptors.vector(outChannels))
+    func backwardWeightsDescriptor(algorithm: ConvAlgorithm, weights: dnnl_memory_desc_t, bias: Bool) -> dnnl_convolution_desc_t {
+        var (src, wei, dst, b) = (source(algorithm), weights, output(algorithm, type: .fp32), MemoryDescriptors.vector(outChannels))
         var (strides, left, right) = window
         var desc = dnnl_convolution_desc_t()
         let status = bias
-            ? dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &src, &wei, &b, &dst, &strides, &left, &right)
-            : dnnl_convolution_backward_weights_desc_init(&desc, dnnl_convolution_direct, &src, &wei, nil, &dst, &strides, &left, &right)
+            ? dnnl_convolution_backward_weights_desc_init(&desc, algorithm.dnnl, &src, &wei, &b, &dst, &strides, &left, &right)
+            : dnnl_convolution_backward_weights_desc_init(&desc, algorithm.dnnl, &src, &wei, nil, &dst, &strides, &left, &right)
         dnnlCheck(status, "dnnl_convolution_backward_weights_desc_init")
         return desc
     }
 
     /// A backward primitive for `desc` (data or weights), with the fp32 training forward it follows as the hint
     /// oneDNN needs to agree on layouts.
-    func backwardPrimitive(_ desc: inout dnnl_convolution_desc_t, hasBias: Bool) -> Primitive {
-        var forward = descriptor(dnnl_forward_training, weights: MemoryDescriptors.anyWeights(weightShape, type: .fp32),
-                                 output: output(.fp32), bias: hasBias)
+    func backwardPrimitive(_ desc: inout dnnl_convolution_desc_t, algorithm: ConvAlgorithm, hasBias: Bool) -> Primitive {
+        var forward = descriptor(dnnl_forward_training, algorithm: algorithm,
+                                 weights: MemoryDescriptors.anyWeights(weightShape, type: .fp32), outputType: .fp32, bias: hasBias)
         let hint = ConvShape.create(&forward)
         defer { dnnl_primitive_desc_destroy(hint) }
         return Primitive(descriptor: ConvShape.create(&desc, hint: hint))
@@ -85,9 +102,20 @@ struct ConvShape: Hashable {
     /// A primitive descriptor for `desc`, optionally with attributes and a forward hint.
     static func create(_ desc: inout dnnl_convolution_desc_t, attributes: dnnl_primitive_attr_t? = nil,
                        hint: dnnl_primitive_desc_t? = nil) -> dnnl_primitive_desc_t {
+        guard let pd = tryCreate(&desc, attributes: attributes, hint: hint) else {
+            fatalError("oneDNN dnnl_primitive_desc_create (convolution) found no implementation")
+        }
+        return pd
+    }
+
+    /// A primitive descriptor for `desc`, or nil where oneDNN has no implementation for it on this CPU.
+    static func tryCreate(_ desc: inout dnnl_convolution_desc_t, attributes: dnnl_primitive_attr_t? = nil,
+                          hint: dnnl_primitive_desc_t? = nil) -> dnnl_primitive_desc_t? {
         var pd: dnnl_primitive_desc_t?
-        dnnlCheck(dnnl_primitive_desc_create(&pd, &desc, attributes, ComputeEngine.shared.handle, hint), "dnnl_primitive_desc_create (convolution)")
-        return pd!
+        let status = dnnl_primitive_desc_create(&pd, &desc, attributes, ComputeEngine.shared.handle, hint)
+        if status == dnnl_unimplemented { return nil }
+        dnnlCheck(status, "dnnl_primitive_desc_create (convolution)")
+        return pd
     }
 }
 
@@ -110,16 +138,46 @@ final class WeightFeed {
 }
 
 /// Forward convolution (inference or training) with its post-ops, created once per shape.
+///
+/// Training forwards that Winograd can take run on it: the input is staged into the blocked layout in the
+/// calling thread's scratch, and the post-ops (which those kernels cannot fuse) run in `BlockedEpilogue`
+/// as the result is written back channels last.
 final class ForwardPlan {
     let primitive: Primitive
+    let algorithm: ConvAlgorithm
     private let source: BoundMemory, bias: BoundMemory, destination: BoundMemory
     private let weights: WeightFeed
     private let addends: [(Int32, BoundMemory)]
+    private let staging: Reorder?
 
     init(_ shape: ConvShape, outputType: ElementType, postOps: [ConvPostOp], training: Bool, hasBias: Bool) {
-        let outputDesc = shape.output(outputType)
+        bias = BoundMemory(MemoryDescriptors.vector(shape.outChannels))
+        if training && outputType == .fp32 && shape.winogradShaped, let winograd = ForwardPlan.winograd(shape, hasBias: hasBias) {
+            algorithm = .winograd
+            primitive = Primitive(descriptor: winograd)
+            addends = []
+            staging = Reorder(from: shape.source, to: shape.source(.winograd))
+        } else {
+            algorithm = .direct
+            (primitive, addends) = ForwardPlan.direct(shape, outputType: outputType, postOps: postOps, training: training, hasBias: hasBias)
+            staging = nil
+        }
+        source = BoundMemory(shape.source(algorithm))
+        destination = BoundMemory(shape.output(algorithm, type: outputType))
+        weights = WeightFeed(shape: shape.weightShape, into: primitive.memoryDescriptor(Int32(DNNL_ARG_WEIGHTS)))
+    }
+
+    private static func winograd(_ shape: ConvShape, hasBias: Bool) -> dnnl_primitive_desc_t? {
+        var desc = shape.descriptor(dnnl_forward_training, algorithm: .winograd,
+                                    weights: MemoryDescriptors.anyWeights(shape.weightShape, type: .fp32), outputType: .fp32, bias: hasBias)
+        return ConvShape.tryCreate(&desc)
+    }
+
+    private static func direct(_ shape: ConvShape, outputType: ElementType, postOps: [ConvPostOp], training: Bool,
+                               hasBias: Bool) -> (Primitive, [(Int32, BoundMemory)]) {
         var desc = shape.descriptor(training ? dnnl_forward_training : dnnl_forward_inference,
-                                    weights: MemoryDescriptors.anyWeights(shape.weightShape, type: shape.input.type), output: outputDesc, bias: hasBias)
+                                    weights: MemoryDescriptors.anyWeights(shape.weightShape, type: shape.input.type),
+                                    outputType: outputType, bias: hasBias)
         var attributes: dnnl_primitive_attr_t?
         var ops: dnnl_post_ops_t?
         dnnlCheck(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
@@ -139,28 +197,37 @@ final class ForwardPlan {
             }
         }
         dnnlCheck(dnnl_primitive_attr_set_post_ops(attributes, ops), "dnnl_primitive_attr_set_post_ops")
-        primitive = Primitive(descriptor: ConvShape.create(&desc, attributes: attributes))
-        source = BoundMemory(shape.source)
-        bias = BoundMemory(MemoryDescriptors.vector(shape.outChannels))
-        destination = BoundMemory(outputDesc)
-        weights = WeightFeed(shape: shape.weightShape, into: primitive.memoryDescriptor(Int32(DNNL_ARG_WEIGHTS)))
-        self.addends = addends
+        return (Primitive(descriptor: ConvShape.create(&desc, attributes: attributes)), addends)
     }
 
     func run(input: Activation, weights value: Tensor, bias biasValue: Tensor?, output: Activation, postOps: [ConvPostOp]) {
+        for op in postOps {
+            guard case .add(let a) = op else { continue }
+            precondition(a.n == output.n && a.h == output.h && a.w == output.w && a.c == output.c, "residual shape differs from the output")
+        }
         weights.load(value)
-        source.bind(input.raw)
-        destination.bind(output.raw)
         var arguments: [(Int32, BoundMemory)] = [(Int32(DNNL_ARG_SRC), source), (Int32(DNNL_ARG_WEIGHTS), weights.memory),
                                                  (Int32(DNNL_ARG_DST), destination)]
         if let biasValue {
             bias.bind(UnsafeMutableRawPointer(biasValue.data))
             arguments.append((Int32(DNNL_ARG_BIAS), bias))
         }
+        if let staging {
+            let stream = ComputeEngine.stream
+            let staged = stream.scratch(0, byteCount: MemoryDescriptors.size(source.descriptor))
+            let result = stream.scratch(1, byteCount: MemoryDescriptors.size(destination.descriptor))
+            staging.run(from: input.raw, to: staged)
+            source.bind(staged)
+            destination.bind(result)
+            primitive.execute(arguments)
+            BlockedEpilogue.write(UnsafePointer(result.assumingMemoryBound(to: Float.self)), into: output, postOps: postOps)
+            return
+        }
+        source.bind(input.raw)
+        destination.bind(output.raw)
         var next = 0
         for op in postOps {
             guard case .add(let a) = op else { continue }
-            precondition(a.n == output.n && a.h == output.h && a.w == output.w && a.c == output.c, "residual shape differs from the output")
             addends[next].1.bind(a.raw)
             arguments.append(addends[next])
             next += 1
@@ -169,45 +236,91 @@ final class ForwardPlan {
     }
 }
 
-/// The gradient of the input (backward data), fp32, created once per shape.
+/// The gradient of the input (backward data), fp32, created once per shape; on Winograd where the shape
+/// allows it, the output gradient staged into the blocked layout and the input gradient reordered back.
 final class BackwardDataPlan {
     let primitive: Primitive
+    let algorithm: ConvAlgorithm
     private let gradSource: BoundMemory, gradDestination: BoundMemory
     private let weights: WeightFeed
+    private let staging: (gradOutput: Reorder, gradInput: Reorder)?
 
     init(_ shape: ConvShape, hasBias: Bool) {
-        var desc = shape.backwardDataDescriptor(weights: MemoryDescriptors.anyWeights(shape.weightShape, type: .fp32))
-        primitive = shape.backwardPrimitive(&desc, hasBias: hasBias)
-        gradSource = BoundMemory(shape.source)
-        gradDestination = BoundMemory(shape.output(.fp32))
+        let weightsAny = MemoryDescriptors.anyWeights(shape.weightShape, type: .fp32)
+        if shape.winogradShaped, let winograd = BackwardDataPlan.create(shape, algorithm: .winograd, weights: weightsAny, hasBias: hasBias) {
+            algorithm = .winograd
+            primitive = winograd
+            staging = (Reorder(from: shape.output(.fp32), to: shape.output(.winograd, type: .fp32)),
+                       Reorder(from: shape.source(.winograd), to: shape.source))
+        } else {
+            algorithm = .direct
+            var desc = shape.backwardDataDescriptor(algorithm: .direct, weights: weightsAny)
+            primitive = shape.backwardPrimitive(&desc, algorithm: .direct, hasBias: hasBias)
+            staging = nil
+        }
+        gradSource = BoundMemory(shape.source(algorithm))
+        gradDestination = BoundMemory(shape.output(algorithm, type: .fp32))
         weights = WeightFeed(shape: shape.weightShape, into: primitive.memoryDescriptor(Int32(DNNL_ARG_WEIGHTS)))
+    }
+
+    private static func create(_ shape: ConvShape, algorithm: ConvAlgorithm, weights: dnnl_memory_desc_t, hasBias: Bool) -> Primitive? {
+        var forward = shape.descriptor(dnnl_forward_training, algorithm: algorithm, weights: weights, outputType: .fp32, bias: hasBias)
+        guard let hint = ConvShape.tryCreate(&forward) else { return nil }
+        defer { dnnl_primitive_desc_destroy(hint) }
+        var desc = shape.backwardDataDescriptor(algorithm: algorithm, weights: weights)
+        return ConvShape.tryCreate(&desc, hint: hint).map { Primitive(descriptor: $0) }
     }
 
     func run(gradOutput: Activation, weights value: Tensor, gradInput: Activation) {
         weights.load(value)
-        gradDestination.bind(gradOutput.raw)
-        gradSource.bind(gradInput.raw)
-        primitive.execute([(Int32(DNNL_ARG_DIFF_DST), gradDestination), (Int32(DNNL_ARG_WEIGHTS), weights.memory),
-                           (Int32(DNNL_ARG_DIFF_SRC), gradSource)])
+        let arguments = [(Int32(DNNL_ARG_DIFF_DST), gradDestination), (Int32(DNNL_ARG_WEIGHTS), weights.memory),
+                         (Int32(DNNL_ARG_DIFF_SRC), gradSource)]
+        guard let staging else {
+            gradDestination.bind(gradOutput.raw)
+            gradSource.bind(gradInput.raw)
+            primitive.execute(arguments)
+            return
+        }
+        let stream = ComputeEngine.stream
+        let staged = stream.scratch(0, byteCount: MemoryDescriptors.size(gradDestination.descriptor))
+        let result = stream.scratch(1, byteCount: MemoryDescriptors.size(gradSource.descriptor))
+        staging.gradOutput.run(from: gradOutput.raw, to: staged)
+        gradDestination.bind(staged)
+        gradSource.bind(result)
+        primitive.execute(arguments)
+        staging.gradInput.run(from: result, to: gradInput.raw)
     }
 }
 
-/// The gradients of the weights and bias (backward weights), fp32, created once per shape. oneDNN writes
-/// them in its own layout; they are reordered to PyTorch's and added to the parameters' gradients.
+/// The gradients of the weights and bias (backward weights), fp32, created once per shape (on Winograd
+/// where the shape allows it, its inputs staged into the blocked layout). oneDNN writes them in its own
+/// layout; they are reordered to PyTorch's and added to the parameters' gradients.
 final class BackwardWeightsPlan {
     let primitive: Primitive
+    let algorithm: ConvAlgorithm
     private let source: BoundMemory, gradDestination: BoundMemory, gradWeights: BoundMemory, gradBias: BoundMemory
     private let weightBuffer: AlignedBuffer, biasBuffer: AlignedBuffer
     private let toPyTorch: Reorder
+    private let staging: (input: Reorder, gradOutput: Reorder)?
     private let plain: Tensor
     private let hasBias: Bool
 
     init(_ shape: ConvShape, hasBias: Bool) {
-        var desc = shape.backwardWeightsDescriptor(weights: MemoryDescriptors.anyWeights(shape.weightShape, type: .fp32), bias: hasBias)
-        primitive = shape.backwardPrimitive(&desc, hasBias: hasBias)
+        let weightsAny = MemoryDescriptors.anyWeights(shape.weightShape, type: .fp32)
+        if shape.winogradShaped, let winograd = BackwardWeightsPlan.create(shape, algorithm: .winograd, weights: weightsAny, hasBias: hasBias) {
+            algorithm = .winograd
+            primitive = winograd
+            staging = (Reorder(from: shape.source, to: shape.source(.winograd)),
+                       Reorder(from: shape.output(.fp32), to: shape.output(.winograd, type: .fp32)))
+        } else {
+            algorithm = .direct
+            var desc = shape.backwardWeightsDescriptor(algorithm: .direct, weights: weightsAny, bias: hasBias)
+            primitive = shape.backwardPrimitive(&desc, algorithm: .direct, hasBias: hasBias)
+            staging = nil
+        }
         let chosen = primitive.memoryDescriptor(Int32(DNNL_ARG_DIFF_WEIGHTS))
-        source = BoundMemory(shape.source)
-        gradDestination = BoundMemory(shape.output(.fp32))
+        source = BoundMemory(shape.source(algorithm))
+        gradDestination = BoundMemory(shape.output(algorithm, type: .fp32))
         gradWeights = BoundMemory(chosen)
         weightBuffer = AlignedBuffer(byteCount: MemoryDescriptors.size(chosen))
         gradWeights.bind(weightBuffer.pointer)
@@ -219,10 +332,28 @@ final class BackwardWeightsPlan {
         self.hasBias = hasBias
     }
 
+    private static func create(_ shape: ConvShape, algorithm: ConvAlgorithm, weights: dnnl_memory_desc_t, hasBias: Bool) -> Primitive? {
+        var forward = shape.descriptor(dnnl_forward_training, algorithm: algorithm, weights: weights, outputType: .fp32, bias: hasBias)
+        guard let hint = ConvShape.tryCreate(&forward) else { return nil }
+        defer { dnnl_primitive_desc_destroy(hint) }
+        var desc = shape.backwardWeightsDescriptor(algorithm: algorithm, weights: weights, bias: hasBias)
+        return ConvShape.tryCreate(&desc, hint: hint).map { Primitive(descriptor: $0) }
+    }
+
     /// Adds this call's gradients to `weightGrad` (and `biasGrad`, when given).
     func run(input: Activation, gradOutput: Activation, weightGrad: Tensor?, biasGrad: Tensor?) {
-        source.bind(input.raw)
-        gradDestination.bind(gradOutput.raw)
+        if let staging {
+            let stream = ComputeEngine.stream
+            let stagedInput = stream.scratch(0, byteCount: MemoryDescriptors.size(source.descriptor))
+            let stagedGrad = stream.scratch(1, byteCount: MemoryDescriptors.size(gradDestination.descriptor))
+            staging.input.run(from: input.raw, to: stagedInput)
+            staging.gradOutput.run(from: gradOutput.raw, to: stagedGrad)
+            source.bind(stagedInput)
+            gradDestination.bind(stagedGrad)
+        } else {
+            source.bind(input.raw)
+            gradDestination.bind(gradOutput.raw)
+        }
         var arguments: [(Int32, BoundMemory)] = [(Int32(DNNL_ARG_SRC), source), (Int32(DNNL_ARG_DIFF_DST), gradDestination),
                                                  (Int32(DNNL_ARG_DIFF_WEIGHTS), gradWeights)]
         if hasBias { arguments.append((Int32(DNNL_ARG_DIFF_BIAS), gradBias)) }

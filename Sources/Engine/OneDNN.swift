@@ -47,6 +47,8 @@ final class ComputeEngine: @unchecked Sendable {
 final class ComputeStream {
     let handle: dnnl_stream_t
     private let engine: ComputeEngine
+    /// The thread's staging buffers (`scratch(_:byteCount:)`).
+    var scratchBuffers: [AlignedBuffer?] = []
 
     init(engine: ComputeEngine) {
         self.engine = engine

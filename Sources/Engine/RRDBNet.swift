@@ -82,11 +82,11 @@ public final class RRDBNet: ParameterContainer {
     public func infer(_ x: Tensor, precision: ElementType) -> Tensor { forward(x, saving: false, precision: precision) }
 
     /// oneDNN's kernel for the trunk's convolutions on an input of `height` x `width` in `precision`
-    /// (what `--verbose`, reports and `--version` show).
-    public func implementation(height: Int, width: Int, precision: ElementType) -> String {
+    /// (what `--verbose`, reports and `--version` show); with `training`, in a training step (fp32).
+    public func implementation(height: Int, width: Int, precision: ElementType, training: Bool = false) -> String {
         let probe = Activation(n: 1, h: max(1, height / unshuffle), w: max(1, width / unshuffle), c: configuration.features,
                                type: precision, zeroed: false)
-        return convBody.implementation(for: probe)
+        return convBody.implementation(for: probe, training: training)
     }
 
     /// Forward; with `saving` the activations are kept for `backward` (and the pass runs in fp32).

@@ -21,6 +21,21 @@ final class PyTorchParityTests: XCTestCase {
         }
     }
 
+    /// Channel counts in whole 16-channel blocks: the trunk trains on Winograd kernels where the CPU has
+    /// them (AVX-512), with the post-ops applied as the blocked results are written back.
+    func testRRDBNetWithBlockedChannelsMatchesBasicSR() throws {
+        let net = RRDBNet(.init(features: 16, blocks: 1, growth: 16, scale: 2))
+        try check("rrdbnet_x2_blocked", network: net, forward: { net.forward($0, saving: true) },
+                  backward: { net.backward($0, needInputGrad: true) },
+                  loss: { output, t in Loss.l1(output, t["target"]!) })
+        let kernel = net.implementation(height: 12, width: 12, precision: .fp32, training: true)
+        if ComputeInfo.instructionSet.hasPrefix("avx512") {
+            XCTAssertTrue(kernel.hasPrefix("jit_wino"), "training kernel on AVX-512: \(kernel)")
+        } else {
+            print("testRRDBNetWithBlockedChannelsMatchesBasicSR: Winograd check skipped (no AVX-512; kernel \(kernel))")
+        }
+    }
+
     func testSafeTensorsRoundTripAndErrors() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("st-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
