@@ -18,6 +18,11 @@ public final class Conv2d: ParameterContainer {
     public let stride: Int
     public let padding: Int
 
+    /// The smallest convolution (multiply-adds per call) that trains on Winograd kernels; see
+    /// `ConvShape.winogradShaped`. Tests lower it to reach that path on small shapes; plans already created
+    /// keep their kernels.
+    nonisolated(unsafe) public static var winogradMinimumWork = 40_000_000
+
     private var forwardPlans: [String: ForwardPlan] = [:]
     private var backwardDataPlans: [String: BackwardDataPlan] = [:]
     private var backwardWeightsPlans: [String: BackwardWeightsPlan] = [:]
@@ -128,6 +133,7 @@ public final class Conv2d: ParameterContainer {
     /// OpenMP thread count (oneDNN fixes its work split when a primitive is created).
     private func planKey(_ geometry: ConvShape) -> String {
         "\(geometry.input.n)x\(geometry.input.h)x\(geometry.input.w)x\(geometry.input.type)@\(OpenMP.maxThreads)"
+            + (geometry.winogradShaped ? "w" : "")
     }
 
     private func cached<Plan>(_ plans: inout [String: Plan], _ key: String, _ make: () -> Plan) -> Plan {

@@ -43,10 +43,15 @@ struct ConvShape: Hashable {
         algorithm == .direct ? output(type) : MemoryDescriptors.blocked16(n: input.n, c: outChannels, h: outHeight, w: outWidth)
     }
 
-    /// Whether oneDNN's Winograd F(4x4, 3x3) kernels may take this convolution: 3x3, stride 1, "same" padding,
-    /// fp32, channel counts in whole 16-channel blocks (the blocked layout those kernels read and write).
+    /// Whether this convolution trains on oneDNN's Winograd F(4x4, 3x3) kernels: 3x3, stride 1, "same"
+    /// padding, fp32, channel counts in whole 16-channel blocks (the blocked layout those kernels read and
+    /// write), and at least `Conv2d.winogradMinimumWork` multiply-adds. Staging costs each call a few fixed tens of
+    /// microseconds (three reorders and the epilogue); below that size the direct kernels finish first
+    /// (measured on Zen 5 in an ONSR scene: 10x16x16 patches with 32 -> 16 channels, 12 M multiply-adds, no
+    /// faster; 96 -> 32 channels, 71 M, 0.29 -> 0.18 ms forward).
     var winogradShaped: Bool {
         kernel == 3 && stride == 1 && padding == 1 && input.type == .fp32 && input.c % 16 == 0 && outChannels % 16 == 0
+            && input.n * outHeight * outWidth * input.c * outChannels * 9 >= Conv2d.winogradMinimumWork
     }
 
     /// Strides and left / right padding as oneDNN takes them; the right padding makes the output size PyTorch's
@@ -108,9 +113,15 @@ struct ConvShape: Hashable {
         return pd
     }
 
-    /// A primitive descriptor for `desc`, or nil where oneDNN has no implementation for it on this CPU.
+    /// A primitive descriptor for `desc`, or nil where oneDNN has no implementation for it on this CPU. Its
+    /// scratchpad is the caller's (`Primitive.execute` passes the thread's), never allocated per call.
     static func tryCreate(_ desc: inout dnnl_convolution_desc_t, attributes: dnnl_primitive_attr_t? = nil,
                           hint: dnnl_primitive_desc_t? = nil) -> dnnl_primitive_desc_t? {
+        var owned: dnnl_primitive_attr_t?
+        if attributes == nil { dnnlCheck(dnnl_primitive_attr_create(&owned), "dnnl_primitive_attr_create") }
+        defer { if let owned { dnnl_primitive_attr_destroy(owned) } }
+        let attributes = attributes ?? owned
+        dnnlCheck(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "dnnl_primitive_attr_set_scratchpad_mode")
         var pd: dnnl_primitive_desc_t?
         let status = dnnl_primitive_desc_create(&pd, &desc, attributes, ComputeEngine.shared.handle, hint)
         if status == dnnl_unimplemented { return nil }

@@ -48,7 +48,7 @@ final class ComputeStream {
     let handle: dnnl_stream_t
     private let engine: ComputeEngine
     /// The thread's staging buffers (`scratch(_:byteCount:)`).
-    var scratchBuffers: [AlignedBuffer?] = []
+    var scratchBuffers: [MappedBuffer?] = []
 
     init(engine: ComputeEngine) {
         self.engine = engine
@@ -120,9 +120,14 @@ final class BoundMemory {
 
 /// A created primitive with its descriptor; `implementation` is oneDNN's name for the kernel it chose
 /// (e.g. `brgconv:avx512_core_bf16`), which `--verbose`, reports and `--version` show.
+///
+/// Primitives are created with a user scratchpad: oneDNN's per-call scratch allocations would otherwise come
+/// back from the allocator as fresh pages, faulted in on every call (measured: kernel page-fault time doubled
+/// in an ONSR scene with Winograd's large scratchpads). Each execution gets the calling thread's buffer.
 final class Primitive {
     let descriptor: dnnl_primitive_desc_t
     let handle: dnnl_primitive_t
+    private let scratchpad: BoundMemory?
 
     /// Takes ownership of `descriptor`.
     init(descriptor: dnnl_primitive_desc_t) {
@@ -130,6 +135,8 @@ final class Primitive {
         var primitive: dnnl_primitive_t?
         dnnlCheck(dnnl_primitive_create(&primitive, descriptor), "dnnl_primitive_create")
         handle = primitive!
+        let scratch = dnnl_primitive_desc_query_md(descriptor, dnnl_query_scratchpad_md, 0).pointee
+        scratchpad = MemoryDescriptors.size(scratch) > 0 ? BoundMemory(scratch) : nil
     }
 
     deinit {
@@ -150,7 +157,12 @@ final class Primitive {
 
     func execute(_ arguments: [(Int32, BoundMemory)]) {
         var args = arguments.map { dnnl_exec_arg_t(arg: $0.0, memory: $0.1.handle) }
-        dnnlCheck(dnnl_primitive_execute(handle, ComputeEngine.stream.handle, Int32(args.count), &args), "dnnl_primitive_execute")
+        let stream = ComputeEngine.stream
+        if let scratchpad {
+            scratchpad.bind(stream.scratch(ComputeStream.scratchpadSlot, byteCount: MemoryDescriptors.size(scratchpad.descriptor)))
+            args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: scratchpad.handle))
+        }
+        dnnlCheck(dnnl_primitive_execute(handle, stream.handle, Int32(args.count), &args), "dnnl_primitive_execute")
     }
 }
 
@@ -163,7 +175,11 @@ final class Reorder {
         var (src, dst) = (source, destination)
         var pd: dnnl_primitive_desc_t?
         let engine = ComputeEngine.shared.handle
-        dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, nil), "dnnl_reorder_primitive_desc_create")
+        var attributes: dnnl_primitive_attr_t?
+        dnnlCheck(dnnl_primitive_attr_create(&attributes), "dnnl_primitive_attr_create")
+        defer { dnnl_primitive_attr_destroy(attributes) }
+        dnnlCheck(dnnl_primitive_attr_set_scratchpad_mode(attributes, dnnl_scratchpad_mode_user), "dnnl_primitive_attr_set_scratchpad_mode")
+        dnnlCheck(dnnl_reorder_primitive_desc_create(&pd, &src, engine, &dst, engine, attributes), "dnnl_reorder_primitive_desc_create")
         primitive = Primitive(descriptor: pd!)
         self.source = BoundMemory(source)
         self.destination = BoundMemory(destination)

@@ -82,9 +82,10 @@ public final class RRDBNet: ParameterContainer {
     public func infer(_ x: Tensor, precision: ElementType) -> Tensor { forward(x, saving: false, precision: precision) }
 
     /// oneDNN's kernel for the trunk's convolutions on an input of `height` x `width` in `precision`
-    /// (what `--verbose`, reports and `--version` show); with `training`, in a training step (fp32).
-    public func implementation(height: Int, width: Int, precision: ElementType, training: Bool = false) -> String {
-        let probe = Activation(n: 1, h: max(1, height / unshuffle), w: max(1, width / unshuffle), c: configuration.features,
+    /// (what `--verbose`, reports and `--version` show); with `training`, in a training step (fp32) on
+    /// `batch` patches of that size.
+    public func implementation(height: Int, width: Int, precision: ElementType, training: Bool = false, batch: Int = 1) -> String {
+        let probe = Activation(n: batch, h: max(1, height / unshuffle), w: max(1, width / unshuffle), c: configuration.features,
                                type: precision, zeroed: false)
         return convBody.implementation(for: probe, training: training)
     }

@@ -67,7 +67,7 @@ if arguments[1] == "training" {
         net.backward(grad)
         adam.step()
     }
-    FileHandle.standardError.write("\(ComputeInfo.instructionSet) fp32 \(net.implementation(height: 32, width: 32, precision: .fp32, training: true))\n".data(using: .utf8)!)
+    FileHandle.standardError.write("\(ComputeInfo.instructionSet) fp32 \(net.implementation(height: 32, width: 32, precision: .fp32, training: true, batch: 10))\n".data(using: .utf8)!)
 } else {
     let input = random([1, 3, 180, 320])
     let precision: ElementType = arguments[1] == "forward-bf16" ? .bf16 : .fp32

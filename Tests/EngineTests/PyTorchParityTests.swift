@@ -24,6 +24,9 @@ final class PyTorchParityTests: XCTestCase {
     /// Channel counts in whole 16-channel blocks: the trunk trains on Winograd kernels where the CPU has
     /// them (AVX-512), with the post-ops applied as the blocked results are written back.
     func testRRDBNetWithBlockedChannelsMatchesBasicSR() throws {
+        let threshold = Conv2d.winogradMinimumWork
+        Conv2d.winogradMinimumWork = 0
+        defer { Conv2d.winogradMinimumWork = threshold }
         let net = RRDBNet(.init(features: 16, blocks: 1, growth: 16, scale: 2))
         try check("rrdbnet_x2_blocked", network: net, forward: { net.forward($0, saving: true) },
                   backward: { net.backward($0, needInputGrad: true) },
