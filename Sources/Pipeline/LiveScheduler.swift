@@ -33,7 +33,7 @@ public struct LiveOptions: Sendable {
     /// The first frames of a scene, which the background adaptation samples patches from, as file mode does
     /// with its look-ahead (same frames and seed, same adapted model).
     public var sampleFrames = 8
-    /// Two-phase: see `ScheduleOptions.refitTolerance`.
+    /// See `ScheduleOptions.refitTolerance`.
     public var refitTolerance = ScheduleOptions().refitTolerance
     /// While a background adaptation runs, upscale on one core, and from the first such frame on at a lower
     /// priority (nice +5 for the upscaling thread; an unprivileged process cannot raise it back), so that the
@@ -53,7 +53,7 @@ public final class LiveScheduler: FrameProcessor {
     public let model: ModelInfo
     public let options: LiveOptions
     public var scale: Int { model.configuration.scale }
-    public var name: String { "onsr:\(adaptation.variant.rawValue):\(model.name):live" }
+    public var name: String { "onsr:\(TwoPhase().name):\(model.name):live" }
     public private(set) var scenes: [SceneRecord] = []
     public private(set) var switches: [ModelSwitch] = []
     public var adaptSeconds: Double { lock.withLock { backgroundSeconds } }
@@ -231,9 +231,8 @@ public final class LiveScheduler: FrameProcessor {
 
     private func startAdaptation() {
         let startFrame = index, sceneIndex = scenes.count - 1
-        let twoPhase = adaptation.variant == .twoPhase
-        // Two-phase fits Gd through the pretrained Gr and adapts Gr from it; the others go on from the running Gr.
-        trainee.restore(twoPhase ? pretrained : current.snapshot())
+        // Two-phase fits Gd through the pretrained Gr and adapts Gr from it.
+        trainee.restore(pretrained)
         let startGeneration = lock.withLock { () -> Int in
             running = true
             return sceneGeneration
@@ -258,7 +257,7 @@ public final class LiveScheduler: FrameProcessor {
                 break
             }
             var adapter: OnlineAdapter?, record: AdaptationRecord?, complete = false
-            if !frames.isEmpty, twoPhase, let previous {
+            if !frames.isEmpty, let previous {
                 // The same decision as file mode: keep the previous models, or adapt in full.
                 let outcome = SceneCutPolicy(steps: options.steps, refitTolerance: options.refitTolerance)
                     .decide(frames: frames, index: startFrame, gr: trainee, pretrained: pretrained, previous: previous,
@@ -271,7 +270,7 @@ public final class LiveScheduler: FrameProcessor {
                     record?.seconds = watch.seconds
                 }
             } else if !frames.isEmpty {
-                let fresh = makeAdapter(previous?.gd, previous?.dl)
+                let fresh = makeAdapter(nil, nil)
                 trainee.setTrainable(true)
                 let before = fresh.holdAside(frames: frames)
                 var after = before, steps = 0
@@ -283,7 +282,7 @@ public final class LiveScheduler: FrameProcessor {
                 adapter = fresh
                 complete = steps == options.steps
                 if complete {
-                    record = AdaptationRecord(kind: previous == nil ? .full : .warmFull, frame: startFrame, steps: steps,
+                    record = AdaptationRecord(kind: .full, frame: startFrame, steps: steps,
                                               internalLossBefore: before, internalLossAfter: after, seconds: watch.seconds)
                 }
             }

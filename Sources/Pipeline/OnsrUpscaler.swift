@@ -9,22 +9,22 @@ import ONSR
 public final class OnsrUpscaler: FrameUpscaler {
     public let model: ModelInfo
     public let options: AdaptationOptions
+    public let strategy: AdaptationStrategy
     public var scale: Int { model.configuration.scale }
-    public var name: String { "onsr:\(options.variant.rawValue):\(model.name)" }
+    public var name: String { "onsr:\(strategy.name):\(model.name)" }
     private let external: PhotoSet
     private let progress: (AdaptationStep) -> Void
     private var adapted: PretrainedUpscaler?
-    /// The true kernel, for the oracle control in benchmarks.
-    public var oracleKernel: BlurKernel?
     /// The adaptation history of the last adaptation.
     public private(set) var history: [AdaptationStep] = []
 
     /// The element type the adapted model upscales in (adaptation itself is fp32).
     public let precision: ElementType
 
-    public init(model: ModelInfo, external: PhotoSet, options: AdaptationOptions, precision: ElementType = .fp32,
-                progress: @escaping (AdaptationStep) -> Void = { _ in }) {
+    public init(model: ModelInfo, external: PhotoSet, options: AdaptationOptions, strategy: AdaptationStrategy = TwoPhase(),
+                precision: ElementType = .fp32, progress: @escaping (AdaptationStep) -> Void = { _ in }) {
         self.model = model
+        self.strategy = strategy
         self.precision = precision
         self.external = external
         self.options = options
@@ -39,8 +39,7 @@ public final class OnsrUpscaler: FrameUpscaler {
                 try AdaptationInputCheck.frame(image, options: options)
                 try AdaptationInputCheck.external(external, options: options, scale: scale)
                 gr.setTrainable(true)
-                let adapter = OnlineAdapter(gr: gr, external: external.images, options: options)
-                adapter.oracleKernel = oracleKernel
+                let adapter = OnlineAdapter(gr: gr, external: external.images, options: options, strategy: strategy)
                 history = adapter.adapt(frames: [image], progress: progress)
                 gr.setTrainable(false)
             }

@@ -28,45 +28,14 @@ public struct ScheduleOptions: Sendable {
     public var maxSceneLength = 300
     /// Frames of a new scene held back so that its adaptation samples patches from several of them.
     public var lookAhead = 8
-    /// A later scene is taken to share the previous scene's degradation when (two-phase) a short Gd-only
-    /// refit of the previous Gd lowers the held-aside L_IB to no less than this fraction (`DegradationCheck`),
-    /// or (the other variants) when the previous Gd's L_IB is at most this fraction of a fresh Gaussian Gd's
-    /// on the same patches, so the content's own difficulty stays out of the decision.
-    public var fitTolerance: Float = 0.95
-    /// Two-phase: a refit of the previous Gd that ends above this fraction of its starting L_IB leaves the
-    /// degradation "unchanged"; `scripts/bench-degradation-check.py` measures where the same, a sharper and a
-    /// wider blur land (docs/method.md).
+    /// A later scene shares the previous scene's degradation when a short Gd-only refit of the previous Gd
+    /// ends above this fraction of its starting L_IB (`DegradationCheck`); `scripts/bench-degradation-check.py`
+    /// measures where the same, a sharper and a wider blur land (docs/method.md).
     public var refitTolerance: Float = 0.85
-    /// Steps for a scene whose degradation the current models still fit.
-    public var shortSteps: Int { max(1, steps / 4) }
     /// Adapted models remembered for returning shots.
     public var cacheSize = 8
 
     public init() {}
-}
-
-/// What happened at one adaptation.
-public struct AdaptationRecord: Codable, Sendable {
-    public enum Kind: String, Codable, Sendable {
-        /// From the pretrained Gr with a fresh Gd.
-        case full
-        /// Warm-started from the previous scene's Gr and Gd with every step (the old Gd did not fit).
-        case warmFull = "warm-full"
-        /// Warm-started with fewer steps (the old Gd still fitted). Two-phase: the previous scene's Gr and Gd
-        /// kept exactly, after a Gd-only probe of `steps` steps (`DegradationCheck`).
-        case warmShort = "warm-short"
-        /// A returning shot: the cached model was reused, no steps.
-        case cached
-    }
-    public var kind: Kind
-    public var frame: Int
-    public var steps: Int
-    /// Held-aside L_IB before the first and after the last step.
-    public var internalLossBefore: Float
-    public var internalLossAfter: Float
-    public var seconds: Double
-    /// Two-phase after a cut: the Gd-only probe that decided the kind.
-    public var probe: DegradationProbe? = nil
 }
 
 /// One scene of the video.
@@ -91,7 +60,7 @@ public final class SceneScheduler: FrameProcessor {
     public let adaptation: AdaptationOptions
     public let model: ModelInfo
     public var scale: Int { model.configuration.scale }
-    public var name: String { "onsr:\(adaptation.variant.rawValue):\(model.name):\(options.policy.rawValue)" }
+    public var name: String { "onsr:\(TwoPhase().name):\(model.name):\(options.policy.rawValue)" }
     public private(set) var scenes: [SceneRecord] = []
     public private(set) var adaptSeconds = 0.0
 
@@ -193,16 +162,8 @@ public final class SceneScheduler: FrameProcessor {
                 adapter = reused
                 scene.adaptation = AdaptationRecord(kind: .cached, frame: index, steps: 0, internalLossBefore: loss,
                                                     internalLossAfter: loss, seconds: 0)
-            } else if let previous = adapter, adaptation.variant == .twoPhase {
-                scene.adaptation = try adaptTwoPhaseAfterCut(frames, index: index, previous: previous)
             } else if let previous = adapter {
-                let next = makeAdapter(gd: previous.gd, dl: previous.dl)
-                let before = next.holdAside(frames: frames)
-                // Same seed, so the fresh adapter draws the same held-aside patches.
-                let fresh = makeAdapter(gd: nil, dl: nil).holdAside(frames: frames)
-                let fits = before <= fresh * options.fitTolerance
-                scene.adaptation = try adapt(frames, index: index, kind: fits ? .warmShort : .warmFull,
-                                             steps: fits ? options.shortSteps : options.steps, using: next)
+                scene.adaptation = try adaptAfterCut(frames, index: index, previous: previous)
             } else {
                 scene.adaptation = try adapt(frames, index: index, kind: .full, steps: options.steps)
             }
@@ -223,12 +184,11 @@ public final class SceneScheduler: FrameProcessor {
     }
 
     /// Runs one adaptation on `frames`; a `.full` one starts from the pretrained Gr and a fresh Gd.
-    private func adapt(_ frames: [RGBImage], index: Int, kind: AdaptationRecord.Kind, steps: Int,
-                       using existing: OnlineAdapter? = nil) throws -> AdaptationRecord {
+    private func adapt(_ frames: [RGBImage], index: Int, kind: AdaptationRecord.Kind, steps: Int) throws -> AdaptationRecord {
         let watch = Stopwatch()
         if kind == .full { gr.restore(pretrained) }
-        let adapter = existing ?? makeAdapter(gd: nil, dl: nil)
-        let before = existing == nil ? adapter.holdAside(frames: frames) : adapter.heldAsideInternalLoss()
+        let adapter = makeAdapter(gd: nil, dl: nil)
+        let before = adapter.holdAside(frames: frames)
         gr.setTrainable(true)
         let history = adapter.adapt(frames: frames, steps: steps) { step in
             self.events(.adaptation(step: step.step, of: steps, internalLoss: step.heldAsideInternalLoss))
@@ -241,8 +201,8 @@ public final class SceneScheduler: FrameProcessor {
                                 seconds: watch.seconds)
     }
 
-    /// Two-phase after a cut: `SceneCutPolicy` keeps the previous scene's models or adapts in full.
-    private func adaptTwoPhaseAfterCut(_ frames: [RGBImage], index: Int, previous: OnlineAdapter) throws -> AdaptationRecord {
+    /// After a cut: `SceneCutPolicy` keeps the previous scene's models or adapts in full.
+    private func adaptAfterCut(_ frames: [RGBImage], index: Int, previous: OnlineAdapter) throws -> AdaptationRecord {
         let policy = SceneCutPolicy(steps: options.steps, refitTolerance: options.refitTolerance)
         let outcome = policy.decide(frames: frames, index: index, gr: gr, pretrained: pretrained, previous: previous,
                                     makeAdapter: makeAdapter, progress: { step in

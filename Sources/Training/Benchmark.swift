@@ -100,8 +100,9 @@ public struct Benchmark {
     /// adaptation gives the whole quality-against-steps curve; rows are labelled `label` plus the step count.
     /// Seconds are cumulative (adaptation so far plus one inference). Each of `blends` adds a row per
     /// checkpoint scored with Gr's weights blended back towards the pretrained ones (`blend(from:to:weight:)`).
+    /// `strategy` makes each image's adaptation schedule from its true kernel (which only the oracle reads).
     public func runAdaptation(label: String, model: ModelInfo, external: PhotoSet, options: AdaptationOptions,
-                              checkpoints: [Int], blends: [Float] = []) throws -> [Row] {
+                              strategy: (BlurKernel?) -> AdaptationStrategy, checkpoints: [Int], blends: [Float] = []) throws -> [Row] {
         let points = Array(Set(checkpoints)).sorted()
         var options = options
         // One adaptation scored along the way: its budget (two-phase splits it in half) is the longest checkpoint.
@@ -120,8 +121,7 @@ public struct Benchmark {
             let upscaler = try PretrainedUpscaler(model: model, precision: precision)
             let pretrained = upscaler.network.snapshot()
             upscaler.network.setTrainable(true)
-            let adapter = OnlineAdapter(gr: upscaler.network, external: external.images, options: options)
-            adapter.oracleKernel = item.kernel
+            let adapter = OnlineAdapter(gr: upscaler.network, external: external.images, options: options, strategy: strategy(item.kernel))
             var done = 0, spent = 0.0
             let unadaptedStart = DispatchTime.now().uptimeNanoseconds
             let unadapted = try upscaler.upscale(item.lr)

@@ -52,7 +52,7 @@ struct BatchCommand: ParsableCommand {
                      "preset=\(encoding.preset ?? "default")", "pix-fmt=\(encoding.pixelFormat ?? "auto")",
                      "encoder-options=\(encoding.encoderOptions.joined(separator: ","))", "container=\(container ?? "same")"]
         if method.method == .onsr {
-            parts += ["steps=\(method.steps)", "variant=\(method.variant.rawValue)", "adapt=\(schedule.adapt.rawValue)",
+            parts += ["steps=\(method.steps)", "adapt=\(schedule.adapt.rawValue)",
                       "warm-steps=\(schedule.warmSteps)", "scene-threshold=\(schedule.sceneThreshold)",
                       "max-scene-length=\(schedule.maxSceneLength)", "look-ahead=\(schedule.lookAhead)",
                       "external=\(method.external ?? "default")"]

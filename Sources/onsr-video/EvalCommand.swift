@@ -34,8 +34,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps, at most 50).") var gdWarmup = 0
     @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; with --checkpoints both are scored).") var blend: Float = AdaptationOptions().blend
     @Option(parsing: .upToNextOption, help: "ONSR: also score each checkpoint with Gr's weights blended back towards the pretrained ones by these weights (1: the adapted Gr).") var blends: [Float] = []
-    @Option(help: "ONSR two-phase: shape of the kernel Gr is fine-tuned through: fitted (Gd as fitted) or spectral (Gd's size, the input spectrum's direction).") var kernelShape = AdaptationOptions().kernelShape
-    @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false).") var elongationRaisesSize = AdaptationOptions().elongationRaisesSize
+    @Option(help: "ONSR two-phase: shape of the kernel Gr is fine-tuned through: fitted (Gd as fitted) or spectral (Gd's size, the input spectrum's direction).") var kernelShape = StudyVariant.Settings().kernelShape
+    @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false).") var elongationRaisesSize = StudyVariant.Settings().elongationRaisesSize
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Inference precision of the learned methods: fp32 (default: the benchmark's reference), bf16 or auto.") var precision = Precision.fp32
     @Option(help: "Write the results as JSON here.") var json: String?
@@ -62,25 +62,25 @@ struct EvalCommand: ParsableCommand {
                     options.steps = steps
                     options.learningRateGr = lrGr; options.learningRateGd = lrGd; options.learningRateDl = lrDl
                     options.ganWeight = ganWeight
-                    options.degradationWarmup = gdWarmup
-                    options.kernelShape = kernelShape
-                    options.elongationRaisesSize = elongationRaisesSize
                     options.blend = blend
+                    var settings = StudyVariant.Settings()
+                    settings.degradationWarmup = gdWarmup
+                    settings.kernelShape = kernelShape
+                    settings.elongationRaisesSize = elongationRaisesSize
                     let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
-                    guard let variant = AdaptationVariant(rawValue: variantName) else {
+                    guard let variant = StudyVariant(rawValue: variantName) else {
                         throw ToolError(.usage, "unknown ONSR variant \(variantName)")
                     }
-                    options.variant = variant
                     let info = try ModelStore.resolve(model, scale: scale)
                     if !checkpoints.isEmpty {
                         rows += try benchmark.runAdaptation(label: "\(method) (\(info.name))", model: info, external: externalSet!,
-                                                            options: options, checkpoints: checkpoints, blends: blends)
+                                                            options: options, strategy: { variant.strategy(settings, trueKernel: $0) },
+                                                            checkpoints: checkpoints, blends: blends)
                         continue
                     }
                     rows.append(try benchmark.run(method: "\(method) (\(info.name), \(steps) steps)") { item in
-                        let upscaler = OnsrUpscaler(model: info, external: externalSet!, options: options, precision: precision.resolved)
-                        upscaler.oracleKernel = item.kernel
-                        return upscaler
+                        OnsrUpscaler(model: info, external: externalSet!, options: options,
+                                     strategy: variant.strategy(settings, trueKernel: item.kernel), precision: precision.resolved)
                     })
                 } else if let known = UpscaleMethod(rawValue: method) {
                     let label = known == .pretrained ? "pretrained (\(try ModelStore.resolve(model, scale: scale).name))" : method

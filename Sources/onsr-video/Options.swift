@@ -6,7 +6,6 @@ import ONSR
 import Pipeline
 
 extension UpscaleMethod: ExpressibleByArgument {}
-extension AdaptationVariant: ExpressibleByArgument {}
 extension AdaptPolicy: ExpressibleByArgument {}
 extension DropPolicy: ExpressibleByArgument {}
 extension KernelShape: ExpressibleByArgument {}
@@ -39,14 +38,8 @@ struct MethodOptions: ParsableArguments {
     /// The step budget in effect: the one asked for, else 100 (per scene on video; `image` sets 200).
     var steps: Int { chosenSteps ?? 100 }
 
-    @Option(help: "ONSR: variant (two-phase, onsr, ib-ebsr, ibsr, joint, frozen-gd).")
-    var variant = AdaptationVariant.twoPhase
-
     @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted).")
     var blend = AdaptationOptions().blend
-
-    @Option(help: "ONSR two-phase: the kernel Gr is fine-tuned through: spectral (Gd's fitted size, the input spectrum's direction) or fitted (Gd as fitted).")
-    var kernelShape = AdaptationOptions().kernelShape
 
     @Option(help: "Inference precision: auto (bf16 where the CPU computes it natively, else fp32), fp32 or bf16. Adaptation is always fp32.")
     var precision = Precision.auto
@@ -63,9 +56,7 @@ struct MethodOptions: ParsableArguments {
     var adaptation: AdaptationOptions {
         var adaptation = AdaptationOptions()
         adaptation.steps = steps
-        adaptation.variant = variant
         adaptation.blend = blend
-        adaptation.kernelShape = kernelShape
         return adaptation
     }
 
@@ -77,8 +68,8 @@ struct MethodOptions: ParsableArguments {
 
     /// The same choices as command-line arguments, for a child process.
     var arguments: [String] {
-        var result = ["--method", method.rawValue, "--scale", String(scale), "--steps", String(steps), "--variant", variant.rawValue,
-                      "--blend", String(blend), "--kernel-shape", kernelShape.rawValue, "--precision", precision.rawValue]
+        var result = ["--method", method.rawValue, "--scale", String(scale), "--steps", String(steps),
+                      "--blend", String(blend), "--precision", precision.rawValue]
         if let model { result += ["--model", model] }
         if let external { result += ["--external", external] }
         return result
@@ -88,7 +79,6 @@ struct MethodOptions: ParsableArguments {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
         guard steps >= 0 else { throw ValidationError("--steps must not be negative") }
         guard blend >= 0 && blend <= 2 else { throw ValidationError("--blend must be between 0 and 2, got \(blend)") }
-        guard variant != .oracleGd else { throw ValidationError("oracle-gd needs the true kernel; it exists in `onsr-video eval` only") }
     }
 }
 

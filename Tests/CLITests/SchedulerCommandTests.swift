@@ -63,19 +63,6 @@ final class SchedulerCommandTests: XCTestCase {
         XCTAssertEqual(adaptations.compactMap { ($0["probe"] as? [String: Any])?["unchanged"] as? Bool }, [false, false])
     }
 
-    func testThePapersVariantSendsANewKernelToFullSteps() throws {
-        // Separate optimisation keeps the fit rule against a fresh Gaussian Gd: with two steps its Gd barely
-        // moves, so every scene with a new kernel gets full steps.
-        let result = try onsr(["three.mp4", "out.mp4", "--method", "onsr", "--variant", "onsr", "--steps", "2", "--external", "photos",
-                               "--report", "report.json"])
-        let adaptations = try adaptationsAtTheThreeCuts(result)
-        XCTAssertEqual(adaptations.map { $0["steps"] as? Int }, [2, 2, 2], "a new kernel in each scene: full step counts")
-        XCTAssertEqual(adaptations.map { $0["kind"] as? String }, ["full", "warm-full", "warm-full"])
-        let frames = try Shell.ffprobe(["-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-                                        "stream=nb_read_frames,width", "-of", "csv=p=0", "out.mp4"], in: folder.path)
-        XCTAssertEqual(frames.trimmingCharacters(in: .whitespacesAndNewlines), "320,30")
-    }
-
     func testAdaptNoneRunsNoAdaptationAndBadOptionsAreRefused() throws {
         var result = try onsr(["three.mp4", "none.mp4", "--method", "onsr", "--adapt", "none", "--report", "none.json"])
         XCTAssertEqual(result.status, 0, result.stderr)

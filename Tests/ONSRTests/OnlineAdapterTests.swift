@@ -6,6 +6,18 @@ import Pipeline
 import TestSupport
 import XCTest
 
+/// The paper's separate optimisation built from the adapter's steps: Gd from L_IB + λ L_GAN, Gr from L_EB.
+private struct SeparateSteps: AdaptationStrategy {
+    var name: String { "separate" }
+    func learningRateGd(scale: Int) -> Float { 1e-4 }
+    func step(_ adapter: OnlineAdapter, y: Tensor, xe: Tensor, frames: [RGBImage]) -> (internalLoss: Float, externalLoss: Float) {
+        let internalLoss = adapter.updateDegradation(y: y, xe: xe, gan: true)
+        let externalLoss = adapter.updateReconstruction(xe: xe)
+        adapter.updateDiscriminator(real: y, xe: xe)
+        return (internalLoss, externalLoss)
+    }
+}
+
 final class OnlineAdapterTests: XCTestCase {
     var folder: TemporaryFolder!
     var photos: PhotoSet!
@@ -35,9 +47,8 @@ final class OnlineAdapterTests: XCTestCase {
 
     func tinyGr() -> RRDBNet { RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: 2), seed: 7) }
 
-    func options(_ variant: AdaptationVariant, steps: Int) -> AdaptationOptions {
+    func options(steps: Int) -> AdaptationOptions {
         var options = AdaptationOptions()
-        options.variant = variant
         options.steps = steps
         options.patches = 4
         options.patchSize = 16
@@ -49,7 +60,7 @@ final class OnlineAdapterTests: XCTestCase {
     func mean(_ values: ArraySlice<Float>) -> Float { values.reduce(0, +) / Float(values.count) }
 
     func testInternalAndExternalLossesFall() {
-        let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(.onsr, steps: 40))
+        let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(steps: 40), strategy: SeparateSteps())
         let history = adapter.adapt(frames: [frame])
         XCTAssertEqual(history.count, 40)
         let external = history.map(\.externalLoss), held = history.map(\.heldAsideInternalLoss)
@@ -61,50 +72,38 @@ final class OnlineAdapterTests: XCTestCase {
     func testGrChangesOnlyThroughTheExternalBranch() {
         // With Gr's learning rate at zero the internal branch and the GAN still run and change Gd, but Gr must
         // not move at all: its only update is the external branch's optimiser.
-        var frozen = options(.onsr, steps: 5)
+        var frozen = options(steps: 5)
         frozen.learningRateGr = 0
         let gr = tinyGr()
         let before = gr.namedParameters().flatMap { $0.1.value.values }
-        let adapter = OnlineAdapter(gr: gr, external: photos.images, options: frozen)
+        let adapter = OnlineAdapter(gr: gr, external: photos.images, options: frozen, strategy: SeparateSteps())
         let kernelBefore = adapter.gd.normalisedKernel(2)
         adapter.adapt(frames: [frame])
         XCTAssertEqual(gr.namedParameters().flatMap { $0.1.value.values }, before)
         XCTAssertNotEqual(adapter.gd.normalisedKernel(2), kernelBefore, "Gd did learn")
         // And with Gd's learning rate at zero and no GAN, Gd stays at its initial Gaussian while Gr learns.
-        var fixedGd = options(.onsr, steps: 5)
+        var fixedGd = options(steps: 5)
         fixedGd.learningRateGd = 0
         fixedGd.ganWeight = 0
-        let second = OnlineAdapter(gr: tinyGr(), external: photos.images, options: fixedGd)
+        let second = OnlineAdapter(gr: tinyGr(), external: photos.images, options: fixedGd, strategy: SeparateSteps())
         let initial = second.gd.normalisedKernel(1)
         second.adapt(frames: [frame])
         for (a, b) in zip(second.gd.normalisedKernel(1), initial) { XCTAssertEqual(a, b, accuracy: 1e-6) }
         XCTAssertNotEqual(second.gr.namedParameters().flatMap { $0.1.value.values }, before)
     }
 
-    func testEveryVariantRuns() {
-        var rng = SeededRandom(seed: 1)
-        let trueKernel = BlurKernel.gaussian(scale: 2, lambda1: 1, lambda2: 1, theta: 0, rng: &rng)
-        for variant in AdaptationVariant.allCases {
-            let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(variant, steps: 2))
-            adapter.oracleKernel = trueKernel
-            let history = adapter.adapt(frames: [frame])
-            XCTAssertEqual(history.count, 2, variant.rawValue)
-            XCTAssertTrue(history.allSatisfy { $0.heldAsideInternalLoss.isFinite }, variant.rawValue)
-        }
-    }
-
     func testTwoPhaseMovesOnlyGdThenOnlyGr() {
-        var settings = options(.twoPhase, steps: 6)
+        var settings = options(steps: 6)
         settings.learningRateGd = nil
-        XCTAssertEqual(settings.effectiveLearningRateGd(scale: 2), 3e-3)
-        XCTAssertEqual(settings.effectiveLearningRateGd(scale: 4), 1e-3, "x4: the rate measured not to diverge")
+        XCTAssertEqual(TwoPhase().learningRateGd(scale: 2), 3e-3)
+        XCTAssertEqual(TwoPhase().learningRateGd(scale: 4), 1e-3, "x4: the rate measured not to diverge")
+        XCTAssertEqual(OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings).optimiserGd.learningRate, 3e-3)
         // By default the first half of the steps is the Gd phase.
         let split = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings).adapt(frames: [frame])
         XCTAssertEqual(split.map { $0.externalLoss.isNaN }, [true, true, true, false, false, false])
         XCTAssertEqual(split.map { $0.internalLoss.isNaN }, [false, false, false, true, true, true])
-        settings.degradationWarmup = 3
         let gr = tinyGr()
-        let adapter = OnlineAdapter(gr: gr, external: photos.images, options: settings)
+        let adapter = OnlineAdapter(gr: gr, external: photos.images, options: settings, strategy: TwoPhase(degradationPhase: 3))
         let grBefore = gr.namedParameters().flatMap { $0.1.value.values }
         let gdBefore = adapter.gd.normalisedKernel(1)
         let first = adapter.adapt(frames: [frame], steps: 3)
@@ -119,7 +118,7 @@ final class OnlineAdapterTests: XCTestCase {
     }
 
     func testTwoPhasesGdPhaseIsAtMost50StepsByDefault() {
-        let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(.twoPhase, steps: 120))
+        let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(steps: 120))
         let history = adapter.adapt(frames: [frame], steps: 51)
         XCTAssertTrue(history.prefix(50).allSatisfy { $0.externalLoss.isNaN }, "steps 1-50: Gd only")
         XCTAssertTrue(history[50].externalLoss.isFinite, "step 51: Gr")
@@ -132,9 +131,8 @@ final class OnlineAdapterTests: XCTestCase {
         let kernel = BlurKernel.gaussian(scale: 2, lambda1: 5, lambda2: 1.5, theta: 0.7, rng: &rng)
         let blurred = RGBImage(width: 128, height: 128, pixels: Degrade.blurSubsample(noise + noise + noise, channels: 3, height: 256,
                                                                                      width: 256, kernel: kernel, scale: 2))
-        var settings = options(.twoPhase, steps: 4)
-        settings.kernelShape = .spectral
-        let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings)
+        let settings = options(steps: 4)
+        let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings, strategy: TwoPhase(kernelShape: .spectral))
         adapter.adapt(frames: [blurred], steps: 2)
         XCTAssertNil(adapter.shapedKernel, "shaped only when the Gr phase starts")
         let fitted = KernelComparison.covariance(adapter.gd.subsamplingKernel())
@@ -151,8 +149,7 @@ final class OnlineAdapterTests: XCTestCase {
         small.adapt(frames: [RGBImage(width: 40, height: 40, pixels: Array(blurred.pixels.prefix(3 * 40 * 40)))])
         XCTAssertEqual(small.spectralAgreement, 0)
         XCTAssertNil(small.shapedKernel)
-        settings.kernelShape = .fitted
-        let plain = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings)
+        let plain = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings, strategy: TwoPhase(kernelShape: .fitted))
         plain.adapt(frames: [blurred])
         XCTAssertNil(plain.shapedKernel, "fitted: Gr is fine-tuned through Gd itself")
         XCTAssertNil(plain.spectralAgreement)
@@ -161,7 +158,7 @@ final class OnlineAdapterTests: XCTestCase {
     func testBlendHappensOnceWhenTheBudgetIsSpent() {
         func weights(_ network: RRDBNet) -> [Float] { network.namedParameters().flatMap { $0.1.value.values } }
         // The reference: no blend in the adapter, the blend done by hand after step 4, then one warm step.
-        var plain = options(.twoPhase, steps: 4)
+        var plain = options(steps: 4)
         plain.blend = 1
         let referenceGr = tinyGr()
         let start = referenceGr.snapshot()

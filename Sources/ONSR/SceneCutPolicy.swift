@@ -1,9 +1,8 @@
 import Decode
 import Engine
 import Foundation
-import ONSR
 
-/// What happens at a scene cut under two-phase adaptation, for both schedulers: `SceneScheduler` runs it at
+/// What happens at a scene cut, for both schedulers: `SceneScheduler` runs it at
 /// the cut, `LiveScheduler` on its background thread while frames flow.
 ///
 /// The previous scene's Gd is refitted to the new scene's frames through the pretrained Gr for a quarter of
@@ -38,7 +37,8 @@ public struct SceneCutPolicy {
     public func decide(frames: [RGBImage], index: Int, gr: RRDBNet, pretrained: [Tensor], previous: OnlineAdapter,
                        makeAdapter: (DegradationNet?, Discriminator?) -> OnlineAdapter,
                        shouldStop: () -> Bool = { false }, progress: (AdaptationStep) -> Void = { _ in }) -> Outcome {
-        let watch = Stopwatch()
+        let started = DispatchTime.now().uptimeNanoseconds
+        let watch = { Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9 }
         let adaptedGr = gr.snapshot()
         gr.restore(pretrained)
         let oldGd = previous.gd.snapshot()
@@ -82,8 +82,41 @@ public struct SceneCutPolicy {
     }
 
     private func record(_ kind: AdaptationRecord.Kind, _ index: Int, _ steps: Int, _ before: Float, _ after: Float,
-                        _ watch: Stopwatch) -> AdaptationRecord {
+                        _ watch: () -> Double) -> AdaptationRecord {
         AdaptationRecord(kind: kind, frame: index, steps: steps, internalLossBefore: before, internalLossAfter: after,
-                         seconds: watch.seconds)
+                         seconds: watch())
+    }
+}
+
+/// What happened at one adaptation.
+public struct AdaptationRecord: Codable, Sendable {
+    public enum Kind: String, Codable, Sendable {
+        /// From the pretrained Gr with a fresh Gd.
+        case full
+        /// The previous scene's Gr and Gd kept exactly, after a Gd-only probe of `steps` steps found the
+        /// degradation unchanged (`DegradationCheck`).
+        case warmShort = "warm-short"
+        /// A returning shot: the cached model was reused, no steps.
+        case cached
+    }
+    public var kind: Kind
+    public var frame: Int
+    public var steps: Int
+    /// Held-aside L_IB before the first and after the last step.
+    public var internalLossBefore: Float
+    public var internalLossAfter: Float
+    public var seconds: Double
+    /// After a cut: the Gd-only probe that decided the kind.
+    public var probe: DegradationProbe? = nil
+
+    public init(kind: Kind, frame: Int, steps: Int, internalLossBefore: Float, internalLossAfter: Float, seconds: Double,
+                probe: DegradationProbe? = nil) {
+        self.kind = kind
+        self.frame = frame
+        self.steps = steps
+        self.internalLossBefore = internalLossBefore
+        self.internalLossAfter = internalLossAfter
+        self.seconds = seconds
+        self.probe = probe
     }
 }

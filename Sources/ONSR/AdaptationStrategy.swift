@@ -1,0 +1,90 @@
+import Decode
+import Engine
+import Foundation
+
+/// How an adaptation spends its steps: which network learns from which loss at each step. The product runs
+/// `TwoPhase`; the paper's other variants and the controls are strategies of the benchmark (`Sources/Training`),
+/// built from the same steps of `OnlineAdapter` (`updateDegradation`, `updateReconstruction`, ...).
+public protocol AdaptationStrategy: Sendable {
+    /// The name in method names and reports (`two-phase`).
+    var name: String { get }
+    /// Gd's learning rate at `scale` where the options leave it unset.
+    func learningRateGd(scale: Int) -> Float
+    /// One step on the LR patches `y` and the external HR patches `xe`, drawn by the adapter from `frames`
+    /// and its external photos; returns L_IB and L_EB (NaN for a loss the step did not compute).
+    func step(_ adapter: OnlineAdapter, y: Tensor, xe: Tensor, frames: [RGBImage]) -> (internalLoss: Float, externalLoss: Float)
+}
+
+/// Where two-phase takes the shape of the kernel Gr is fine-tuned through.
+public enum KernelShape: String, Codable, CaseIterable, Sendable {
+    /// Gd's fitted kernel as it is.
+    case fitted
+    /// Gd's fitted size, the input spectrum's direction and elongation (`SpectralBlur`).
+    case spectral
+}
+
+/// The product's schedule: first Gd alone (L_IB + λ L_GAN through the fixed pretrained Gr, Dl trained beside
+/// it), then Gr alone (L_EB) through that degradation, fixed: Gr never chases a moving degradation, Gd never a
+/// moving Gr. Measured best of the paper's variants and ours on the shipped model (docs/onsr-study.md).
+public struct TwoPhase: AdaptationStrategy {
+    /// Steps of Gd's phase; nil: half the adaptation's budget, at most `longestDegradationPhase` (Gd converges
+    /// in about 50 steps, after which every Gr step gains: docs/onsr-study.md, quality against steps).
+    public var degradationPhase: Int?
+    /// The kernel Gr is fine-tuned through once Gd's phase ends. `fitted`: Gd as fitted. `spectral`: a Gaussian
+    /// of Gd's fitted size whose direction and elongation come from the input's power spectrum (`SpectralBlur`),
+    /// since Gd fitted through the blind Gr comes out nearly round. Spectral measured better on held-out photos
+    /// (+0.34 against +0.15 dB at x2, 100 steps, blend 0.5; docs/onsr-study.md).
+    public var kernelShape = KernelShape.spectral
+    /// Spectral shape: where the spectrum's eigenvalue difference exceeds 0.8 of Gd's fitted size, raise the
+    /// size to fit it instead of cutting the difference down (`SpectralBlur.shapedKernel(raiseSize:)`).
+    public var elongationRaisesSize = true
+
+    /// Two-phase's Gd phase is at most this many steps long by default.
+    public static let longestDegradationPhase = 50
+
+    public init(degradationPhase: Int? = nil, kernelShape: KernelShape = .spectral, elongationRaisesSize: Bool = true) {
+        self.degradationPhase = degradationPhase
+        self.kernelShape = kernelShape
+        self.elongationRaisesSize = elongationRaisesSize
+    }
+
+    public var name: String { "two-phase" }
+
+    /// 3e-3 at x2, 1e-3 at x4, where 3e-3 moved the larger Gd away from the true kernel (docs/onsr-study.md, x4):
+    /// Gd learns alone against a fixed Gr.
+    public func learningRateGd(scale: Int) -> Float { scale >= 4 ? 1e-3 : 3e-3 }
+
+    /// Steps of an adaptation with a budget of `steps` in which only Gd learns, fixed from the whole budget so
+    /// that an adaptation taken in several calls splits the same way.
+    public func degradationSteps(budget steps: Int) -> Int {
+        degradationPhase ?? max(1, min(TwoPhase.longestDegradationPhase, steps / 2))
+    }
+
+    public func step(_ adapter: OnlineAdapter, y: Tensor, xe: Tensor, frames: [RGBImage]) -> (internalLoss: Float, externalLoss: Float) {
+        if adapter.stepsDone < degradationSteps(budget: adapter.options.steps) {
+            let internalLoss = adapter.updateDegradation(y: y, xe: xe, gan: true)
+            adapter.updateDiscriminator(real: y, xe: xe)
+            return (internalLoss, .nan)
+        }
+        if kernelShape == .spectral && adapter.spectralAgreement == nil {
+            adapter.shapedKernel = spectrallyShapedKernel(adapter, frames: frames)
+        }
+        return (.nan, adapter.updateReconstruction(xe: xe, through: adapter.shapedKernel))
+    }
+
+    /// Gd's fitted size in the direction and elongation the frames' spectrum shows, the elongation as far as the
+    /// frames' quadrants agree on it; Gd's own kernel (nil) when they do not agree at all or the frames are too
+    /// small for the spectrum. Records the agreement on the adapter.
+    private func spectrallyShapedKernel(_ adapter: OnlineAdapter, frames: [RGBImage]) -> BlurKernel? {
+        let scale = adapter.gr.scale
+        let luma = frames.map { (values: $0.luma, height: $0.height, width: $0.width) }
+        let spectral = SpectralBlur.estimate(luma: luma, scale: scale)
+        adapter.spectralAgreement = spectral?.agreement ?? 0
+        guard let spectral else { return nil }
+        let confidence = SpectralBlur.confidence(agreement: spectral.agreement)
+        guard confidence > 0 else { return nil }
+        let fitted = KernelComparison.covariance(adapter.gd.subsamplingKernel())
+        return SpectralBlur.shapedKernel(trace: fitted.yy + fitted.xx, spectral: spectral.covariance, scale: scale,
+                                         confidence: confidence, raiseSize: elongationRaisesSize)
+    }
+}
