@@ -1,4 +1,5 @@
 import Engine
+import Training
 import TestSupport
 import XCTest
 

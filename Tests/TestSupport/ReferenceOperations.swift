@@ -1,3 +1,7 @@
+import Engine
+
+/// NCHW reference implementations of the operations the engine runs channels last (`ChannelsLast`): the
+/// tests check these against finite differences and the engine's ops against these.
 /// Element-wise operations with their backward passes, on feature maps (possibly channel slices).
 public enum Elementwise {
     /// LeakyReLU in place: x < 0 becomes slope * x (BasicSR uses slope 0.2).

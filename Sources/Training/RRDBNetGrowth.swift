@@ -1,3 +1,4 @@
+import Engine
 import Foundation
 
 /// Deepening a trained RRDBNet without changing what it computes, so that a larger model can start from a
