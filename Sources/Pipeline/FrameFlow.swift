@@ -61,6 +61,8 @@ final class FrameFlow: @unchecked Sendable {
     let maxLatency: Double
     private(set) var repairedTimestamps = 0
     private(set) var stages = StageSeconds()
+    /// What the processor reported when the stream ended.
+    private(set) var summary = ProcessingSummary()
     private var readerStages = StageSeconds(), upscaleStages = StageSeconds()
 
     init(_ c: Configuration) {
@@ -84,7 +86,7 @@ final class FrameFlow: @unchecked Sendable {
         stages.demuxDecode = readerStages.demuxDecode
         stages.toRGB = readerStages.toRGB
         stages.upscale = upscaleStages.upscale
-        stages.adapt = setup.processor.adaptSeconds
+        stages.adapt = summary.adaptSeconds
         // Live adaptation runs on its own thread, beside inference rather than inside the stage's time.
         stages.infer = max(0, stages.upscale - (setup.processor.acceptsLateFrames ? 0 : stages.adapt))
         if let error = errorLock.withLock({ firstError }) { throw error }
@@ -139,7 +141,7 @@ final class FrameFlow: @unchecked Sendable {
                     throw ToolError(.dataError, "\(setup.demuxer.path): frame size changes from \(setup.video.width)x\(setup.video.height) to "
                                     + "\(image.width)x\(image.height) mid-stream, which onsr-video does not support")
                 }
-                let item = FlowItem.frame(image, pts: pts, arrival: DispatchTime.now().uptimeNanoseconds)
+                let item = FlowItem.frame(TimedFrame(image: image, pts: pts, seconds: seconds(pts)))
                 if dropPolicy == .drop {
                     switch decoded.offer(item) {
                     case .queued: break
@@ -202,25 +204,18 @@ final class FrameFlow: @unchecked Sendable {
     }
 
     private func upscaleFrames() throws {
-        // Processors return frames in order, one per frame given, so arrival times queue up beside them.
-        var arrivals: [UInt64] = []
-        func forward(_ frames: [TimedFrame]) -> Bool {
-            frames.allSatisfy { upscaled.push(.frame($0.image, pts: $0.pts, arrival: arrivals.removeFirst())) }
-        }
         let canFallBack = dropPolicy == .fallback && setup.processor.acceptsLateFrames
         while let item = decoded.pop() {
             switch item {
-            case .frame(let image, let pts, let arrival):
-                arrivals.append(arrival)
-                let late = canFallBack && Double(DispatchTime.now().uptimeNanoseconds - arrival) / 1e9 > maxLatency
+            case .frame(let frame):
+                let late = canFallBack && Double(DispatchTime.now().uptimeNanoseconds - frame.arrival) / 1e9 > maxLatency
                 if late { lateFrames += 1 }
-                let ready = try Stopwatch.time(&upscaleStages.upscale) {
-                    try setup.processor.submit(TimedFrame(image: image, pts: pts, seconds: seconds(pts)), late: late)
-                }
-                if !forward(ready) { return }
+                let ready = try Stopwatch.time(&upscaleStages.upscale) { try setup.processor.submit(frame, late: late) }
+                if !ready.allSatisfy({ upscaled.push(.frame($0)) }) { return }
             case .end:
-                let rest = try Stopwatch.time(&upscaleStages.upscale) { try setup.processor.finish() }
-                if !forward(rest) { return }
+                let (rest, summary) = try Stopwatch.time(&upscaleStages.upscale) { try setup.processor.finish() }
+                self.summary = summary
+                if !rest.allSatisfy({ upscaled.push(.frame($0)) }) { return }
                 upscaled.push(.end)
                 return
             }
@@ -242,14 +237,14 @@ final class FrameFlow: @unchecked Sendable {
             }
             while let item = upscaled.pop() {
                 switch item {
-                case .frame(let image, let pts, let arrival):
+                case .frame(let timed):
                     let frame = try Stopwatch.time(&stages.fromRGB) {
-                        try converter.frame(from: image, for: setup.encoder, matrix: setup.matrix, fullRange: setup.fullRange)
+                        try converter.frame(from: timed.image, for: setup.encoder, matrix: setup.matrix, fullRange: setup.fullRange)
                     }
-                    frame.pts = pts
+                    frame.pts = timed.pts
                     try Stopwatch.time(&stages.encode) { try setup.encoder.send(frame) }
                     try drain()
-                    latency.record(since: arrival)
+                    latency.record(since: timed.arrival)
                     framesWritten += 1
                     setup.events(.progress(frames: framesWritten, expectedFrames: setup.expectedFrames, elapsed: clock.seconds))
                 case .end:

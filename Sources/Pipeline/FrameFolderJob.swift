@@ -81,8 +81,8 @@ public struct FrameFolderJob {
         var report = Report(input: inputFolder, output: outputFolder, method: processor.name, scale: processor.scale, frames: 0,
                             secondsRead: 0, secondsUpscale: 0, secondsWrite: 0, wallSeconds: 0)
         let wall = Stopwatch()
-        try upscale(pairs, report: &report) { events(.progress(frames: $0, expectedFrames: pairs.count, elapsed: wall.seconds)) }
-        report.scenes = processor.scenes.isEmpty ? nil : processor.scenes
+        let summary = try upscale(pairs, report: &report) { events(.progress(frames: $0, expectedFrames: pairs.count, elapsed: wall.seconds)) }
+        report.scenes = summary.scenes.isEmpty ? nil : summary.scenes
         report.wallSeconds = wall.seconds
         return report
     }
@@ -118,7 +118,7 @@ public struct FrameFolderJob {
         var report = Report(input: input, output: output, method: processor.name, scale: processor.scale, frames: 0,
                             secondsRead: 0, secondsUpscale: 0, secondsWrite: 0, wallSeconds: 0)
         let wall = Stopwatch()
-        try upscale([(input, output)], report: &report) { _ in }
+        _ = try upscale([(input, output)], report: &report) { _ in }
         report.wallSeconds = wall.seconds
         return report
     }
@@ -136,7 +136,8 @@ public struct FrameFolderJob {
 
     /// Upscales each (input, output) pair in order through the processor: frame i goes in with pts i, and each
     /// frame that comes out (possibly later: a scheduler holds a look-ahead) is written to its own output.
-    private func upscale(_ pairs: [(String, String)], report: inout Report, progress: (Int) -> Void) throws {
+    /// Returns what the processor reported at the end.
+    private func upscale(_ pairs: [(String, String)], report: inout Report, progress: (Int) -> Void) throws -> ProcessingSummary {
         var pending: [Int64: (target: AtomicOutput, bitDepth: Int)] = [:]
         func write(_ frames: [TimedFrame], report: inout Report) throws {
             for frame in frames {
@@ -166,7 +167,9 @@ public struct FrameFolderJob {
             }
             try write(ready, report: &report)
         }
-        try write(try Stopwatch.time(&report.secondsUpscale) { try processor.finish() }, report: &report)
+        let (rest, summary) = try Stopwatch.time(&report.secondsUpscale) { try processor.finish() }
+        try write(rest, report: &report)
+        return summary
     }
 }
 

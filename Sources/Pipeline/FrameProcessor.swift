@@ -1,17 +1,44 @@
 import Decode
+import Foundation
 
-/// One decoded frame with its presentation time, as it travels between stages.
+/// One decoded frame as it travels between stages: its image, presentation time and when it was decoded.
 public struct TimedFrame: Sendable {
     public var image: RGBImage
     /// Presentation time in the video stream's time base.
     public var pts: Int64
     /// Presentation time in seconds, where the stream's time base is known.
     public var seconds: Double?
+    /// When the frame was decoded (monotonic nanoseconds): latency and the late-frame policy count from here.
+    public var arrival: UInt64
 
-    public init(image: RGBImage, pts: Int64, seconds: Double? = nil) {
+    public init(image: RGBImage, pts: Int64, seconds: Double? = nil, arrival: UInt64 = DispatchTime.now().uptimeNanoseconds) {
         self.image = image
         self.pts = pts
         self.seconds = seconds
+        self.arrival = arrival
+    }
+
+    /// The same frame (time, arrival) with another picture: its upscaled version.
+    public func with(_ image: RGBImage) -> TimedFrame {
+        var frame = self
+        frame.image = image
+        return frame
+    }
+}
+
+/// What a processor did over a whole stream, returned with the last frames.
+public struct ProcessingSummary: Sendable {
+    /// Seconds spent adapting (zero for fixed methods).
+    public var adaptSeconds = 0.0
+    /// Scene and adaptation records for reports (empty for fixed methods).
+    public var scenes: [SceneRecord] = []
+    /// Live mode: when adapted models took over (empty otherwise).
+    public var switches: [ModelSwitch] = []
+
+    public init(adaptSeconds: Double = 0, scenes: [SceneRecord] = [], switches: [ModelSwitch] = []) {
+        self.adaptSeconds = adaptSeconds
+        self.scenes = scenes
+        self.switches = switches
     }
 }
 
@@ -22,14 +49,8 @@ public protocol FrameProcessor: AnyObject {
     var name: String { get }
     /// Takes the next frame; returns the frames that are ready.
     func submit(_ frame: TimedFrame) throws -> [TimedFrame]
-    /// The end of the stream: returns every frame still held.
-    func finish() throws -> [TimedFrame]
-    /// Seconds spent adapting (zero for fixed methods); the rest of the stage's time is inference.
-    var adaptSeconds: Double { get }
-    /// Scene and adaptation records for reports (empty for fixed methods).
-    var scenes: [SceneRecord] { get }
-    /// Live mode: when adapted models took over (empty otherwise).
-    var switches: [ModelSwitch] { get }
+    /// The end of the stream: returns every frame still held and what the processor did.
+    func finish() throws -> (frames: [TimedFrame], summary: ProcessingSummary)
     /// True when the processor returns every frame at once and can upscale a late frame cheaply.
     var acceptsLateFrames: Bool { get }
     /// Takes the next frame; a `late` one (behind the latency budget) gets a cheap fallback where accepted.
@@ -37,7 +58,6 @@ public protocol FrameProcessor: AnyObject {
 }
 
 extension FrameProcessor {
-    public var switches: [ModelSwitch] { [] }
     public var acceptsLateFrames: Bool { false }
     public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] { try submit(frame) }
 }
@@ -47,8 +67,6 @@ public final class PerFrameProcessor: FrameProcessor {
     public let upscaler: FrameUpscaler
     public var scale: Int { upscaler.scale }
     public var name: String { upscaler.name }
-    public var adaptSeconds: Double { 0 }
-    public var scenes: [SceneRecord] { [] }
 
     public var acceptsLateFrames: Bool { true }
     private lazy var fallback = InterpolationUpscaler(kernel: .bicubic, scale: upscaler.scale, name: "bicubic")
@@ -58,8 +76,8 @@ public final class PerFrameProcessor: FrameProcessor {
     public func submit(_ frame: TimedFrame) throws -> [TimedFrame] { try submit(frame, late: false) }
 
     public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] {
-        [TimedFrame(image: try (late ? fallback : upscaler).upscale(frame.image), pts: frame.pts, seconds: frame.seconds)]
+        [frame.with(try (late ? fallback : upscaler).upscale(frame.image))]
     }
 
-    public func finish() throws -> [TimedFrame] { [] }
+    public func finish() throws -> (frames: [TimedFrame], summary: ProcessingSummary) { ([], ProcessingSummary()) }
 }

@@ -134,16 +134,16 @@ public final class LiveScheduler: FrameProcessor {
         } else {
             output = infer(frame.image)
         }
-        return [TimedFrame(image: output, pts: frame.pts, seconds: frame.seconds)]
+        return [frame.with(output)]
     }
 
     public func submit(_ frame: TimedFrame) throws -> [TimedFrame] { try submit(frame, late: false) }
 
-    public func finish() throws -> [TimedFrame] {
+    public func finish() throws -> (frames: [TimedFrame], summary: ProcessingSummary) {
         lock.withLock { streamEnded = true }
         finishedThread.wait()
         collectAdaptationRecords()
-        return []
+        return ([], ProcessingSummary(adaptSeconds: adaptSeconds, scenes: scenes, switches: switches))
     }
 
     /// Moves the background thread's finished adaptations into their scenes' records.

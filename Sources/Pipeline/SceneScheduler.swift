@@ -105,7 +105,9 @@ public final class SceneScheduler: FrameProcessor {
         return try release(final: false)
     }
 
-    public func finish() throws -> [TimedFrame] { try release(final: true) }
+    public func finish() throws -> (frames: [TimedFrame], summary: ProcessingSummary) {
+        (try release(final: true), ProcessingSummary(adaptSeconds: adaptSeconds, scenes: scenes))
+    }
 
     /// Upscales every pending frame whose scene is ready; a scene is ready once its look-ahead is full, the
     /// next scene has begun, or the stream has ended.
@@ -127,7 +129,7 @@ public final class SceneScheduler: FrameProcessor {
                 try adaptLater(head.frame.image, index: head.index, steps: options.warmSteps, fromPretrained: false)
             }
             pending.removeFirst()
-            ready.append(TimedFrame(image: try infer(head.frame.image), pts: head.frame.pts, seconds: head.frame.seconds))
+            ready.append(head.frame.with(try infer(head.frame.image)))
             scenes[scenes.count - 1].lastFrame = head.index
             scenes[scenes.count - 1].endSeconds = head.frame.seconds
         }

@@ -38,7 +38,7 @@ public enum DropPolicy: String, CaseIterable, Codable, Sendable {
 /// One item travelling between stages: a frame with its presentation time and the monotonic time (ns) it
 /// was decoded, or the end of the stream.
 enum FlowItem {
-    case frame(RGBImage, pts: Int64, arrival: UInt64)
+    case frame(TimedFrame)
     case end
 }
 
@@ -129,8 +129,8 @@ public final class VideoJob {
                             encoderOptions: options.encoder.options.map { "\($0.key)=\($0.value)" }),
             colour: format.colour.names.merging(["matrixUsed": matrix.rawValue, "fullRange": String(fullRange)]) { a, _ in a },
             frames: flow.framesWritten, damagedPackets: flow.damage.count, repairedTimestamps: flow.repairedTimestamps,
-            streams: plan.entries, scenes: processor.scenes.isEmpty ? nil : processor.scenes,
-            modelSwitches: processor.switches.isEmpty ? nil : processor.switches,
+            streams: plan.entries, scenes: flow.summary.scenes.isEmpty ? nil : flow.summary.scenes,
+            modelSwitches: flow.summary.switches.isEmpty ? nil : flow.summary.switches,
             droppedFrames: flow.droppedFrames, lateFrames: flow.lateFrames, latency: flow.latency.summary, seconds: flow.stages, wallSeconds: seconds,
             framesPerSecond: seconds > 0 ? Double(flow.framesWritten) / seconds : 0)
     }

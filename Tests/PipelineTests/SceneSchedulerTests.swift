@@ -26,14 +26,19 @@ final class SceneSchedulerTests: XCTestCase {
         return try SceneScheduler(model: model, external: photos, adaptation: adaptation, options: options)
     }
 
-    /// Runs `frames` through the scheduler; returns the outputs in order.
+    /// Runs `frames` through the scheduler; returns the outputs in order. The summary the end of the stream
+    /// returns must be what the scheduler recorded.
     func run(_ scheduler: SceneScheduler, _ frames: [RGBImage]) throws -> [TimedFrame] {
         var outputs: [TimedFrame] = []
         for (i, image) in frames.enumerated() {
             outputs += try scheduler.submit(TimedFrame(image: image, pts: Int64(i * 10), seconds: Double(i) / 10))
             XCTAssertLessThanOrEqual(i + 1 - outputs.count, 4, "no more than the look-ahead is held")
         }
-        return outputs + (try scheduler.finish())
+        let end = try scheduler.finish()
+        XCTAssertEqual(end.summary.scenes.map(\.firstFrame), scheduler.scenes.map(\.firstFrame))
+        XCTAssertEqual(end.summary.scenes.compactMap(\.adaptation?.kind), scheduler.scenes.compactMap(\.adaptation?.kind))
+        XCTAssertEqual(end.summary.adaptSeconds, scheduler.adaptSeconds)
+        return outputs + end.frames
     }
 
     func threeShots(length: Int = 6) -> [RGBImage] {
