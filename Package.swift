@@ -28,7 +28,7 @@ let package = Package(
         .systemLibrary(name: "CMalloc"),
         // The ONSR method: Gd, Dl, blur kernels, the spectral estimate, the adapter, the degradation check.
         .target(name: "ONSR", dependencies: ["Engine", "Decode"], exclude: ["README.md"], swiftSettings: optimise),
-        .target(name: "Pipeline", dependencies: ["Decode", "Engine", "ONSR", "CMalloc"], resources: [.copy("Models")]),
+        .target(name: "Pipeline", dependencies: ["Decode", "Engine", "ONSR", "CMalloc"], exclude: ["README.md"], resources: [.copy("Models")]),
         // Batch runs over archives: the plan, the manifest, per-item locks and item processes.
         .target(name: "Batch", dependencies: ["Pipeline", "CMalloc"], exclude: ["README.md"]),
         // Training Gr and the blind-SR benchmark with its study variants: the CLI links it, the video path does not.

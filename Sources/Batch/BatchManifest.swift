@@ -18,7 +18,7 @@ public enum ContentHash {
     /// Hashes a file's content in 1 MiB blocks; throws when it cannot be read.
     public static func file(_ path: String, seed: UInt64 = offset) throws -> UInt64 {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ToolError(.noInput, "\(path): cannot be read")
+            throw JobError(.noInput, "\(path): cannot be read")
         }
         defer { try? handle.close() }
         var hash = seed
@@ -46,7 +46,7 @@ public struct ItemIdentity: Codable, Sendable, Equatable {
         let manager = FileManager.default
         func attributes(_ path: String) throws -> (Int64, Double) {
             guard let attributes = try? manager.attributesOfItem(atPath: path) else {
-                throw ToolError(.noInput, "\(path): no such file or folder")
+                throw JobError(.noInput, "\(path): no such file or folder")
             }
             return ((attributes[.size] as? NSNumber)?.int64Value ?? 0,
                     (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0)
@@ -54,7 +54,7 @@ public struct ItemIdentity: Codable, Sendable, Equatable {
         switch item.kind {
         case .video:
             let (size, modified) = try attributes(item.input)
-            guard access(item.input, R_OK) == 0 else { throw ToolError(.noInput, "\(item.input): not readable") }
+            guard access(item.input, R_OK) == 0 else { throw JobError(.noInput, "\(item.input): not readable") }
             return ItemIdentity(size: size, modified: modified, hash: String(format: "%016llx", try ContentHash.file(item.input)))
         case .frames:
             var size: Int64 = 0, modified = 0.0, hash = ContentHash.offset
@@ -111,10 +111,10 @@ public final class BatchManifest {
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
-            throw ToolError(.cannotCreate, "\(folder): cannot create the batch folder: \(error.localizedDescription)")
+            throw JobError(.cannotCreate, "\(folder): cannot create the batch folder: \(error.localizedDescription)")
         }
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard descriptor >= 0 else { throw ToolError(.cannotCreate, "\(path): cannot open the manifest: \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else { throw JobError(.cannotCreate, "\(path): cannot open the manifest: \(String(cString: strerror(errno)))") }
         handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     }
 
@@ -146,7 +146,7 @@ public final class BatchManifest {
             try handle.write(contentsOf: line)
             try handle.synchronize()
         } catch {
-            throw ToolError(.cannotCreate, "\(path): cannot write the manifest: \(error.localizedDescription)")
+            throw JobError(.cannotCreate, "\(path): cannot write the manifest: \(error.localizedDescription)")
         }
     }
 }

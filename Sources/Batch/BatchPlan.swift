@@ -56,7 +56,7 @@ public enum BatchPlan {
         var seen: [String: String] = [:]
         for item in items {
             if let other = seen[item.output] {
-                throw ToolError(.usage, "\(other) and \(item.input) would both be written to \(item.output)")
+                throw JobError(.usage, "\(other) and \(item.input) would both be written to \(item.output)")
             }
             seen[item.output] = item.input
         }
@@ -72,7 +72,7 @@ public enum BatchPlan {
             do {
                 names = try FileManager.default.contentsOfDirectory(atPath: folder)
             } catch {
-                throw ToolError(.noInput, "\(folder): cannot list the folder: \(error.localizedDescription)")
+                throw JobError(.noInput, "\(folder): cannot list the folder: \(error.localizedDescription)")
             }
             for name in names.sorted(by: NaturalOrder.precedes) where !name.hasPrefix(".") {
                 let child = relative.isEmpty ? name : (relative as NSString).appendingPathComponent(name)

@@ -112,7 +112,7 @@ public final class BatchRunner {
             try record(item, .done, identity: id, seconds: entry.seconds, outputBytes: BatchRunner.size(of: item.output))
         } catch {
             entry.result = "failed"
-            entry.error = (error as? ToolError)?.message ?? "\(error)"
+            entry.error = (error as? JobError)?.message ?? "\(error)"
             try? record(item, .failed, identity: identity, error: entry.error)
         }
         return entry
@@ -125,7 +125,7 @@ public final class BatchRunner {
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         } catch {
-            throw ToolError(.cannotCreate, "\(folder): cannot create the folder: \(error.localizedDescription)")
+            throw JobError(.cannotCreate, "\(folder): cannot create the folder: \(error.localizedDescription)")
         }
         let prefix = "." + (item.output as NSString).lastPathComponent + ".onsr-partial-"
         for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(prefix) {

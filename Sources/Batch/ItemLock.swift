@@ -42,7 +42,7 @@ public final class ItemLock {
                 return ItemLock(path: path, owner: owner, heartbeatEvery: max(1, staleAfter / 4))
             }
             guard errno == EEXIST else {
-                throw ToolError(.cannotCreate, "\(path): cannot create the lock: \(String(cString: strerror(errno)))")
+                throw JobError(.cannotCreate, "\(path): cannot create the lock: \(String(cString: strerror(errno)))")
             }
             guard let held = try? String(contentsOfFile: path, encoding: .utf8), isStale(path, owner: held, staleAfter: staleAfter) else {
                 return nil

@@ -12,18 +12,20 @@ public enum ItemProcess {
     /// output) when the parent does, even by SIGKILL, instead of finishing an item nobody will record.
     static let parentVariable = "ONSR_VIDEO_BATCH_PARENT"
 
-    /// Called first thing in `main`: arranges SIGTERM on the parent's death when started by a batch.
-    public static func dieWithParentIfAsked() {
+    /// Called first thing in `main`: arranges SIGTERM on the parent's death when started by a batch; exits with
+    /// `exitStatus` at once if the parent is already gone.
+    public static func dieWithParentIfAsked(exitStatus: Int32) {
         #if canImport(Glibc)
         guard let value = ProcessInfo.processInfo.environment[parentVariable], let parent = Int32(value) else { return }
         _ = onsr_set_parent_death_signal(SIGTERM)
         // The parent may have died before the signal was armed.
-        if getppid() != parent { _exit(ToolError.Kind.interrupted.rawValue) }
+        if getppid() != parent { _exit(exitStatus) }
         #endif
     }
 
-    /// Runs `onsr-video` with `arguments`; throws a ToolError carrying the child's own one-line error.
-    public static func run(_ arguments: [String]) throws {
+    /// Runs `onsr-video` with `arguments`; throws a JobError carrying the child's own one-line error, of the
+    /// kind `kindOf` reads from its exit status (the command line's policy).
+    public static func run(kindOf: (Int32) -> JobError.Kind, _ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -36,18 +38,18 @@ public enum ItemProcess {
         do {
             try process.run()
         } catch {
-            throw ToolError(.other, "cannot start \(executable): \(error.localizedDescription)")
+            throw JobError(.other, "cannot start \(executable): \(error.localizedDescription)")
         }
         let text = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         let status = process.terminationStatus
         guard process.terminationReason == .exit else {
-            throw ToolError(.other, "onsr-video crashed on this item (signal \(status))")
+            throw JobError(.other, "onsr-video crashed on this item (signal \(status))")
         }
         guard status == 0 else {
             let line = text.split(separator: "\n").last { $0.contains("error:") }
                 .map { String($0.split(separator: ":", maxSplits: 2).last ?? $0).trimmingCharacters(in: .whitespaces) }
-            throw ToolError(ToolError.Kind(rawValue: status) ?? .other, line ?? "onsr-video exited with status \(status)")
+            throw JobError(kindOf(status), line ?? "onsr-video exited with status \(status)")
         }
     }
 

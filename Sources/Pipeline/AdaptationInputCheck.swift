@@ -7,11 +7,11 @@ import ONSR
 /// at least one external photo one HR patch.
 public enum AdaptationInputCheck {
     /// Throws a data error when `image` is smaller than an LR patch (the job that knows the file names it:
-    /// `ToolError.naming`).
+    /// `JobError.naming`).
     public static func frame(_ image: RGBImage, options: AdaptationOptions) throws {
         let side = options.patchSize
         guard image.width >= side && image.height >= side else {
-            throw ToolError(.dataError, "ONSR needs frames of at least \(side)x\(side) pixels, this one is "
+            throw JobError(.dataError, "ONSR needs frames of at least \(side)x\(side) pixels, this one is "
                             + "\(image.width)x\(image.height) (use --method pretrained)")
         }
     }
@@ -20,7 +20,7 @@ public enum AdaptationInputCheck {
     public static func external(_ external: PhotoSet, options: AdaptationOptions, scale: Int) throws {
         let side = options.patchSize * scale
         guard external.images.contains(where: { $0.width >= side && $0.height >= side }) else {
-            throw ToolError(.dataError, "\(external.folder): ONSR needs external photos of at least \(side)x\(side) pixels at x\(scale)")
+            throw JobError(.dataError, "\(external.folder): ONSR needs external photos of at least \(side)x\(side) pixels at x\(scale)")
         }
     }
 }

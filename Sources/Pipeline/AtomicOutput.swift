@@ -33,16 +33,16 @@ public final class AtomicOutput {
         let manager = FileManager.default
         var isDirectory: ObjCBool = false
         guard manager.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw ToolError(.cannotCreate, "\(finalPath): folder \(folder) does not exist")
+            throw JobError(.cannotCreate, "\(finalPath): folder \(folder) does not exist")
         }
         if manager.fileExists(atPath: finalPath, isDirectory: &isDirectory) {
-            if isDirectory.boolValue { throw ToolError(.cannotCreate, "\(finalPath): is a directory") }
+            if isDirectory.boolValue { throw JobError(.cannotCreate, "\(finalPath): is a directory") }
             for input in inputs where AtomicOutput.sameFile(input, finalPath) {
-                throw ToolError(.usage, "\(finalPath): output would overwrite the input")
+                throw JobError(.usage, "\(finalPath): output would overwrite the input")
             }
-            if !overwrite { throw ToolError(.cannotCreate, "\(finalPath): already exists; pass --overwrite to replace it") }
+            if !overwrite { throw JobError(.cannotCreate, "\(finalPath): already exists; pass --overwrite to replace it") }
         }
-        guard access(folder, W_OK) == 0 else { throw ToolError(.cannotCreate, "\(finalPath): folder \(folder) is not writable") }
+        guard access(folder, W_OK) == 0 else { throw JobError(.cannotCreate, "\(finalPath): folder \(folder) is not writable") }
         let name = url.lastPathComponent
         let ext = url.pathExtension
         let unique = "\(getpid())-\(AtomicOutput.counter.next())"
@@ -60,7 +60,7 @@ public final class AtomicOutput {
         guard rename(temporaryPath, finalPath) == 0 else {
             let reason = String(cString: strerror(errno))
             discard()
-            throw ToolError(.cannotCreate, "\(finalPath): cannot rename the finished file into place: \(reason)")
+            throw JobError(.cannotCreate, "\(finalPath): cannot rename the finished file into place: \(reason)")
         }
         settled = true
         PartialFiles.shared.remove(temporaryPath)

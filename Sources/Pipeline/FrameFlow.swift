@@ -18,7 +18,7 @@ final class DamageCounter: @unchecked Sendable {
         lock.lock(); count += 1; lock.unlock()
         guard allowed else {
             let when = seconds.map { String(format: " near %.2f s", $0) } ?? ""
-            throw ToolError(.dataError, "\(path): damaged video data\(when) (\(what)); pass --allow-damaged to keep what decodes")
+            throw JobError(.dataError, "\(path): damaged video data\(when) (\(what)); pass --allow-damaged to keep what decodes")
         }
     }
 }
@@ -138,7 +138,7 @@ final class FrameFlow: @unchecked Sendable {
                     try converter.rgbImage(from: frame, matrix: setup.matrix, fullRange: setup.fullRange)
                 }
                 guard image.width == setup.video.width, image.height == setup.video.height else {
-                    throw ToolError(.dataError, "\(setup.demuxer.path): frame size changes from \(setup.video.width)x\(setup.video.height) to "
+                    throw JobError(.dataError, "\(setup.demuxer.path): frame size changes from \(setup.video.width)x\(setup.video.height) to "
                                     + "\(image.width)x\(image.height) mid-stream, which onsr-video does not support")
                 }
                 let item = FlowItem.frame(TimedFrame(image: image, pts: pts, seconds: seconds(pts)))
@@ -198,7 +198,7 @@ final class FrameFlow: @unchecked Sendable {
     private func upscaleStage() throws {
         do {
             try upscaleFrames()
-        } catch let error as ToolError {
+        } catch let error as JobError {
             throw error.naming(input)
         }
     }
@@ -250,7 +250,7 @@ final class FrameFlow: @unchecked Sendable {
                 case .end:
                     try Stopwatch.time(&stages.encode) { try setup.encoder.sendEndOfStream() }
                     try drain()
-                    guard framesWritten > 0 else { throw ToolError(.dataError, "\(setup.demuxer.path): no video frame could be decoded") }
+                    guard framesWritten > 0 else { throw JobError(.dataError, "\(setup.demuxer.path): no video frame could be decoded") }
                     return
                 }
             }

@@ -44,9 +44,9 @@ public struct FrameFolderJob {
     public static func frameFiles(in folder: String) throws -> [String] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else {
-            throw ToolError(.noInput, "\(folder): no such folder")
+            throw JobError(.noInput, "\(folder): no such folder")
         }
-        guard isDirectory.boolValue else { throw ToolError(.noInput, "\(folder): not a folder") }
+        guard isDirectory.boolValue else { throw JobError(.noInput, "\(folder): not a folder") }
         let names = try FileManager.default.contentsOfDirectory(atPath: folder)
             .filter { !$0.hasPrefix(".") && imageExtensions.contains(($0 as NSString).pathExtension.lowercased()) }
         return names.sorted { NaturalOrder.precedes($0, $1) }
@@ -55,16 +55,16 @@ public struct FrameFolderJob {
     /// Upscales every frame of `inputFolder` into `outputFolder` (created if missing).
     public func runFolder(_ inputFolder: String, into outputFolder: String) throws -> Report {
         let names = try FrameFolderJob.frameFiles(in: inputFolder)
-        guard !names.isEmpty else { throw ToolError(.dataError, "\(inputFolder): no PNG or JPEG frames") }
+        guard !names.isEmpty else { throw JobError(.dataError, "\(inputFolder): no PNG or JPEG frames") }
         let inputURL = URL(fileURLWithPath: inputFolder).standardizedFileURL
         let outputURL = URL(fileURLWithPath: outputFolder).standardizedFileURL
         if inputURL.path == outputURL.path || AtomicOutput.sameFile(inputURL.path, outputURL.path) {
-            throw ToolError(.usage, "\(outputFolder): output folder is the input folder; choose another")
+            throw JobError(.usage, "\(outputFolder): output folder is the input folder; choose another")
         }
         do {
             try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
         } catch {
-            throw ToolError(.cannotCreate, "\(outputFolder): cannot create the folder: \(error.localizedDescription)")
+            throw JobError(.cannotCreate, "\(outputFolder): cannot create the folder: \(error.localizedDescription)")
         }
         let pairs = names.map { name -> (String, String) in
             let base = (name as NSString).deletingPathExtension
@@ -72,10 +72,10 @@ public struct FrameFolderJob {
         }
         let targets = pairs.map(\.1)
         if Set(targets).count != targets.count {
-            throw ToolError(.usage, "\(inputFolder): two frames share a name apart from the extension (e.g. a.png and a.jpg)")
+            throw JobError(.usage, "\(inputFolder): two frames share a name apart from the extension (e.g. a.png and a.jpg)")
         }
         if !overwrite, let existing = targets.first(where: { FileManager.default.fileExists(atPath: $0) }) {
-            throw ToolError(.cannotCreate, "\(existing): already exists; pass --overwrite to replace it")
+            throw JobError(.cannotCreate, "\(existing): already exists; pass --overwrite to replace it")
         }
         events(.started(input: inputFolder, output: outputFolder, expectedFrames: pairs.count))
         var report = Report(input: inputFolder, output: outputFolder, method: processor.name, scale: processor.scale, frames: 0,
@@ -95,8 +95,8 @@ public struct FrameFolderJob {
         let partial = (parent as NSString).appendingPathComponent(".\(name).onsr-partial-\(getpid())")
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
-        if exists && !overwrite { throw ToolError(.cannotCreate, "\(outputFolder): already exists; pass --overwrite to replace it") }
-        if exists && !isDirectory.boolValue { throw ToolError(.cannotCreate, "\(outputFolder): exists and is not a folder") }
+        if exists && !overwrite { throw JobError(.cannotCreate, "\(outputFolder): already exists; pass --overwrite to replace it") }
+        if exists && !isDirectory.boolValue { throw JobError(.cannotCreate, "\(outputFolder): exists and is not a folder") }
         try? FileManager.default.removeItem(atPath: partial)
         do {
             try make(partial)
@@ -105,15 +105,15 @@ public struct FrameFolderJob {
             throw error
         }
         let old = partial + "-old"
-        if exists { guard rename(url.path, old) == 0 else { throw ToolError(.cannotCreate, "\(outputFolder): cannot replace the folder") } }
-        guard rename(partial, url.path) == 0 else { throw ToolError(.cannotCreate, "\(outputFolder): cannot move the finished frames into place") }
+        if exists { guard rename(url.path, old) == 0 else { throw JobError(.cannotCreate, "\(outputFolder): cannot replace the folder") } }
+        guard rename(partial, url.path) == 0 else { throw JobError(.cannotCreate, "\(outputFolder): cannot move the finished frames into place") }
         if exists { try? FileManager.default.removeItem(atPath: old) }
     }
 
     /// Upscales one image file into a PNG.
     public func runImage(_ input: String, into output: String) throws -> Report {
         guard (output as NSString).pathExtension.lowercased() == "png" else {
-            throw ToolError(.usage, "\(output): images are written as PNG; name the output .png")
+            throw JobError(.usage, "\(output): images are written as PNG; name the output .png")
         }
         var report = Report(input: input, output: output, method: processor.name, scale: processor.scale, frames: 0,
                             secondsRead: 0, secondsUpscale: 0, secondsWrite: 0, wallSeconds: 0)
@@ -130,7 +130,7 @@ public struct FrameFolderJob {
         do {
             return try ImageFile.read(path: input)
         } catch {
-            throw ToolError(.dataError, "\(input): not an image FFmpeg can read (\((error as? MediaError)?.reason ?? "\(error)"))")
+            throw JobError(.dataError, "\(input): not an image FFmpeg can read (\((error as? MediaError)?.reason ?? "\(error)"))")
         }
     }
 
@@ -147,7 +147,7 @@ public struct FrameFolderJob {
                         try ImageFile.writePNG(frame.image, to: target.temporaryPath, bitDepth: bitDepth)
                     }
                 } catch {
-                    throw ToolError.wrap(error, kind: .cannotCreate, context: pairs[Int(frame.pts)].1)
+                    throw JobError.wrap(error, kind: .cannotCreate, context: pairs[Int(frame.pts)].1)
                 }
                 try target.commit()
                 report.frames += 1
@@ -162,7 +162,7 @@ public struct FrameFolderJob {
             let ready: [TimedFrame]
             do {
                 ready = try Stopwatch.time(&report.secondsUpscale) { try processor.submit(TimedFrame(image: decoded.image, pts: Int64(index))) }
-            } catch let error as ToolError {
+            } catch let error as JobError {
                 throw error.naming(input)
             }
             try write(ready, report: &report)

@@ -25,12 +25,12 @@ public enum InputCheck {
         guard !isURL(path) else { return }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw ToolError(.noInput, "\(path): no such file")
+            throw JobError(.noInput, "\(path): no such file")
         }
-        if isDirectory.boolValue { throw ToolError(.noInput, "\(path): is a directory, not a media file") }
-        guard access(path, R_OK) == 0 else { throw ToolError(.noInput, "\(path): not readable (permission denied)") }
+        if isDirectory.boolValue { throw JobError(.noInput, "\(path): is a directory, not a media file") }
+        guard access(path, R_OK) == 0 else { throw JobError(.noInput, "\(path): not readable (permission denied)") }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-        if size == 0 { throw ToolError(.dataError, "\(path): empty file") }
+        if size == 0 { throw JobError(.dataError, "\(path): empty file") }
     }
 
     /// Opens a media file for demuxing.
@@ -39,9 +39,9 @@ public enum InputCheck {
         do {
             return try Demuxer(path: ffmpegName(path, input: true), formatName: format)
         } catch let error as MediaError {
-            if error.isNoSuchFile { throw ToolError(.noInput, "\(path): no such file") }
-            if error.call == "av_find_input_format" { throw ToolError(.usage, "\(format ?? ""): unknown input format") }
-            throw ToolError(.dataError, "\(path): not a media file FFmpeg can read (\(error.reason))")
+            if error.isNoSuchFile { throw JobError(.noInput, "\(path): no such file") }
+            if error.call == "av_find_input_format" { throw JobError(.usage, "\(format ?? ""): unknown input format") }
+            throw JobError(.dataError, "\(path): not a media file FFmpeg can read (\(error.reason))")
         }
     }
 
@@ -50,11 +50,11 @@ public enum InputCheck {
         guard let index = demuxer.bestVideoStream else {
             let kinds = Set(demuxer.streams.map(\.kind.rawValue)).sorted().joined(separator: ", ")
             let has = kinds.isEmpty ? "no streams" : "only \(kinds)"
-            throw ToolError(.dataError, "\(demuxer.path): no video stream (it has \(has))")
+            throw JobError(.dataError, "\(demuxer.path): no video stream (it has \(has))")
         }
         let stream = demuxer.streams[index]
         guard stream.width > 0, stream.height > 0 else {
-            throw ToolError(.dataError, "\(demuxer.path): video stream #\(index) (\(stream.codecName)) has no frame size; the file may be damaged")
+            throw JobError(.dataError, "\(demuxer.path): video stream #\(index) (\(stream.codecName)) has no frame size; the file may be damaged")
         }
         return stream
     }
@@ -65,9 +65,9 @@ public enum InputCheck {
             return try Decoder(demuxer: demuxer, streamIndex: stream.index, threads: threads)
         } catch let error as MediaError {
             if error.call == "avcodec_find_decoder" {
-                throw ToolError(.dataError, "\(demuxer.path): unsupported video codec \(stream.codecName) (this FFmpeg has no decoder for it)")
+                throw JobError(.dataError, "\(demuxer.path): unsupported video codec \(stream.codecName) (this FFmpeg has no decoder for it)")
             }
-            throw ToolError(.dataError, "\(demuxer.path): cannot decode video stream #\(stream.index) (\(stream.codecName)): \(error.reason)")
+            throw JobError(.dataError, "\(demuxer.path): cannot decode video stream #\(stream.index) (\(stream.codecName)): \(error.reason)")
         }
     }
 }

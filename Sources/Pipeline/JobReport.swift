@@ -127,7 +127,7 @@ public enum JSONReport {
         do {
             try encoder.encode(value).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw ToolError(.cannotCreate, "\(path): cannot write the report: \(error.localizedDescription)")
+            throw JobError(.cannotCreate, "\(path): cannot write the report: \(error.localizedDescription)")
         }
     }
 }

@@ -40,11 +40,11 @@ public enum ModelStore {
             info = try describe(path: wanted)
         } else {
             let names = shipped().map(\.name).joined(separator: ", ")
-            throw ToolError(nameOrPath == nil ? .noInput : .usage,
+            throw JobError(nameOrPath == nil ? .noInput : .usage,
                             "no model \(wanted) (shipped: \(names.isEmpty ? "none" : names); or pass a .safetensors path)")
         }
         guard info.configuration.scale == scale else {
-            throw ToolError(.usage, "model \(info.name) upscales x\(info.configuration.scale), not x\(scale); pass --scale \(info.configuration.scale)")
+            throw JobError(.usage, "model \(info.name) upscales x\(info.configuration.scale), not x\(scale); pass --scale \(info.configuration.scale)")
         }
         return info
     }
@@ -55,11 +55,11 @@ public enum ModelStore {
         do {
             (tensors, metadata) = try SafeTensors.read(path: path)
         } catch {
-            throw ToolError(.dataError, "\(path): \(error)")
+            throw JobError(.dataError, "\(path): \(error)")
         }
         // BasicSR's training checkpoints nest the weights under params_ema / params in .pth; converted files are flat.
         guard let first = tensors["conv_first.weight"], first.shape.count == 4 else {
-            throw ToolError(.dataError, "\(path): not an RRDBNet model (no conv_first.weight)")
+            throw JobError(.dataError, "\(path): not an RRDBNet model (no conv_first.weight)")
         }
         let features = first.shape[0]
         let scale: Int
@@ -67,14 +67,14 @@ public enum ModelStore {
         case 3: scale = 4
         case 12: scale = 2
         case 48: scale = 1
-        default: throw ToolError(.dataError, "\(path): conv_first takes \(first.shape[1]) channels; expected 3, 12 or 48")
+        default: throw JobError(.dataError, "\(path): conv_first takes \(first.shape[1]) channels; expected 3, 12 or 48")
         }
         let blocks = Set(tensors.keys.compactMap { key -> Int? in
             guard key.hasPrefix("body.") else { return nil }
             return Int(key.split(separator: ".")[1])
         }).count
         guard blocks > 0, let growth = tensors["body.0.rdb1.conv1.weight"]?.shape[0] else {
-            throw ToolError(.dataError, "\(path): no RRDB blocks found")
+            throw JobError(.dataError, "\(path): no RRDB blocks found")
         }
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         return ModelInfo(name: name, path: path,
@@ -88,10 +88,10 @@ public enum ModelStore {
         do {
             let (tensors, _) = try SafeTensors.read(path: info.path)
             try SafeTensors.load(tensors, into: network)
-        } catch let error as ToolError {
+        } catch let error as JobError {
             throw error
         } catch {
-            throw ToolError(.dataError, "\(info.path): \(error)")
+            throw JobError(.dataError, "\(info.path): \(error)")
         }
         network.setTrainable(false)
         return network

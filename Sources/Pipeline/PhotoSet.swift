@@ -9,7 +9,7 @@ public enum DataLocation {
     /// The external HR photo set ONSR needs: `folder` when given, else the one scripts/setup-data built.
     public static func externalPhotos(_ folder: String?) throws -> PhotoSet {
         guard let folder = folder ?? DataLocation.folder("external") else {
-            throw ToolError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR")
+            throw JobError(.noInput, "ONSR needs external HR photos: run scripts/setup-data or pass --external DIR")
         }
         return try PhotoSet(folder: folder)
     }
@@ -39,14 +39,14 @@ public struct PhotoSet {
 
     public init(folder: String, limit: Int? = nil) throws {
         let names = try FrameFolderJob.frameFiles(in: folder)
-        guard !names.isEmpty else { throw ToolError(.noInput, "\(folder): no PNG or JPEG photos") }
+        guard !names.isEmpty else { throw JobError(.noInput, "\(folder): no PNG or JPEG photos") }
         let chosen = limit.map { Array(names.prefix($0)) } ?? names
         self.folder = folder
         self.names = chosen
         images = try chosen.map { name in
             let path = (folder as NSString).appendingPathComponent(name)
             do { return try ImageFile.read(path: path).image } catch {
-                throw ToolError(.dataError, "\(path): not an image FFmpeg can read")
+                throw JobError(.dataError, "\(path): not an image FFmpeg can read")
             }
         }
     }

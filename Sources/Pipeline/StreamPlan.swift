@@ -34,7 +34,7 @@ struct StreamPlan {
                     plan.entries.append(entry("dropped"))
                     continue
                 }
-                throw ToolError(.usage, "\(demuxer.path): \(label) cannot be stored in a \(muxer.formatName) file; "
+                throw JobError(.usage, "\(demuxer.path): \(label) cannot be stored in a \(muxer.formatName) file; "
                                 + "choose another container or pass --drop-unsupported-streams")
             }
             plan.copies[stream.index] = try wrapOutput(muxer) { try muxer.addCopiedStream(from: demuxer, index: stream.index) }
@@ -44,6 +44,6 @@ struct StreamPlan {
     }
 
     private static func wrapOutput<T>(_ muxer: Muxer, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch { throw ToolError.wrap(error, kind: .cannotCreate) }
+        do { return try body() } catch { throw JobError.wrap(error, kind: .cannotCreate) }
     }
 }

@@ -69,7 +69,7 @@ public final class VideoJob {
         // Pipes and network outputs are written as they go; files appear under their name only when complete.
         let streamed = InputCheck.isURL(options.output)
         if streamed && options.outputFormat == nil && options.output == "-" {
-            throw ToolError(.usage, "-: name the container of standard output with --output-format (e.g. nut, matroska, mpegts)")
+            throw JobError(.usage, "-: name the container of standard output with --output-format (e.g. nut, matroska, mpegts)")
         }
         let output = streamed ? nil : try AtomicOutput(finalPath: options.output, overwrite: options.overwrite, inputs: [options.input])
         let muxer: Muxer
@@ -77,8 +77,8 @@ public final class VideoJob {
             muxer = try Muxer(path: output?.temporaryPath ?? InputCheck.ffmpegName(options.output), formatName: options.outputFormat,
                               nameForFormat: options.output)
         } catch let error as MediaError {
-            let kind: ToolError.Kind = error.call == "av_guess_format" ? .usage : .cannotCreate
-            throw ToolError(kind, "\(options.output): \(error.context ?? error.reason)")
+            let kind: JobError.Kind = error.call == "av_guess_format" ? .usage : .cannotCreate
+            throw JobError(kind, "\(options.output): \(error.context ?? error.reason)")
         }
 
         let colour = video.colour
@@ -93,7 +93,7 @@ public final class VideoJob {
         do {
             encoder = try Encoder(settings: options.encoder, format: format, globalHeader: muxer.wantsGlobalHeader)
         } catch {
-            throw ToolError.wrap(error, kind: .usage, context: "cannot open encoder \(options.encoder.codec)")
+            throw JobError.wrap(error, kind: .usage, context: "cannot open encoder \(options.encoder.codec)")
         }
         let (plan, videoOutput) = try StreamPlan.build(demuxer: demuxer, muxer: muxer, video: video, encoder: encoder,
                                                        dropUnsupported: options.dropUnsupportedStreams)
@@ -102,7 +102,7 @@ public final class VideoJob {
             try muxer.copyMetadataAndChapters(from: demuxer)
             try muxer.writeHeader()
         } catch {
-            throw ToolError.wrap(error, kind: .cannotCreate, context: options.output)
+            throw JobError.wrap(error, kind: .cannotCreate, context: options.output)
         }
 
         let expected = video.statedFrameCount
@@ -116,7 +116,7 @@ public final class VideoJob {
         do {
             try muxer.finish()
         } catch {
-            throw ToolError.wrap(error, kind: .cannotCreate, context: options.output)
+            throw JobError.wrap(error, kind: .cannotCreate, context: options.output)
         }
         try output?.commit()
 

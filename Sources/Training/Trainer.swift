@@ -81,7 +81,7 @@ public final class Trainer {
         let big = options.hrPatch + 24 * options.scale
         usable = photos.images.filter { $0.width >= big && $0.height >= big }
         guard !usable.isEmpty else {
-            throw ToolError(.dataError, "\(photos.folder): no photo is at least \(big)x\(big) pixels, the padded crop size")
+            throw JobError(.dataError, "\(photos.folder): no photo is at least \(big)x\(big) pixels, the padded crop size")
         }
         self.validation = validation
         self.events = events
@@ -163,7 +163,7 @@ public final class Trainer {
         var metadata = ["step": String(step), "seconds": String(trainingSeconds)]
         metadata["options"] = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
         try SafeTensors.write(SafeTensors.parameters(of: network, prefix: "param.") + optimiser.exportState(), to: temporary, metadata: metadata)
-        guard rename(temporary, path) == 0 else { throw ToolError(.cannotCreate, "\(path): cannot write the checkpoint") }
+        guard rename(temporary, path) == 0 else { throw JobError(.cannotCreate, "\(path): cannot write the checkpoint") }
     }
 
     /// Continues from a checkpoint made with the same options.
@@ -171,7 +171,7 @@ public final class Trainer {
         let (tensors, metadata) = try SafeTensors.read(path: path)
         guard let saved = metadata["options"].flatMap({ try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }),
               saved == options else {
-            throw ToolError(.usage, "\(path): checkpoint was made with other training options; use the same command to resume")
+            throw JobError(.usage, "\(path): checkpoint was made with other training options; use the same command to resume")
         }
         try SafeTensors.load(tensors, into: network, prefix: "param.")
         optimiser.importState(tensors)
@@ -192,7 +192,7 @@ public final class Trainer {
         metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
         let temporary = path + ".partial"
         try SafeTensors.write(SafeTensors.parameters(of: network), to: temporary, storage: storage, metadata: metadata)
-        guard rename(temporary, path) == 0 else { throw ToolError(.cannotCreate, "\(path): cannot write the model") }
+        guard rename(temporary, path) == 0 else { throw JobError(.cannotCreate, "\(path): cannot write the model") }
     }
 }
 

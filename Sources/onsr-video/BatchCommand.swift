@@ -63,7 +63,7 @@ struct BatchCommand: ParsableCommand {
     func allInputs() throws -> [String] {
         guard let list else { return inputs }
         guard let text = try? String(contentsOfFile: list, encoding: .utf8) else {
-            throw ToolError(.noInput, "\(list): cannot read the input list")
+            throw JobError(.noInput, "\(list): cannot read the input list")
         }
         let listed = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
             .filter { !$0.isEmpty && !$0.hasPrefix("#") }
@@ -76,18 +76,18 @@ struct BatchCommand: ParsableCommand {
         try reportingFailures {
             let (index, count) = parsedShard
             let all = try BatchPlan.items(inputs: try allInputs(), outputFolder: out, container: container)
-            guard !all.isEmpty else { throw ToolError(.noInput, "no videos or frame folders found in the inputs") }
+            guard !all.isEmpty else { throw JobError(.noInput, "no videos or frame folders found in the inputs") }
             let items = BatchPlan.shard(all, index: index, count: count)
             // Each item runs in its own onsr-video process (see ItemProcess).
             let work: (BatchItem, Bool) throws -> Void = { item, overwrite in
                 let shared = method.arguments + ["-q"] + (common.verbose ? ["--verbose"] : [])
                 switch item.kind {
                 case .video:
-                    try ItemProcess.run(["upscale", item.input, item.output] + shared + schedule.arguments + encoding.arguments
+                    try ItemProcess.run(kindOf: ExitStatus.kind(of:), ["upscale", item.input, item.output] + shared + schedule.arguments + encoding.arguments
                                         + (overwrite ? ["--overwrite"] : []))
                 case .frames:
                     try FrameFolderJob.replacingFolder(item.output, overwrite: overwrite) { partial in
-                        try ItemProcess.run(["frames", item.input, partial] + shared + schedule.arguments)
+                        try ItemProcess.run(kindOf: ExitStatus.kind(of:), ["frames", item.input, partial] + shared + schedule.arguments)
                     }
                 }
             }
@@ -109,6 +109,6 @@ struct BatchCommand: ParsableCommand {
             try common.report.map { try JSONReport.write(summary, to: $0) }
             failed = summary.failed > 0
         }
-        if failed { throw ExitCode(ToolError.Kind.dataError.rawValue) }
+        if failed { throw ExitCode(ExitStatus.code(for: .dataError)) }
     }
 }

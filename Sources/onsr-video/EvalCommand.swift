@@ -50,7 +50,7 @@ struct EvalCommand: ParsableCommand {
     func run() throws {
         try reportingFailures {
             guard let folder = photos ?? DataLocation.folder("eval") else {
-                throw ToolError(.noInput, "no evaluation photos: run scripts/setup-data or pass --photos DIR")
+                throw JobError(.noInput, "no evaluation photos: run scripts/setup-data or pass --photos DIR")
             }
             var benchmark = Benchmark(photos: try PhotoSet(folder: folder, limit: limit), scale: scale, degradation: degradation, seed: seed)
             benchmark.precision = precision.resolved
@@ -69,7 +69,7 @@ struct EvalCommand: ParsableCommand {
                     settings.elongationRaisesSize = elongationRaisesSize
                     let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
                     guard let variant = StudyVariant(rawValue: variantName) else {
-                        throw ToolError(.usage, "unknown ONSR variant \(variantName)")
+                        throw JobError(.usage, "unknown ONSR variant \(variantName)")
                     }
                     let info = try ModelStore.resolve(model, scale: scale)
                     if !checkpoints.isEmpty {

@@ -16,7 +16,7 @@ enum Interrupts {
                 PartialFiles.shared.deleteAll()
                 let message = "onsr-video: interrupted; partial output removed\n"
                 FileHandle.standardError.write(message.data(using: .utf8)!)
-                _exit(ToolError.Kind.interrupted.rawValue)
+                _exit(ExitStatus.code(for: .interrupted))
             }
             source.resume()
             sources.append(source)

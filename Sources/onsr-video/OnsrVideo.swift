@@ -20,7 +20,7 @@ struct OnsrVideo: ParsableCommand {
     )
 
     static func main() {
-        ItemProcess.dieWithParentIfAsked()
+        ItemProcess.dieWithParentIfAsked(exitStatus: ExitStatus.code(for: .interrupted))
         Interrupts.install()
         MemoryTuning.reuseLargeBuffers()
         do {

@@ -237,13 +237,13 @@ struct RunOptions: ParsableArguments {
 func reportingFailures(_ body: () throws -> Void) throws {
     do {
         try body()
-    } catch let error as ToolError {
+    } catch let error as JobError {
         FileHandle.standardError.write("onsr-video: error: \(error.message)\n".data(using: .utf8)!)
-        throw ExitCode(error.exitCode)
+        throw ExitCode(ExitStatus.code(for: error.kind))
     } catch let error as ExitCode {
         throw error
     } catch {
         FileHandle.standardError.write("onsr-video: error: \(error)\n".data(using: .utf8)!)
-        throw ExitCode(ToolError.Kind.other.rawValue)
+        throw ExitCode(ExitStatus.code(for: .other))
     }
 }

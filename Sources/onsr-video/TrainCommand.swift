@@ -58,7 +58,7 @@ struct TrainCommand: ParsableCommand {
             options.steps = steps; options.batch = batch; options.patch = patch
             options.learningRate = learningRate; options.seed = seed
             guard let externalFolder = external ?? DataLocation.folder("external") else {
-                throw ToolError(.noInput, "no external photo set: run scripts/setup-data or pass --external DIR")
+                throw JobError(.noInput, "no external photo set: run scripts/setup-data or pass --external DIR")
             }
             let photos = try PhotoSet(folder: externalFolder)
             let held = try (validation ?? DataLocation.folder("eval")).map { try PhotoSet(folder: $0) }
@@ -69,7 +69,7 @@ struct TrainCommand: ParsableCommand {
                 var deeper = info.configuration
                 deeper.blocks = options.configuration.blocks
                 guard deeper == options.configuration, info.configuration.blocks <= options.blocks else {
-                    throw ToolError(.usage, "\(initial) is \(info.configuration), not the \(options.configuration) asked for (or the same with fewer blocks)")
+                    throw JobError(.usage, "\(initial) is \(info.configuration), not the \(options.configuration) asked for (or the same with fewer blocks)")
                 }
                 let (tensors, _) = try SafeTensors.read(path: initial)
                 // The same architecture loads as it is; fewer blocks are deepened.
@@ -123,7 +123,7 @@ final class TrainingLog: @unchecked Sendable {
         }
         let text = kept.isEmpty ? "" : kept.joined(separator: "\n") + "\n"
         guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8)), let handle = FileHandle(forWritingAtPath: path) else {
-            throw ToolError(.cannotCreate, "\(path): cannot write the training log")
+            throw JobError(.cannotCreate, "\(path): cannot write the training log")
         }
         handle.seekToEndOfFile()
         self.handle = handle

@@ -12,7 +12,7 @@ final class AdaptationInputCheckTests: XCTestCase {
         let options = AdaptationOptions()
         XCTAssertNoThrow(try AdaptationInputCheck.frame(RGBImage(width: options.patchSize, height: options.patchSize), options: options))
         XCTAssertThrowsError(try AdaptationInputCheck.frame(RGBImage(width: 64, height: options.patchSize - 1), options: options)) { error in
-            let tool = error as? ToolError
+            let tool = error as? JobError
             XCTAssertEqual(tool?.kind, .dataError)
             XCTAssertEqual(tool?.naming("clip.mp4").message.hasPrefix("clip.mp4: ONSR needs frames of at least 32x32"), true)
             XCTAssertEqual(tool?.naming("clip.mp4").naming("clip.mp4").message, tool?.naming("clip.mp4").message, "named once")
@@ -27,7 +27,7 @@ final class AdaptationInputCheckTests: XCTestCase {
         let options = AdaptationOptions()
         XCTAssertNoThrow(try AdaptationInputCheck.external(photos, options: options, scale: 2), "64x64 HR patches fit in 80x80")
         XCTAssertThrowsError(try AdaptationInputCheck.external(photos, options: options, scale: 4)) { error in
-            XCTAssertEqual((error as? ToolError)?.kind, .dataError)
+            XCTAssertEqual((error as? JobError)?.kind, .dataError)
             XCTAssertTrue("\(error)".contains("at least 128x128"), "\(error)")
         }
     }

@@ -31,13 +31,13 @@ final class AtomicOutputTests: XCTestCase {
         defer { folder.remove() }
         FileManager.default.createFile(atPath: folder.file("a.mp4"), contents: Data("a".utf8))
         XCTAssertThrowsError(try AtomicOutput(finalPath: folder.file("a.mp4"), overwrite: false, inputs: [])) {
-            XCTAssertEqual(($0 as? ToolError)?.exitCode, 73)
+            XCTAssertEqual(($0 as? JobError)?.kind, .cannotCreate)
         }
         XCTAssertThrowsError(try AtomicOutput(finalPath: folder.file("a.mp4"), overwrite: true, inputs: [folder.file("./a.mp4")])) {
-            XCTAssertEqual(($0 as? ToolError)?.exitCode, 64)
+            XCTAssertEqual(($0 as? JobError)?.kind, .usage)
         }
         XCTAssertThrowsError(try AtomicOutput(finalPath: folder.file("missing/a.mp4"), overwrite: true, inputs: [])) {
-            XCTAssertEqual(($0 as? ToolError)?.exitCode, 73)
+            XCTAssertEqual(($0 as? JobError)?.kind, .cannotCreate)
         }
         XCTAssertNoThrow(try AtomicOutput(finalPath: folder.file("a.mp4"), overwrite: true, inputs: []))
     }

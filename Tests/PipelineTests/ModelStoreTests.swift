@@ -31,7 +31,7 @@ final class ModelStoreTests: XCTestCase {
     func testUnknownModelsAndNonModelsAreClearErrors() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        XCTAssertThrowsError(try ModelStore.resolve("no-such-model", scale: 2)) { XCTAssertEqual(($0 as? ToolError)?.exitCode, 64) }
+        XCTAssertThrowsError(try ModelStore.resolve("no-such-model", scale: 2)) { XCTAssertEqual(($0 as? JobError)?.kind, .usage) }
         try SafeTensors.write([("x", Tensor(shape: [2]))], to: folder.file("other.safetensors"))
         XCTAssertThrowsError(try ModelStore.describe(path: folder.file("other.safetensors"))) {
             XCTAssertTrue("\($0)".contains("not an RRDBNet"), "\($0)")

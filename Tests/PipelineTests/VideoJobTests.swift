@@ -12,7 +12,7 @@ final class RecordingUpscaler: FrameUpscaler {
     var failAt: Int?
 
     func upscale(_ image: RGBImage) throws -> RGBImage {
-        if let failAt, means.count == failAt { throw ToolError(.other, "upscaler failed on purpose") }
+        if let failAt, means.count == failAt { throw JobError(.other, "upscaler failed on purpose") }
         means.append(image.channelMeans[1])
         let big = InterpolationUpscaler(kernel: .bicubic, scale: 2, name: "bicubic")
         return try big.upscale(image)
@@ -49,7 +49,7 @@ final class VideoJobTests: XCTestCase {
         upscaler.failAt = 5
         XCTAssertThrowsError(try VideoJob(options: VideoJobOptions(input: folder.file("ramp.mp4"), output: folder.file("out.mp4")),
                                           upscaler: upscaler).run()) { error in
-            XCTAssertEqual((error as? ToolError)?.message, "\(self.folder.file("ramp.mp4")): upscaler failed on purpose", "the job names the file")
+            XCTAssertEqual((error as? JobError)?.message, "\(self.folder.file("ramp.mp4")): upscaler failed on purpose", "the job names the file")
         }
         XCTAssertEqual(folder.listing(), ["ramp.mp4"])
     }
