@@ -26,7 +26,8 @@ public final class AtomicOutput {
     public let temporaryPath: String
     private var settled = false
 
-    /// Checks the destination and reserves a temporary name. `inputs` are never replaced.
+    /// Checks the destination and reserves a temporary name, removing what dead processes of this host left
+    /// under such names for the same destination (`StalePartials`). `inputs` are never replaced.
     public init(finalPath: String, overwrite: Bool, inputs: [String]) throws {
         let url = URL(fileURLWithPath: finalPath)
         let folder = url.deletingLastPathComponent().path
@@ -45,8 +46,9 @@ public final class AtomicOutput {
         guard access(folder, W_OK) == 0 else { throw JobError(.cannotCreate, "\(finalPath): folder \(folder) is not writable") }
         let name = url.lastPathComponent
         let ext = url.pathExtension
-        let unique = "\(getpid())-\(AtomicOutput.counter.next())"
-        let hidden = ".\(name).onsr-partial-\(unique)" + (ext.isEmpty ? "" : ".\(ext)")
+        StalePartials.removeDead(of: name, in: folder)
+        let unique = "\(StalePartials.owner)-\(AtomicOutput.counter.next())"
+        let hidden = StalePartials.prefix(of: name) + unique + (ext.isEmpty ? "" : ".\(ext)")
         self.finalPath = finalPath
         temporaryPath = URL(fileURLWithPath: folder).appendingPathComponent(hidden).path
         PartialFiles.shared.add(temporaryPath)

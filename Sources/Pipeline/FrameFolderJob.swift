@@ -92,7 +92,8 @@ public struct FrameFolderJob {
     public static func replacingFolder(_ outputFolder: String, overwrite: Bool, make: (String) throws -> Void) throws {
         let url = URL(fileURLWithPath: outputFolder).standardizedFileURL
         let parent = url.deletingLastPathComponent().path, name = url.lastPathComponent
-        let partial = (parent as NSString).appendingPathComponent(".\(name).onsr-partial-\(getpid())")
+        StalePartials.removeDead(of: name, in: parent)
+        let partial = (parent as NSString).appendingPathComponent(StalePartials.prefix(of: name) + StalePartials.owner)
         var isDirectory: ObjCBool = false
         let exists = FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory)
         if exists && !overwrite { throw JobError(.cannotCreate, "\(outputFolder): already exists; pass --overwrite to replace it") }

@@ -1,4 +1,5 @@
 import Foundation
+import Pipeline
 import TestSupport
 import XCTest
 
@@ -135,5 +136,33 @@ final class FailureCommandTests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 130)
         XCTAssertEqual(folder.listing().filter { $0.hasPrefix(".") || $0.hasPrefix("out") }, [])
+    }
+
+    func testAKilledRunsPartialOutputIsRemovedByTheNextRunToTheSameDestination() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=20", "-c:v", "libx264", "-preset", "ultrafast", "long.mp4"],
+                         in: folder.path)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BuiltProducts.onsrVideo)
+        process.arguments = ["long.mp4", "out.mp4", "--scale", "4", "--method", "lanczos"]
+        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline && !folder.listing().contains(where: { $0.contains("onsr-partial") }) { usleep(20_000) }
+        usleep(300_000)
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let left = folder.listing().filter { $0.contains("onsr-partial") }
+        XCTAssertEqual(left.count, 1, "SIGKILL leaves the partial file: \(folder.listing())")
+        // Another host's partial for the same destination, and this host's for another one, stay.
+        FileManager.default.createFile(atPath: folder.file(".out.mp4.onsr-partial-elsewhere.example-\(process.processIdentifier)-1.mp4"),
+                                       contents: Data())
+        FileManager.default.createFile(atPath: folder.file(".other.mp4.onsr-partial-\(StalePartials.host)-\(process.processIdentifier)-1.mp4"),
+                                       contents: Data())
+        let result = try onsr(["long.mp4", "out.mp4", "--method", "bicubic", "--scale", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(folder.listing().filter { $0.contains("onsr-partial") }.sorted(),
+                       [".other.mp4.onsr-partial-\(StalePartials.host)-\(process.processIdentifier)-1.mp4",
+                        ".out.mp4.onsr-partial-elsewhere.example-\(process.processIdentifier)-1.mp4"].sorted())
     }
 }

@@ -1,0 +1,47 @@
+import Foundation
+
+/// Partial outputs are named after the host and process writing them (`.NAME.onsr-partial-HOST-PID-N.ext`;
+/// a frame folder's `.NAME.onsr-partial-HOST-PID`), so that a later run writing the same destination can tell
+/// the leftovers of a process that died without cleaning up (SIGKILL, a crash, power loss) from the work of one
+/// still running: on this host, a process that no longer exists left it. Other hosts' partials (a shared
+/// folder under a cluster) are never touched: their processes cannot be checked from here.
+public enum StalePartials {
+    /// This host's name as partial names carry it.
+    public static let host: String = {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        let name = String(cString: buffer)
+        return name.isEmpty ? "localhost" : name
+    }()
+
+    /// The owner part of this process's partial names: host and pid.
+    static var owner: String { "\(host)-\(getpid())" }
+
+    /// The prefix every partial of `name` starts with.
+    static func prefix(of name: String) -> String { ".\(name).onsr-partial-" }
+
+    /// Removes the partials of `name` in `folder` that processes of this host which have ended left behind.
+    /// Returns the names removed.
+    @discardableResult
+    public static func removeDead(of name: String, in folder: String) -> [String] {
+        let prefix = prefix(of: name)
+        var removed: [String] = []
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where entry.hasPrefix(prefix) {
+            guard deadOwner(of: String(entry.dropFirst(prefix.count))) != nil else { continue }
+            let path = (folder as NSString).appendingPathComponent(entry)
+            if (try? FileManager.default.removeItem(atPath: path)) != nil { removed.append(entry) }
+        }
+        return removed
+    }
+
+    /// The pid in `rest` (what follows the prefix: `HOST-PID-N[.ext]`, `HOST-PID` or `HOST-PID-old`) when its
+    /// host is this one and that process no longer exists; nil otherwise.
+    static func deadOwner(of rest: String) -> Int32? {
+        let hostPrefix = host + "-"
+        guard rest.hasPrefix(hostPrefix) else { return nil }
+        let digits = rest.dropFirst(hostPrefix.count).prefix { $0.isNumber }
+        guard let pid = Int32(digits), pid > 0 else { return nil }
+        let alive = kill(pid, 0) == 0 || errno == EPERM
+        return alive ? nil : pid
+    }
+}
