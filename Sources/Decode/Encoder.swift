@@ -95,7 +95,7 @@ public final class Encoder: @unchecked Sendable {
             if let preset = settings.preset {
                 try Encoder.set("preset", preset, on: ctx, codec: settings.codec)
             }
-            for option in settings.options {
+            for option in Encoder.quieted(settings) {
                 try Encoder.set(option.key, option.value, on: ctx, codec: settings.codec)
             }
             try check(avcodec_open2(ctx, codec, nil), "avcodec_open2", settings.codec)
@@ -120,6 +120,16 @@ public final class Encoder: @unchecked Sendable {
         return withUnsafeMutablePointer(to: &cls) { classPointer in
             av_opt_find(UnsafeMutableRawPointer(classPointer), name, nil, 0, AV_OPT_SEARCH_FAKE_OBJ) != nil
         }
+    }
+
+    /// The settings' options, with x265 kept as quiet as FFmpeg's log: x265 prints its banner and statistics
+    /// itself (26 lines on a successful run), past FFmpeg's log level. A `log-level` the user passes in
+    /// `x265-params` comes after ours and wins.
+    static func quieted(_ settings: EncoderSettings) -> [(key: String, value: String)] {
+        guard settings.codec == "libx265", av_log_get_level() < AV_LOG_INFO else { return settings.options }
+        let user = settings.options.last { $0.key == "x265-params" }?.value
+        return [(key: "x265-params", value: "log-level=none" + (user.map { ":" + $0 } ?? ""))]
+            + settings.options.filter { $0.key != "x265-params" }
     }
 
     private static func set(_ key: String, _ value: String, on ctx: UnsafeMutablePointer<AVCodecContext>, codec: String) throws {

@@ -27,8 +27,18 @@ struct OnsrVideo: ParsableCommand {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            exit(withError: error)
+            exit(withOneLine: error)
         }
+    }
+
+    /// Help and the version print as usual; a usage error is one line, like every other error (the usage is
+    /// one `--help` away), with the parser's exit status (64).
+    static func exit(withOneLine error: Error) -> Never {
+        let code = exitCode(for: error)
+        guard code != .success, !(error is ExitCode) else { exit(withError: error) }
+        let message = self.message(for: error).split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: "; ")
+        FileHandle.standardError.write("onsr-video: error: \(message) (see --help)\n".data(using: .utf8)!)
+        Foundation.exit(code.rawValue)
     }
 }
 

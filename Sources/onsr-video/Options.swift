@@ -156,7 +156,7 @@ struct EncodingOptions: ParsableArguments {
     @Option(help: "Video encoder FFmpeg offers (libx264, libx265, libsvtav1, libaom-av1, libvpx-vp9, ffv1, ...).")
     var codec = "libx264"
 
-    @Option(help: "Constant rate factor (default 18 for libx264 / libx265, the encoder's own default otherwise).")
+    @Option(parsing: .unconditional, help: "Constant rate factor (default 18 for libx264 / libx265, the encoder's own default otherwise).")
     var crf: Double?
 
     @Option(help: "Encoder preset, e.g. medium, slow, veryfast (the encoder's default when omitted).")
@@ -178,8 +178,18 @@ struct EncodingOptions: ParsableArguments {
         return result
     }
 
+    /// x264's and x265's presets: either library prints its own error for another name before FFmpeg's log
+    /// level applies, so the name is checked here.
+    static let x26xPresets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
+
     func validate() throws {
         guard EncoderSettings.encoderExists(codec) else { throw ValidationError("this FFmpeg has no encoder named \(codec)") }
+        if let preset, ["libx264", "libx264rgb", "libx265"].contains(codec), !EncodingOptions.x26xPresets.contains(preset) {
+            throw ValidationError("--preset \(preset) is not a \(codec) preset (\(EncodingOptions.x26xPresets.joined(separator: ", ")))")
+        }
+        if let crf, !(0...51).contains(crf), ["libx264", "libx264rgb", "libx265"].contains(codec) {
+            throw ValidationError("--crf must be between 0 and 51 for \(codec), got \(crf)")
+        }
         for option in encoderOptions where !option.contains("=") || option.hasPrefix("=") {
             throw ValidationError("--encoder-option takes key=value, got \(option)")
         }

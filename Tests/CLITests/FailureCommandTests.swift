@@ -165,4 +165,20 @@ final class FailureCommandTests: XCTestCase {
                        [".other.mp4.onsr-partial-\(StalePartials.host)-\(process.processIdentifier)-1.mp4",
                         ".out.mp4.onsr-partial-elsewhere.example-\(process.processIdentifier)-1.mp4"].sorted())
     }
+
+    func testEncoderSettingsAreCheckedAndEncodersStayQuiet() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=1", "-c:v", "libx264", "in.mp4"], in: folder.path)
+        for (arguments, needle) in [(["--preset", "ludicrous"], "--preset ludicrous is not a libx264 preset"),
+                                    (["--crf", "99"], "--crf must be between 0 and 51"),
+                                    (["--crf", "-5"], "--crf must be between 0 and 51")] {
+            let result = try onsr(["in.mp4", "out.mp4", "--method", "bicubic"] + arguments)
+            XCTAssertEqual(result.status, 64, result.stderr)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.hasPrefix("onsr-video: error: ") && result.stderr.contains(needle), result.stderr)
+        }
+        XCTAssertFalse(folder.listing().contains { $0.contains("out") }, "\(folder.listing())")
+        let x265 = try onsr(["in.mp4", "out.mp4", "--method", "bicubic", "--codec", "libx265", "--quiet"])
+        XCTAssertEqual(x265.status, 0, x265.stderr)
+        XCTAssertEqual(x265.stderr, "", "x265 prints its banner only with --verbose")
+    }
 }
