@@ -46,8 +46,12 @@ public final class Muxer: @unchecked Sendable {
     public var wantsGlobalHeader: Bool { context.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
 
     /// Whether the container can hold this stream's codec: true, false, or nil when FFmpeg cannot say.
+    /// Attachments (fonts, cover files) go by the container: Matroska writes them as its attachments, whatever
+    /// their codec, while `avformat_query_codec` answers 0 ("unknown") for them there.
     public func canHold(streamOf demuxer: Demuxer, index: Int) -> Bool? {
-        let codecID = demuxer.stream(index).pointee.codecpar.pointee.codec_id
+        let parameters = demuxer.stream(index).pointee.codecpar.pointee
+        if parameters.codec_type == AVMEDIA_TYPE_ATTACHMENT { return formatName == "matroska" }
+        let codecID = parameters.codec_id
         let answer = avformat_query_codec(context.pointee.oformat, codecID, FF_COMPLIANCE_NORMAL)
         if answer < 0 { return nil }
         return answer == 1

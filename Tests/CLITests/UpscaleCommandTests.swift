@@ -74,6 +74,21 @@ final class UpscaleCommandTests: XCTestCase {
     }
 
     // Acceptance 3: variable frame rate.
+    func testMatroskaKeepsAFontAttachment() throws {
+        try Data("not really a font".utf8).write(to: URL(fileURLWithPath: folder.file("font.ttf")))
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25:duration=1", "-c:v", "libx264", "-attach", "font.ttf",
+                          "-metadata:s:t", "mimetype=application/x-truetype-font", "in.mkv"], in: folder.path)
+        let result = try onsr(["in.mkv", "out.mkv", "--method", "bicubic"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let streams = try Shell.ffprobe(["-show_entries", "stream=codec_type:stream_tags=filename,mimetype", "-of", "csv=p=0", "out.mkv"],
+                                        in: folder.path)
+        XCTAssertEqual(streams.split(separator: "\n"), ["video", "attachment,font.ttf,application/x-truetype-font"])
+        // MP4 has no attachments: refused with the usual hint.
+        let mp4 = try onsr(["in.mkv", "out.mp4", "--method", "bicubic"])
+        XCTAssertEqual(mp4.status, 64)
+        XCTAssertTrue(mp4.stderr.contains("attachment") && mp4.stderr.contains("--drop-unsupported-streams"), mp4.stderr)
+    }
+
     func testVariableFrameRateKeepsEveryTimestamp() throws {
         // Gaps that grow frame by frame: no two are alike, so no constant rate describes the clip.
         let irregular = "setpts='(N+N*N/50)/25/TB'"
