@@ -57,6 +57,14 @@ public final class Muxer: @unchecked Sendable {
         return answer == 1
     }
 
+    /// Whether the container can hold what the encoder named `encoderName` writes: true, false, or nil when
+    /// FFmpeg cannot say.
+    public func canHold(encoder encoderName: String) -> Bool? {
+        guard let codec = avcodec_find_encoder_by_name(encoderName) else { return nil }
+        let answer = avformat_query_codec(context.pointee.oformat, codec.pointee.id, FF_COMPLIANCE_NORMAL)
+        return answer < 0 ? nil : answer == 1
+    }
+
     /// Adds a stream whose packets are copied from `demuxer`'s stream `index` untouched; returns its index.
     public func addCopiedStream(from demuxer: Demuxer, index: Int) throws -> Int {
         let input = demuxer.stream(index)

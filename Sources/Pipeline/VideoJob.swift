@@ -81,6 +81,12 @@ public final class VideoJob {
             throw JobError(kind, "\(options.output): \(error.context ?? error.reason)")
         }
 
+        // Before any encoder opens: a container that cannot hold the video codec (libx264 into WebM) otherwise
+        // fails in avformat_write_header with "Invalid argument".
+        if muxer.canHold(encoder: options.encoder.codec) == false {
+            throw JobError(.usage, "\(options.output): a \(muxer.formatName) file cannot hold \(options.encoder.codec) video; "
+                            + "choose another --codec or container")
+        }
         let colour = video.colour
         let matrix = colour.matrix(height: video.height)
         let sourceFormat = video.pixelFormatName ?? "yuv420p"

@@ -176,9 +176,14 @@ final class FailureCommandTests: XCTestCase {
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
             XCTAssertTrue(result.stderr.hasPrefix("onsr-video: error: ") && result.stderr.contains(needle), result.stderr)
         }
-        XCTAssertFalse(folder.listing().contains { $0.contains("out") }, "\(folder.listing())")
-        let x265 = try onsr(["in.mp4", "out.mp4", "--method", "bicubic", "--codec", "libx265", "--quiet"])
-        XCTAssertEqual(x265.status, 0, x265.stderr)
-        XCTAssertEqual(x265.stderr, "", "x265 prints its banner only with --verbose")
+        XCTAssertFalse(folder.listing().contains { $0.hasPrefix("out") || $0.hasPrefix(".out") }, "\(folder.listing())")
+        let webm = try onsr(["in.mp4", "out.webm", "--method", "bicubic"])
+        XCTAssertEqual(webm.status, 64, webm.stderr)
+        XCTAssertEqual(webm.stderr, "onsr-video: error: out.webm: a webm file cannot hold libx264 video; choose another --codec or container\n")
+        for codec in ["libx265", "libsvtav1"] {
+            let result = try onsr(["in.mp4", "out-\(codec).mp4", "--method", "bicubic", "--codec", codec, "--quiet"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertEqual(result.stderr, "", "\(codec) prints its banner only with --verbose")
+        }
     }
 }
