@@ -114,7 +114,7 @@ final class FrameFlow: @unchecked Sendable {
 
     private func readStage() throws {
         let packet = try Packet(), frame = try Frame(), converter = ColourConverter()
-        var lastPts: Int64?
+        var lastPts: Int64?, firstPts: Int64?, decodedFrames = 0
         let frameDuration = FrameFlow.ticksPerFrame(setup.video)
 
         func drain() throws -> Bool {
@@ -134,6 +134,8 @@ final class FrameFlow: @unchecked Sendable {
                     repairedTimestamps += 1
                 }
                 lastPts = pts
+                if firstPts == nil { firstPts = pts }
+                decodedFrames += 1
                 let image = try Stopwatch.time(&readerStages.toRGB) {
                     try converter.rgbImage(from: frame, matrix: setup.matrix, fullRange: setup.fullRange)
                 }
@@ -183,7 +185,27 @@ final class FrameFlow: @unchecked Sendable {
         }
         try setup.decoder.sendEndOfStream()
         if try !drain() { return }
+        if let shortfall = FrameFlow.shortfall(of: setup.video, containerDuration: setup.demuxer.duration, frames: decodedFrames,
+                                               span: firstPts.map { first in Double(lastPts! - first + frameDuration) * setup.video.timeBase.doubleValue }) {
+            try damage.record(shortfall, at: seconds(lastPts))
+        }
         decoded.push(.end)
+    }
+
+    /// How far a stream that decoded `frames` frames over `span` seconds falls short of what its container
+    /// states, when it does: a demuxer that meets a cut or garbage may just stop, as if the file ended there.
+    /// Judged by the stated frame count where the container has one (MP4), else by the stated duration, with a
+    /// margin of two frames or 2% for edit lists and rounding.
+    static func shortfall(of video: StreamInfo, containerDuration: Double?, frames: Int, span: Double?) -> String? {
+        if let stated = video.statedFrameCount {
+            guard stated - frames > max(2, stated / 50) else { return nil }
+            return "the video ends after \(frames) of the \(stated) frames its container states"
+        }
+        guard let stated = video.statedDuration ?? containerDuration, stated > 0 else { return nil }
+        let decoded = span ?? 0
+        let frameSeconds = video.averageFrameRate.isValid && video.averageFrameRate.doubleValue > 0 ? 1 / video.averageFrameRate.doubleValue : 0.04
+        guard stated - decoded > max(2 * frameSeconds, stated / 50) else { return nil }
+        return String(format: "the video ends after %.2f s of the %.2f s its container states", decoded, stated)
     }
 
     /// Ticks of the stream's time base per frame, for inputs whose frames carry no timestamps.

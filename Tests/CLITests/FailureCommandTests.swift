@@ -186,4 +186,28 @@ final class FailureCommandTests: XCTestCase {
             XCTAssertEqual(result.stderr, "", "\(codec) prints its banner only with --verbose")
         }
     }
+
+    func testATruncatedFileIsDamagedNotShort() throws {
+        // A faststart MP4 (its index first) cut after its 12th video packet: the demuxer just stops there.
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-c:v", "libx264", "-movflags", "+faststart",
+                          "whole.mp4"], in: folder.path)
+        let packets = try Shell.ffprobe(["-v", "error", "-select_streams", "v", "-show_entries", "packet=pos,size", "-of", "csv=p=0", "whole.mp4"],
+                                        in: folder.path).split(separator: "\n").map { $0.split(separator: ",").compactMap { Int($0) } }
+        let end = packets[11][0] + packets[11][1]
+        let whole = try Data(contentsOf: URL(fileURLWithPath: folder.file("whole.mp4")))
+        try whole.prefix(end).write(to: URL(fileURLWithPath: folder.file("cut.mp4")))
+        let result = try onsr(["cut.mp4", "out.mp4", "--method", "bicubic"])
+        XCTAssertEqual(result.status, 65, result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("cut.mp4") && result.stderr.contains("12 of the 50 frames"), result.stderr)
+        XCTAssertFalse(folder.listing().contains { $0.hasPrefix("out") || $0.hasPrefix(".out") }, "\(folder.listing())")
+        // Kept with --allow-damaged: what decodes, and the report counts the damage.
+        let kept = try onsr(["cut.mp4", "out.mp4", "--method", "bicubic", "--allow-damaged", "--report", "r.json"])
+        XCTAssertEqual(kept.status, 0, kept.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+        XCTAssertEqual(report?["frames"] as? Int, 12)
+        XCTAssertEqual(report?["damagedPackets"] as? Int, 1)
+        // The whole file is not damaged.
+        XCTAssertEqual(try onsr(["whole.mp4", "whole-out.mp4", "--method", "bicubic"]).status, 0)
+    }
 }
