@@ -23,7 +23,7 @@ let package = Package(
         ),
         // oneDNN (Debian libdnnl-dev ships no pkg-config file: the module map links libdnnl).
         .systemLibrary(name: "COneDNN", providers: [.apt(["libdnnl-dev"])]),
-        .target(name: "Decode", dependencies: ["CFFmpeg"], swiftSettings: optimise),
+        .target(name: "Decode", dependencies: ["CFFmpeg"], exclude: ["README.md"], swiftSettings: optimise),
         .target(name: "Engine", dependencies: ["COneDNN"], exclude: ["README.md"], swiftSettings: optimise),
         .systemLibrary(name: "CMalloc"),
         // The ONSR method: Gd, Dl, blur kernels, the spectral estimate, the adapter, the degradation check.

@@ -119,7 +119,8 @@ final class FailureCommandTests: XCTestCase {
         XCTAssertEqual(kinds.split(separator: "\n"), ["video", "audio"])
     }
 
-    func testInterruptRemovesThePartialOutput() throws {
+    /// A long job writing out.mp4, returned once its partial output exists.
+    func startLongJob() throws -> Process {
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=20", "-c:v", "libx264", "-preset", "ultrafast", "long.mp4"],
                          in: folder.path)
         let process = Process()
@@ -132,6 +133,11 @@ final class FailureCommandTests: XCTestCase {
         while Date() < deadline && !folder.listing().contains(where: { $0.contains("onsr-partial") }) { usleep(20_000) }
         XCTAssertTrue(folder.listing().contains { $0.contains("onsr-partial") }, "the job had started writing")
         usleep(300_000)
+        return process
+    }
+
+    func testInterruptRemovesThePartialOutput() throws {
+        let process = try startLongJob()
         process.interrupt()
         process.waitUntilExit()
         XCTAssertEqual(process.terminationStatus, 130)
@@ -139,17 +145,7 @@ final class FailureCommandTests: XCTestCase {
     }
 
     func testAKilledRunsPartialOutputIsRemovedByTheNextRunToTheSameDestination() throws {
-        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=20", "-c:v", "libx264", "-preset", "ultrafast", "long.mp4"],
-                         in: folder.path)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BuiltProducts.onsrVideo)
-        process.arguments = ["long.mp4", "out.mp4", "--scale", "4", "--method", "lanczos"]
-        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline && !folder.listing().contains(where: { $0.contains("onsr-partial") }) { usleep(20_000) }
-        usleep(300_000)
+        let process = try startLongJob()
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         let left = folder.listing().filter { $0.contains("onsr-partial") }
