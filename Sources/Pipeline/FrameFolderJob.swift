@@ -19,6 +19,8 @@ public struct FrameFolderJob {
         public var compute: ComputeReport? = nil
         /// Scenes and their adaptations, where a scene scheduler upscaled the folder (ONSR).
         public var scenes: [SceneRecord]? = nil
+        /// Frames that could not be read and were skipped (`allowDamaged`); nil when none were.
+        public var skippedFrames: [String]? = nil
     }
 
     /// Frames go through this in name order, as a video's frames do (a scene scheduler adapts per scene).
@@ -52,10 +54,29 @@ public struct FrameFolderJob {
         return names.sorted { NaturalOrder.precedes($0, $1) }
     }
 
-    /// Upscales every frame of `inputFolder` into `outputFolder` (created if missing).
-    public func runFolder(_ inputFolder: String, into outputFolder: String) throws -> Report {
-        let names = try FrameFolderJob.frameFiles(in: inputFolder)
+    /// Upscales every frame of `inputFolder` into `outputFolder` (created if missing). Every frame is read
+    /// once before any is upscaled: an unreadable one fails the run before anything is written, or, with
+    /// `allowDamaged`, is skipped and listed in the report (`skippedFrames`).
+    public func runFolder(_ inputFolder: String, into outputFolder: String, allowDamaged: Bool = false) throws -> Report {
+        var names = try FrameFolderJob.frameFiles(in: inputFolder)
         guard !names.isEmpty else { throw JobError(.dataError, "\(inputFolder): no PNG or JPEG frames") }
+        var unreadable: [(name: String, error: JobError)] = []
+        for name in names {
+            do {
+                _ = try FrameFolderJob.readImage((inputFolder as NSString).appendingPathComponent(name))
+            } catch let error as JobError where error.kind == .dataError {
+                unreadable.append((name, error))
+            }
+        }
+        if let first = unreadable.first {
+            guard allowDamaged else {
+                throw JobError(.dataError, "\(first.error.message); \(unreadable.count) of \(names.count) frames unreadable, "
+                                + "nothing written; pass --allow-damaged to skip them")
+            }
+            unreadable.forEach { events(.warning("\($0.error.message); skipped")) }
+            names.removeAll { name in unreadable.contains { $0.name == name } }
+            guard !names.isEmpty else { throw JobError(.dataError, "\(inputFolder): no frame could be read") }
+        }
         let inputURL = URL(fileURLWithPath: inputFolder).standardizedFileURL
         let outputURL = URL(fileURLWithPath: outputFolder).standardizedFileURL
         if inputURL.path == outputURL.path || AtomicOutput.sameFile(inputURL.path, outputURL.path) {
@@ -83,6 +104,7 @@ public struct FrameFolderJob {
         let wall = Stopwatch()
         let summary = try upscale(pairs, report: &report) { events(.progress(frames: $0, expectedFrames: pairs.count, elapsed: wall.seconds)) }
         report.scenes = summary.scenes.isEmpty ? nil : summary.scenes
+        report.skippedFrames = unreadable.isEmpty ? nil : unreadable.map(\.name)
         report.wallSeconds = wall.seconds
         return report
     }

@@ -165,6 +165,9 @@ struct FramesCommand: ParsableCommand {
     @OptionGroup var schedule: ScheduleFlags
     @OptionGroup var common: RunOptions
 
+    @Flag(help: "Skip frames that cannot be read (listed in the report; the run still exits 65).")
+    var allowDamaged = false
+
     func run() throws {
         common.applyLogging()
         try reportingFailures {
@@ -175,9 +178,13 @@ struct FramesCommand: ParsableCommand {
             // Frames are a video's frames: with --method onsr the scene scheduler adapts once per scene.
             let processor = try schedule.makeProcessor(method, events: printer.handle)
             let job = FrameFolderJob(processor: processor, overwrite: common.overwrite, events: printer.handle)
-            var report = try job.runFolder(inputFolder, into: outputFolder)
+            var report = try job.runFolder(inputFolder, into: outputFolder, allowDamaged: allowDamaged)
             report.compute = compute
             try common.report.map { try JSONReport.write(report, to: $0) }
+            if let skipped = report.skippedFrames {
+                throw JobError(.dataError, "\(inputFolder): \(skipped.count) unreadable frames skipped (\(skipped.prefix(3).joined(separator: ", "))"
+                                + (skipped.count > 3 ? ", ..." : "") + "); the other \(report.frames) were written")
+            }
         }
     }
 }

@@ -80,6 +80,25 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertGreaterThan(try psnr("out/frame10.png", "ref10.png"), 30)
     }
 
+    func testACorruptFrameFailsBeforeAnyOutputOrIsSkippedWhenAllowed() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-frames:v", "4", "-start_number", "1", "in/f%d.png"],
+                         in: folder.path)
+        let whole = try Data(contentsOf: URL(fileURLWithPath: folder.file("in/f3.png")))
+        try whole.prefix(100).write(to: URL(fileURLWithPath: folder.file("in/f3.png")))
+        let refused = try onsr(["frames", "in", "out", "--method", "bicubic"])
+        XCTAssertEqual(refused.status, 65)
+        XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("f3.png") && refused.stderr.contains("nothing written"), refused.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("out")), "no output before the check")
+        let skipped = try onsr(["frames", "in", "out", "--method", "bicubic", "--allow-damaged", "--report", "r.json"])
+        XCTAssertEqual(skipped.status, 65, "skipping is still a failure")
+        XCTAssertTrue(skipped.stderr.contains("1 unreadable frames skipped (f3.png)"), skipped.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.file("out")).sorted(), ["f1.png", "f2.png", "f4.png"])
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+        XCTAssertEqual(report?["skippedFrames"] as? [String], ["f3.png"])
+    }
+
     func testSixteenBitPNGAndJPEGInputs() throws {
         try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "-pix_fmt", "rgb48be", "in/deep.png"], in: folder.path)
