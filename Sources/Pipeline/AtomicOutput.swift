@@ -47,7 +47,7 @@ public final class AtomicOutput {
         let name = url.lastPathComponent
         let ext = url.pathExtension
         StalePartials.removeDead(of: name, in: folder)
-        let unique = "\(StalePartials.owner)-\(AtomicOutput.counter.next())"
+        let unique = "\(StalePartials.owner)@\(AtomicOutput.counter.next())"
         let hidden = StalePartials.prefix(of: name) + unique + (ext.isEmpty ? "" : ".\(ext)")
         self.finalPath = finalPath
         temporaryPath = URL(fileURLWithPath: folder).appendingPathComponent(hidden).path

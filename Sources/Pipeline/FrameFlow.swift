@@ -185,8 +185,9 @@ final class FrameFlow: @unchecked Sendable {
         }
         try setup.decoder.sendEndOfStream()
         if try !drain() { return }
-        if let shortfall = FrameFlow.shortfall(of: setup.video, containerDuration: setup.demuxer.duration, frames: decodedFrames,
-                                               span: firstPts.map { first in Double(lastPts! - first + frameDuration) * setup.video.timeBase.doubleValue }) {
+        var span: Double?
+        if let first = firstPts, let last = lastPts { span = Double(last - first + frameDuration) * setup.video.timeBase.doubleValue }
+        if let shortfall = FrameFlow.shortfall(of: setup.video, containerDuration: setup.demuxer.duration, frames: decodedFrames, span: span) {
             try damage.record(shortfall, at: seconds(lastPts))
         }
         decoded.push(.end)

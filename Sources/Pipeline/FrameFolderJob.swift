@@ -127,7 +127,7 @@ public struct FrameFolderJob {
             try? FileManager.default.removeItem(atPath: partial)
             throw error
         }
-        let old = partial + "-old"
+        let old = partial + "@old"
         if exists { guard rename(url.path, old) == 0 else { throw JobError(.cannotCreate, "\(outputFolder): cannot replace the folder") } }
         guard rename(partial, url.path) == 0 else { throw JobError(.cannotCreate, "\(outputFolder): cannot move the finished frames into place") }
         if exists { try? FileManager.default.removeItem(atPath: old) }

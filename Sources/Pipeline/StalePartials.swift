@@ -1,7 +1,7 @@
 import Foundation
 
-/// Partial outputs are named after the host and process writing them (`.NAME.onsr-partial-HOST-PID-N.ext`;
-/// a frame folder's `.NAME.onsr-partial-HOST-PID`), so that a later run writing the same destination can tell
+/// Partial outputs are named after the process and host writing them (`.NAME.onsr-partial-PID@HOST@N.ext`;
+/// a frame folder's `.NAME.onsr-partial-PID@HOST`; `@` cannot occur in a host name), so that a later run writing the same destination can tell
 /// the leftovers of a process that died without cleaning up (SIGKILL, a crash, power loss) from the work of one
 /// still running: on this host, a process that no longer exists left it. Other hosts' partials (a shared
 /// folder under a cluster) are never touched: their processes cannot be checked from here.
@@ -14,8 +14,8 @@ public enum StalePartials {
         return name.isEmpty ? "localhost" : name
     }()
 
-    /// The owner part of this process's partial names: host and pid.
-    static var owner: String { "\(host)-\(getpid())" }
+    /// The owner part of this process's partial names: pid and host.
+    static var owner: String { "\(getpid())@\(host)" }
 
     /// The prefix every partial of `name` starts with.
     static func prefix(of name: String) -> String { ".\(name).onsr-partial-" }
@@ -34,13 +34,11 @@ public enum StalePartials {
         return removed
     }
 
-    /// The pid in `rest` (what follows the prefix: `HOST-PID-N[.ext]`, `HOST-PID` or `HOST-PID-old`) when its
+    /// The pid in `rest` (what follows the prefix: `PID@HOST@N.ext`, `PID@HOST` or `PID@HOST@old`) when its
     /// host is this one and that process no longer exists; nil otherwise.
     static func deadOwner(of rest: String) -> Int32? {
-        let hostPrefix = host + "-"
-        guard rest.hasPrefix(hostPrefix) else { return nil }
-        let digits = rest.dropFirst(hostPrefix.count).prefix { $0.isNumber }
-        guard let pid = Int32(digits), pid > 0 else { return nil }
+        let parts = rest.split(separator: "@", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts[1] == host, let pid = Int32(parts[0]), pid > 0 else { return nil }
         let alive = kill(pid, 0) == 0 || errno == EPERM
         return alive ? nil : pid
     }

@@ -151,15 +151,13 @@ final class FailureCommandTests: XCTestCase {
         let left = folder.listing().filter { $0.contains("onsr-partial") }
         XCTAssertEqual(left.count, 1, "SIGKILL leaves the partial file: \(folder.listing())")
         // Another host's partial for the same destination, and this host's for another one, stay.
-        FileManager.default.createFile(atPath: folder.file(".out.mp4.onsr-partial-elsewhere.example-\(process.processIdentifier)-1.mp4"),
-                                       contents: Data())
-        FileManager.default.createFile(atPath: folder.file(".other.mp4.onsr-partial-\(StalePartials.host)-\(process.processIdentifier)-1.mp4"),
-                                       contents: Data())
+        // A host name with this host's as its prefix is another host.
+        let elsewhere = ".out.mp4.onsr-partial-\(process.processIdentifier)@\(StalePartials.host)-2.example@1.mp4"
+        let other = ".other.mp4.onsr-partial-\(process.processIdentifier)@\(StalePartials.host)@1.mp4"
+        for name in [elsewhere, other] { FileManager.default.createFile(atPath: folder.file(name), contents: Data()) }
         let result = try onsr(["long.mp4", "out.mp4", "--method", "bicubic", "--scale", "2"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(folder.listing().filter { $0.contains("onsr-partial") }.sorted(),
-                       [".other.mp4.onsr-partial-\(StalePartials.host)-\(process.processIdentifier)-1.mp4",
-                        ".out.mp4.onsr-partial-elsewhere.example-\(process.processIdentifier)-1.mp4"].sorted())
+        XCTAssertEqual(folder.listing().filter { $0.contains("onsr-partial") }.sorted(), [elsewhere, other].sorted())
     }
 
     func testEncoderSettingsAreCheckedAndEncodersStayQuiet() throws {
