@@ -34,6 +34,15 @@ public final class ColourConverter: @unchecked Sendable {
             }
             return image
         }
+        if format.isGrey {
+            // Grey samples are the value of every channel; through YUV, swscale would squeeze them into video range.
+            let grey = try convert(frame, to: deep ? AV_PIX_FMT_GRAY16LE : AV_PIX_FMT_GRAY8)
+            let (width, height, planeSize) = (image.width, image.height, image.planeSize)
+            image.pixels.withUnsafeMutableBufferPointer { out in
+                for target in 0..<3 { copyPlane(grey, plane: 0, into: out.baseAddress! + target * planeSize, width: width, height: height) }
+            }
+            return image
+        }
         let intermediate = deep ? AV_PIX_FMT_YUV444P16LE : AV_PIX_FMT_YUV444P
         let planar = try convert(frame, to: intermediate)
         image.pixels.withUnsafeMutableBufferPointer { out in
@@ -87,6 +96,26 @@ public final class ColourConverter: @unchecked Sendable {
             return frame
         }
         let deep = format.bitDepth > 8
+        if format.isGrey {
+            // Grey is written straight into the plane: the value itself where R = G = B, else BT.601 luma.
+            let grey = deep ? AV_PIX_FMT_GRAY16LE : AV_PIX_FMT_GRAY8
+            let plane = try format == grey ? frame : Frame(format: grey, width: image.width, height: image.height)
+            let n = image.planeSize
+            var values = [Float](repeating: 0, count: n)
+            image.pixels.withUnsafeBufferPointer { p in
+                for i in 0..<n {
+                    let (r, g, b) = (p[i], p[n + i], p[2 * n + i])
+                    let luma: Float = 0.299 * r + 0.587 * g + 0.114 * b
+                    values[i] = r == g && g == b ? r : luma
+                }
+            }
+            values.withUnsafeBufferPointer { fillPlane(plane, plane: 0, from: $0.baseAddress!, width: image.width, height: image.height) }
+            if plane !== frame {
+                try Scaler(from: (image.width, image.height, grey), to: (image.width, image.height, format), flags: SWS_POINT)
+                    .scale(plane, into: frame)
+            }
+            return frame
+        }
         let intermediateFormat = format.isRGBFamily ? (deep ? AV_PIX_FMT_GBRP16LE : AV_PIX_FMT_GBRP)
                                                     : (deep ? AV_PIX_FMT_YUV444P16LE : AV_PIX_FMT_YUV444P)
         let intermediate = try Frame(format: intermediateFormat, width: image.width, height: image.height)

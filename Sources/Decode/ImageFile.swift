@@ -6,6 +6,8 @@ public struct DecodedImage: Sendable {
     public var image: RGBImage
     /// Bits per sample of the source (8 or 16 for PNG), used to keep the precision on output.
     public var bitDepth: Int
+    /// True when the source is grey (one colour channel): written back grey.
+    public var grey: Bool = false
 }
 
 /// Reads PNG / JPEG (and other formats FFmpeg's image2 demuxer knows) and writes PNG.
@@ -40,15 +42,16 @@ public enum ImageFile {
         let matrix = colour.matrix(height: 0)
         let fullRange = colour.range != UInt32(AVCOL_RANGE_MPEG.rawValue)
         let image = try ColourConverter().rgbImage(from: frame, matrix: matrix, fullRange: fullRange)
-        return DecodedImage(image: image, bitDepth: frame.pixelFormat.bitDepth > 8 ? 16 : 8)
+        return DecodedImage(image: image, bitDepth: frame.pixelFormat.bitDepth > 8 ? 16 : 8, grey: frame.pixelFormat.isGrey)
     }
 
-    /// Encodes `image` as an 8- or 16-bit RGB PNG and writes it to `path` (directly; callers that need an
-    /// atomic result write to a temporary name and rename).
-    public static func writePNG(_ image: RGBImage, to path: String, bitDepth: Int = 8) throws {
+    /// Encodes `image` as an 8- or 16-bit RGB PNG (grey: its BT.601 luma, which is the grey value itself where
+    /// R = G = B) and writes it to `path` (directly; callers that need an atomic result write to a temporary
+    /// name and rename).
+    public static func writePNG(_ image: RGBImage, to path: String, bitDepth: Int = 8, grey: Bool = false) throws {
         var settings = EncoderSettings()
         settings.codec = "png"
-        settings.pixelFormat = bitDepth > 8 ? "rgb48be" : "rgb24"
+        settings.pixelFormat = grey ? (bitDepth > 8 ? "gray16be" : "gray") : (bitDepth > 8 ? "rgb48be" : "rgb24")
         settings.threads = 1
         let format = VideoFormat(width: image.width, height: image.height, timeBase: Rational(1, 25), frameRate: Rational(25, 1),
                                  sampleAspectRatio: Rational(1, 1), colour: .stillImage, sourcePixelFormat: settings.pixelFormat!)
@@ -61,8 +64,15 @@ public enum ImageFile {
         var bytes: [UInt8] = []
         while case .output = try encoder.receive(into: packet) { bytes += packet.bytes }
         guard !bytes.isEmpty else { throw MediaError(code: onsr_averror_invaliddata(), call: "avcodec_receive_packet", context: path) }
-        guard FileManager.default.createFile(atPath: path, contents: Data(bytes)) else {
-            throw MediaError(code: onsr_averror(EACCES), call: "open", context: path)
+        // Written through open/write, so that the failure is the system's own (a full disk is ENOSPC, not EACCES).
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard descriptor >= 0 else { throw MediaError(code: onsr_averror(errno), call: "open", context: path) }
+        defer { close(descriptor) }
+        var written = 0
+        while written < bytes.count {
+            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
+            guard count > 0 else { throw MediaError(code: onsr_averror(count < 0 ? errno : ENOSPC), call: "write", context: path) }
+            written += count
         }
     }
 }

@@ -50,6 +50,13 @@ extension AVPixelFormat {
         return descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL) != 0
     }
 
+    /// True for grey formats (one colour component, with or without alpha: gray, gray16, ya8, ...).
+    public var isGrey: Bool {
+        guard let descriptor = av_pix_fmt_desc_get(self) else { return false }
+        let alpha = descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0
+        return Int(descriptor.pointee.nb_components) - (alpha ? 1 : 0) == 1 && descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_PAL) == 0
+    }
+
     /// Bits per component of the first component.
     public var bitDepth: Int {
         guard let descriptor = av_pix_fmt_desc_get(self) else { return 8 }

@@ -161,13 +161,13 @@ public struct FrameFolderJob {
     /// frame that comes out (possibly later: a scheduler holds a look-ahead) is written to its own output.
     /// Returns what the processor reported at the end.
     private func upscale(_ pairs: [(String, String)], report: inout Report, progress: (Int) -> Void) throws -> ProcessingSummary {
-        var pending: [Int64: (target: AtomicOutput, bitDepth: Int)] = [:]
+        var pending: [Int64: (target: AtomicOutput, bitDepth: Int, grey: Bool)] = [:]
         func write(_ frames: [TimedFrame], report: inout Report) throws {
             for frame in frames {
-                guard let (target, bitDepth) = pending.removeValue(forKey: frame.pts) else { continue }
+                guard let (target, bitDepth, grey) = pending.removeValue(forKey: frame.pts) else { continue }
                 do {
                     try Stopwatch.time(&report.secondsWrite) {
-                        try ImageFile.writePNG(frame.image, to: target.temporaryPath, bitDepth: bitDepth)
+                        try ImageFile.writePNG(frame.image, to: target.temporaryPath, bitDepth: bitDepth, grey: grey)
                     }
                 } catch {
                     throw JobError.wrap(error, kind: .cannotCreate, context: pairs[Int(frame.pts)].1)
@@ -181,7 +181,7 @@ public struct FrameFolderJob {
             try InputCheck.requireReadableFile(input)
             let target = try AtomicOutput(finalPath: output, overwrite: overwrite, inputs: [input])
             let decoded = try Stopwatch.time(&report.secondsRead) { try FrameFolderJob.readImage(input) }
-            pending[Int64(index)] = (target, decoded.bitDepth)
+            pending[Int64(index)] = (target, decoded.bitDepth, decoded.grey)
             let ready: [TimedFrame]
             do {
                 ready = try Stopwatch.time(&report.secondsUpscale) { try processor.submit(TimedFrame(image: decoded.image, pts: Int64(index))) }

@@ -1,3 +1,4 @@
+import Decode
 import Foundation
 import TestSupport
 import XCTest
@@ -97,6 +98,36 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.file("out")).sorted(), ["f1.png", "f2.png", "f4.png"])
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
         XCTAssertEqual(report?["skippedFrames"] as? [String], ["f3.png"])
+    }
+
+    func testGreyFramesStayGrey() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)
+        // One picture with R = G = B, written grey and written RGB: the RGB one's upscaled channels are the grey
+        // output's values.
+        var picture = RGBImage(width: 64, height: 48)
+        for y in 0..<48 { for x in 0..<64 {
+            let v = Float((x * 7 + y * 13) % 64) / 63 * (x > 30 ? 1 : 0.5)
+            for c in 0..<3 { picture[c, y, x] = v }
+        } }
+        try ImageFile.writePNG(picture, to: folder.file("in/a.png"), grey: true)
+        try FileManager.default.createDirectory(atPath: folder.file("rgb"), withIntermediateDirectories: false)
+        try ImageFile.writePNG(picture, to: folder.file("rgb/a.png"))
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "-pix_fmt", "gray16be", "in/b.png"], in: folder.path)
+        XCTAssertEqual(try describe("in/a.png"), "64,48,gray")
+        let greyIn = try Shell.run(["ffmpeg", "-v", "error", "-i", "in/a.png", "-f", "rawvideo", "-pix_fmt", "gray", "-"], in: folder.path)
+        let redIn = try Shell.run(["ffmpeg", "-v", "error", "-i", "rgb/a.png", "-vf", "extractplanes=r", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                                  in: folder.path)
+        XCTAssertEqual(greyIn.stdout, redIn.stdout, "the two inputs hold the same values")
+        let result = try onsr(["frames", "in", "out", "--method", "bicubic"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try describe("out/a.png"), "128,96,gray")
+        XCTAssertEqual(try describe("out/b.png"), "128,96,gray16be")
+        XCTAssertEqual(try onsr(["frames", "rgb", "rgb-out", "--method", "bicubic"]).status, 0)
+        XCTAssertEqual(try describe("rgb-out/a.png"), "128,96,rgb24")
+        let grey = try Shell.run(["ffmpeg", "-v", "error", "-i", "out/a.png", "-f", "rawvideo", "-pix_fmt", "gray", "-"], in: folder.path)
+        let red = try Shell.run(["ffmpeg", "-v", "error", "-i", "rgb-out/a.png", "-vf", "extractplanes=r", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                                in: folder.path)
+        XCTAssertEqual(grey.stdout, red.stdout, "grey written as the value every channel holds")
     }
 
     func testSixteenBitPNGAndJPEGInputs() throws {
