@@ -54,9 +54,18 @@ public struct StreamInfo: Sendable {
     public let language: String?
     /// True for cover art and other still pictures stored as a video stream.
     public let isAttachedPicture: Bool
+    /// Why a container could not be written with this stream copied as it is (a damaged header left it without
+    /// a sample rate, channels or a picture size); nil when its parameters are whole.
+    public let incompleteParameters: String?
 
     init(stream: UnsafeMutablePointer<AVStream>) {
         let par = stream.pointee.codecpar!.pointee
+        switch MediaKind(par.codec_type) {
+        case .audio where par.sample_rate <= 0: incompleteParameters = "no sample rate"
+        case .audio where par.ch_layout.nb_channels <= 0: incompleteParameters = "no channels"
+        case .video where par.width <= 0 || par.height <= 0: incompleteParameters = "no picture size"
+        default: incompleteParameters = nil
+        }
         index = Int(stream.pointee.index)
         kind = MediaKind(par.codec_type)
         codecName = String(cString: avcodec_get_name(par.codec_id))

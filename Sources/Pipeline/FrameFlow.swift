@@ -180,10 +180,20 @@ final class FrameFlow: @unchecked Sendable {
                 if try !drain() { return }
             } else if let target = setup.plan.copies[packet.streamIndex] {
                 let timeBase = setup.demuxer.streams[packet.streamIndex].timeBase
-                try muxLock.withLock { try setup.muxer.write(packet, toStream: target, from: timeBase) }
+                do {
+                    try muxLock.withLock { try setup.muxer.write(packet, toStream: target, from: timeBase) }
+                } catch {
+                    // The muxer refuses a copied packet it cannot place (timestamps gone backwards, a size of 0):
+                    // damage in that stream, not an output failure.
+                    try damage.record("a packet of stream #\(packet.streamIndex) could not be stored: \(error)", at: seconds(packet.pts))
+                }
             }
         }
-        try setup.decoder.sendEndOfStream()
+        do {
+            try setup.decoder.sendEndOfStream()
+        } catch {
+            try damage.record("\(error)", at: seconds(lastPts))
+        }
         if try !drain() { return }
         var span: Double?
         if let first = firstPts, let last = lastPts { span = Double(last - first + frameDuration) * setup.video.timeBase.doubleValue }

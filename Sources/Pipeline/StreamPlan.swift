@@ -10,7 +10,7 @@ struct StreamPlan {
 
     /// Adds the output streams to `muxer` in input order, with the encoded video stream at its input position.
     static func build(demuxer: Demuxer, muxer: Muxer, video: StreamInfo, encoder: Encoder,
-                      dropUnsupported: Bool) throws -> (plan: StreamPlan, videoOutput: Int) {
+                      dropUnsupported: Bool, allowDamaged: Bool) throws -> (plan: StreamPlan, videoOutput: Int) {
         var plan = StreamPlan()
         var videoOutput = -1
         for stream in demuxer.streams {
@@ -22,6 +22,15 @@ struct StreamPlan {
             if stream.index == video.index {
                 videoOutput = try wrapOutput(muxer) { try muxer.addEncodedStream(encoder, replacing: stream.index, of: demuxer) }
                 plan.entries.append(entry("upscaled"))
+                continue
+            }
+            if let missing = stream.incompleteParameters {
+                // A damaged header: the stream cannot be copied; it is damage, like a corrupt packet.
+                guard dropUnsupported || allowDamaged else {
+                    throw JobError(.dataError, "\(demuxer.path): \(label) is damaged (\(missing)); pass --allow-damaged to drop it")
+                }
+                plan.warnings.append("\(label) is damaged (\(missing)); dropped")
+                plan.entries.append(entry("dropped"))
                 continue
             }
             let holdable = muxer.canHold(streamOf: demuxer, index: stream.index)

@@ -95,6 +95,11 @@ public final class VideoJob {
                                  timeBase: video.timeBase, frameRate: video.averageFrameRate,
                                  sampleAspectRatio: video.sampleAspectRatio,
                                  colour: colour.resolved(matrix: matrix, fullRange: fullRange), sourcePixelFormat: sourceFormat)
+        // FFmpeg refuses pictures of (w + 128) * (h + 128) >= INT_MAX / 8 samples, with only "Invalid argument".
+        if (format.width + 128) * (format.height + 128) >= Int(Int32.max) / 8 {
+            throw JobError(.dataError, "\(options.input): a \(video.width)x\(video.height) video upscaled x\(processor.scale) is "
+                            + "\(format.width)x\(format.height), larger than FFmpeg's encoders take (about 268 million pixels a frame)")
+        }
         let encoder: Encoder
         do {
             encoder = try Encoder(settings: options.encoder, format: format, globalHeader: muxer.wantsGlobalHeader)
@@ -102,7 +107,7 @@ public final class VideoJob {
             throw JobError.wrap(error, kind: .usage, context: "cannot open encoder \(options.encoder.codec)")
         }
         let (plan, videoOutput) = try StreamPlan.build(demuxer: demuxer, muxer: muxer, video: video, encoder: encoder,
-                                                       dropUnsupported: options.dropUnsupportedStreams)
+                                                       dropUnsupported: options.dropUnsupportedStreams, allowDamaged: options.allowDamaged)
         plan.warnings.forEach { events(.warning($0)) }
         do {
             try muxer.copyMetadataAndChapters(from: demuxer)
