@@ -55,12 +55,14 @@ public struct StreamInfo: Sendable {
     /// True for cover art and other still pictures stored as a video stream.
     public let isAttachedPicture: Bool
     /// Why a container could not be written with this stream copied as it is (a damaged header left it without
-    /// a sample rate, channels or a picture size); nil when its parameters are whole.
+    /// a codec, a sample rate, channels or a picture size); nil when its parameters are whole.
     public let incompleteParameters: String?
 
     init(stream: UnsafeMutablePointer<AVStream>) {
         let par = stream.pointee.codecpar!.pointee
         switch MediaKind(par.codec_type) {
+        case .audio where par.codec_id == AV_CODEC_ID_NONE, .video where par.codec_id == AV_CODEC_ID_NONE:
+            incompleteParameters = "no codec"
         case .audio where par.sample_rate <= 0: incompleteParameters = "no sample rate"
         case .audio where par.ch_layout.nb_channels <= 0: incompleteParameters = "no channels"
         case .video where par.width <= 0 || par.height <= 0: incompleteParameters = "no picture size"
