@@ -100,15 +100,7 @@ public final class ColourConverter: @unchecked Sendable {
             // Grey is written straight into the plane: the value itself where R = G = B, else BT.601 luma.
             let grey = deep ? AV_PIX_FMT_GRAY16LE : AV_PIX_FMT_GRAY8
             let plane = try format == grey ? frame : Frame(format: grey, width: image.width, height: image.height)
-            let n = image.planeSize
-            var values = [Float](repeating: 0, count: n)
-            image.pixels.withUnsafeBufferPointer { p in
-                for i in 0..<n {
-                    let (r, g, b) = (p[i], p[n + i], p[2 * n + i])
-                    let luma: Float = 0.299 * r + 0.587 * g + 0.114 * b
-                    values[i] = r == g && g == b ? r : luma
-                }
-            }
+            let values = image.grey
             values.withUnsafeBufferPointer { fillPlane(plane, plane: 0, from: $0.baseAddress!, width: image.width, height: image.height) }
             if plane !== frame {
                 try Scaler(from: (image.width, image.height, grey), to: (image.width, image.height, format), flags: SWS_POINT)

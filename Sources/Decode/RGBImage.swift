@@ -49,6 +49,17 @@ public struct RGBImage: Sendable, Equatable {
         return pixels.withUnsafeBufferPointer { p in (0..<n).map { 0.299 * p[$0] + 0.587 * p[n + $0] + 0.114 * p[2 * n + $0] } }
     }
 
+    /// One value per pixel for a grey picture: the channels' value where they agree (exactly, with no
+    /// rounding of the luma sum), else the BT.601 luma.
+    public var grey: [Float] {
+        let n = planeSize
+        var values = luma
+        pixels.withUnsafeBufferPointer { p in
+            for i in 0..<n where p[i] == p[n + i] && p[i] == p[2 * n + i] { values[i] = p[i] }
+        }
+        return values
+    }
+
     /// Mean of each channel, for quick checks.
     public var channelMeans: [Float] {
         (0..<3).map { c in

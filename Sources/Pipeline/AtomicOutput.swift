@@ -28,7 +28,9 @@ public final class AtomicOutput {
 
     /// Checks the destination and reserves a temporary name, removing what dead processes of this host left
     /// under such names for the same destination (`StalePartials`). `inputs` are never replaced.
-    public init(finalPath: String, overwrite: Bool, inputs: [String]) throws {
+    /// `sweptStale`: the caller has already removed stale partials for this destination (a frame folder does it
+    /// once for all its frames instead of listing the folder per frame).
+    public init(finalPath: String, overwrite: Bool, inputs: [String], sweptStale: Bool = false) throws {
         let url = URL(fileURLWithPath: finalPath)
         let folder = url.deletingLastPathComponent().path
         let manager = FileManager.default
@@ -46,7 +48,7 @@ public final class AtomicOutput {
         guard access(folder, W_OK) == 0 else { throw JobError(.cannotCreate, "\(finalPath): folder \(folder) is not writable") }
         let name = url.lastPathComponent
         let ext = url.pathExtension
-        StalePartials.removeDead(of: name, in: folder)
+        if !sweptStale { StalePartials.removeDead(of: name, in: folder) }
         let unique = "\(StalePartials.owner)@\(AtomicOutput.counter.next())"
         let hidden = StalePartials.prefix(of: name) + unique + (ext.isEmpty ? "" : ".\(ext)")
         self.finalPath = finalPath

@@ -177,9 +177,12 @@ public struct FrameFolderJob {
                 progress(report.frames)
             }
         }
+        for (folder, outputs) in Dictionary(grouping: pairs.map(\.1), by: { ($0 as NSString).deletingLastPathComponent }) {
+            StalePartials.removeDead(of: Set(outputs.map { ($0 as NSString).lastPathComponent }), in: folder)
+        }
         for (index, (input, output)) in pairs.enumerated() {
             try InputCheck.requireReadableFile(input)
-            let target = try AtomicOutput(finalPath: output, overwrite: overwrite, inputs: [input])
+            let target = try AtomicOutput(finalPath: output, overwrite: overwrite, inputs: [input], sweptStale: true)
             let decoded = try Stopwatch.time(&report.secondsRead) { try FrameFolderJob.readImage(input) }
             pending[Int64(index)] = (target, decoded.bitDepth, decoded.grey)
             let ready: [TimedFrame]

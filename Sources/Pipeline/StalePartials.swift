@@ -23,11 +23,16 @@ public enum StalePartials {
     /// Removes the partials of `name` in `folder` that processes of this host which have ended left behind.
     /// Returns the names removed.
     @discardableResult
-    public static func removeDead(of name: String, in folder: String) -> [String] {
-        let prefix = prefix(of: name)
+    public static func removeDead(of name: String, in folder: String) -> [String] { removeDead(of: [name], in: folder) }
+
+    /// The same for several destinations of one folder, in one listing of it (a frame folder's outputs).
+    @discardableResult
+    public static func removeDead(of names: Set<String>, in folder: String) -> [String] {
+        let marker = ".onsr-partial-"
         var removed: [String] = []
-        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where entry.hasPrefix(prefix) {
-            guard deadOwner(of: String(entry.dropFirst(prefix.count))) != nil else { continue }
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where entry.hasPrefix(".") {
+            guard let range = entry.range(of: marker), names.contains(String(entry[entry.index(after: entry.startIndex)..<range.lowerBound])),
+                  deadOwner(of: String(entry[range.upperBound...])) != nil else { continue }
             let path = (folder as NSString).appendingPathComponent(entry)
             if (try? FileManager.default.removeItem(atPath: path)) != nil { removed.append(entry) }
         }
