@@ -95,13 +95,31 @@ struct ConvShape: Hashable {
     }
 
     /// A backward primitive for `desc` (data or weights), with the fp32 training forward it follows as the hint
-    /// oneDNN needs to agree on layouts.
-    func backwardPrimitive(_ desc: inout dnnl_convolution_desc_t, algorithm: ConvAlgorithm, hasBias: Bool) -> Primitive {
+    /// oneDNN needs to agree on layouts; nil where oneDNN has no implementation of `algorithm` for it here.
+    func backwardPrimitive(_ desc: inout dnnl_convolution_desc_t, algorithm: ConvAlgorithm, hasBias: Bool) -> Primitive? {
         var forward = descriptor(dnnl_forward_training, algorithm: algorithm,
                                  weights: MemoryDescriptors.anyWeights(weightShape, type: .fp32), outputType: .fp32, bias: hasBias)
-        let hint = ConvShape.create(&forward)
+        guard let hint = ConvShape.tryCreate(&forward) else { return nil }
         defer { dnnl_primitive_desc_destroy(hint) }
-        return Primitive(descriptor: ConvShape.create(&desc, hint: hint))
+        return ConvShape.tryCreate(&desc, hint: hint).map { Primitive(descriptor: $0) }
+    }
+
+    /// The backward data primitive on `algorithm`, or nil where oneDNN has none.
+    func backwardDataPrimitive(_ algorithm: ConvAlgorithm, hasBias: Bool) -> Primitive? {
+        var desc = backwardDataDescriptor(algorithm: algorithm, weights: MemoryDescriptors.anyWeights(weightShape, type: .fp32))
+        return backwardPrimitive(&desc, algorithm: algorithm, hasBias: hasBias)
+    }
+
+    /// The backward weights primitive on `algorithm`, or nil where oneDNN has none.
+    func backwardWeightsPrimitive(_ algorithm: ConvAlgorithm, hasBias: Bool) -> Primitive? {
+        var desc = backwardWeightsDescriptor(algorithm: algorithm, weights: MemoryDescriptors.anyWeights(weightShape, type: .fp32), bias: hasBias)
+        return backwardPrimitive(&desc, algorithm: algorithm, hasBias: hasBias)
+    }
+
+    /// The direct kernels exist for every shape the engine asks for: their absence is an installation error.
+    static func required(_ primitive: Primitive?) -> Primitive {
+        guard let primitive else { fatalError("oneDNN dnnl_primitive_desc_create (convolution) found no implementation") }
+        return primitive
     }
 
     /// A primitive descriptor for `desc`, optionally with attributes and a forward hint.
@@ -257,29 +275,19 @@ final class BackwardDataPlan {
     private let staging: (gradOutput: Reorder, gradInput: Reorder)?
 
     init(_ shape: ConvShape, hasBias: Bool) {
-        let weightsAny = MemoryDescriptors.anyWeights(shape.weightShape, type: .fp32)
-        if shape.winogradShaped, let winograd = BackwardDataPlan.create(shape, algorithm: .winograd, weights: weightsAny, hasBias: hasBias) {
+        if shape.winogradShaped, let winograd = shape.backwardDataPrimitive(.winograd, hasBias: hasBias) {
             algorithm = .winograd
             primitive = winograd
             staging = (Reorder(from: shape.output(.fp32), to: shape.output(.winograd, type: .fp32)),
                        Reorder(from: shape.source(.winograd), to: shape.source))
         } else {
             algorithm = .direct
-            var desc = shape.backwardDataDescriptor(algorithm: .direct, weights: weightsAny)
-            primitive = shape.backwardPrimitive(&desc, algorithm: .direct, hasBias: hasBias)
+            primitive = ConvShape.required(shape.backwardDataPrimitive(.direct, hasBias: hasBias))
             staging = nil
         }
         gradSource = BoundMemory(shape.source(algorithm))
         gradDestination = BoundMemory(shape.output(algorithm, type: .fp32))
         weights = WeightFeed(shape: shape.weightShape, into: primitive.memoryDescriptor(Int32(DNNL_ARG_WEIGHTS)))
-    }
-
-    private static func create(_ shape: ConvShape, algorithm: ConvAlgorithm, weights: dnnl_memory_desc_t, hasBias: Bool) -> Primitive? {
-        var forward = shape.descriptor(dnnl_forward_training, algorithm: algorithm, weights: weights, outputType: .fp32, bias: hasBias)
-        guard let hint = ConvShape.tryCreate(&forward) else { return nil }
-        defer { dnnl_primitive_desc_destroy(hint) }
-        var desc = shape.backwardDataDescriptor(algorithm: algorithm, weights: weights)
-        return ConvShape.tryCreate(&desc, hint: hint).map { Primitive(descriptor: $0) }
     }
 
     func run(gradOutput: Activation, weights value: Tensor, gradInput: Activation) {
@@ -317,16 +325,14 @@ final class BackwardWeightsPlan {
     private let hasBias: Bool
 
     init(_ shape: ConvShape, hasBias: Bool) {
-        let weightsAny = MemoryDescriptors.anyWeights(shape.weightShape, type: .fp32)
-        if shape.winogradShaped, let winograd = BackwardWeightsPlan.create(shape, algorithm: .winograd, weights: weightsAny, hasBias: hasBias) {
+        if shape.winogradShaped, let winograd = shape.backwardWeightsPrimitive(.winograd, hasBias: hasBias) {
             algorithm = .winograd
             primitive = winograd
             staging = (Reorder(from: shape.source, to: shape.source(.winograd)),
                        Reorder(from: shape.output(.fp32), to: shape.output(.winograd, type: .fp32)))
         } else {
             algorithm = .direct
-            var desc = shape.backwardWeightsDescriptor(algorithm: .direct, weights: weightsAny, bias: hasBias)
-            primitive = shape.backwardPrimitive(&desc, algorithm: .direct, hasBias: hasBias)
+            primitive = ConvShape.required(shape.backwardWeightsPrimitive(.direct, hasBias: hasBias))
             staging = nil
         }
         let chosen = primitive.memoryDescriptor(Int32(DNNL_ARG_DIFF_WEIGHTS))
@@ -341,14 +347,6 @@ final class BackwardWeightsPlan {
         toPyTorch = Reorder(from: chosen, to: MemoryDescriptors.pytorchWeights(shape.weightShape))
         plain = Tensor(shape: shape.weightShape)
         self.hasBias = hasBias
-    }
-
-    private static func create(_ shape: ConvShape, algorithm: ConvAlgorithm, weights: dnnl_memory_desc_t, hasBias: Bool) -> Primitive? {
-        var forward = shape.descriptor(dnnl_forward_training, algorithm: algorithm, weights: weights, outputType: .fp32, bias: hasBias)
-        guard let hint = ConvShape.tryCreate(&forward) else { return nil }
-        defer { dnnl_primitive_desc_destroy(hint) }
-        var desc = shape.backwardWeightsDescriptor(algorithm: algorithm, weights: weights, bias: hasBias)
-        return ConvShape.tryCreate(&desc, hint: hint).map { Primitive(descriptor: $0) }
     }
 
     /// Adds this call's gradients to `weightGrad` (and `biasGrad`, when given).
