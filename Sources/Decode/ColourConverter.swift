@@ -51,6 +51,18 @@ public final class ColourConverter: @unchecked Sendable {
         return image
     }
 
+    /// The alpha plane of a frame whose format has one, in [0, 1] (`width * height` values, row-major); nil for
+    /// formats without alpha. Taken through swscale's planar GBRA with point sampling: a copy, no filtering.
+    public func alphaPlane(from frame: Frame) throws -> [Float]? {
+        let format = frame.pixelFormat
+        guard format.hasAlpha else { return nil }
+        let planar = try convert(frame, to: format.bitDepth > 8 ? AV_PIX_FMT_GBRAP16LE : AV_PIX_FMT_GBRAP)
+        return [Float](unsafeUninitializedCapacity: frame.width * frame.height) { buffer, count in
+            copyPlane(planar, plane: 3, into: buffer.baseAddress!, width: frame.width, height: frame.height)
+            count = frame.width * frame.height
+        }
+    }
+
     private func convert(_ frame: Frame, to target: AVPixelFormat) throws -> Frame {
         let source = (frame.width, frame.height, frame.pixelFormat)
         let destination = (frame.width, frame.height, target)
@@ -86,9 +98,14 @@ public final class ColourConverter: @unchecked Sendable {
         try frame(from: image, format: encoder.pixelFormat, matrix: matrix, fullRange: fullRange)
     }
 
-    /// Converts `image` into a new frame of `format` with `matrix` and `fullRange`.
-    public func frame(from image: RGBImage, format: AVPixelFormat, matrix: ColourMatrix, fullRange: Bool) throws -> Frame {
+    /// Converts `image` into a new frame of `format` with `matrix` and `fullRange`; `alpha` (one plane, [0, 1]) fills
+    /// the alpha component of formats that have one (opaque where it is nil).
+    public func frame(from image: RGBImage, alpha: [Float]? = nil, format: AVPixelFormat, matrix: ColourMatrix,
+                      fullRange: Bool) throws -> Frame {
+        precondition(alpha == nil || alpha!.count == image.planeSize, "alpha plane of \(alpha!.count) values for a \(image.width)x\(image.height) image")
         let frame = try Frame(format: format, width: image.width, height: image.height)
+        // Opaque where no alpha is given; built only for formats with alpha (video frames never pay for it).
+        var opacity: [Float] { alpha ?? [Float](repeating: 1, count: image.planeSize) }
         if let layout = PlanarYUVLayout(format) {
             image.pixels.withUnsafeBufferPointer { input in
                 YUVKernels.fromRGB(input.baseAddress!, frame: frame, layout: layout, matrix: matrix, fullRange: fullRange)
@@ -96,6 +113,10 @@ public final class ColourConverter: @unchecked Sendable {
             return frame
         }
         let deep = format.bitDepth > 8
+        if format.isGrey && format.hasAlpha {
+            fillGreyAlpha(frame, grey: image.grey, alpha: opacity)
+            return frame
+        }
         if format.isGrey {
             // Grey is written straight into the plane: the value itself where R = G = B, else BT.601 luma.
             let grey = deep ? AV_PIX_FMT_GRAY16LE : AV_PIX_FMT_GRAY8
@@ -108,13 +129,17 @@ public final class ColourConverter: @unchecked Sendable {
             }
             return frame
         }
-        let intermediateFormat = format.isRGBFamily ? (deep ? AV_PIX_FMT_GBRP16LE : AV_PIX_FMT_GBRP)
+        let withAlpha = format.isRGBFamily && format.hasAlpha
+        let intermediateFormat = format.isRGBFamily ? (withAlpha ? (deep ? AV_PIX_FMT_GBRAP16LE : AV_PIX_FMT_GBRAP) : (deep ? AV_PIX_FMT_GBRP16LE : AV_PIX_FMT_GBRP))
                                                     : (deep ? AV_PIX_FMT_YUV444P16LE : AV_PIX_FMT_YUV444P)
         let intermediate = try Frame(format: intermediateFormat, width: image.width, height: image.height)
         image.pixels.withUnsafeBufferPointer { input in
             if format.isRGBFamily {
                 for (source, target) in [(0, 2), (1, 0), (2, 1)] {
                     fillPlane(intermediate, plane: target, from: input.baseAddress! + source * image.planeSize, width: image.width, height: image.height)
+                }
+                if withAlpha {
+                    opacity.withUnsafeBufferPointer { fillPlane(intermediate, plane: 3, from: $0.baseAddress!, width: image.width, height: image.height) }
                 }
             } else {
                 YUVKernels.fromRGB(input.baseAddress!, frame: intermediate, layout: PlanarYUVLayout(intermediateFormat)!,
@@ -125,6 +150,30 @@ public final class ColourConverter: @unchecked Sendable {
                                    flags: SWS_POINT | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT | SWS_FULL_CHR_H_INP)
         try converter.scale(intermediate, into: frame)
         return frame
+    }
+
+    /// Packed grey + alpha (`ya8`, `ya16be`, `ya16le`): swscale would take grey through YCbCr, so both samples are
+    /// written here.
+    private func fillGreyAlpha(_ frame: Frame, grey: [Float], alpha: [Float]) {
+        let format = frame.pixelFormat
+        let deep = format.bitDepth > 8
+        let bigEndian = av_pix_fmt_desc_get(format).map { $0.pointee.flags & UInt64(AV_PIX_FMT_FLAG_BE) != 0 } ?? false
+        let maximum: Float = deep ? 65535 : 255
+        let base = frame.plane(0), stride = frame.stride(0)
+        func code(_ value: Float) -> UInt16 { UInt16(min(max(value, 0), 1) * maximum + 0.5) }
+        for y in 0..<frame.height {
+            for x in 0..<frame.width {
+                let i = y * frame.width + x
+                if deep {
+                    let row = UnsafeMutableRawPointer(base + y * stride).assumingMemoryBound(to: UInt16.self)
+                    row[2 * x] = bigEndian ? code(grey[i]).bigEndian : code(grey[i]).littleEndian
+                    row[2 * x + 1] = bigEndian ? code(alpha[i]).bigEndian : code(alpha[i]).littleEndian
+                } else {
+                    base[y * stride + 2 * x] = UInt8(code(grey[i]))
+                    base[y * stride + 2 * x + 1] = UInt8(code(alpha[i]))
+                }
+            }
+        }
     }
 
     private func fillPlane(_ frame: Frame, plane: Int, from source: UnsafePointer<Float>, width: Int, height: Int) {

@@ -8,6 +8,9 @@ public struct DecodedImage: Sendable {
     public var bitDepth: Int
     /// True when the source is grey (one colour channel): written back grey.
     public var grey: Bool = false
+    /// The alpha plane (`width * height` values in [0, 1], row-major) of a picture that has one; nil when it has
+    /// none or is a palette picture whose entries are all opaque.
+    public var alpha: [Float]? = nil
 }
 
 /// Reads PNG / JPEG (and other formats FFmpeg's image2 demuxer knows) and writes PNG.
@@ -41,22 +44,32 @@ public enum ImageFile {
         // Still images without tags are full-range BT.601 (JFIF).
         let matrix = colour.matrix(height: 0)
         let fullRange = colour.range != UInt32(AVCOL_RANGE_MPEG.rawValue)
-        let image = try ColourConverter().rgbImage(from: frame, matrix: matrix, fullRange: fullRange)
-        return DecodedImage(image: image, bitDepth: frame.pixelFormat.bitDepth > 8 ? 16 : 8, grey: frame.pixelFormat.isGrey)
+        let converter = ColourConverter()
+        let image = try converter.rgbImage(from: frame, matrix: matrix, fullRange: fullRange)
+        var alpha = try converter.alphaPlane(from: frame)
+        // Every palette format counts as having alpha; a palette without transparent entries has none to keep.
+        if frame.pixelFormat.isPalette, alpha?.allSatisfy({ $0 >= 1 }) == true { alpha = nil }
+        return DecodedImage(image: image, bitDepth: frame.pixelFormat.bitDepth > 8 ? 16 : 8, grey: frame.pixelFormat.isGrey, alpha: alpha)
     }
 
     /// Encodes `image` as an 8- or 16-bit RGB PNG (grey: its BT.601 luma, which is the grey value itself where
-    /// R = G = B) and writes it to `path` (directly; callers that need an atomic result write to a temporary
-    /// name and rename).
-    public static func writePNG(_ image: RGBImage, to path: String, bitDepth: Int = 8, grey: Bool = false) throws {
+    /// R = G = B; `alpha`: with that alpha plane, RGBA or grey + alpha) and writes it to `path` (directly; callers
+    /// that need an atomic result write to a temporary name and rename).
+    public static func writePNG(_ image: RGBImage, alpha: [Float]? = nil, to path: String, bitDepth: Int = 8, grey: Bool = false) throws {
         var settings = EncoderSettings()
         settings.codec = "png"
-        settings.pixelFormat = grey ? (bitDepth > 8 ? "gray16be" : "gray") : (bitDepth > 8 ? "rgb48be" : "rgb24")
+        let deep = bitDepth > 8
+        switch (grey, alpha != nil) {
+        case (true, false): settings.pixelFormat = deep ? "gray16be" : "gray"
+        case (true, true): settings.pixelFormat = deep ? "ya16be" : "ya8"
+        case (false, false): settings.pixelFormat = deep ? "rgb48be" : "rgb24"
+        case (false, true): settings.pixelFormat = deep ? "rgba64be" : "rgba"
+        }
         settings.threads = 1
         let format = VideoFormat(width: image.width, height: image.height, timeBase: Rational(1, 25), frameRate: Rational(25, 1),
                                  sampleAspectRatio: Rational(1, 1), colour: .stillImage, sourcePixelFormat: settings.pixelFormat!)
         let encoder = try Encoder(settings: settings, format: format, globalHeader: false)
-        let frame = try ColourConverter().frame(from: image, format: encoder.pixelFormat, matrix: .bt601, fullRange: true)
+        let frame = try ColourConverter().frame(from: image, alpha: alpha, format: encoder.pixelFormat, matrix: .bt601, fullRange: true)
         frame.pts = 0
         try encoder.send(frame)
         try encoder.sendEndOfStream()

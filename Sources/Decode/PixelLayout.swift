@@ -57,6 +57,18 @@ extension AVPixelFormat {
         return Int(descriptor.pointee.nb_components) - (alpha ? 1 : 0) == 1 && descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_PAL) == 0
     }
 
+    /// True for formats with an alpha component (palette formats included: their entries may be transparent).
+    public var hasAlpha: Bool {
+        guard let descriptor = av_pix_fmt_desc_get(self) else { return false }
+        return descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0
+    }
+
+    /// True for palette formats.
+    public var isPalette: Bool {
+        guard let descriptor = av_pix_fmt_desc_get(self) else { return false }
+        return descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_PAL) != 0
+    }
+
     /// Bits per component of the first component.
     public var bitDepth: Int {
         guard let descriptor = av_pix_fmt_desc_get(self) else { return 8 }

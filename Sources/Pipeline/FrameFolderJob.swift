@@ -21,6 +21,9 @@ public struct FrameFolderJob {
         public var scenes: [SceneRecord]? = nil
         /// Frames that could not be read and were skipped (`allowDamaged`); nil when none were.
         public var skippedFrames: [String]? = nil
+        /// Pictures whose alpha plane was kept (nil when none had one), and how that plane was upscaled.
+        public var alphaFrames: Int? = nil
+        public var alphaMethod: String? = nil
     }
 
     /// Frames go through this in name order, as a video's frames do (a scene scheduler adapts per scene).
@@ -161,13 +164,18 @@ public struct FrameFolderJob {
     /// frame that comes out (possibly later: a scheduler holds a look-ahead) is written to its own output.
     /// Returns what the processor reported at the end.
     private func upscale(_ pairs: [(String, String)], report: inout Report, progress: (Int) -> Void) throws -> ProcessingSummary {
-        var pending: [Int64: (target: AtomicOutput, bitDepth: Int, grey: Bool)] = [:]
+        var pending: [Int64: (target: AtomicOutput, source: PictureForm)] = [:]
         func write(_ frames: [TimedFrame], report: inout Report) throws {
             for frame in frames {
-                guard let (target, bitDepth, grey) = pending.removeValue(forKey: frame.pts) else { continue }
+                guard let (target, source) = pending.removeValue(forKey: frame.pts) else { continue }
                 do {
                     try Stopwatch.time(&report.secondsWrite) {
-                        try ImageFile.writePNG(frame.image, to: target.temporaryPath, bitDepth: bitDepth, grey: grey)
+                        let alpha = source.alpha.map { AlphaPlane.upscaled($0, width: source.width, height: source.height, to: frame.image) }
+                        if alpha != nil {
+                            report.alphaFrames = (report.alphaFrames ?? 0) + 1
+                            report.alphaMethod = AlphaPlane.method
+                        }
+                        try ImageFile.writePNG(frame.image, alpha: alpha, to: target.temporaryPath, bitDepth: source.bitDepth, grey: source.grey)
                     }
                 } catch {
                     throw JobError.wrap(error, kind: .cannotCreate, context: pairs[Int(frame.pts)].1)
@@ -184,7 +192,7 @@ public struct FrameFolderJob {
             try InputCheck.requireReadableFile(input)
             let target = try AtomicOutput(finalPath: output, overwrite: overwrite, inputs: [input], sweptStale: true)
             let decoded = try Stopwatch.time(&report.secondsRead) { try FrameFolderJob.readImage(input) }
-            pending[Int64(index)] = (target, decoded.bitDepth, decoded.grey)
+            pending[Int64(index)] = (target, PictureForm(decoded))
             let ready: [TimedFrame]
             do {
                 ready = try Stopwatch.time(&report.secondsUpscale) { try processor.submit(TimedFrame(image: decoded.image, pts: Int64(index))) }

@@ -117,7 +117,7 @@ final class FramesCommandTests: XCTestCase {
         let greyIn = try Shell.run(["ffmpeg", "-v", "error", "-i", "in/a.png", "-f", "rawvideo", "-pix_fmt", "gray", "-"], in: folder.path)
         let redIn = try Shell.run(["ffmpeg", "-v", "error", "-i", "rgb/a.png", "-vf", "extractplanes=r", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
                                   in: folder.path)
-        XCTAssertEqual(greyIn.stdout, redIn.stdout, "the two inputs hold the same values")
+        XCTAssertEqual(greyIn.stdoutBytes, redIn.stdoutBytes, "the two inputs hold the same values")
         let result = try onsr(["frames", "in", "out", "--method", "bicubic"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try describe("out/a.png"), "128,96,gray")
@@ -127,7 +127,41 @@ final class FramesCommandTests: XCTestCase {
         let grey = try Shell.run(["ffmpeg", "-v", "error", "-i", "out/a.png", "-f", "rawvideo", "-pix_fmt", "gray", "-"], in: folder.path)
         let red = try Shell.run(["ffmpeg", "-v", "error", "-i", "rgb-out/a.png", "-vf", "extractplanes=r", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
                                 in: folder.path)
-        XCTAssertEqual(grey.stdout, red.stdout, "grey written as the value every channel holds")
+        XCTAssertEqual(grey.stdoutBytes, red.stdoutBytes, "grey written as the value every channel holds")
+    }
+
+    /// Alpha is kept: RGBA stays RGBA (8 and 16 bits), grey + alpha stays grey + alpha, and the alpha plane is the
+    /// input's upscaled (bicubic, said in the report): transparent stays transparent, opaque stays opaque, and
+    /// the colour is what the same picture gives without alpha.
+    func testAlphaIsKept() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: folder.file("rgb"), withIntermediateDirectories: false)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,32),0,255)'",
+                          "-frames:v", "1", "in/a.png"], in: folder.path)
+        try Shell.ffmpeg(["-i", "in/a.png", "-pix_fmt", "rgb24", "rgb/a.png"], in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48,format=rgba64be", "-frames:v", "1", "in/deep.png"], in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48,format=ya8", "-frames:v", "1", "in/grey.png"], in: folder.path)
+        let result = try onsr(["frames", "in", "out", "--method", "bicubic", "--report", "r.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try describe("out/a.png"), "128,96,rgba")
+        XCTAssertEqual(try describe("out/deep.png"), "128,96,rgba64be")
+        XCTAssertEqual(try describe("out/grey.png"), "128,96,ya8")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+        XCTAssertEqual(report?["alphaFrames"] as? Int, 3)
+        XCTAssertEqual(report?["alphaMethod"] as? String, "bicubic")
+
+        let alpha = try Shell.run(["ffmpeg", "-v", "error", "-i", "out/a.png", "-vf", "extractplanes=a", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                                  in: folder.path).stdoutBytes
+        XCTAssertEqual(alpha.count, 128 * 96)
+        for y in [0, 40, 95] {
+            XCTAssertEqual(alpha[y * 128 + 10], 0, "transparent stays transparent")
+            XCTAssertEqual(alpha[y * 128 + 120], 255, "opaque stays opaque")
+        }
+        XCTAssertEqual(try onsr(["image", "rgb/a.png", "rgb-out.png", "--method", "bicubic"]).status, 0)
+        func colour(_ file: String) throws -> [UInt8] {
+            try Shell.run(["ffmpeg", "-v", "error", "-i", file, "-f", "rawvideo", "-pix_fmt", "rgb24", "-"], in: folder.path).stdoutBytes
+        }
+        XCTAssertEqual(try colour("out/a.png"), try colour("rgb-out.png"), "the colour planes are upscaled as without alpha")
     }
 
     func testSixteenBitPNGAndJPEGInputs() throws {

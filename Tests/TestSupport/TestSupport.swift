@@ -5,6 +5,8 @@ public struct CommandResult {
     public let status: Int32
     public let stdout: String
     public let stderr: String
+    /// Standard output as bytes (raw pictures and audio: decoding them as UTF-8 would merge different bytes).
+    public var stdoutBytes: [UInt8] = []
 }
 
 /// Runs external programs (ffmpeg, ffprobe, the built onsr-video) from tests.
@@ -30,7 +32,7 @@ public enum Shell {
         while !reader.isFinished { usleep(1000) }
         return CommandResult(status: process.terminationStatus,
                              stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self))
+                             stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: [UInt8](outData))
     }
 
     /// Runs ffmpeg quietly and fails loudly if it fails (test fixtures must be made).
