@@ -62,6 +62,24 @@ public final class Demuxer: @unchecked Sendable {
         context.pointee.duration > 0 ? Double(context.pointee.duration) / Double(AV_TIME_BASE) : nil
     }
 
+    /// How many bytes past the end of the file the container's index places data (a file cut short after its
+    /// index was written: an MP4 with its index first, an AVI, a Matroska file with cues before the clusters);
+    /// nil when the index ends inside the file, or the size or the index is unknown (pipes, indexless streams).
+    public var bytesMissingFromIndex: Int64? {
+        guard let io = context.pointee.pb else { return nil }
+        let size = avio_size(io)
+        guard size > 0 else { return nil }
+        var end: Int64 = 0
+        for index in 0..<Int(context.pointee.nb_streams) {
+            let stream = context.pointee.streams[index]!
+            for entry in 0..<avformat_index_get_entries_count(stream) {
+                guard let found = avformat_index_get_entry(stream, entry), found.pointee.pos >= 0 else { continue }
+                end = max(end, found.pointee.pos + Int64(found.pointee.size))
+            }
+        }
+        return end > size ? end - size : nil
+    }
+
     /// Number of chapters in the input.
     public var chapterCount: Int { Int(context.pointee.nb_chapters) }
 

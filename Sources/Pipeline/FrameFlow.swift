@@ -18,7 +18,7 @@ final class DamageCounter: @unchecked Sendable {
         lock.lock(); count += 1; lock.unlock()
         guard allowed else {
             let when = seconds.map { String(format: " near %.2f s", $0) } ?? ""
-            throw JobError(.dataError, "\(path): damaged video data\(when) (\(what)); pass --allow-damaged to keep what decodes")
+            throw JobError(.dataError, "\(path): damaged data\(when) (\(what)); pass --allow-damaged to keep what decodes")
         }
     }
 }
@@ -180,12 +180,17 @@ final class FrameFlow: @unchecked Sendable {
                 if try !drain() { return }
             } else if let target = setup.plan.copies[packet.streamIndex] {
                 let timeBase = setup.demuxer.streams[packet.streamIndex].timeBase
+                if packet.isCorrupt {
+                    try damage.record("a packet of stream #\(packet.streamIndex) flagged corrupt by the demuxer",
+                                      at: packet.pts.map { Double($0) * timeBase.doubleValue })
+                }
                 do {
                     try muxLock.withLock { try setup.muxer.write(packet, toStream: target, from: timeBase) }
                 } catch {
                     // The muxer refuses a copied packet it cannot place (timestamps gone backwards, a size of 0):
                     // damage in that stream, not an output failure.
-                    try damage.record("a packet of stream #\(packet.streamIndex) could not be stored: \(error)", at: seconds(packet.pts))
+                    try damage.record("a packet of stream #\(packet.streamIndex) could not be stored: \(error)",
+                                      at: packet.pts.map { Double($0) * timeBase.doubleValue })
                 }
             }
         }
@@ -199,6 +204,9 @@ final class FrameFlow: @unchecked Sendable {
         if let first = firstPts, let last = lastPts { span = Double(last - first + frameDuration) * setup.video.timeBase.doubleValue }
         if let shortfall = FrameFlow.shortfall(of: setup.video, containerDuration: setup.demuxer.duration, frames: decodedFrames, span: span) {
             try damage.record(shortfall, at: seconds(lastPts))
+        } else if let missing = setup.demuxer.bytesMissingFromIndex {
+            // Every video frame came, but the index places other data (audio, subtitles) past the end of the file.
+            try damage.record("the file ends \(missing) bytes before the end its index states", at: seconds(lastPts))
         }
         decoded.push(.end)
     }

@@ -204,4 +204,29 @@ final class FailureCommandTests: XCTestCase {
         // The whole file is not damaged.
         XCTAssertEqual(try onsr(["whole.mp4", "whole-out.mp4", "--method", "bicubic"]).status, 0)
     }
+
+    /// Damage outside the video: every frame decodes, but the file ends before the audio its index states, or
+    /// inside an audio packet (which the demuxer flags corrupt). Both are damage, named with the time in the audio.
+    func testDamageInACopiedStreamIsDamage() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25:duration=2", "-f", "lavfi", "-i", "sine=d=2.5",
+                          "-c:v", "libx264", "-c:a", "aac", "-movflags", "+faststart", "whole.mp4"], in: folder.path)
+        let packets = try Shell.ffprobe(["-show_entries", "packet=stream_index,pos,size", "-of", "csv=p=0", "whole.mp4"], in: folder.path)
+            .split(separator: "\n").map { $0.split(separator: ",").compactMap { Int($0) } }.filter { $0.count == 3 }
+        let videoEnd = packets.filter { $0[0] == 0 }.map { $0[1] + $0[2] }.max()!
+        let lastAudio = packets.filter { $0[0] == 1 }.max { $0[2] < $1[2] }!
+        XCTAssertGreaterThan(lastAudio[2], videoEnd, "the fixture ends with audio")
+        let whole = try bytes("whole.mp4")
+        try whole.prefix(videoEnd).write(to: URL(fileURLWithPath: folder.file("no-audio-end.mp4")))
+        try whole.prefix(lastAudio[2] + lastAudio[1] / 2).write(to: URL(fileURLWithPath: folder.file("cut-audio-packet.mp4")))
+        try assertRejected("no-audio-end.mp4", status: 65, mentioning: "bytes before the end its index states")
+        try assertRejected("cut-audio-packet.mp4", status: 65, mentioning: "stream #1 flagged corrupt")
+        let kept = try onsr(["cut-audio-packet.mp4", "out.mp4", "--allow-damaged", "--report", "r.json"])
+        XCTAssertEqual(kept.status, 0, kept.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+        XCTAssertEqual(report?["frames"] as? Int, 50)
+        XCTAssertGreaterThanOrEqual(report?["damagedPackets"] as? Int ?? 0, 1)
+        let audio = try Shell.ffprobe(["-select_streams", "a", "-show_entries", "stream=codec_name", "-of", "csv=p=0", "out.mp4"], in: folder.path)
+        XCTAssertEqual(audio.trimmingCharacters(in: .whitespacesAndNewlines), "aac", "what decodes of the audio is kept")
+        XCTAssertEqual(try onsr(["whole.mp4", "whole-out.mp4"]).status, 0, "the whole file is not damaged")
+    }
 }
