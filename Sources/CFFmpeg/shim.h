@@ -10,6 +10,9 @@
 #include <libavutil/display.h>
 #include <libavutil/mathematics.h>
 #include <libswscale/swscale.h>
+#include <libavfilter/avfilter.h>
+#include <libavfilter/buffersrc.h>
+#include <libavfilter/buffersink.h>
 #include <errno.h>
 
 /* Function-like and compound-literal macros do not import into Swift; these re-export them. */

@@ -82,6 +82,9 @@ public final class Encoder: @unchecked Sendable {
             ctx.pointee.time_base = format.timeBase.av
             if format.frameRate.isValid { ctx.pointee.framerate = format.frameRate.av }
             if format.sampleAspectRatio.isValid { ctx.pointee.sample_aspect_ratio = format.sampleAspectRatio.av }
+            // Upscaled frames are whole pictures, never pairs of fields: said so in the stream (MOV's `fiel`,
+            // Matroska's FieldOrder), whatever the input stated.
+            ctx.pointee.field_order = AV_FIELD_PROGRESSIVE
             ctx.pointee.colorspace = AVColorSpace(rawValue: numericCast(format.colour.space))
             ctx.pointee.color_range = AVColorRange(rawValue: numericCast(format.colour.range))
             ctx.pointee.color_primaries = AVColorPrimaries(rawValue: numericCast(format.colour.primaries))

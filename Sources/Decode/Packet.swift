@@ -76,6 +76,9 @@ public final class Frame: @unchecked Sendable {
         set { pointer.pointee.pts = newValue ?? FlowCode.noTimestamp }
     }
 
+    /// True when the frame holds two interlaced fields (the decoder's `interlaced_frame`).
+    public var isInterlaced: Bool { pointer.pointee.interlaced_frame != 0 }
+
     /// True when the decoder reported errors concealed in this frame.
     public var hasDecodeErrors: Bool { pointer.pointee.decode_error_flags != 0 || pointer.pointee.flags & AV_FRAME_FLAG_CORRUPT != 0 }
 

@@ -52,6 +52,11 @@ public struct StreamInfo: Sendable {
     /// Duration in seconds stated by the container, nil when unknown.
     public let statedDuration: Double?
     public let language: String?
+    /// Video only: the field order the stream states (`progressive`, `tt`, `bb`, `tb`, `bt`, as ffprobe names
+    /// them), nil when it states none.
+    public let fieldOrder: String?
+    /// True when the stream states interlaced fields.
+    public var isInterlaced: Bool { fieldOrder.map { $0 != "progressive" } ?? false }
     /// True for cover art and other still pictures stored as a video stream.
     public let isAttachedPicture: Bool
     /// Why a container could not be written with this stream copied as it is (a damaged header left it without
@@ -92,6 +97,14 @@ public struct StreamInfo: Sendable {
             language = String(cString: entry.pointee.value)
         } else {
             language = nil
+        }
+        switch par.field_order {
+        case AV_FIELD_PROGRESSIVE: fieldOrder = "progressive"
+        case AV_FIELD_TT: fieldOrder = "tt"
+        case AV_FIELD_BB: fieldOrder = "bb"
+        case AV_FIELD_TB: fieldOrder = "tb"
+        case AV_FIELD_BT: fieldOrder = "bt"
+        default: fieldOrder = nil
         }
         isAttachedPicture = stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0
     }

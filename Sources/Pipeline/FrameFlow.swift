@@ -60,6 +60,9 @@ final class FrameFlow: @unchecked Sendable {
     let input: String
     let maxLatency: Double
     private(set) var repairedTimestamps = 0
+    /// Decoded frames flagged interlaced, and frames that came out of the deinterlacer.
+    private(set) var interlacedFrames = 0
+    private(set) var deinterlacedFrames = 0
     private(set) var stages = StageSeconds()
     /// What the processor reported when the stream ended.
     private(set) var summary = ProcessingSummary()
@@ -113,10 +116,12 @@ final class FrameFlow: @unchecked Sendable {
     // MARK: Stage 1: demux, decode, convert to RGB
 
     private func readStage() throws {
-        let packet = try Packet(), frame = try Frame(), converter = ColourConverter()
+        let packet = try Packet(), frame = try Frame(), progressive = try Frame(), converter = ColourConverter()
         var lastPts: Int64?, firstPts: Int64?, decodedFrames = 0
         let frameDuration = FrameFlow.ticksPerFrame(setup.video)
+        var deinterlacer: Deinterlacer?
 
+        /// Decoded frames, through the deinterlacer once there is one.
         func drain() throws -> Bool {
             while true {
                 let step: DecodeStep
@@ -128,36 +133,66 @@ final class FrameFlow: @unchecked Sendable {
                 }
                 guard case .output = step else { return true }
                 if frame.hasDecodeErrors { try damage.record("concealed decoding errors", at: seconds(frame.bestEffortTimestamp)) }
-                var pts = frame.bestEffortTimestamp ?? lastPts.map { $0 + frameDuration } ?? 0
-                if let last = lastPts, pts <= last {
-                    pts = last + 1
-                    repairedTimestamps += 1
+                if frame.isInterlaced { interlacedFrames += 1 }
+                if deinterlacer == nil && setup.options.deinterlace == .auto && (frame.isInterlaced || setup.video.isInterlaced) {
+                    deinterlacer = try Deinterlacer(width: frame.width, height: frame.height, pixelFormat: frame.pixelFormat,
+                                                    timeBase: setup.video.timeBase, sampleAspectRatio: setup.video.sampleAspectRatio)
                 }
-                lastPts = pts
-                if firstPts == nil { firstPts = pts }
-                decodedFrames += 1
-                let image = try Stopwatch.time(&readerStages.toRGB) {
-                    try converter.rgbImage(from: frame, matrix: setup.matrix, fullRange: setup.fullRange)
+                if let deinterlacer {
+                do {
+                    try Stopwatch.time(&readerStages.demuxDecode) { try deinterlacer.send(frame) }
+                } catch {
+                    // The graph was built for the first frame's size and format; it refuses frames that change them.
+                    throw JobError(.dataError, "\(setup.demuxer.path): cannot deinterlace a frame near \(seconds(frame.bestEffortTimestamp).map { String(format: "%.2f s", $0) } ?? "the start") (\(error))")
                 }
-                guard image.width == setup.video.width, image.height == setup.video.height else {
-                    throw JobError(.dataError, "\(setup.demuxer.path): frame size changes from \(setup.video.width)x\(setup.video.height) to "
-                                    + "\(image.width)x\(image.height) mid-stream, which onsr-video does not support")
-                }
-                let item = FlowItem.frame(TimedFrame(image: image, pts: pts, seconds: seconds(pts)))
-                if dropPolicy == .drop {
-                    switch decoded.offer(item) {
-                    case .queued: break
-                    case .closed: return false
-                    case .full:
-                        droppedFrames += 1
-                        if droppedFrames == 1 {
-                            setup.events(.warning("input is faster than upscaling: dropping frames (the report counts them)"))
-                        }
-                    }
-                } else if !decoded.push(item) {
+                    if try !drainDeinterlaced() { return false }
+                } else if try !emit(frame) {
                     return false
                 }
             }
+        }
+
+        func drainDeinterlaced() throws -> Bool {
+            guard let deinterlacer else { return true }
+            while case .output = try Stopwatch.time(&readerStages.demuxDecode, { try deinterlacer.receive(into: progressive) }) {
+                deinterlacedFrames += 1
+                if try !emit(progressive) { return false }
+            }
+            return true
+        }
+
+        /// Gives one frame its timestamp, converts it to RGB and queues it; false when the queue has closed.
+        func emit(_ frame: Frame) throws -> Bool {
+            var pts = frame.bestEffortTimestamp ?? lastPts.map { $0 + frameDuration } ?? 0
+            if let last = lastPts, pts <= last {
+                pts = last + 1
+                repairedTimestamps += 1
+            }
+            lastPts = pts
+            if firstPts == nil { firstPts = pts }
+            decodedFrames += 1
+            let image = try Stopwatch.time(&readerStages.toRGB) {
+                try converter.rgbImage(from: frame, matrix: setup.matrix, fullRange: setup.fullRange)
+            }
+            guard image.width == setup.video.width, image.height == setup.video.height else {
+                throw JobError(.dataError, "\(setup.demuxer.path): frame size changes from \(setup.video.width)x\(setup.video.height) to "
+                                + "\(image.width)x\(image.height) mid-stream, which onsr-video does not support")
+            }
+            let item = FlowItem.frame(TimedFrame(image: image, pts: pts, seconds: seconds(pts)))
+            if dropPolicy == .drop {
+                switch decoded.offer(item) {
+                case .queued: break
+                case .closed: return false
+                case .full:
+                    droppedFrames += 1
+                    if droppedFrames == 1 {
+                        setup.events(.warning("input is faster than upscaling: dropping frames (the report counts them)"))
+                    }
+                }
+            } else if !decoded.push(item) {
+                return false
+            }
+            return true
         }
 
         reading: while true {
@@ -200,6 +235,13 @@ final class FrameFlow: @unchecked Sendable {
             try damage.record("\(error)", at: seconds(lastPts))
         }
         if try !drain() { return }
+        if let deinterlacer {
+            try deinterlacer.sendEndOfStream()
+            if try !drainDeinterlaced() { return }
+        }
+        if interlacedFrames > 0 && deinterlacer == nil {
+            setup.events(.warning("\(input): \(interlacedFrames) interlaced frames upscaled as progressive frames (--deinterlace off)"))
+        }
         var span: Double?
         if let first = firstPts, let last = lastPts { span = Double(last - first + frameDuration) * setup.video.timeBase.doubleValue }
         if let shortfall = FrameFlow.shortfall(of: setup.video, containerDuration: setup.demuxer.duration, frames: decodedFrames, span: span) {

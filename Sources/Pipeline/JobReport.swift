@@ -65,6 +65,9 @@ public struct JobReport: Codable, Sendable {
     /// Live mode: when adapted models took over.
     public var modelSwitches: [ModelSwitch]?
     /// Frames dropped (drop policy) and frames upscaled by the fallback because they were late.
+    /// Interlaced input: the field order the stream states, the frames decoded flagged interlaced, and the
+    /// deinterlacer they went through (nil with `--deinterlace off`). Nil for progressive input.
+    public var interlace: InterlaceRecord? = nil
     public var droppedFrames: Int
     public var lateFrames: Int
     /// Seconds from a frame's decoding to its encoding.
@@ -89,6 +92,14 @@ public struct JobReport: Codable, Sendable {
 }
 
 /// Input-to-output latency of frames: decoded to encoded, in seconds.
+/// What an interlaced input went through; the output is progressive either way.
+public struct InterlaceRecord: Codable, Sendable {
+    public var fieldOrder: String?
+    public var interlacedFrames: Int
+    public var deinterlacer: String?
+    public var deinterlacedFrames: Int
+}
+
 public struct LatencySummary: Codable, Sendable {
     public var maxSeconds: Double
     public var meanSeconds: Double

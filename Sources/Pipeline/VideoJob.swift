@@ -18,6 +18,8 @@ public struct VideoJobOptions: Sendable {
     public var dropPolicy = DropPolicy.block
     /// Fallback policy: a frame that waited longer than this (seconds since it was decoded) gets the cheap method.
     public var maxLatency = 2.0
+    /// Whether interlaced input is deinterlaced before upscaling.
+    public var deinterlace = DeinterlaceMode.auto
 
     public init(input: String, output: String) {
         self.input = input
@@ -33,6 +35,15 @@ public enum DropPolicy: String, CaseIterable, Codable, Sendable {
     case drop
     /// Frames that waited longer than the latency budget are upscaled with bicubic interpolation instead.
     case fallback
+}
+
+/// What happens to interlaced input.
+public enum DeinterlaceMode: String, CaseIterable, Codable, Sendable {
+    /// Frames the decoder flags interlaced (or all frames of a stream stating a field order) go through
+    /// FFmpeg's bwdif first: two fields scaled together would magnify the combing between them.
+    case auto
+    /// Frames are upscaled as they are decoded (a warning counts the interlaced ones).
+    case off
 }
 
 /// One item travelling between stages: a frame with its presentation time and the monotonic time (ns) it
@@ -142,6 +153,11 @@ public final class VideoJob {
             frames: flow.framesWritten, damagedPackets: flow.damage.count, repairedTimestamps: flow.repairedTimestamps,
             streams: plan.entries, scenes: flow.summary.scenes.isEmpty ? nil : flow.summary.scenes,
             modelSwitches: flow.summary.switches.isEmpty ? nil : flow.summary.switches,
+            interlace: flow.interlacedFrames > 0 || video.isInterlaced
+                ? InterlaceRecord(fieldOrder: video.fieldOrder, interlacedFrames: flow.interlacedFrames,
+                                  deinterlacer: flow.deinterlacedFrames > 0 ? Deinterlacer.filterName : nil,
+                                  deinterlacedFrames: flow.deinterlacedFrames)
+                : nil,
             droppedFrames: flow.droppedFrames, lateFrames: flow.lateFrames, latency: flow.latency.summary, seconds: flow.stages, wallSeconds: seconds,
             framesPerSecond: seconds > 0 ? Double(flow.framesWritten) / seconds : 0)
     }

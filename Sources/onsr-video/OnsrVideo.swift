@@ -79,6 +79,9 @@ struct Upscale: ParsableCommand {
     @Option(help: "Fallback policy: seconds a frame may wait before it gets the cheap method.")
     var maxLatency = 2.0
 
+    @Option(help: "Interlaced input: auto (deinterlace with FFmpeg's bwdif before upscaling, the default) or off (upscale fields as they are).")
+    var deinterlace = DeinterlaceMode.auto
+
     func validate() throws {
         guard maxLatency > 0 else { throw ValidationError("--max-latency must be positive") }
     }
@@ -95,6 +98,7 @@ struct Upscale: ParsableCommand {
             options.dropUnsupportedStreams = dropUnsupportedStreams
             options.dropPolicy = dropPolicy
             options.maxLatency = maxLatency
+            options.deinterlace = deinterlace
             let printer = ProgressPrinter(quiet: common.quiet)
             let live = schedule.isLive(input: input)
             // Under back-pressure a pipe or file waits for its reader, so live mode may give its background

@@ -8,6 +8,7 @@ import Pipeline
 extension UpscaleMethod: ExpressibleByArgument {}
 extension AdaptPolicy: ExpressibleByArgument {}
 extension DropPolicy: ExpressibleByArgument {}
+extension DeinterlaceMode: ExpressibleByArgument {}
 extension KernelShape: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 

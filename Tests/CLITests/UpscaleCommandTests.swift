@@ -169,4 +169,50 @@ final class UpscaleCommandTests: XCTestCase {
         let version = try onsr(["--version"])
         XCTAssertTrue(version.stdout.contains("oneDNN") && version.stdout.contains("--precision auto"), version.stdout)
     }
+
+    /// Interlaced input (H.264 with top-field-first fields of moving content) is deinterlaced before upscaling:
+    /// one frame out per frame in, tagged progressive, and FFmpeg's idet finds no combing in the output; with
+    /// `--deinterlace off` it finds combing in every frame and the run says so. Judged by ffprobe and idet.
+    func testInterlacedInputIsDeinterlaced() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=50", "-vf", "interlace=scan=tff:lowpass=0",
+                          "-c:v", "libx264", "-flags", "+ildct+ilme", "-frames:v", "25", "in.mp4"], in: folder.path)
+        func fields(_ file: String) throws -> String {
+            try probe(["-select_streams", "v:0", "-show_entries", "stream=field_order,nb_frames", "-of", "csv=p=0", file])
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        /// idet's multi-frame verdicts: (top field first, bottom field first, progressive).
+        func combing(_ file: String) throws -> [Int] {
+            let result = try Shell.run(["ffmpeg", "-nostdin", "-i", file, "-vf", "idet", "-f", "null", "-"], in: folder.path)
+            let line = result.stderr.split(separator: "\n").first { $0.contains("Multi frame detection") } ?? ""
+            return ["TFF:", "BFF:", "Progressive:"].map { label in
+                let tail = line.components(separatedBy: label).dropFirst().first ?? ""
+                return Int(tail.split(separator: " ").first ?? "") ?? -1
+            }
+        }
+        XCTAssertEqual(try fields("in.mp4"), "tt,25")
+        XCTAssertEqual(try combing("in.mp4")[0], 25, "the fixture is combed")
+
+        let result = try onsr(["in.mp4", "out.mp4", "--method", "bicubic", "--report", "r.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr, "", "deinterlacing is a decision in the report, not a warning")
+        XCTAssertEqual(try fields("out.mp4"), "progressive,25")
+        XCTAssertEqual(try combing("out.mp4"), [0, 0, 25])
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+        let interlace = report?["interlace"] as? [String: Any]
+        XCTAssertEqual(interlace?["fieldOrder"] as? String, "tt")
+        XCTAssertEqual(interlace?["deinterlacer"] as? String, "bwdif")
+        XCTAssertEqual(interlace?["deinterlacedFrames"] as? Int, 25)
+
+        let off = try onsr(["in.mp4", "off.mkv", "--method", "bicubic", "--deinterlace", "off"])
+        XCTAssertEqual(off.status, 0, off.stderr)
+        XCTAssertTrue(off.stderr.contains("25 interlaced frames upscaled as progressive frames"), off.stderr)
+        XCTAssertEqual(try fields("off.mkv").split(separator: ",").first, "progressive")
+        XCTAssertGreaterThan(try combing("off.mkv")[0], 20, "fields scaled together stay combed")
+
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=25", "-frames:v", "10", "-c:v", "libx264", "p.mp4"], in: folder.path)
+        XCTAssertEqual(try onsr(["p.mp4", "p-out.mp4", "--method", "bicubic", "--report", "p.json"]).status, 0)
+        let progressive = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("p.json")))) as? [String: Any]
+        XCTAssertNil(progressive?["interlace"], "progressive input is not touched")
+        XCTAssertEqual(try onsr(["p.mp4", "bad.mp4", "--deinterlace", "maybe"]).status, 64)
+    }
 }
