@@ -85,6 +85,7 @@ public struct FrameFolderJob {
         if inputURL.path == outputURL.path || AtomicOutput.sameFile(inputURL.path, outputURL.path) {
             throw JobError(.usage, "\(outputFolder): output folder is the input folder; choose another")
         }
+        let createdFolder = !FileManager.default.fileExists(atPath: outputURL.path)
         do {
             try FileManager.default.createDirectory(at: outputURL, withIntermediateDirectories: true)
         } catch {
@@ -105,7 +106,16 @@ public struct FrameFolderJob {
         var report = Report(input: inputFolder, output: outputFolder, method: processor.name, scale: processor.scale, frames: 0,
                             secondsRead: 0, secondsUpscale: 0, secondsWrite: 0, wallSeconds: 0)
         let wall = Stopwatch()
-        let summary = try upscale(pairs, report: &report) { events(.progress(frames: $0, expectedFrames: pairs.count, elapsed: wall.seconds)) }
+        let summary: ProcessingSummary
+        do {
+            summary = try upscale(pairs, report: &report) { events(.progress(frames: $0, expectedFrames: pairs.count, elapsed: wall.seconds)) }
+        } catch {
+            // Frames written before the failure stay (each is whole); a folder this run made and left empty goes.
+            if createdFolder, (try? FileManager.default.contentsOfDirectory(atPath: outputURL.path))?.isEmpty == true {
+                try? FileManager.default.removeItem(at: outputURL)
+            }
+            throw error
+        }
         report.scenes = summary.scenes.isEmpty ? nil : summary.scenes
         report.skippedFrames = unreadable.isEmpty ? nil : unreadable.map(\.name)
         report.wallSeconds = wall.seconds

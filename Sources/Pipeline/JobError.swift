@@ -39,7 +39,13 @@ public struct JobError: Error, CustomStringConvertible, Sendable {
     public static func wrap(_ error: Error, kind: Kind = .other, context: String? = nil) -> JobError {
         if let job = error as? JobError { return job }
         let prefix = context.map { "\($0): " } ?? ""
-        if let media = error as? MediaError { return JobError(kind, prefix + media.description) }
+        if let media = error as? MediaError {
+            // A hidden temporary name means nothing to the user; the context names the output it stands for.
+            if context != nil, media.context?.contains(StalePartials.marker) == true {
+                return JobError(kind, prefix + "\(media.reason) (\(media.call))")
+            }
+            return JobError(kind, prefix + media.description)
+        }
         return JobError(kind, prefix + "\(error)")
     }
 }

@@ -18,7 +18,10 @@ public enum StalePartials {
     static var owner: String { "\(getpid())@\(host)" }
 
     /// The prefix every partial of `name` starts with.
-    static func prefix(of name: String) -> String { ".\(name).onsr-partial-" }
+    static func prefix(of name: String) -> String { ".\(name)\(marker)" }
+
+    /// What every partial name holds.
+    static let marker = ".onsr-partial-"
 
     /// Removes the partials of `name` in `folder` that processes of this host which have ended left behind.
     /// Returns the names removed.
@@ -28,7 +31,6 @@ public enum StalePartials {
     /// The same for several destinations of one folder, in one listing of it (a frame folder's outputs).
     @discardableResult
     public static func removeDead(of names: Set<String>, in folder: String) -> [String] {
-        let marker = ".onsr-partial-"
         var removed: [String] = []
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where entry.hasPrefix(".") {
             guard let range = entry.range(of: marker), names.contains(String(entry[entry.index(after: entry.startIndex)..<range.lowerBound])),

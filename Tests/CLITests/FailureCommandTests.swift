@@ -229,4 +229,23 @@ final class FailureCommandTests: XCTestCase {
         XCTAssertEqual(audio.trimmingCharacters(in: .whitespacesAndNewlines), "aac", "what decodes of the audio is kept")
         XCTAssertEqual(try onsr(["whole.mp4", "whole-out.mp4"]).status, 0, "the whole file is not damaged")
     }
+
+    /// A full disk (a 64 KiB tmpfs) is reported as one, with the output's name and no hidden temporary name, exit
+    /// 73, and nothing left on the disk by `image`, `frames` and video. Needs the right to mount (root in CI).
+    func testFullDiskIsReportedAsFullDisk() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("full"), withIntermediateDirectories: false)
+        let mounted = try Shell.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", folder.file("full")])
+        try XCTSkipIf(mounted.status != 0, "cannot mount a small tmpfs here: \(mounted.stderr)")
+        defer { _ = try? Shell.run(["umount", folder.file("full")]) }
+        try FileManager.default.createDirectory(atPath: folder.file("frames"), withIntermediateDirectories: false)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "nullsrc=s=256x256,geq=random(1)*255:128:128", "-frames:v", "1", "frames/noise.png"], in: folder.path)
+        for arguments in [["image", "frames/noise.png", "full/out.png"], ["frames", "frames", "full/out"], ["good.mp4", "full/out.mp4"]] {
+            let result = try onsr(arguments + ["--method", "bicubic"])
+            XCTAssertEqual(result.status, 73, "\(arguments): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains("full/out") && result.stderr.contains("No space left on device"), result.stderr)
+            XCTAssertFalse(result.stderr.contains("onsr-partial"), "the hidden temporary name is not shown: \(result.stderr)")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.file("full")), [], "\(arguments) left nothing")
+        }
+    }
 }
