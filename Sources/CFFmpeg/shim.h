@@ -9,6 +9,7 @@
 #include <libavutil/opt.h>
 #include <libavutil/display.h>
 #include <libavutil/mathematics.h>
+#include <libavutil/video_enc_params.h>
 #include <libswscale/swscale.h>
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersrc.h>
@@ -23,6 +24,11 @@ static inline int onsr_averror_eagain(void) { return AVERROR(EAGAIN); }
 static inline int onsr_averror_invaliddata(void) { return AVERROR_INVALIDDATA; }
 static inline int64_t onsr_nopts_value(void) { return AV_NOPTS_VALUE; }
 static inline AVRational onsr_time_base_q(void) { return AV_TIME_BASE_Q; }
+
+/// The block parameters of block idx (av_video_enc_params_block, whose av_assert0 Swift does not import).
+static inline AVVideoBlockParams *onsr_video_enc_params_block(AVVideoEncParams *par, unsigned int idx) {
+    return (AVVideoBlockParams *)((uint8_t *)par + par->blocks_offset + (size_t)idx * par->block_size);
+}
 
 /// Writes the text for an FFmpeg error code into buf (av_err2str without its compound literal).
 static inline const char *onsr_err2str(int code, char *buf, size_t size) {

@@ -17,10 +17,26 @@ public final class Decoder: @unchecked Sendable {
     /// Name of the codec, e.g. `h264`.
     public let codecName: String
 
-    /// Opens a decoder for stream `streamIndex`; `threads` 0 lets FFmpeg pick.
-    public init(demuxer: Demuxer, streamIndex: Int, threads: Int = 0) throws {
+    /// Opens a decoder for stream `streamIndex`; `threads` 0 lets FFmpeg pick. `exportQuantisers` asks the
+    /// decoder to attach each frame's quantisers (`Frame.quantiser`; H.264, MPEG-1/2/4 part 2 and H.263 do).
+    public convenience init(demuxer: Demuxer, streamIndex: Int, threads: Int = 0, exportQuantisers: Bool = false) throws {
         let stream = demuxer.stream(streamIndex)
-        let parameters = stream.pointee.codecpar!
+        try self.init(parameters: stream.pointee.codecpar!, timeBase: stream.pointee.time_base, threads: threads,
+                      exportQuantisers: exportQuantisers)
+    }
+
+    /// Opens a decoder for what `encoder` produces (an in-process encode and decode round trip).
+    public convenience init(decoding encoder: Encoder, threads: Int = 1, exportQuantisers: Bool = false) throws {
+        guard let parameters = avcodec_parameters_alloc() else {
+            throw MediaError(code: onsr_averror(ENOMEM), call: "avcodec_parameters_alloc", context: encoder.codecName)
+        }
+        var owned: UnsafeMutablePointer<AVCodecParameters>? = parameters
+        defer { avcodec_parameters_free(&owned) }
+        try check(avcodec_parameters_from_context(parameters, encoder.context), "avcodec_parameters_from_context", encoder.codecName)
+        try self.init(parameters: parameters, timeBase: encoder.context.pointee.time_base, threads: threads, exportQuantisers: exportQuantisers)
+    }
+
+    private init(parameters: UnsafeMutablePointer<AVCodecParameters>, timeBase: AVRational, threads: Int, exportQuantisers: Bool) throws {
         let name = String(cString: avcodec_get_name(parameters.pointee.codec_id))
         guard let codec = avcodec_find_decoder(parameters.pointee.codec_id) else {
             throw MediaError(code: onsr_averror(ENOSYS), call: "avcodec_find_decoder", context: name)
@@ -31,8 +47,9 @@ public final class Decoder: @unchecked Sendable {
         var owned: UnsafeMutablePointer<AVCodecContext>? = allocated
         do {
             try check(avcodec_parameters_to_context(allocated, parameters), "avcodec_parameters_to_context", name)
-            allocated.pointee.pkt_timebase = stream.pointee.time_base
+            allocated.pointee.pkt_timebase = timeBase
             allocated.pointee.thread_count = Int32(threads)
+            if exportQuantisers { allocated.pointee.export_side_data |= Int32(AV_CODEC_EXPORT_DATA_VIDEO_ENC_PARAMS) }
             try check(avcodec_open2(allocated, codec, nil), "avcodec_open2", name)
         } catch {
             avcodec_free_context(&owned)
