@@ -180,6 +180,8 @@ public final class Encoder: @unchecked Sendable {
 
     /// Feeds one frame; its `pts` must be in the encoder's time base.
     public func send(_ frame: Frame) throws {
+        // A fixed quantiser (`flags=+qscale`, `global_quality`) is read from each frame, as ffmpeg sets it.
+        if context.pointee.flags & AV_CODEC_FLAG_QSCALE != 0 { frame.pointer.pointee.quality = context.pointee.global_quality }
         try check(avcodec_send_frame(context, frame.pointer), "avcodec_send_frame", codecName)
     }
 
