@@ -76,6 +76,9 @@ public final class Frame: @unchecked Sendable {
         set { pointer.pointee.pts = newValue ?? FlowCode.noTimestamp }
     }
 
+    /// True for a picture coded without reference to others (an I frame).
+    public var isIntra: Bool { pointer.pointee.pict_type == AV_PICTURE_TYPE_I }
+
     /// True when the frame holds two interlaced fields (the decoder's `interlaced_frame`).
     public var isInterlaced: Bool { pointer.pointee.interlaced_frame != 0 }
 

@@ -175,11 +175,22 @@ public final class OnlineAdapter {
         return lr
     }
 
+    /// The input's noise and compression, applied after D in the external branch: L_EB = |x_e - Gr(C(D(x_e) + n))|,
+    /// so that Gr learns to undo this input's codec as well as its blur (nil: the paper's blur-only model).
+    public var compression: PatchCompressor?
+    /// External-branch steps whose compression failed and ran blur-only.
+    public private(set) var compressionFailures = 0
+
     /// Gr <- L_EB = |x_e - Gr(D(x_e))|, D being `kernel` (blur, then subsample) or, when nil, Gd's current
-    /// degradation: Gd runs forward only.
+    /// degradation: Gd runs forward only. With `compression`, C(D(x_e) + n).
     public func updateReconstruction(xe: Tensor, through kernel: BlurKernel? = nil) -> Float {
         optimiserGr.zeroGrad()
-        let lr = kernel.map { blurSubsample(xe, kernel: $0) } ?? gd(xe)
+        var lr = kernel.map { blurSubsample(xe, kernel: $0) } ?? gd(xe)
+        if let compression {
+            // The profile was tried once when it was made (`CompressionEstimate`); a later failure of the same
+            // round trip leaves this step blur-only and is counted.
+            if let compressed = try? compression(lr) { lr = compressed } else { compressionFailures += 1 }
+        }
         let (loss, grad) = Loss.l1(gr.forward(lr, saving: true), xe)
         gr.backward(grad)
         stepGr()

@@ -178,7 +178,9 @@ final class FrameFlow: @unchecked Sendable {
                 throw JobError(.dataError, "\(setup.demuxer.path): frame size changes from \(setup.video.width)x\(setup.video.height) to "
                                 + "\(image.width)x\(image.height) mid-stream, which onsr-video does not support")
             }
-            let item = FlowItem.frame(TimedFrame(image: image, pts: pts, seconds: seconds(pts)))
+            var timed = TimedFrame(image: image, pts: pts, seconds: seconds(pts))
+            timed.coding = FrameCoding(quantiser: frame.quantiser, intra: frame.isIntra)
+            let item = FlowItem.frame(timed)
             if dropPolicy == .drop {
                 switch decoded.offer(item) {
                 case .queued: break

@@ -10,6 +10,8 @@ public struct TimedFrame: Sendable {
     public var seconds: Double?
     /// When the frame was decoded (monotonic nanoseconds): latency and the late-frame policy count from here.
     public var arrival: UInt64
+    /// How the frame was coded in the input (nil for pictures that were not decoded from a video stream).
+    public var coding: FrameCoding? = nil
 
     public init(image: RGBImage, pts: Int64, seconds: Double? = nil, arrival: UInt64 = DispatchTime.now().uptimeNanoseconds) {
         self.image = image
@@ -23,6 +25,30 @@ public struct TimedFrame: Sendable {
         var frame = self
         frame.image = image
         return frame
+    }
+}
+
+/// How one input frame was coded: its quantiser, where the decoder exported one, and whether it was intra.
+public struct FrameCoding: Sendable {
+    public var quantiser: QuantiserReading?
+    public var intra: Bool
+
+    public init(quantiser: QuantiserReading?, intra: Bool) {
+        self.quantiser = quantiser
+        self.intra = intra
+    }
+}
+
+/// The coded video stream frames come from, told to a processor before the first frame.
+public struct SourceStream: Sendable {
+    /// FFmpeg's codec name, e.g. `h264`, `mpeg2video`.
+    public var codecName: String
+    /// The decoded pixel format, e.g. `yuv420p`.
+    public var pixelFormatName: String
+
+    public init(codecName: String, pixelFormatName: String) {
+        self.codecName = codecName
+        self.pixelFormatName = pixelFormatName
     }
 }
 
@@ -55,9 +81,12 @@ public protocol FrameProcessor: AnyObject {
     var acceptsLateFrames: Bool { get }
     /// Takes the next frame; a `late` one (behind the latency budget) gets a cheap fallback where accepted.
     func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame]
+    /// Told once, before the first frame, what the frames were coded with (video input only).
+    func prepare(for source: SourceStream)
 }
 
 extension FrameProcessor {
+    public func prepare(for source: SourceStream) {}
     public var acceptsLateFrames: Bool { false }
     public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] { try submit(frame) }
 }

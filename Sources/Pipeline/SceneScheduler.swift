@@ -34,6 +34,9 @@ public struct ScheduleOptions: Sendable {
     public var refitTolerance: Float = 0.85
     /// Adapted models remembered for returning shots.
     public var cacheSize = 8
+    /// Reproduce the input's compression and noise in the external branch (`CompressionEstimate`), where the
+    /// input's codec is one `PatchCompressor` knows; false keeps the paper's blur-only degradation model.
+    public var codecAware = true
 
     public init() {}
 }
@@ -47,6 +50,8 @@ public struct SceneRecord: Codable, Sendable {
     public var startSeconds: Double?
     public var endSeconds: Double?
     public var adaptation: AdaptationRecord?
+    /// The compression reproduced in the scene's external branch, when there was one.
+    public var compression: CompressionProfile?
     /// Adaptations at frames after the first (per-frame policy, or `warmSteps`).
     public var laterAdaptations = 0
     public var laterAdaptationSteps = 0
@@ -75,6 +80,10 @@ public final class SceneScheduler: FrameProcessor {
     private var preparedScene = -1
     private var adapter: OnlineAdapter?
     private var cache: [(signature: FrameSignature, gr: [Tensor], gd: [Tensor])] = []
+    private var source: SourceStream?
+    /// The compression of the scene being adapted, and its compressor (seeded by the scene: runs are reproducible).
+    private var compression: CompressionProfile?
+    private var compressor: PatchCompressor?
 
     /// `external` may be nil only with the `none` policy.
     /// `precision`: the element type frames are upscaled in (adaptation itself is fp32).
@@ -95,6 +104,8 @@ public final class SceneScheduler: FrameProcessor {
         tiles = TiledInference(network: gr, tile: 512, precision: precision)
         detector = SceneDetector(threshold: options.sceneThreshold, maxSceneLength: options.maxSceneLength)
     }
+
+    public func prepare(for source: SourceStream) { self.source = source }
 
     public func submit(_ frame: TimedFrame) throws -> [TimedFrame] {
         if options.policy != .none && framesSeen == 0 { try AdaptationInputCheck.frame(frame.image, options: adaptation) }
@@ -120,8 +131,12 @@ public final class SceneScheduler: FrameProcessor {
                 // Only an adaptation over several frames needs to wait for them.
                 let wantsLookAhead = options.policy == .perScene || (options.policy == .once && scenes.isEmpty)
                 if wantsLookAhead && !final && !sceneEnded && sceneFrames.count < options.lookAhead { break }
+                let lookAhead = sceneFrames.prefix(options.lookAhead).map(\.frame)
+                compression = options.codecAware && options.policy != .none
+                    ? CompressionEstimate.profile(source: source, frames: lookAhead) : nil
+                compressor = try compression.map { try CompressionEstimate.compressor($0, seed: UInt64(scenes.count) &* 7919 &+ adaptation.seed) }
                 try beginScene(head.index, start: start, seconds: head.frame.seconds, signature: head.signature,
-                               frames: sceneFrames.prefix(options.lookAhead).map(\.frame.image))
+                               frames: lookAhead.map(\.image))
                 preparedScene = head.index
             } else if options.policy == .perFrame {
                 try adaptLater(head.frame.image, index: head.index, steps: options.steps, fromPretrained: true)
@@ -146,6 +161,7 @@ public final class SceneScheduler: FrameProcessor {
     private func beginScene(_ index: Int, start: SceneStart, seconds: Double?, signature: FrameSignature, frames: [RGBImage]) throws {
         var scene = SceneRecord(index: scenes.count, start: start, firstFrame: index, lastFrame: index,
                                 startSeconds: seconds, endSeconds: seconds)
+        scene.compression = compression
         switch options.policy {
         case .none:
             break
@@ -176,7 +192,9 @@ public final class SceneScheduler: FrameProcessor {
     }
 
     private func makeAdapter(gd: DegradationNet?, dl: Discriminator?) -> OnlineAdapter {
-        OnlineAdapter(gr: gr, external: external!.images, options: adapterSettings, gd: gd, dl: dl)
+        let adapter = OnlineAdapter(gr: gr, external: external!.images, options: adapterSettings, gd: gd, dl: dl)
+        adapter.compression = compressor
+        return adapter
     }
 
     private var adapterSettings: AdaptationOptions {

@@ -131,6 +131,7 @@ public final class VideoJob {
             ?? (video.statedDuration ?? demuxer.duration).map { Int(($0 * video.averageFrameRate.doubleValue).rounded()) }
         events(.started(input: options.input, output: options.output, expectedFrames: expected))
 
+        processor.prepare(for: SourceStream(codecName: video.codecName, pixelFormatName: sourceFormat))
         let flow = FrameFlow(.init(demuxer: demuxer, decoder: decoder, encoder: encoder, muxer: muxer, video: video, plan: plan,
                                    videoOutput: videoOutput, matrix: matrix, fullRange: fullRange, expectedFrames: expected,
                                    options: options, processor: processor, events: events))

@@ -10,13 +10,16 @@ public enum TrainingDegradation: String, Codable, CaseIterable, Sendable {
     case bicubic
     /// Random isotropic / anisotropic Gaussian blur, then s-fold subsampling: RRDB-G widened to the blind range.
     case blur
+    /// Real footage: the blur of `blur`, then noise and a codec round trip (`RealDegradation`) on the LR patches.
+    case real
 
-    /// Degrades a planar square HR patch of `size` into its LR version; `rng` draws the random kernel.
+    /// Degrades a planar square HR patch of `size` into its LR version; `rng` draws the random kernel. For
+    /// `real` this is the blur only: the noise and compression act on a whole batch (`RealDegradation.compress`).
     func apply(_ patch: [Float], size: Int, scale: Int, rng: inout SeededRandom) -> [Float] {
         switch self {
         case .bicubic:
             return Degrade.bicubic(patch, channels: 3, height: size, width: size, scale: scale)
-        case .blur:
+        case .blur, .real:
             let kernel = BlurKernel.random(scale: scale, variances: scale >= 4 ? 0.7...10 : 0.35...5, noise: 0.15,
                                            isotropicShare: 0.3, rng: &rng)
             return Degrade.blurSubsample(patch, channels: 3, height: size, width: size, kernel: kernel, scale: scale)
@@ -97,12 +100,22 @@ public final class Trainer {
         let big = size + 2 * margin
         let lr = Tensor(shape: [options.batch, 3, size / s, size / s])
         let hr = Tensor(shape: [options.batch, 3, size, size])
-        for b in 0..<options.batch {
+        var lows: [[Float]] = []
+        var crops: [[Float]] = []
+        for _ in 0..<options.batch {
             let image = usable[rng.index(usable.count)]
             let crop = image.crop(top: rng.index(image.height - big + 1), left: rng.index(image.width - big + 1), height: big, width: big)
             let patch = dihedral(crop, size: big, transform: rng.index(8))
-            let low = options.degradation.apply(patch, size: big, scale: s, rng: &rng)
-            let (bigLR, smallLR, offset) = (big / s, size / s, margin / s)
+            lows.append(options.degradation.apply(patch, size: big, scale: s, rng: &rng))
+            crops.append(patch)
+        }
+        let bigLR = big / s
+        if options.degradation == .real {
+            // The whole padded LR crops are compressed, so that the kept centres see the codec's blocks in full.
+            lows = RealDegradation.compress(lows, side: bigLR, rng: &rng)
+        }
+        for (b, (patch, low)) in zip(crops, lows).enumerated() {
+            let (smallLR, offset) = (size / s, margin / s)
             for c in 0..<3 {
                 for y in 0..<size {
                     (hr.data + ((b * 3 + c) * size + y) * size).update(from: patch, offset: (c * big + margin + y) * big + margin, count: size)
@@ -143,7 +156,8 @@ public final class Trainer {
             let side = min(256, image.height, image.width) / (4 * s) * (4 * s)
             let hr = image.crop(top: (image.height - side) / 2, left: (image.width - side) / 2, height: side, width: side)
             var rng = SeededRandom(seed: 1000 + UInt64(i))
-            let lr = options.degradation.apply(hr, size: side, scale: s, rng: &rng)
+            var lr = options.degradation.apply(hr, size: side, scale: s, rng: &rng)
+            if options.degradation == .real { lr = RealDegradation.compress([lr], side: side / s, rng: &rng)[0] }
             let output = network(Tensor(shape: [1, 3, side / s, side / s], values: lr)).values
             let bicubic = Resampler(inputWidth: side / s, inputHeight: side / s, outputWidth: side, outputHeight: side, kernel: .bicubic)
                 .apply(lr, channels: 3)

@@ -106,10 +106,13 @@ struct ScheduleFlags: ParsableArguments {
     @Option(help: "Live mode: seconds an adapted model waits for a scene cut before it is cross-faded in.")
     var maxSwitchDelay = 2.0
 
+    @Flag(inversion: .prefixedNo, help: "ONSR on video: reproduce the input's codec, quantiser and noise in the external branch (H.264, MPEG-2, MPEG-4 part 2 input).")
+    var codecAware = true
+
     /// The same choices as command-line arguments, for a child process.
     var arguments: [String] {
         ["--adapt", adapt.rawValue, "--warm-steps", String(warmSteps), "--scene-threshold", String(sceneThreshold),
-         "--max-scene-length", String(maxSceneLength), "--look-ahead", String(lookAhead)]
+         "--max-scene-length", String(maxSceneLength), "--look-ahead", String(lookAhead)] + (codecAware ? [] : ["--no-codec-aware"])
     }
 
     func validate() throws {
@@ -135,6 +138,7 @@ struct ScheduleFlags: ParsableArguments {
         schedule.sceneThreshold = sceneThreshold
         schedule.maxSceneLength = maxSceneLength
         schedule.lookAhead = lookAhead
+        schedule.codecAware = codecAware
         let adaptation = method.adaptation
         let model = try ModelStore.resolve(method.model, scale: method.scale)
         let external = schedule.policy == .none ? nil : try DataLocation.externalPhotos(method.external)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Decode
 import Engine
 import Foundation
 import Pipeline
@@ -23,7 +24,7 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Where the trained model goes (.safetensors).") var output: String
     @Option(help: "Magnification: 2 or 4.") var scale = 2
-    @Option(help: "Degradation of the training pairs: bicubic or blur.") var degradation = TrainingDegradation.blur
+    @Option(help: "Degradation of the training pairs: bicubic, blur, or real (blur, noise and H.264 / MPEG-2 / MPEG-4 compression).") var degradation = TrainingDegradation.blur
     @Option(help: "RRDBNet num_feat.") var features = 32
     @Option(help: "RRDBNet num_block.") var blocks = 2
     @Option(help: "RRDBNet num_grow_ch.") var growth = 16
@@ -50,6 +51,8 @@ struct TrainCommand: ParsableCommand {
     }
 
     func run() throws {
+        // Training patches go through in-process encoders (`--degradation real`), whose statistics are no news.
+        MediaLog.silent.apply()
         try reportingFailures {
             var options = TrainingOptions()
             options.scale = scale; options.degradation = degradation

@@ -1,0 +1,130 @@
+"""Real-footage benchmark for scripts/bench-codec (see there). Needs python3 with numpy, ffmpeg, apt-get download.
+
+Each clip's first FRAMES frames, area-downscaled so that the long side is at most 480 px, are the ground truth.
+They are blurred with a kernel seeded by the clip (anisotropic Gaussian, eigenvalues U(0.6, 3), any angle, like
+the eval kernels), subsampled x2 (kernel centred on HR position 2i + 0.5), and coded six ways: H.264 (libx264,
+preset medium) at CRF 16 / 23 / 28, CRF 33 after Gaussian noise of sigma 3 code values, and MPEG-2 at qscale 4 / 8.
+Every method upscales each coded clip (FFV1 output) and is scored by mean Y-PSNR (BT.601 luma, 2 px shaved)
+against the ground truth; ONSR rows also give their adaptation seconds per scene from --report.
+"""
+import json, math, os, subprocess, sys, tempfile, time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_video import BIN, read_frames, write_lossless, gaussian_kernel, blur_subsample, psnr_y  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CACHE = os.path.join(ROOT, "data", "clips")
+# (name, Debian package, path inside it)
+CLIPS = [
+    ("cockatoo", "python3-imageio", "usr/lib/python3/dist-packages/imageio/resources/images/cockatoo.mp4"),
+    ("realshort", "python3-imageio", "usr/lib/python3/dist-packages/imageio/resources/images/realshort.mp4"),
+    ("vtest", "opencv-doc", "usr/share/doc/opencv-doc/examples/data/vtest.avi"),
+    ("megamind", "opencv-doc", "usr/share/doc/opencv-doc/examples/data/Megamind.avi"),
+    ("tree", "opencv-doc", "usr/share/doc/opencv-doc/examples/data/tree.avi"),
+]
+VARIANTS = [
+    ("h264 crf16", ["-c:v", "libx264", "-crf", "16"], 0),
+    ("h264 crf23", ["-c:v", "libx264", "-crf", "23"], 0),
+    ("h264 crf28", ["-c:v", "libx264", "-crf", "28"], 0),
+    ("h264 crf33 + noise 3", ["-c:v", "libx264", "-crf", "33"], 3),
+    ("mpeg2 q4", ["-c:v", "mpeg2video", "-qscale:v", "4"], 0),
+    ("mpeg2 q8", ["-c:v", "mpeg2video", "-qscale:v", "8"], 0),
+]
+
+
+def clip_source(name, package, inner):
+    os.makedirs(CACHE, exist_ok=True)
+    target = os.path.join(CACHE, os.path.basename(inner))
+    if not os.path.exists(target):
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run(["apt-get", "download", package], cwd=tmp, check=True, capture_output=True)
+            deb = [f for f in os.listdir(tmp) if f.endswith(".deb")][0]
+            subprocess.run(["dpkg-deb", "-x", deb, "x"], cwd=tmp, check=True)
+            os.replace(os.path.join(tmp, "x", inner), target)
+    return target
+
+
+def ground_truth(path, frames):
+    raw = read_frames(path, frames)
+    n, h, w, _ = raw.shape
+    factor = max(1, math.ceil(max(w, h) / 480))
+    tw, th = (w // factor) // 4 * 4, (h // factor) // 4 * 4
+    with tempfile.TemporaryDirectory() as tmp:
+        hr = os.path.join(tmp, "hr.mkv")
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-frames:v", str(frames), "-vf",
+                        f"scale={tw}:{th}:flags=area", "-c:v", "ffv1", "-pix_fmt", "bgr0", hr], check=True)
+        return read_frames(hr)
+
+
+def code(lr, path, arguments, noise, seed):
+    if noise:
+        lr = lr + np.random.default_rng(seed).normal(0, noise / 255, lr.shape)
+    n, h, w, _ = lr.shape
+    data = (np.clip(lr, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes()
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25",
+                    "-i", "-", "-pix_fmt", "yuv420p", "-colorspace", "bt470bg", "-color_range", "tv"] + arguments + [path],
+                   input=data, check=True)
+
+
+def upscale(source, arguments, work):
+    out, report = os.path.join(work, "out.mkv"), os.path.join(work, "report.json")
+    subprocess.run([BIN, source, out, "--codec", "ffv1", "--overwrite", "-q", "--report", report] + arguments, check=True)
+    with open(report) as f:
+        data = json.load(f)
+    scenes = [s["adaptation"]["seconds"] for s in data.get("scenes") or [] if s.get("adaptation")]
+    return read_frames(out), (sum(scenes) / len(scenes) if scenes else None), data
+
+
+def main():
+    frames = int(sys.argv[1]) if len(sys.argv) > 1 else 12
+    steps = sys.argv[2] if len(sys.argv) > 2 else "100"
+    real = sys.argv[3] if len(sys.argv) > 3 else "fast-x2-real"
+    only = os.environ.get("ONSR_BENCH_CLIPS", "").split(",") if os.environ.get("ONSR_BENCH_CLIPS") else None
+    methods = [
+        ("lanczos", ["--method", "lanczos"]),
+        ("fast-x2-g", ["--method", "pretrained", "--model", "fast-x2-g"]),
+        ("real model", ["--method", "pretrained", "--model", real]),
+        ("ONSR blur-only", ["--method", "onsr", "--model", "fast-x2-g", "--steps", steps, "--no-codec-aware"]),
+        ("ONSR codec-aware", ["--method", "onsr", "--model", "fast-x2-g", "--steps", steps]),
+        ("ONSR codec-aware (real)", ["--method", "onsr", "--model", real, "--steps", steps]),
+    ]
+    if os.environ.get("ONSR_BENCH_METHODS"):
+        keep = os.environ["ONSR_BENCH_METHODS"].split(",")
+        methods = [m for m in methods if m[0] in keep]
+    results = {}
+    with tempfile.TemporaryDirectory() as work:
+        for index, (name, package, inner) in enumerate(CLIPS):
+            if only and name not in only:
+                continue
+            truth = ground_truth(clip_source(name, package, inner), frames)
+            rng = np.random.default_rng(100 + index)
+            kernel = gaussian_kernel(rng.uniform(0.6, 3), rng.uniform(0.6, 3), rng.uniform(0, math.pi))
+            lr = blur_subsample(truth, kernel)
+            for variant, arguments, noise in VARIANTS:
+                coded = os.path.join(work, "coded.mkv")
+                code(lr, coded, arguments, noise, seed=index)
+                row = {}
+                for method, extra in methods:
+                    output, seconds, report = upscale(coded, extra, work)
+                    row[method] = {"psnr": psnr_y(output, truth), "secondsPerScene": seconds}
+                    compression = [s.get("compression") for s in report.get("scenes") or [] if s.get("compression")]
+                    if compression:
+                        row[method]["compression"] = compression[0]
+                results.setdefault(name, {})[variant] = row
+                cells = "  ".join(f"{m} {row[m]['psnr']:.3f}" + (f" ({row[m]['secondsPerScene']:.1f} s)" if row[m]["secondsPerScene"] else "")
+                                  for m, _ in methods)
+                print(f"{name:10s} {variant:22s} {cells}", flush=True)
+    print()
+    print("| variant | " + " | ".join(m for m, _ in methods) + " |")
+    print("| --- |" + " --- |" * len(methods))
+    for variant, _, _ in VARIANTS:
+        rows = [results[c][variant] for c in results]
+        print(f"| {variant} | " + " | ".join(f"{np.mean([r[m]['psnr'] for r in rows]):.3f}" for m, _ in methods) + " |")
+    with open(os.environ.get("ONSR_BENCH_JSON", os.path.join(tempfile.gettempdir(), "bench-codec.json")), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
