@@ -21,6 +21,12 @@ public struct QuantiserReading: Sendable, Equatable {
     public let mean: Double
     /// Smallest and largest block quantisers.
     public let range: ClosedRange<Double>
+
+    public init(scale: Scale, mean: Double, range: ClosedRange<Double>) {
+        self.scale = scale
+        self.mean = mean
+        self.range = range
+    }
 }
 
 extension Frame {

@@ -6,11 +6,11 @@ import ONSR
 /// subsampling, the mean of the quantisers its decoder exported, the share of predicted frames, and the noise
 /// the flat-region estimator finds. Nil where nothing can be reproduced: a codec `PatchCompressor` does not know
 /// (ProRes, FFV1, VP9, AV1 ...), or frames without quantisers (pictures, or a decoder that exports none).
-enum CompressionEstimate {
+public enum CompressionEstimate {
     /// Frames whose noise is measured (the estimate is stable across a scene's frames; each costs a pass over the luma).
     static let noiseFrames = 3
 
-    static func profile(source: SourceStream?, frames: [TimedFrame]) -> CompressionProfile? {
+    public static func profile(source: SourceStream?, frames: [TimedFrame]) -> CompressionProfile? {
         guard let source, let codec = CompressionProfile.Codec(ffmpegName: source.codecName) else { return nil }
         let quantisers = frames.compactMap { $0.coding?.quantiser?.mean }
         guard !quantisers.isEmpty else { return nil }
@@ -27,7 +27,7 @@ enum CompressionEstimate {
 
     /// A compressor for `profile`, tried once on a small batch so that a codec this FFmpeg lacks is an error here,
     /// not a silent fallback in every step.
-    static func compressor(_ profile: CompressionProfile, seed: UInt64) throws -> PatchCompressor {
+    public static func compressor(_ profile: CompressionProfile, seed: UInt64) throws -> PatchCompressor {
         do {
             _ = try PatchCompressor(profile: profile, seed: seed)(Tensor(shape: [1, 3, 32, 32], repeating: 0.5))
         } catch {

@@ -1,0 +1,37 @@
+import Decode
+import Engine
+import ONSR
+import Pipeline
+import XCTest
+
+/// A scene's compression profile from its frames' coding.
+final class CompressionEstimateTests: XCTestCase {
+    func frame(quantiser: Double?, intra: Bool) -> TimedFrame {
+        var frame = TimedFrame(image: RGBImage(width: 64, height: 64), pts: 0)
+        frame.coding = FrameCoding(quantiser: quantiser.map { QuantiserReading(scale: .h264, mean: $0, range: $0...$0) }, intra: intra)
+        return frame
+    }
+
+    func testProfileFromTheFramesCoding() throws {
+        let frames = [frame(quantiser: 24, intra: true), frame(quantiser: 30, intra: false), frame(quantiser: nil, intra: false),
+                      frame(quantiser: 30, intra: false)]
+        let profile = try XCTUnwrap(CompressionEstimate.profile(source: SourceStream(codecName: "h264", pixelFormatName: "yuv420p"), frames: frames))
+        XCTAssertEqual(profile.codec, .h264)
+        XCTAssertEqual(profile.quantiser, 28, "the mean of the frames that carry one")
+        XCTAssertEqual(profile.predictedShare, 0.75)
+        XCTAssertTrue(profile.chromaSubsampled)
+        XCTAssertEqual(profile.noiseSigma, 0, accuracy: 0.01, "black frames carry no noise")
+        let full = CompressionEstimate.profile(source: SourceStream(codecName: "mpeg2video", pixelFormatName: "yuv444p"), frames: frames)
+        XCTAssertEqual(full?.codec, .mpeg2)
+        XCTAssertEqual(full?.chromaSubsampled, false)
+    }
+
+    func testNothingToReproduce() {
+        let frames = [frame(quantiser: 30, intra: true)]
+        XCTAssertNil(CompressionEstimate.profile(source: SourceStream(codecName: "ffv1", pixelFormatName: "yuv420p"), frames: frames),
+                     "a codec the compressor does not know")
+        XCTAssertNil(CompressionEstimate.profile(source: SourceStream(codecName: "h264", pixelFormatName: "yuv420p"),
+                                                 frames: [frame(quantiser: nil, intra: true)]), "no quantiser exported")
+        XCTAssertNil(CompressionEstimate.profile(source: nil, frames: frames), "pictures, not a video stream")
+    }
+}
