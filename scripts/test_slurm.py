@@ -235,8 +235,12 @@ def shard_of(out, item):
 def main():
     with open(SCRIPT) as f:
         script = f.read()
+    with open(os.path.join(ROOT, "docs", "restore-job.yaml")) as f:
+        manifest = f.read()
     with open(os.path.join(ROOT, "docs", "scale-out.md")) as f:
-        check("```bash\n" + script + "```" in f.read(), "docs/scale-out.md shows docs/restore.sbatch as it is")
+        doc = f.read()
+    check("```bash\n" + script + "```" in doc, "docs/scale-out.md shows docs/restore.sbatch as it is")
+    check("```yaml\n" + manifest + "```" in doc, "docs/scale-out.md shows docs/restore-job.yaml as it is")
     started = time.time()
     folder = tempfile.mkdtemp(prefix="onsr-slurm-")
     cluster = Cluster(folder)
