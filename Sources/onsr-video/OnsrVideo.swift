@@ -104,6 +104,12 @@ struct Upscale: ParsableCommand {
             // Under back-pressure a pipe or file waits for its reader, so live mode may give its background
             // adaptation the larger share of the cores; a network source would deliver late frames instead.
             let inputWaits = dropPolicy == .block && !InputCheck.isNetwork(input)
+            var method = self.method
+            // Without --model, compressed footage starts from the model trained on compression (StartingModel).
+            if method.model == nil, method.method == .pretrained || method.method == .onsr,
+               let chosen = StartingModel.choice(forVideo: input, format: inputFormat, scale: method.scale) {
+                method.model = chosen
+            }
             let compute = try method.computeReport(for: common)
             common.announce(compute)
             let processor = try schedule.makeProcessor(method, live: live, inputWaits: inputWaits, events: printer.handle)

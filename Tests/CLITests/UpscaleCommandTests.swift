@@ -215,4 +215,26 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertNil(progressive?["interlace"], "progressive input is not touched")
         XCTAssertEqual(try onsr(["p.mp4", "bad.mp4", "--deinterlace", "maybe"]).status, 64)
     }
+
+    /// Without --model, video coded at a coarse quantiser starts from the model trained on compression, and
+    /// lightly coded video from the blind one; --model overrides. The report names the model used.
+    func testCompressedVideoStartsFromTheRealModel() throws {
+        func method(_ arguments: [String]) throws -> String? {
+            let result = try Shell.run([BuiltProducts.onsrVideo] + arguments + ["--report", "r.json", "--overwrite"], in: folder.path)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+            return (report?["settings"] as? [String: Any])?["method"] as? String
+        }
+        for (qp, model) in [(20, "fast-x2-g"), (34, "fast-x2-real")] {
+            try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25", "-frames:v", "10", "-c:v", "libx264",
+                              "-qp", String(qp), "q\(qp).mp4"], in: folder.path)
+            XCTAssertEqual(try method(["q\(qp).mp4", "out.mp4", "--method", "pretrained"]), "pretrained:\(model)", "QP \(qp)")
+        }
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25", "-frames:v", "10", "-c:v", "mpeg2video", "-qscale:v", "10",
+                          "m.mkv"], in: folder.path)
+        XCTAssertEqual(try method(["m.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-real", "MPEG-2 at qscale 10")
+        XCTAssertEqual(try method(["q34.mp4", "out.mp4", "--method", "pretrained", "--model", "fast-x2-g"]), "pretrained:fast-x2-g")
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25", "-frames:v", "10", "-c:v", "ffv1", "l.mkv"], in: folder.path)
+        XCTAssertEqual(try method(["l.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "lossless input")
+    }
 }
