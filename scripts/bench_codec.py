@@ -24,7 +24,7 @@ CLIPS = [
     ("megamind", "opencv-doc", "usr/share/doc/opencv-doc/examples/data/Megamind.avi"),
     ("tree", "opencv-doc", "usr/share/doc/opencv-doc/examples/data/tree.avi"),
 ]
-VARIANTS = [
+VARIANTS_ALL = [
     ("h264 crf16", ["-c:v", "libx264", "-crf", "16"], 0),
     ("h264 crf23", ["-c:v", "libx264", "-crf", "23"], 0),
     ("h264 crf28", ["-c:v", "libx264", "-crf", "28"], 0),
@@ -32,6 +32,8 @@ VARIANTS = [
     ("mpeg2 q4", ["-c:v", "mpeg2video", "-qscale:v", "4"], 0),
     ("mpeg2 q8", ["-c:v", "mpeg2video", "-qscale:v", "8"], 0),
 ]
+# ONSR_BENCH_VARIANTS="h264 crf28,mpeg2 q8" picks rows.
+VARIANTS = [v for v in VARIANTS_ALL if not os.environ.get("ONSR_BENCH_VARIANTS") or v[0] in os.environ["ONSR_BENCH_VARIANTS"].split(",")]
 
 
 def clip_source(name, package, inner):
@@ -90,6 +92,9 @@ def main():
         ("ONSR codec-aware", ["--method", "onsr", "--model", "fast-x2-g", "--steps", steps]),
         ("ONSR codec-aware (real)", ["--method", "onsr", "--model", real, "--steps", steps]),
     ]
+    # ONSR_BENCH_ONSR_OPTIONS="--blend 1": more options for the ONSR rows (for studies).
+    extra_onsr = os.environ.get("ONSR_BENCH_ONSR_OPTIONS", "").split()
+    methods = [(m, a + extra_onsr if "onsr" in a else a) for m, a in methods]
     if os.environ.get("ONSR_BENCH_METHODS"):
         keep = os.environ["ONSR_BENCH_METHODS"].split(",")
         methods = [m for m in methods if m[0] in keep]
