@@ -215,6 +215,10 @@ public final class SceneScheduler: FrameProcessor {
         }
         gr.setTrainable(false)
         self.adapter = adapter
+        if adapter.compressionFailures > 0 {
+            events(.warning("scene at frame \(index): \(adapter.compressionFailures) of \(steps) external-branch steps could not reproduce "
+                            + "the input's compression and ran blur-only"))
+        }
         let after = history.last?.heldAsideInternalLoss ?? before
         adaptSeconds += watch.seconds
         return AdaptationRecord(kind: kind, frame: index, steps: steps, internalLossBefore: before, internalLossAfter: after,

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Decode
 import Engine
 import Foundation
 import ONSR
@@ -49,8 +48,6 @@ struct EvalCommand: ParsableCommand {
     }
 
     func run() throws {
-        // Training patches go through in-process encoders (`--degradation real`), whose statistics are no news.
-        MediaLog.silent.apply()
         try reportingFailures {
             guard let folder = photos ?? DataLocation.folder("eval") else {
                 throw JobError(.noInput, "no evaluation photos: run scripts/setup-data or pass --photos DIR")
