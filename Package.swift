@@ -18,8 +18,8 @@ let package = Package(
     targets: [
         .systemLibrary(
             name: "CFFmpeg",
-            pkgConfig: "libavformat libavcodec libavutil libswscale",
-            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev"])]
+            pkgConfig: "libavformat libavcodec libavutil libswscale libavfilter",
+            providers: [.apt(["libavformat-dev", "libavcodec-dev", "libavutil-dev", "libswscale-dev", "libavfilter-dev"])]
         ),
         // oneDNN (Debian libdnnl-dev ships no pkg-config file: the module map links libdnnl).
         .systemLibrary(name: "COneDNN", providers: [.apt(["libdnnl-dev"])]),
