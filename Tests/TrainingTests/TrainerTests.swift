@@ -87,4 +87,29 @@ final class TrainerTests: XCTestCase {
             XCTAssertEqual(lr[(c * 16 + y) * 16 + x], direct[(c * 16 + y) * 16 + x], accuracy: 1e-5)
         } } }
     }
+
+    /// `--degradation real`: the same step gives the same batch (noise and codec round trips are seeded), the LR
+    /// side differs from the blur-only one of the same step (the codec and noise acted on it) yet stays close to
+    /// it (the compression is a degradation, not a new picture), and the HR side is untouched.
+    func testRealBatchesAreSeededAndCompressed() throws {
+        var options = tinyOptions()
+        options.patch = 32
+        options.batch = 4
+        options.degradation = .real
+        let real = try Trainer(options: options, photos: photos, validation: nil)
+        options.degradation = .blur
+        let blur = try Trainer(options: options, photos: photos, validation: nil)
+        var changed = 0
+        for step in 0..<6 {
+            let (lr, hr) = real.batch(at: step)
+            let again = real.batch(at: step)
+            XCTAssertEqual(lr.values, again.lr.values, "step \(step) is reproducible")
+            let plain = blur.batch(at: step)
+            XCTAssertEqual(hr.values, plain.hr.values, "the HR side is the same crop")
+            let difference = zip(lr.values, plain.lr.values).map { abs($0 - $1) }
+            if difference.max()! > 1e-4 { changed += 1 }
+            XCTAssertLessThan(difference.reduce(0, +) / Float(difference.count), 0.1, "step \(step): still the same picture")
+        }
+        XCTAssertGreaterThanOrEqual(changed, 4, "most batches are compressed (a tenth are left clean)")
+    }
 }
