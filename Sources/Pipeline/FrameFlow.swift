@@ -139,12 +139,13 @@ final class FrameFlow: @unchecked Sendable {
                                                     timeBase: setup.video.timeBase, sampleAspectRatio: setup.video.sampleAspectRatio)
                 }
                 if let deinterlacer {
-                do {
-                    try Stopwatch.time(&readerStages.demuxDecode) { try deinterlacer.send(frame) }
-                } catch {
-                    // The graph was built for the first frame's size and format; it refuses frames that change them.
-                    throw JobError(.dataError, "\(setup.demuxer.path): cannot deinterlace a frame near \(seconds(frame.bestEffortTimestamp).map { String(format: "%.2f s", $0) } ?? "the start") (\(error))")
-                }
+                    do {
+                        try Stopwatch.time(&readerStages.demuxDecode) { try deinterlacer.send(frame) }
+                    } catch {
+                        // The graph was built for the first frame's size and format; it refuses frames that change them.
+                        let near = seconds(frame.bestEffortTimestamp).map { String(format: "near %.2f s", $0) } ?? "at the start"
+                        throw JobError(.dataError, "\(setup.demuxer.path): cannot deinterlace a frame \(near) (\(error))")
+                    }
                     if try !drainDeinterlaced() { return false }
                 } else if try !emit(frame) {
                     return false
