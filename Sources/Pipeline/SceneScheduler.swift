@@ -134,7 +134,8 @@ public final class SceneScheduler: FrameProcessor {
                 let lookAhead = sceneFrames.prefix(options.lookAhead).map(\.frame)
                 compression = options.codecAware && options.policy != .none
                     ? CompressionEstimate.profile(source: source, frames: lookAhead) : nil
-                compressor = try compression.map { try CompressionEstimate.compressor($0, seed: UInt64(scenes.count) &* 7919 &+ adaptation.seed) }
+                let seed = UInt64(scenes.count) &* 7919 &+ adaptation.seed
+                compressor = try compression.map { try CompressionEstimate.compressor($0, seed: seed) }
                 try beginScene(head.index, start: start, seconds: head.frame.seconds, signature: head.signature,
                                frames: lookAhead.map(\.image))
                 preparedScene = head.index
@@ -161,7 +162,6 @@ public final class SceneScheduler: FrameProcessor {
     private func beginScene(_ index: Int, start: SceneStart, seconds: Double?, signature: FrameSignature, frames: [RGBImage]) throws {
         var scene = SceneRecord(index: scenes.count, start: start, firstFrame: index, lastFrame: index,
                                 startSeconds: seconds, endSeconds: seconds)
-        scene.compression = compression
         switch options.policy {
         case .none:
             break
@@ -187,6 +187,8 @@ public final class SceneScheduler: FrameProcessor {
             }
             if scene.adaptation?.kind != .cached { remember(signature) }
         }
+        // Only a scene that ran its own adaptation reproduced its compression (a kept or cached model did not).
+        if scene.adaptation?.kind == .full { scene.compression = compression }
         scenes.append(scene)
         events(.scene(scene))
     }
