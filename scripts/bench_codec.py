@@ -1,8 +1,9 @@
 """Real-footage benchmark for scripts/bench-codec (see there). Needs python3 with numpy, ffmpeg, apt-get download.
 
-Each clip's first FRAMES frames, area-downscaled so that the long side is at most 480 px, are the ground truth.
-They are blurred with a kernel seeded by the clip (anisotropic Gaussian, eigenvalues U(0.6, 3), any angle, like
-the eval kernels), subsampled x2 (kernel centred on HR position 2i + 0.5), and coded six ways: H.264 (libx264,
+Each clip's first FRAMES frames, area-downscaled so that the long side is at most 240 * scale px, are the ground
+truth. They are blurred with a kernel seeded by the clip (anisotropic Gaussian, eigenvalues U(0.6, 3) at x2 and
+U(1.2, 6) at x4 (ONSR_BENCH_SCALE=4), any angle, like the eval kernels), subsampled (kernel centred like the
+eval kernels), and coded six ways: H.264 (libx264,
 preset medium) at CRF 16 / 23 / 28, CRF 33 after Gaussian noise of sigma 3 code values, and MPEG-2 at qscale 4 / 8.
 Every method upscales each coded clip (FFV1 output) and is scored by mean Y-PSNR (BT.601 luma, 2 px shaved)
 against the ground truth; ONSR rows also give their adaptation seconds per scene from --report.
@@ -48,11 +49,14 @@ def clip_source(name, package, inner):
     return target
 
 
+SCALE = int(os.environ.get("ONSR_BENCH_SCALE", "2"))
+
+
 def ground_truth(path, frames):
     raw = read_frames(path, frames)
     n, h, w, _ = raw.shape
-    factor = max(1, math.ceil(max(w, h) / 480))
-    tw, th = (w // factor) // 4 * 4, (h // factor) // 4 * 4
+    factor = max(1, math.ceil(max(w, h) / (240 * SCALE)))
+    tw, th = (w // factor) // (2 * SCALE) * (2 * SCALE), (h // factor) // (2 * SCALE) * (2 * SCALE)
     with tempfile.TemporaryDirectory() as tmp:
         hr = os.path.join(tmp, "hr.mkv")
         subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", path, "-frames:v", str(frames), "-vf",
@@ -72,7 +76,8 @@ def code(lr, path, arguments, noise, seed):
 
 def upscale(source, arguments, work):
     out, report = os.path.join(work, "out.mkv"), os.path.join(work, "report.json")
-    subprocess.run([BIN, source, out, "--codec", "ffv1", "--overwrite", "-q", "--report", report] + arguments, check=True)
+    subprocess.run([BIN, source, out, "--codec", "ffv1", "--overwrite", "-q", "--report", report, "--scale", str(SCALE)] + arguments,
+                   check=True)
     with open(report) as f:
         data = json.load(f)
     scenes = [s["adaptation"]["seconds"] for s in data.get("scenes") or [] if s.get("adaptation")]
@@ -82,14 +87,15 @@ def upscale(source, arguments, work):
 def main():
     frames = int(sys.argv[1]) if len(sys.argv) > 1 else 12
     steps = sys.argv[2] if len(sys.argv) > 2 else "100"
-    real = sys.argv[3] if len(sys.argv) > 3 else "fast-x2-real"
+    real = sys.argv[3] if len(sys.argv) > 3 else f"fast-x{SCALE}-real"
+    blind = f"fast-x{SCALE}-g"
     only = os.environ.get("ONSR_BENCH_CLIPS", "").split(",") if os.environ.get("ONSR_BENCH_CLIPS") else None
     methods = [
         ("lanczos", ["--method", "lanczos"]),
-        ("fast-x2-g", ["--method", "pretrained", "--model", "fast-x2-g"]),
+        (blind, ["--method", "pretrained", "--model", blind]),
         ("real model", ["--method", "pretrained", "--model", real]),
-        ("ONSR blur-only", ["--method", "onsr", "--model", "fast-x2-g", "--steps", steps, "--no-codec-aware"]),
-        ("ONSR codec-aware", ["--method", "onsr", "--model", "fast-x2-g", "--steps", steps]),
+        ("ONSR blur-only", ["--method", "onsr", "--model", blind, "--steps", steps, "--no-codec-aware"]),
+        ("ONSR codec-aware", ["--method", "onsr", "--model", blind, "--steps", steps]),
         ("ONSR codec-aware (real)", ["--method", "onsr", "--model", real, "--steps", steps]),
     ]
     # ONSR_BENCH_ONSR_OPTIONS="--blend 1": more options for the ONSR rows (for studies).
@@ -105,8 +111,10 @@ def main():
                 continue
             truth = ground_truth(clip_source(name, package, inner), frames)
             rng = np.random.default_rng(100 + index)
-            kernel = gaussian_kernel(rng.uniform(0.6, 3), rng.uniform(0.6, 3), rng.uniform(0, math.pi))
-            lr = blur_subsample(truth, kernel)
+            # x4: variances and kernel support scaled like the eval kernels (U(1.2, 6), 24 taps).
+            spread = (0.6 * SCALE / 2, 3 * SCALE / 2)
+            kernel = gaussian_kernel(rng.uniform(*spread), rng.uniform(*spread), rng.uniform(0, math.pi), size=6 * SCALE)
+            lr = blur_subsample(truth, kernel, s=SCALE)
             for variant, arguments, noise in VARIANTS:
                 coded = os.path.join(work, "coded.mkv")
                 code(lr, coded, arguments, noise, seed=index)

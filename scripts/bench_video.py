@@ -47,7 +47,7 @@ def gaussian_kernel(l1, l2, theta, size=12):
 def blur_subsample(frames, kernel, s=2):
     """LR[i] = sum_p HR[s*i + p - r] k[p], kernel centre at index r + 0.5 -> HR position s*i + (s-1)/2."""
     size = kernel.shape[0]
-    r = size // 2 - 1
+    r = size // 2 - s // 2
     n, h, w, c = frames.shape
     padded = np.pad(frames, ((0, 0), (r, size), (r, size), (0, 0)), mode="reflect")
     out = np.zeros((n, h // s, w // s, c))
