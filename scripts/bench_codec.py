@@ -5,15 +5,15 @@ truth. They are blurred with a kernel seeded by the clip (anisotropic Gaussian, 
 U(1.2, 6) at x4 (ONSR_BENCH_SCALE=4), any angle, like the eval kernels), subsampled (kernel centred like the
 eval kernels), and coded six ways: H.264 (libx264,
 preset medium) at CRF 16 / 23 / 28, CRF 33 after Gaussian noise of sigma 3 code values, and MPEG-2 at qscale 4 / 8.
-Every method upscales each coded clip (FFV1 output) and is scored by mean Y-PSNR (BT.601 luma, 2 px shaved)
-against the ground truth; ONSR rows also give their adaptation seconds per scene from --report.
+Every method upscales each coded clip (FFV1 output) and is scored by the clip's Y-PSNR (BT.601 luma, 2 px
+shaved; from the mean squared error over all frames) against the ground truth; ONSR rows also give their adaptation seconds per scene from --report.
 """
-import json, math, os, subprocess, sys, tempfile, time
+import json, math, os, re, subprocess, sys, tempfile, time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_video import BIN, read_frames, write_lossless, gaussian_kernel, blur_subsample, psnr_y  # noqa: E402
+from bench_video import BIN, read_frames, write_lossless, gaussian_kernel, blur_subsample, luma  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(ROOT, "data", "clips")
@@ -35,6 +35,13 @@ VARIANTS_ALL = [
 ]
 # ONSR_BENCH_VARIANTS="h264 crf28,mpeg2 q8" picks rows.
 VARIANTS = [v for v in VARIANTS_ALL if not os.environ.get("ONSR_BENCH_VARIANTS") or v[0] in os.environ["ONSR_BENCH_VARIANTS"].split(",")]
+
+
+def psnr_y(a, b, shave=2):
+    """Y-PSNR of the whole clip: from the mean squared error over all its frames (a frame that is exactly right,
+    e.g. black, has no finite PSNR of its own, and a per-frame mean would let near-black frames dominate)."""
+    ya, yb = luma(a)[:, shave:-shave, shave:-shave], luma(b)[:, shave:-shave, shave:-shave]
+    return float(10 * math.log10(1 / np.mean((ya - yb) ** 2)))
 
 
 def clip_source(name, package, inner):
@@ -69,9 +76,14 @@ def code(lr, path, arguments, noise, seed):
         lr = lr + np.random.default_rng(seed).normal(0, noise / 255, lr.shape)
     n, h, w, _ = lr.shape
     data = (np.clip(lr, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes()
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25",
-                    "-i", "-", "-pix_fmt", "yuv420p", "-colorspace", "bt470bg", "-color_range", "tv"] + arguments + [path],
-                   input=data, check=True)
+    result = subprocess.run(["ffmpeg", "-nostdin", "-v", "info", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", "25",
+                             "-i", "-", "-pix_fmt", "yuv420p", "-colorspace", "bt470bg", "-color_range", "tv"] + arguments + [path],
+                            input=data, capture_output=True, check=True)
+    # x264's closing statistics: frames and average QP per frame type; MPEG-2 runs at the qscale it was given.
+    stats = re.findall(rb"frame [IPB]:(\d+)\s+Avg QP:\s*([0-9.]+)", result.stderr)
+    if stats:
+        return sum(int(n) * float(q) for n, q in stats) / sum(int(n) for n, _ in stats)
+    return float(arguments[arguments.index("-qscale:v") + 1]) if "-qscale:v" in arguments else None
 
 
 def upscale(source, arguments, work):
@@ -117,8 +129,7 @@ def main():
             lr = blur_subsample(truth, kernel, s=SCALE)
             for variant, arguments, noise in VARIANTS:
                 coded = os.path.join(work, "coded.mkv")
-                code(lr, coded, arguments, noise, seed=index)
-                row = {}
+                row = {"quantiser": code(lr, coded, arguments, noise, seed=index)}
                 for method, extra in methods:
                     output, seconds, report = upscale(coded, extra, work)
                     row[method] = {"psnr": psnr_y(output, truth), "secondsPerScene": seconds}
@@ -126,7 +137,7 @@ def main():
                     if compression:
                         row[method]["compression"] = compression[0]
                 results.setdefault(name, {})[variant] = row
-                cells = "  ".join(f"{m} {row[m]['psnr']:.3f}" + (f" ({row[m]['secondsPerScene']:.1f} s)" if row[m]["secondsPerScene"] else "")
+                cells = f"q {row['quantiser']:.1f}  " + "  ".join(f"{m} {row[m]['psnr']:.3f}" + (f" ({row[m]['secondsPerScene']:.1f} s)" if row[m]["secondsPerScene"] else "")
                                   for m, _ in methods)
                 print(f"{name:10s} {variant:22s} {cells}", flush=True)
     print()

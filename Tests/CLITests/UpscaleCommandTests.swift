@@ -234,6 +234,8 @@ final class UpscaleCommandTests: XCTestCase {
                           "m.mkv"], in: folder.path)
         XCTAssertEqual(try method(["m.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-real", "MPEG-2 at qscale 10")
         XCTAssertEqual(try method(["q34.mp4", "out.mp4", "--method", "pretrained", "--model", "fast-x2-g"]), "pretrained:fast-x2-g")
+        XCTAssertEqual(try method(["q34.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-real", "x4")
+        XCTAssertEqual(try method(["q20.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-g", "x4, light")
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25", "-frames:v", "10", "-c:v", "ffv1", "l.mkv"], in: folder.path)
         XCTAssertEqual(try method(["l.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "lossless input")
     }
