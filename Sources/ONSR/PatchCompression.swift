@@ -171,8 +171,13 @@ public final class PatchCompressor {
         try decoder.sendEndOfStream()
         try drainDecoder()
         guard decoded.count == pictures.count else {
-            throw MediaError(code: -1, call: "avcodec_receive_frame", context: "\(profile.codec.rawValue) round trip gave \(decoded.count) of \(pictures.count) pictures")
+            throw CompressionRoundTripError(description: "\(profile.codec.rawValue) round trip gave \(decoded.count) of \(pictures.count) pictures")
         }
         return decoded
     }
+}
+
+/// A codec round trip that did not give back every picture it was given.
+public struct CompressionRoundTripError: Error, CustomStringConvertible {
+    public let description: String
 }
