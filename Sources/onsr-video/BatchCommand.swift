@@ -23,6 +23,7 @@ struct BatchCommand: ParsableCommand {
     @Option(help: "Work on shard I of N (0-based), e.g. 2/8: a deterministic subset of the items.") var shard: String?
     @Option(help: "Output container extension for videos (default: the input's own).") var container: String?
     @Option(help: "Seconds without a heartbeat after which another host's lock is taken over.") var staleLockSeconds: Double = 600
+    @Option(help: "Interlaced videos: auto (deinterlace with bwdif before upscaling) or off.") var deinterlace = DeinterlaceMode.auto
     @OptionGroup var method: MethodOptions
     @OptionGroup var schedule: ScheduleFlags
     @OptionGroup var encoding: EncodingOptions
@@ -51,6 +52,9 @@ struct BatchCommand: ParsableCommand {
                      "codec=\(encoding.codec)", "crf=\(encoding.settings.crf.map { String($0) } ?? "default")",
                      "preset=\(encoding.preset ?? "default")", "pix-fmt=\(encoding.pixelFormat ?? "auto")",
                      "encoder-options=\(encoding.encoderOptions.joined(separator: ","))", "container=\(container ?? "same")"]
+        // Named only when not the default, so that items finished before these options existed still count.
+        if deinterlace != .auto { parts.append("deinterlace=\(deinterlace.rawValue)") }
+        if method.method == .onsr && !schedule.codecAware { parts.append("codec-aware=off") }
         if method.method == .onsr {
             parts += ["steps=\(method.steps)", "adapt=\(schedule.adapt.rawValue)",
                       "warm-steps=\(schedule.warmSteps)", "scene-threshold=\(schedule.sceneThreshold)",
@@ -84,6 +88,7 @@ struct BatchCommand: ParsableCommand {
                 switch item.kind {
                 case .video:
                     try ItemProcess.run(kindOf: ExitStatus.kind(of:), ["upscale", item.input, item.output] + shared + schedule.arguments + encoding.arguments
+                                        + ["--deinterlace", deinterlace.rawValue]
                                         + (overwrite ? ["--overwrite"] : []))
                 case .frames:
                     try FrameFolderJob.replacingFolder(item.output, overwrite: overwrite) { partial in

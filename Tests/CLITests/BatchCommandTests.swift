@@ -132,6 +132,25 @@ final class BatchCommandTests: XCTestCase {
         // Other settings redo everything that can be done.
         let other = try onsr(batch("out", ["--crf", "30"]))
         XCTAssertTrue(other.stderr.contains("batch: 5 done, 1 failed, 0 skipped"), other.stderr)
+        // --deinterlace off is a setting too (the default, auto, is not written, so older manifests still count).
+        let unchanged = try onsr(batch("out", ["--crf", "30", "--deinterlace", "auto"]))
+        XCTAssertTrue(unchanged.stderr.contains("batch: 0 done, 1 failed, 5 skipped"), unchanged.stderr)
+        let off = try onsr(batch("out", ["--crf", "30", "--deinterlace", "off"]))
+        XCTAssertTrue(off.stderr.contains("batch: 5 done, 1 failed, 0 skipped"), off.stderr)
+    }
+
+    /// Interlaced items are deinterlaced by default, as `upscale` does them (judged by FFmpeg's idet).
+    func testInterlacedItemsAreDeinterlaced() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("tv"), withIntermediateDirectories: false)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=50", "-vf", "interlace=scan=tff:lowpass=0", "-frames:v", "25",
+                          "-c:v", "libx264", "-flags", "+ildct+ilme", "tv/i.mp4"], in: folder.path)
+        for (mode, combed) in [("auto", false), ("off", true)] {
+            let result = try onsr(["batch", "tv", "--out", "out-\(mode)", "--method", "bicubic", "--deinterlace", mode])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let idet = try Shell.run(["ffmpeg", "-nostdin", "-i", "out-\(mode)/i.mp4", "-vf", "idet", "-f", "null", "-"], in: folder.path)
+            let line = idet.stderr.split(separator: "\n").first { $0.contains("Multi frame detection") } ?? ""
+            XCTAssertEqual(line.contains("TFF:     0"), !combed, "\(mode): \(line)")
+        }
     }
 
     func testFrameFoldersAreProcessedFolderByFolder() throws {
