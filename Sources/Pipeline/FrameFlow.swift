@@ -120,6 +120,7 @@ final class FrameFlow: @unchecked Sendable {
         var lastPts: Int64?, firstPts: Int64?, decodedFrames = 0
         let frameDuration = FrameFlow.ticksPerFrame(setup.video)
         var deinterlacer: Deinterlacer?
+        let wantsCoding = setup.processor.wantsFrameCoding
 
         /// Decoded frames, through the deinterlacer once there is one.
         func drain() throws -> Bool {
@@ -180,7 +181,7 @@ final class FrameFlow: @unchecked Sendable {
                                 + "\(image.width)x\(image.height) mid-stream, which onsr-video does not support")
             }
             var timed = TimedFrame(image: image, pts: pts, seconds: seconds(pts))
-            timed.coding = FrameCoding(quantiser: frame.quantiser, intra: frame.isIntra)
+            if wantsCoding { timed.coding = FrameCoding(quantiser: frame.quantiser, intra: frame.isIntra) }
             let item = FlowItem.frame(timed)
             if dropPolicy == .drop {
                 switch decoded.offer(item) {
@@ -218,17 +219,16 @@ final class FrameFlow: @unchecked Sendable {
                 if try !drain() { return }
             } else if let target = setup.plan.copies[packet.streamIndex] {
                 let timeBase = setup.demuxer.streams[packet.streamIndex].timeBase
+                let when = packet.pts.map { Double($0) * timeBase.doubleValue }
                 if packet.isCorrupt {
-                    try damage.record("a packet of stream #\(packet.streamIndex) flagged corrupt by the demuxer",
-                                      at: packet.pts.map { Double($0) * timeBase.doubleValue })
+                    try damage.record("a packet of stream #\(packet.streamIndex) flagged corrupt by the demuxer", at: when)
                 }
                 do {
                     try muxLock.withLock { try setup.muxer.write(packet, toStream: target, from: timeBase) }
                 } catch {
                     // The muxer refuses a copied packet it cannot place (timestamps gone backwards, a size of 0):
                     // damage in that stream, not an output failure.
-                    try damage.record("a packet of stream #\(packet.streamIndex) could not be stored: \(error)",
-                                      at: packet.pts.map { Double($0) * timeBase.doubleValue })
+                    try damage.record("a packet of stream #\(packet.streamIndex) could not be stored: \(error)", at: when)
                 }
             }
         }

@@ -83,10 +83,14 @@ public protocol FrameProcessor: AnyObject {
     func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame]
     /// Told once, before the first frame, what the frames were coded with (video input only).
     func prepare(for source: SourceStream)
+    /// True when the processor reads `TimedFrame.coding`: only then does the decoder export quantisers and the
+    /// reader attach them to every frame.
+    var wantsFrameCoding: Bool { get }
 }
 
 extension FrameProcessor {
     public func prepare(for source: SourceStream) {}
+    public var wantsFrameCoding: Bool { false }
     public var acceptsLateFrames: Bool { false }
     public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] { try submit(frame) }
 }

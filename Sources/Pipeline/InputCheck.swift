@@ -60,10 +60,9 @@ public enum InputCheck {
     }
 
     /// Opens the decoder for the main video stream.
-    static func openDecoder(_ demuxer: Demuxer, stream: StreamInfo, threads: Int) throws -> Decoder {
+    static func openDecoder(_ demuxer: Demuxer, stream: StreamInfo, threads: Int, exportQuantisers: Bool = false) throws -> Decoder {
         do {
-            // Quantisers are exported for compression-aware adaptation; reading them costs nothing measurable.
-            return try Decoder(demuxer: demuxer, streamIndex: stream.index, threads: threads, exportQuantisers: true)
+            return try Decoder(demuxer: demuxer, streamIndex: stream.index, threads: threads, exportQuantisers: exportQuantisers)
         } catch let error as MediaError {
             if error.call == "avcodec_find_decoder" {
                 throw JobError(.dataError, "\(demuxer.path): unsupported video codec \(stream.codecName) (this FFmpeg has no decoder for it)")

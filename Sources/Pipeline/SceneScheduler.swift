@@ -106,6 +106,7 @@ public final class SceneScheduler: FrameProcessor {
     }
 
     public func prepare(for source: SourceStream) { self.source = source }
+    public var wantsFrameCoding: Bool { options.codecAware && options.policy != .none }
 
     public func submit(_ frame: TimedFrame) throws -> [TimedFrame] {
         if options.policy != .none && framesSeen == 0 { try AdaptationInputCheck.frame(frame.image, options: adaptation) }

@@ -76,7 +76,7 @@ public final class VideoJob {
         let wall = Stopwatch()
         let demuxer = try InputCheck.openMedia(options.input, format: options.inputFormat)
         let video = try InputCheck.videoStream(of: demuxer)
-        let decoder = try InputCheck.openDecoder(demuxer, stream: video, threads: 0)
+        let decoder = try InputCheck.openDecoder(demuxer, stream: video, threads: 0, exportQuantisers: processor.wantsFrameCoding)
         // Pipes and network outputs are written as they go; files appear under their name only when complete.
         let streamed = InputCheck.isURL(options.output)
         if streamed && options.outputFormat == nil && options.output == "-" {
