@@ -21,6 +21,8 @@ public enum KernelShape: String, Codable, CaseIterable, Sendable {
     case fitted
     /// Gd's fitted size, the input spectrum's direction and elongation (`SpectralBlur`).
     case spectral
+    /// The blur estimator's kernel (`KernelEstimator`), which also starts Gd; spectral where there is no estimate.
+    case learned
 }
 
 /// The product's schedule: first Gd alone (L_IB + λ L_GAN through the fixed pretrained Gr, Dl trained beside
@@ -39,14 +41,21 @@ public struct TwoPhase: AdaptationStrategy {
     /// size to fit it instead of cutting the difference down (`SpectralBlur.shapedKernel(raiseSize:)`).
     public var elongationRaisesSize = true
 
+    /// The blur estimator's reading of the frames (made by the caller, who may also choose the starting Gr from
+    /// it): where given, Gd starts at its kernel, and the learned shape fine-tunes Gr through it.
+    public var estimate: BlurEstimate?
+
     /// Two-phase's Gd phase is at most this many steps long by default.
     public static let longestDegradationPhase = 50
 
-    public init(degradationPhase: Int? = nil, kernelShape: KernelShape = .spectral, elongationRaisesSize: Bool = true) {
+    public init(degradationPhase: Int? = nil, kernelShape: KernelShape = .spectral, elongationRaisesSize: Bool = true,
+                estimate: BlurEstimate? = nil) {
         self.degradationPhase = degradationPhase
         self.kernelShape = kernelShape
         self.elongationRaisesSize = elongationRaisesSize
+        self.estimate = estimate
     }
+
 
     public var name: String { "two-phase" }
 
@@ -54,19 +63,35 @@ public struct TwoPhase: AdaptationStrategy {
     /// Gd learns alone against a fixed Gr.
     public func learningRateGd(scale: Int) -> Float { scale >= 4 ? 1e-3 : 3e-3 }
 
+    /// With the learned shape Gr does not wait for Gd's fit, so Gd's phase takes this share of the budget only
+    /// (Gd refines the estimator's kernel for the record and the degradation check; Gr gets the rest).
+    public static let learnedDegradationShare = 10
+
     /// Steps of an adaptation with a budget of `steps` in which only Gd learns, fixed from the whole budget so
     /// that an adaptation taken in several calls splits the same way.
     public func degradationSteps(budget steps: Int) -> Int {
-        degradationPhase ?? max(1, min(TwoPhase.longestDegradationPhase, steps / 2))
+        if let degradationPhase { return degradationPhase }
+        if kernelShape == .learned && estimate != nil { return max(1, steps / TwoPhase.learnedDegradationShare) }
+        return max(1, min(TwoPhase.longestDegradationPhase, steps / 2))
     }
 
     public func step(_ adapter: OnlineAdapter, y: Tensor, xe: Tensor, frames: [RGBImage]) -> (internalLoss: Float, externalLoss: Float) {
+        if adapter.stepsDone == 0, let estimate {
+            // Gd starts at the estimator's kernel and refines it; with the learned shape Gr is fine-tuned through
+            // the estimator's kernel itself, which Gd fitted through the blind Gr would shrink (docs/onsr-study.md).
+            let start = DegradationNet(scale: adapter.gr.scale)
+            start.start(at: estimate.isNoBlur ? (0, 0, 0) : estimate.covariance)
+            adapter.gd.restore(start.snapshot())
+            if kernelShape == .learned {
+                adapter.shapedKernel = estimate.isNoBlur ? start.subsamplingKernel() : estimate.kernel(scale: adapter.gr.scale)
+            }
+        }
         if adapter.stepsDone < degradationSteps(budget: adapter.options.steps) {
             let internalLoss = adapter.updateDegradation(y: y, xe: xe, gan: true)
             adapter.updateDiscriminator(real: y, xe: xe)
             return (internalLoss, .nan)
         }
-        if kernelShape == .spectral && adapter.spectralAgreement == nil {
+        if (kernelShape == .spectral || (kernelShape == .learned && estimate == nil)) && adapter.spectralAgreement == nil {
             adapter.shapedKernel = spectrallyShapedKernel(adapter, frames: frames)
         }
         return (.nan, adapter.updateReconstruction(xe: xe, through: adapter.shapedKernel))

@@ -254,3 +254,57 @@ extension DegradationNet {
         return BlurKernel(size: size, taps: taps)
     }
 }
+
+extension DegradationNet {
+    /// Starts Gd at a Gaussian blur of covariance `sigma` (HR pixels², as `BlurKernel.gaussian` takes it):
+    /// the three layers get Gaussians whose covariances add up to it, shared in proportion to each layer's
+    /// squared half-width, and the sum is corrected a few times for what the small layers truncate and the bicubic
+    /// filter adds, so that the whole degradation (`subsamplingKernel`) comes out with about that covariance.
+    /// A zero covariance leaves the bicubic downsampling alone (every layer a unit impulse).
+    public func start(at sigma: (yy: Double, yx: Double, xx: Double)) {
+        let sizes = kernels.map { $0.value.shape[3] }
+        let weights = sizes.map { Double(($0 / 2) * ($0 / 2)) }
+        let total = weights.reduce(0, +)
+        func set(_ wanted: (yy: Double, yx: Double, xx: Double)) {
+            for (layer, size) in sizes.enumerated() {
+                let share = weights[layer] / total
+                let taps = DegradationNet.gaussianTaps(size: size, yy: wanted.yy * share, yx: wanted.yx * share, xx: wanted.xx * share)
+                for i in 0..<taps.count { kernels[layer].value[i] = taps[i] }
+            }
+        }
+        let base: (yy: Double, yx: Double, xx: Double) = {
+            set((0, 0, 0))
+            return KernelComparison.covariance(subsamplingKernel())
+        }()
+        guard sigma.yy + sigma.xx > 0 else { return }
+        var wanted = (yy: max(sigma.yy - base.yy, 0), yx: sigma.yx, xx: max(sigma.xx - base.xx, 0))
+        for _ in 0..<8 {
+            set(wanted)
+            let got = KernelComparison.covariance(subsamplingKernel())
+            wanted = (max(wanted.yy + sigma.yy - got.yy, 0.01), wanted.yx + sigma.yx - got.yx, max(wanted.xx + sigma.xx - got.xx, 0.01))
+            let limit = 0.95 * (wanted.yy * wanted.xx).squareRoot()
+            wanted.yx = min(max(wanted.yx, -limit), limit)
+        }
+        set(wanted)
+    }
+
+    /// A `size` x `size` Gaussian of covariance (yy, yx, xx) about the centre tap, normalised; a unit impulse
+    /// where the covariance is too small to sample.
+    static func gaussianTaps(size: Int, yy: Double, yx: Double, xx: Double) -> [Float] {
+        var taps = [Float](repeating: 0, count: size * size)
+        let det = yy * xx - yx * yx
+        guard min(yy, xx) > 1e-3, det > 1e-6 else {
+            taps[(size / 2) * size + size / 2] = 1
+            return taps
+        }
+        let c = size / 2
+        for y in 0..<size {
+            for x in 0..<size {
+                let (dy, dx) = (Double(y - c), Double(x - c))
+                taps[y * size + x] = Float(exp(-0.5 * (xx * dy * dy - 2 * yx * dy * dx + yy * dx * dx) / det))
+            }
+        }
+        let sum = taps.reduce(0, +)
+        return taps.map { $0 / sum }
+    }
+}

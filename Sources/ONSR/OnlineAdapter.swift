@@ -42,8 +42,8 @@ public final class OnlineAdapter {
     public let options: AdaptationOptions
     public let strategy: AdaptationStrategy
     let external: [RGBImage]
-    /// Two-phase with the spectral shape: the kernel Gr is fine-tuned through (set when Gd's phase ends; nil
-    /// while Gd's own kernel serves).
+    /// Two-phase with the spectral or learned shape: the kernel Gr is fine-tuned through (set when Gd's phase
+    /// ends, or from the first step with the blur estimator's kernel; nil while Gd's own kernel serves).
     public internal(set) var shapedKernel: BlurKernel?
     /// Two-phase with the spectral kernel shape: how far the frames' quadrants agreed on the blur's direction
     /// (`SpectralBlur.Estimate.agreement`; 0 when the frames were too small to tell), set when Gd's phase ends.

@@ -1,6 +1,7 @@
 import Decode
 import Engine
 import Foundation
+import ONSR
 
 /// A Gr model on disk: a shipped one or any RRDBNet safetensors file (BasicSR checkpoints included).
 public struct ModelInfo: Sendable {
@@ -25,7 +26,7 @@ public enum ModelStore {
     public static func shipped() -> [ModelInfo] {
         guard let folder = shippedFolder,
               let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
-        return names.filter { $0.hasSuffix(".safetensors") }.sorted().compactMap { name in
+        return names.filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix(estimatorPrefix) }.sorted().compactMap { name in
             try? describe(path: (folder as NSString).appendingPathComponent(name))
         }
     }
@@ -47,6 +48,31 @@ public enum ModelStore {
             throw JobError(.usage, "model \(info.name) upscales x\(info.configuration.scale), not x\(scale); pass --scale \(info.configuration.scale)")
         }
         return info
+    }
+
+    /// Shipped blur estimators are named `blur-estimator-x2.safetensors` and so on.
+    static let estimatorPrefix = "blur-estimator-"
+
+    /// The shipped blur estimator for a scale, or nil where none is shipped.
+    public static func shippedEstimator(scale: Int) throws -> KernelEstimator? {
+        guard let folder = shippedFolder else { return nil }
+        let path = (folder as NSString).appendingPathComponent("\(estimatorPrefix)x\(scale).safetensors")
+        return FileManager.default.fileExists(atPath: path) ? try loadEstimator(path: path, scale: scale) : nil
+    }
+
+    /// A blur estimator written by `onsr-video train-estimator`, for `scale`.
+    public static func loadEstimator(path: String, scale: Int) throws -> KernelEstimator {
+        let tensors: [String: Tensor], metadata: [String: String]
+        do { (tensors, metadata) = try SafeTensors.read(path: path) } catch { throw JobError(.dataError, "\(path): \(error)") }
+        guard metadata["kind"] == "kernel-estimator", let features = metadata["features"].flatMap(Int.init),
+              let fileScale = metadata["scale"].flatMap(Int.init) else {
+            throw JobError(.dataError, "\(path): not a blur estimator (train one with onsr-video train-estimator)")
+        }
+        guard fileScale == scale else { throw JobError(.usage, "\(path): the blur estimator is for x\(fileScale), not x\(scale)") }
+        let estimator = KernelEstimator(.init(features: features, scale: scale))
+        do { try SafeTensors.load(tensors, into: estimator) } catch { throw JobError(.dataError, "\(path): \(error)") }
+        estimator.setTrainable(false)
+        return estimator
     }
 
     /// Reads a model's architecture from its tensors' shapes (so BasicSR files need no metadata).

@@ -11,7 +11,14 @@ public final class OnsrUpscaler: FrameUpscaler {
     public let options: AdaptationOptions
     public let strategy: AdaptationStrategy
     public var scale: Int { model.configuration.scale }
-    public var name: String { "onsr:\(strategy.name):\(model.name)" }
+    public var name: String { "onsr:\(strategy.name):\(startedFrom?.name ?? model.name)" }
+    /// False where the caller chose `model` for the user (no `--model`): then the blur estimate may pick the
+    /// starting Gr (`BlurEstimation.startingModel`).
+    public let modelChosenByUser: Bool
+    /// The Gr the adaptation started from, once it has run (the estimate may have chosen another than `model`).
+    public private(set) var startedFrom: ModelInfo?
+    /// The blur estimator's reading of the adapted frame, where two-phase read one.
+    public private(set) var estimate: BlurEstimate?
     private let external: PhotoSet
     private let progress: (AdaptationStep) -> Void
     private var adapted: PretrainedUpscaler?
@@ -22,8 +29,9 @@ public final class OnsrUpscaler: FrameUpscaler {
     public let precision: ElementType
 
     public init(model: ModelInfo, external: PhotoSet, options: AdaptationOptions, strategy: AdaptationStrategy = TwoPhase(),
-                precision: ElementType = .fp32, progress: @escaping (AdaptationStep) -> Void = { _ in }) {
+                modelChosenByUser: Bool = true, precision: ElementType = .fp32, progress: @escaping (AdaptationStep) -> Void = { _ in }) {
         self.model = model
+        self.modelChosenByUser = modelChosenByUser
         self.strategy = strategy
         self.precision = precision
         self.external = external
@@ -33,6 +41,16 @@ public final class OnsrUpscaler: FrameUpscaler {
 
     public func upscale(_ image: RGBImage) throws -> RGBImage {
         if adapted == nil {
+            var (strategy, model) = (self.strategy, self.model)
+            // Two-phase with the learned shape reads the blur first: it starts Gd, shapes Gr's kernel and may
+            // choose the starting Gr (a caller that made its own estimate passes it in the strategy).
+            if var twoPhase = strategy as? TwoPhase, twoPhase.kernelShape == .learned {
+                if twoPhase.estimate == nil { twoPhase.estimate = BlurEstimation.estimate(frames: [image], scale: scale) }
+                estimate = twoPhase.estimate
+                model = BlurEstimation.startingModel(model, chosenByUser: modelChosenByUser, estimate: twoPhase.estimate)
+                strategy = twoPhase
+            }
+            startedFrom = model
             let upscaler = try PretrainedUpscaler(model: model, precision: precision)
             let gr = upscaler.network
             if options.steps > 0 {

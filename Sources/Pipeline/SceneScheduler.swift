@@ -84,6 +84,10 @@ public final class SceneScheduler: FrameProcessor {
     /// The compression of the scene being adapted, and its compressor (seeded by the scene: runs are reproducible).
     private var compression: CompressionProfile?
     private var compressor: PatchCompressor?
+    /// The frames a scene's adaptation reads, and the blur estimator's reading of them (made once, by the first
+    /// fresh adapter of the scene).
+    private var adaptationFrames: [RGBImage] = []
+    private var sceneEstimate: BlurEstimate??
 
     /// `external` may be nil only with the `none` policy.
     /// `precision`: the element type frames are upscaled in (adaptation itself is fp32).
@@ -161,6 +165,7 @@ public final class SceneScheduler: FrameProcessor {
     // MARK: Decisions
 
     private func beginScene(_ index: Int, start: SceneStart, seconds: Double?, signature: FrameSignature, frames: [RGBImage]) throws {
+        (adaptationFrames, sceneEstimate) = (frames, nil)
         var scene = SceneRecord(index: scenes.count, start: start, firstFrame: index, lastFrame: index,
                                 startSeconds: seconds, endSeconds: seconds)
         switch options.policy {
@@ -194,8 +199,15 @@ public final class SceneScheduler: FrameProcessor {
         events(.scene(scene))
     }
 
+    /// A fresh adapter (no `gd`) starts Gd at the blur estimator's reading of the scene and fine-tunes Gr through
+    /// it (two-phase's learned shape); one that continues a Gd (a warm start, the probe after a cut) keeps that Gd.
     private func makeAdapter(gd: DegradationNet?, dl: Discriminator?) -> OnlineAdapter {
-        let adapter = OnlineAdapter(gr: gr, external: external!.images, options: adapterSettings, gd: gd, dl: dl)
+        var strategy = TwoPhase()
+        if gd == nil && strategy.kernelShape == .learned {
+            if sceneEstimate == nil { sceneEstimate = .some(BlurEstimation.estimate(frames: adaptationFrames, scale: scale)) }
+            strategy.estimate = sceneEstimate ?? nil
+        }
+        let adapter = OnlineAdapter(gr: gr, external: external!.images, options: adapterSettings, strategy: strategy, gd: gd, dl: dl)
         adapter.compression = compressor
         return adapter
     }

@@ -1,8 +1,9 @@
 import Decode
 import ONSR
 
-/// Which shipped Gr a video starts from when `--model` is not given: the model trained on blur alone, or the one
-/// trained on blur, noise and codec round trips (`fast-x2-real`), chosen from how hard the input was compressed.
+/// Which shipped Gr a video starts from when `--model` is not given: the model trained on blur alone, the one
+/// trained on blur, noise and codec round trips (`fast-x2-real`), chosen from how hard the input was compressed,
+/// or the bicubic-trained one where the blur estimator finds no blur beyond downscaling.
 ///
 /// Evidence (`scripts/bench-codec 12 100`, 5 real clips blurred, halved and coded 6 ways, 30 cases; clip Y-PSNR
 /// against the originals, 2026-11-29): fast-x2-real minus fast-x2-g is positive in all 9 H.264 cases whose mean QP
@@ -26,10 +27,16 @@ public enum StartingModel {
     }
 
     /// The model to start from for the video at `path` (nil: the default for the scale). Reads the first frames'
-    /// quantisers; anything that cannot be read (a pipe, a codec without quantisers) keeps the default.
+    /// quantisers: heavy compression starts from the real model. Otherwise the blur estimator reads the same
+    /// frames: a video that was only downscaled (no blur beyond bicubic) starts from the bicubic-trained model
+    /// (`BlurEstimation.startingModel`). Anything that cannot be read (a pipe) keeps the default.
     public static func choice(forVideo path: String, format: String?, scale: Int) -> String? {
-        guard let real = realModel(scale: scale), let reading = probe(path, format: format) else { return nil }
-        return isHeavy(reading) ? real : nil
+        guard let probed = probe(path, format: format) else { return nil }
+        if let reading = probed.compression, let real = realModel(scale: scale), isHeavy(reading) { return real }
+        guard let info = try? ModelStore.resolve(nil, scale: scale) else { return nil }
+        let chosen = BlurEstimation.startingModel(info, chosenByUser: false,
+                                                  estimate: BlurEstimation.estimate(frames: probed.frames, scale: scale))
+        return chosen.name == info.name ? nil : chosen.name
     }
 
     /// True when the compression is heavy enough for the real model.
@@ -37,24 +44,44 @@ public enum StartingModel {
         reading.codec == .h264 ? reading.quantiser >= h264Threshold : reading.quantiser >= mpegThreshold
     }
 
-    /// The codec and mean quantiser of the first frames of a file's main video stream.
-    static func probe(_ path: String, format: String?) -> (codec: CompressionProfile.Codec, quantiser: Double)? {
+    /// Frames kept for the blur estimate: the first few, since they all belong to the opening shot anyway.
+    static let estimateFrames = 3
+
+    /// The codec and mean quantiser of the first frames of a file's main video stream (nil for a codec without
+    /// quantisers), and the first frames in RGB.
+    static func probe(_ path: String, format: String?) -> (compression: (codec: CompressionProfile.Codec, quantiser: Double)?, frames: [RGBImage])? {
         guard !InputCheck.isURL(path), let demuxer = try? Demuxer(path: path, formatName: format),
-              let index = demuxer.bestVideoStream, let codec = CompressionProfile.Codec(ffmpegName: demuxer.streams[index].codecName),
-              let decoder = try? Decoder(demuxer: demuxer, streamIndex: index, threads: 1, exportQuantisers: true),
+              let index = demuxer.bestVideoStream else { return nil }
+        let stream = demuxer.streams[index]
+        let codec = CompressionProfile.Codec(ffmpegName: stream.codecName)
+        guard let decoder = try? Decoder(demuxer: demuxer, streamIndex: index, threads: 1, exportQuantisers: codec != nil),
               let packet = try? Packet(), let frame = try? Frame() else { return nil }
-        var quantisers: [Double] = []
-        func drain() { while case .output? = try? decoder.receive(into: frame) { if let q = frame.quantiser { quantisers.append(q.mean) } } }
-        while quantisers.count < probeFrames, case .packet? = try? demuxer.read(into: packet) {
+        let converter = ColourConverter()
+        let matrix = stream.colour.matrix(height: stream.height)
+        let fullRange = stream.colour.isFullRange(pixelFormatName: stream.pixelFormatName ?? "yuv420p")
+        var quantisers: [Double] = [], frames: [RGBImage] = [], decoded = 0
+        func drain() {
+            while case .output? = try? decoder.receive(into: frame) {
+                decoded += 1
+                if let q = frame.quantiser { quantisers.append(q.mean) }
+                if frames.count < estimateFrames, let image = try? converter.rgbImage(from: frame, matrix: matrix, fullRange: fullRange) {
+                    frames.append(image)
+                }
+            }
+        }
+        while decoded < probeFrames, case .packet? = try? demuxer.read(into: packet) {
             guard packet.streamIndex == index else { continue }
             try? decoder.send(packet)
             drain()
         }
-        if quantisers.count < probeFrames {
+        if decoded < probeFrames {
             try? decoder.sendEndOfStream()
             drain()
         }
-        guard !quantisers.isEmpty else { return nil }
-        return (codec, quantisers.reduce(0, +) / Double(quantisers.count))
+        guard decoded > 0 else { return nil }
+        let compression = codec.flatMap { codec in
+            quantisers.isEmpty ? nil : (codec, quantisers.reduce(0, +) / Double(quantisers.count))
+        }
+        return (compression, frames)
     }
 }

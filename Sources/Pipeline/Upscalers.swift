@@ -35,7 +35,7 @@ public enum UpscaleMethod: String, CaseIterable, Sendable, Codable {
         case .pretrained: return try PretrainedUpscaler(model: ModelStore.resolve(model, scale: scale), precision: precision)
         case .onsr:
             return OnsrUpscaler(model: try ModelStore.resolve(model, scale: scale), external: try DataLocation.externalPhotos(external),
-                                options: adaptation, precision: precision, progress: progress)
+                                options: adaptation, modelChosenByUser: model != nil, precision: precision, progress: progress)
         }
     }
 }

@@ -100,9 +100,10 @@ public struct Benchmark {
     /// adaptation gives the whole quality-against-steps curve; rows are labelled `label` plus the step count.
     /// Seconds are cumulative (adaptation so far plus one inference). Each of `blends` adds a row per
     /// checkpoint scored with Gr's weights blended back towards the pretrained ones (`blend(from:to:weight:)`).
-    /// `strategy` makes each image's adaptation schedule from its true kernel (which only the oracle reads).
-    public func runAdaptation(label: String, model: ModelInfo, external: PhotoSet, options: AdaptationOptions,
-                              strategy: (BlurKernel?) -> AdaptationStrategy, checkpoints: [Int], blends: [Float] = []) throws -> [Row] {
+    /// `strategy` makes each image's adaptation schedule from its case (only the oracle reads the true kernel);
+    /// `model` picks each image's starting Gr.
+    public func runAdaptation(label: String, model: (Case) -> ModelInfo, external: PhotoSet, options: AdaptationOptions,
+                              strategy: (Case) -> AdaptationStrategy, checkpoints: [Int], blends: [Float] = []) throws -> [Row] {
         let points = Array(Set(checkpoints)).sorted()
         var options = options
         // One adaptation scored along the way: its budget (two-phase splits it in half) is the longest checkpoint.
@@ -118,10 +119,10 @@ public struct Benchmark {
         var blendPSNRs = [[[Double]]](repeating: [[Double]](repeating: [], count: blends.count), count: points.count)
         var blendSSIMs = blendPSNRs
         for item in cases {
-            let upscaler = try PretrainedUpscaler(model: model, precision: precision)
+            let upscaler = try PretrainedUpscaler(model: model(item), precision: precision)
             let pretrained = upscaler.network.snapshot()
             upscaler.network.setTrainable(true)
-            let adapter = OnlineAdapter(gr: upscaler.network, external: external.images, options: options, strategy: strategy(item.kernel))
+            let adapter = OnlineAdapter(gr: upscaler.network, external: external.images, options: options, strategy: strategy(item))
             var done = 0, spent = 0.0
             let unadaptedStart = DispatchTime.now().uptimeNanoseconds
             let unadapted = try upscaler.upscale(item.lr)

@@ -30,15 +30,16 @@ public enum StudyVariant: String, CaseIterable, Sendable {
         public init() {}
     }
 
-    /// The strategy for one image whose true kernel is `kernel` (used by the oracle only).
-    public func strategy(_ settings: Settings, trueKernel kernel: BlurKernel?) -> AdaptationStrategy {
+    /// The strategy for one image whose true kernel is `kernel` (used by the oracle only) and whose blur the
+    /// estimator read as `estimate` (used by two-phase).
+    public func strategy(_ settings: Settings, trueKernel kernel: BlurKernel?, estimate: BlurEstimate? = nil) -> AdaptationStrategy {
         switch self {
         case .onsr, .ibEbsr: return SeparateOptimisation(gan: self == .onsr, warmup: settings.degradationWarmup)
         case .ibsr: return InternalBranchOnly()
         case .joint: return JointOptimisation()
         case .twoPhase:
             return TwoPhase(degradationPhase: settings.degradationWarmup > 0 ? settings.degradationWarmup : nil,
-                            kernelShape: settings.kernelShape, elongationRaisesSize: settings.elongationRaisesSize)
+                            kernelShape: settings.kernelShape, elongationRaisesSize: settings.elongationRaisesSize, estimate: estimate)
         case .frozenGd: return ExternalBranchOnly(trueKernel: nil)
         case .oracleGd: return ExternalBranchOnly(trueKernel: kernel)
         }

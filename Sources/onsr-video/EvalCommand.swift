@@ -19,7 +19,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Degradation: blind, wide or bicubic.") var degradation = Benchmark.Degradation.blind
     @Option(help: "Seed of the kernels.") var seed: UInt64 = 1
     @Option(parsing: .upToNextOption, help: """
-        Methods: bicubic, lanczos, pretrained, onsr (the paper's separate optimisation) or onsr:VARIANT (two-phase, ib-ebsr, ibsr, joint, frozen-gd, oracle-gd), or model names / paths (pretrained with that model).
+        Methods: estimator (the blur estimator's error against the true kernels), bicubic, lanczos, pretrained, onsr (the paper's separate optimisation) or onsr:VARIANT (two-phase, ib-ebsr, ibsr, joint, frozen-gd, oracle-gd), or model names / paths (pretrained with that model).
         """)
     var methods: [String] = ["bicubic", "pretrained", "onsr"]
     @Option(help: "Gr model for the learned methods.") var model: String?
@@ -36,6 +36,7 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "ONSR: also score each checkpoint with Gr's weights blended back towards the pretrained ones by these weights (1: the adapted Gr).") var blends: [Float] = []
     @Option(help: "ONSR two-phase: shape of the kernel Gr is fine-tuned through: fitted (Gd as fitted) or spectral (Gd's size, the input spectrum's direction).") var kernelShape = StudyVariant.Settings().kernelShape
     @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false).") var elongationRaisesSize = StudyVariant.Settings().elongationRaisesSize
+    @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Inference precision of the learned methods: fp32 (default: the benchmark's reference), bf16 or auto.") var precision = Precision.fp32
     @Option(help: "Write the results as JSON here.") var json: String?
@@ -57,7 +58,16 @@ struct EvalCommand: ParsableCommand {
             var rows: [Benchmark.Row] = []
             let externalSet = methods.contains { $0.hasPrefix("onsr") } ? try DataLocation.externalPhotos(external) : nil
             for method in methods {
-                if method.hasPrefix("onsr") {
+                if method == "estimator" {
+                    guard let network = try estimator.map({ try ModelStore.loadEstimator(path: $0, scale: scale) })
+                            ?? ModelStore.shippedEstimator(scale: scale) else {
+                        throw JobError(.noInput, "no blur estimator for x\(scale): pass --estimator PATH")
+                    }
+                    let report = EstimatorReport(benchmark, estimator: network)
+                    print(report.markdown(title: "Blur estimator, x\(scale), \(degradation.rawValue) degradation, \(benchmark.cases.count) photos from \(folder), seed \(seed)"))
+                    print("")
+                    if let json { try JSONEncoder().encode(report).write(to: URL(fileURLWithPath: json + ".estimator.json")) }
+                } else if method.hasPrefix("onsr") {
                     var options = AdaptationOptions()
                     options.steps = steps
                     options.learningRateGr = lrGr; options.learningRateGd = lrGd; options.learningRateDl = lrDl
@@ -72,15 +82,22 @@ struct EvalCommand: ParsableCommand {
                         throw JobError(.usage, "unknown ONSR variant \(variantName)")
                     }
                     let info = try ModelStore.resolve(model, scale: scale)
+                    // Two-phase reads the blur estimator when its kernel shape is the learned one or one is named.
+                    let reader = variant == .twoPhase && (kernelShape == .learned || estimator != nil)
+                        ? try estimator.map { try ModelStore.loadEstimator(path: $0, scale: scale) } ?? ModelStore.shippedEstimator(scale: scale) : nil
+                    let estimates = Dictionary(uniqueKeysWithValues: benchmark.cases.map { ($0.name, reader?.estimate(frames: [$0.lr])) })
+                    let start = { (item: Benchmark.Case) in
+                        BlurEstimation.startingModel(info, chosenByUser: model != nil, estimate: estimates[item.name] ?? nil)
+                    }
+                    let strategy = { (item: Benchmark.Case) in variant.strategy(settings, trueKernel: item.kernel, estimate: estimates[item.name] ?? nil) }
                     if !checkpoints.isEmpty {
-                        rows += try benchmark.runAdaptation(label: "\(method) (\(info.name))", model: info, external: externalSet!,
-                                                            options: options, strategy: { variant.strategy(settings, trueKernel: $0) },
-                                                            checkpoints: checkpoints, blends: blends)
+                        rows += try benchmark.runAdaptation(label: "\(method) (\(info.name))", model: start, external: externalSet!,
+                                                            options: options, strategy: strategy, checkpoints: checkpoints, blends: blends)
                         continue
                     }
                     rows.append(try benchmark.run(method: "\(method) (\(info.name), \(steps) steps)") { item in
-                        OnsrUpscaler(model: info, external: externalSet!, options: options,
-                                     strategy: variant.strategy(settings, trueKernel: item.kernel), precision: precision.resolved)
+                        OnsrUpscaler(model: start(item), external: externalSet!, options: options, strategy: strategy(item),
+                                     precision: precision.resolved)
                     })
                 } else if let known = UpscaleMethod(rawValue: method) {
                     let label = known == .pretrained ? "pretrained (\(try ModelStore.resolve(model, scale: scale).name))" : method

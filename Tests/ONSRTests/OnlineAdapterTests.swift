@@ -155,6 +155,37 @@ final class OnlineAdapterTests: XCTestCase {
         XCTAssertNil(plain.spectralAgreement)
     }
 
+    func testLearnedShapeStartsGdAtTheEstimateAndFineTunesGrThroughIt() throws {
+        let estimate = BlurEstimate(covariance: (yy: 3.0, yx: 1.0, xx: 1.5), noBlurProbability: 0.1)
+        let adapter = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(steps: 4),
+                                    strategy: TwoPhase(degradationPhase: 2, kernelShape: .learned, estimate: estimate))
+        let gdOnly = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(steps: 0),
+                                   strategy: TwoPhase(kernelShape: .learned, estimate: estimate))
+        // Before any step Gd is the default Gaussian; the first step starts it at the estimate.
+        adapter.adapt(frames: [frame], steps: 1)
+        let shaped = try XCTUnwrap(adapter.shapedKernel, "the estimate's kernel serves from the first step")
+        XCTAssertEqual(shaped, estimate.kernel(scale: 2))
+        let gd = KernelComparison.covariance(adapter.gd.subsamplingKernel())
+        XCTAssertEqual(gd.yy, 3.0, accuracy: 0.4, "one Gd step from the estimate stays near it")
+        XCTAssertEqual(gd.xx, 1.5, accuracy: 0.4)
+        adapter.adapt(frames: [frame], steps: 3)
+        XCTAssertEqual(adapter.shapedKernel, shaped, "Gd's refinement does not replace the estimate's kernel")
+        XCTAssertNil(adapter.spectralAgreement, "no spectral estimate is made")
+        XCTAssertNil(gdOnly.shapedKernel)
+
+        // "No extra blur": Gr is fine-tuned through the bicubic downscaling alone.
+        let sharp = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(steps: 2),
+                                  strategy: TwoPhase(kernelShape: .learned, estimate: BlurEstimate(covariance: (2, 0, 2), noBlurProbability: 0.9)))
+        sharp.adapt(frames: [frame], steps: 1)
+        let bicubicOnly = DegradationNet(scale: 2)
+        bicubicOnly.start(at: (0, 0, 0))
+        XCTAssertEqual(sharp.shapedKernel, bicubicOnly.subsamplingKernel())
+        // Without an estimate the learned shape falls back to the spectral one.
+        let fallback = OnlineAdapter(gr: tinyGr(), external: photos.images, options: options(steps: 4), strategy: TwoPhase(kernelShape: .learned))
+        fallback.adapt(frames: [frame])
+        XCTAssertNotNil(fallback.spectralAgreement)
+    }
+
     func testBlendHappensOnceWhenTheBudgetIsSpent() {
         func weights(_ network: RRDBNet) -> [Float] { network.namedParameters().flatMap { $0.1.value.values } }
         // The reference: no blend in the adapter, the blend done by hand after step 4, then one warm step.

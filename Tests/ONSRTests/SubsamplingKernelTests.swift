@@ -58,4 +58,23 @@ final class SubsamplingKernelTests: XCTestCase {
         } }
         return (xx, yy, xy)
     }
+
+    /// Gd started at a covariance degrades with about that covariance as a whole (bicubic filter included), at
+    /// sizes within the wide range, elongated and turned; a zero covariance leaves unit impulses.
+    func testGdStartsAtTheGivenCovariance() {
+        for (scale, sigma) in [(2, (yy: 1.0, yx: 0.0, xx: 1.0)), (2, (yy: 4.0, yx: 2.0, xx: 2.5)), (2, (yy: 0.6, yx: -0.2, xx: 8.0)),
+                               (4, (yy: 6.0, yx: 3.0, xx: 9.0))] {
+            let gd = DegradationNet(scale: scale)
+            gd.start(at: sigma)
+            for i in 0..<3 { XCTAssertEqual(gd.normalisedKernel(i).reduce(0, +), 1, accuracy: 1e-5) }
+            let got = KernelComparison.covariance(gd.subsamplingKernel())
+            let size = sigma.yy + sigma.xx
+            XCTAssertEqual(got.yy, sigma.yy, accuracy: 0.05 * size, "x\(scale) \(sigma)")
+            XCTAssertEqual(got.yx, sigma.yx, accuracy: 0.05 * size, "x\(scale) \(sigma)")
+            XCTAssertEqual(got.xx, sigma.xx, accuracy: 0.05 * size, "x\(scale) \(sigma)")
+        }
+        let sharp = DegradationNet(scale: 2)
+        sharp.start(at: (0, 0, 0))
+        for i in 0..<3 { XCTAssertEqual(sharp.normalisedKernel(i).max(), 1) }
+    }
 }

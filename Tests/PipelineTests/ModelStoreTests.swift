@@ -44,4 +44,17 @@ final class ModelStoreTests: XCTestCase {
             XCTAssertTrue([2, 4].contains(model.configuration.scale))
         }
     }
+
+    func testShippedBlurEstimatorsLoadAndAreNotListedAsModels() throws {
+        XCTAssertNotNil(try ModelStore.shippedEstimator(scale: 2), "the x2 blur estimator is shipped")
+        XCTAssertFalse(ModelStore.shipped().contains { $0.name.hasPrefix("blur-estimator") }, "an estimator is not a Gr")
+        // An RRDBNet is not an estimator, and says so.
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        let net = RRDBNet(.init(features: 8, blocks: 1, growth: 4, scale: 2), seed: 3)
+        try SafeTensors.write(SafeTensors.parameters(of: net), to: folder.file("gr.safetensors"))
+        XCTAssertThrowsError(try ModelStore.loadEstimator(path: folder.file("gr.safetensors"), scale: 2)) {
+            XCTAssertTrue("\($0)".contains("not a blur estimator"), "\($0)")
+        }
+    }
 }

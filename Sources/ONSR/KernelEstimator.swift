@@ -1,0 +1,195 @@
+import Decode
+import Engine
+import Foundation
+
+/// A blur estimate in the terms of `BlurKernel.gaussian`: the covariance (HR pixels²) of a Gaussian kernel, and
+/// how likely the input carries no blur beyond antialiased bicubic downscaling.
+public struct BlurEstimate: Sendable, Equatable {
+    /// Σ of the Gaussian, (σyy, σyx, σxx) in HR pixels².
+    public let covariance: (yy: Double, yx: Double, xx: Double)
+    /// Probability that the input was only bicubic-downscaled (no extra blur).
+    public let noBlurProbability: Double
+
+    public init(covariance: (yy: Double, yx: Double, xx: Double), noBlurProbability: Double) {
+        self.covariance = covariance
+        self.noBlurProbability = noBlurProbability
+    }
+
+    public static func == (a: BlurEstimate, b: BlurEstimate) -> Bool {
+        a.covariance == b.covariance && a.noBlurProbability == b.noBlurProbability
+    }
+
+    public var trace: Double { covariance.yy + covariance.xx }
+
+    /// The estimator's call: no blur beyond bicubic downscaling (probability above one half).
+    public var isNoBlur: Bool { noBlurProbability > 0.5 }
+
+    /// The Gaussian kernel of this covariance, in the layout of `Degrade.blurSubsample` at `scale`.
+    public func kernel(scale: Int) -> BlurKernel {
+        let (a, b, d) = (covariance.xx, covariance.yx, covariance.yy)
+        let half = (((a - d) / 2) * ((a - d) / 2) + b * b).squareRoot()
+        let mean = (a + d) / 2
+        let theta = 0.5 * atan2(2 * b, a - d)
+        var unused = SeededRandom(seed: 0)
+        return BlurKernel.gaussian(scale: scale, lambda1: max(mean + half, 0.01), lambda2: max(mean - half, 0.01),
+                                   theta: theta, rng: &unused)
+    }
+}
+
+/// The network's four outputs and the covariance they stand for. A covariance is coded as (log trace,
+/// (σxx − σyy) / trace, 2σyx / trace): the size on a log scale, since a blur of variance 0.3 and one of 10 differ
+/// in kind, and the shape as a point of the unit disc, which has no angle wrap-around.
+public enum KernelCode {
+    /// Index of the no-blur logit, the log trace and the two shape components in the network's output.
+    public static let (noBlurLogit, logTrace, shapeU, shapeV) = (0, 1, 2, 3)
+    public static let outputs = 4
+
+    /// (log tr, u, v) of a covariance.
+    public static func encode(_ sigma: (yy: Double, yx: Double, xx: Double)) -> (logTrace: Double, u: Double, v: Double) {
+        let trace = max(sigma.yy + sigma.xx, 1e-6)
+        return (log(trace), (sigma.xx - sigma.yy) / trace, 2 * sigma.yx / trace)
+    }
+
+    /// The covariance of (log tr, u, v); the shape is pulled inside the disc so that both eigenvalues stay positive.
+    public static func decode(logTrace: Double, u: Double, v: Double) -> (yy: Double, yx: Double, xx: Double) {
+        let trace = exp(logTrace)
+        let radius = (u * u + v * v).squareRoot()
+        let shrink = radius > 0.96 ? 0.96 / radius : 1
+        let (u, v) = (u * shrink, v * shrink)
+        return (trace * (1 - u) / 2, trace * v / 2, trace * (1 + u) / 2)
+    }
+}
+
+/// The blur estimator: a small CNN that reads LR patches and predicts the blur kernel they were made with
+/// (as `KernelCode`) and whether there was any blur beyond bicubic downscaling. It sees the blur itself,
+/// where Gd fitted through a blind Gr sees only the blur Gr did not remove (docs/onsr-study.md).
+///
+/// Layers: three 3x3 convs at full resolution (`features` channels), a 4x4 stride-2 conv to 2·features, a 3x3,
+/// another 4x4 stride-2 and a 3x3, each followed by LeakyReLU(0.2); the mean over all positions; `head`, a linear
+/// layer to the four outputs. Names `conv0` ... `conv6`, `head`. Layout: N x 3 x P x P in (P a multiple of 4,
+/// each patch with its per-channel mean removed by `predict`), N x 4 out.
+public final class KernelEstimator: ParameterContainer {
+    public struct Configuration: Codable, Equatable, Sendable {
+        public var features = 32
+        public var scale = 2
+        public init(features: Int = 32, scale: Int = 2) {
+            self.features = features
+            self.scale = scale
+        }
+    }
+
+    public let configuration: Configuration
+    public let convs: [Conv2d]
+    public let head: Linear
+    /// LR patch side the estimator is trained and run on.
+    public static let patchSize = 48
+    private var saved: (activations: [Activation], pooled: Tensor)?
+
+    public init(_ configuration: Configuration = .init(), seed: UInt64 = 0) {
+        self.configuration = configuration
+        var rng = SeededRandom(seed: seed)
+        let f = configuration.features
+        convs = [
+            Conv2d(3, f, kernelSize: 3, rng: &rng), Conv2d(f, f, kernelSize: 3, rng: &rng), Conv2d(f, f, kernelSize: 3, rng: &rng),
+            Conv2d(f, 2 * f, kernelSize: 4, stride: 2, padding: 1, rng: &rng), Conv2d(2 * f, 2 * f, kernelSize: 3, rng: &rng),
+            Conv2d(2 * f, 2 * f, kernelSize: 4, stride: 2, padding: 1, rng: &rng), Conv2d(2 * f, 2 * f, kernelSize: 3, rng: &rng),
+        ]
+        head = Linear(2 * f, KernelCode.outputs, rng: &rng)
+    }
+
+    public func namedParameters() -> [(String, Parameter)] {
+        var result: [(String, Parameter)] = []
+        for (i, conv) in convs.enumerated() { result += conv.namedParameters().map { ("conv\(i).\($0.0)", $0.1) } }
+        return result + head.namedParameters().map { ("head.\($0.0)", $0.1) }
+    }
+
+    public func callAsFunction(_ x: Tensor) -> Tensor { forward(x, saving: false) }
+
+    /// Channels last inside, LeakyReLU fused into each conv, then the spatial mean.
+    public func forward(_ x: Tensor, saving: Bool) -> Tensor {
+        let (_, c, h, w) = x.nchw
+        precondition(c == 3 && h % 4 == 0 && w % 4 == 0, "the estimator takes RGB patches with sides divisible by 4, got \(c)x\(h)x\(w)")
+        var current = Activation(x)
+        var kept = [current]
+        for conv in convs {
+            current = conv.forward(current, postOps: [.leakyReLU(slope: 0.2)], training: saving)
+            kept.append(current)
+        }
+        let pooled = Tensor(shape: [current.n, current.c])
+        let (plane, channels, values) = (current.h * current.w, current.c, current.floats)
+        for n in 0..<current.n {
+            for p in 0..<plane { for ch in 0..<channels { pooled[n * channels + ch] += values[(n * plane + p) * channels + ch] } }
+            for ch in 0..<channels { pooled[n * channels + ch] /= Float(plane) }
+        }
+        saved = saving ? (kept, pooled) : nil
+        return head(pooled)
+    }
+
+    /// Accumulates the parameters' gradients from the gradient of the four outputs.
+    public func backward(_ gradOutput: Tensor) {
+        guard let (activations, pooled) = saved else { preconditionFailure("backward without a saving forward pass") }
+        saved = nil
+        let gradPooled = head.backward(input: pooled, gradOutput: gradOutput, needInputGrad: true)!
+        let last = activations[activations.count - 1]
+        var grad = last.emptyLike()
+        let (plane, channels, target) = (last.h * last.w, last.c, grad.floats)
+        for n in 0..<last.n {
+            for p in 0..<plane {
+                for ch in 0..<channels { target[(n * plane + p) * channels + ch] = gradPooled[n * channels + ch] / Float(plane) }
+            }
+        }
+        for i in convs.indices.reversed() {
+            let output = activations[i + 1]
+            let gradY = ChannelsLast.leakyReLUGradient(grad, output: output, channels: 0..<output.c)
+            if let gradInput = convs[i].backward(input: activations[i], gradOutput: gradY, needInputGrad: i > 0) { grad = gradInput }
+        }
+    }
+
+    /// Patches of side `patchSize` from planar RGB (3 x height x width), each with its per-channel mean removed
+    /// and divided by its standard deviation (plus 0.01, so that flat patches stay small): brightness and
+    /// contrast say nothing about blur, the shape of the edges does.
+    public static func patchTensor(_ patches: [[Float]]) -> Tensor {
+        let p = patchSize, area = patchSize * patchSize
+        let tensor = Tensor(shape: [patches.count, 3, p, p])
+        for (n, patch) in patches.enumerated() {
+            precondition(patch.count == 3 * area, "estimator patches are 3 x \(p) x \(p)")
+            var centred = patch
+            for c in 0..<3 {
+                let range = (c * area)..<((c + 1) * area)
+                let mean = patch[range].reduce(0, +) / Float(area)
+                for i in range { centred[i] -= mean }
+            }
+            let deviation = (centred.reduce(0) { $0 + $1 * $1 } / Float(3 * area)).squareRoot()
+            let gain = 1 / (deviation + 0.01)
+            for i in 0..<(3 * area) { tensor[n * 3 * area + i] = centred[i] * gain }
+        }
+        return tensor
+    }
+
+    /// The blur of `frames` (LR, all the same degradation): the outputs averaged over up to `maxPatches`
+    /// patches spread evenly over the frames. nil when no frame holds a whole patch.
+    public func estimate(frames: [RGBImage], maxPatches: Int = 96) -> BlurEstimate? {
+        let p = KernelEstimator.patchSize
+        var corners: [(frame: Int, top: Int, left: Int)] = []
+        for (i, frame) in frames.enumerated() where frame.height >= p && frame.width >= p {
+            let rows = frame.height / p, columns = frame.width / p
+            let (offsetY, offsetX) = ((frame.height - rows * p) / 2, (frame.width - columns * p) / 2)
+            for r in 0..<rows { for c in 0..<columns { corners.append((i, offsetY + r * p, offsetX + c * p)) } }
+        }
+        guard !corners.isEmpty else { return nil }
+        if corners.count > maxPatches {
+            let stride = Double(corners.count) / Double(maxPatches)
+            corners = (0..<maxPatches).map { corners[Int(Double($0) * stride)] }
+        }
+        // A plain mean: weighting patches by their contrast was tried and did no better on training-set crops.
+        var totals = [Double](repeating: 0, count: KernelCode.outputs)
+        for start in stride(from: 0, to: corners.count, by: 16) {
+            let chunk = corners[start..<min(start + 16, corners.count)]
+            let output = self(KernelEstimator.patchTensor(chunk.map { frames[$0.frame].crop(top: $0.top, left: $0.left, height: p, width: p) }))
+            for n in 0..<chunk.count { for k in 0..<KernelCode.outputs { totals[k] += Double(output[n * KernelCode.outputs + k]) } }
+        }
+        let mean = totals.map { $0 / Double(corners.count) }
+        let covariance = KernelCode.decode(logTrace: mean[KernelCode.logTrace], u: mean[KernelCode.shapeU], v: mean[KernelCode.shapeV])
+        return BlurEstimate(covariance: covariance, noBlurProbability: 1 / (1 + exp(-mean[KernelCode.noBlurLogit])))
+    }
+}

@@ -1,0 +1,41 @@
+import Decode
+import Foundation
+import ONSR
+
+/// The shipped blur estimator as the product uses it: one reading of the LR frames per adaptation, which starts
+/// Gd, gives the kernel Gr is fine-tuned through (`KernelShape.learned`), and picks the starting Gr where the
+/// user left it to the tool.
+public enum BlurEstimation {
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var loaded: [Int: KernelEstimator?] = [:]
+
+    /// The shipped estimator for `scale`, loaded once; nil where none is shipped (or it cannot be read, which
+    /// the tests of the shipped files rule out).
+    static func shipped(scale: Int) -> KernelEstimator? {
+        lock.lock()
+        defer { lock.unlock() }
+        if let known = loaded[scale] { return known }
+        let estimator = try? ModelStore.shippedEstimator(scale: scale)
+        loaded[scale] = estimator
+        return estimator
+    }
+
+    /// The shipped estimator's reading of `frames` (LR, one degradation), or nil without an estimator or a
+    /// frame large enough for one patch. Serialised: the estimator keeps per-call state.
+    public static func estimate(frames: [RGBImage], scale: Int) -> BlurEstimate? {
+        guard let estimator = shipped(scale: scale) else { return nil }
+        lock.lock()
+        defer { lock.unlock() }
+        return estimator.estimate(frames: frames)
+    }
+
+    /// The Gr to start from: the bicubic-trained model of the scale (`fast-xS-bicubic`) where the estimate says
+    /// the input carries no blur beyond bicubic downscaling and `model` is the default blind one the user did not
+    /// ask for by name; `model` otherwise. A blind model on unblurred input sharpens what is already sharp
+    /// (about 0.6 dB below bicubic interpolation on the held-out photos; docs/onsr-study.md).
+    public static func startingModel(_ model: ModelInfo, chosenByUser: Bool, estimate: BlurEstimate?) -> ModelInfo {
+        guard !chosenByUser, let estimate, estimate.isNoBlur, model.name == ModelStore.defaultName(scale: model.configuration.scale),
+              let bicubic = ModelStore.shipped().first(where: { $0.name == "fast-x\(model.configuration.scale)-bicubic" }) else { return model }
+        return bicubic
+    }
+}

@@ -1,0 +1,64 @@
+import Decode
+import Engine
+import Foundation
+import ONSR
+
+/// How close the blur estimator comes to the true kernels of a benchmark: the measure of issue 20's
+/// estimator, on held-out photos and on training-set crops alike, so that overfitting would show.
+public struct EstimatorReport: Codable, Sendable {
+    /// Per photo: name, NCC of the estimated kernel with the true one (nil for bicubic cases), the true and the
+    /// estimated total variance (HR pixels², of the kernels as sampled), and the no-blur probability.
+    public struct Item: Codable, Sendable {
+        public let name: String
+        public let ncc: Double?
+        public let trueTrace: Double?
+        public let estimatedTrace: Double
+        public let noBlurProbability: Double
+    }
+
+    public let items: [Item]
+
+    /// Runs `estimator` on every case's LR image.
+    public init(_ benchmark: Benchmark, estimator: KernelEstimator) {
+        items = benchmark.cases.map { item in
+            guard let estimate = estimator.estimate(frames: [item.lr]) else {
+                return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: .nan, noBlurProbability: .nan)
+            }
+            let kernel = estimate.kernel(scale: benchmark.scale)
+            let estimated = KernelComparison.covariance(kernel)
+            guard let truth = item.kernel else {
+                return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: estimated.yy + estimated.xx,
+                            noBlurProbability: estimate.noBlurProbability)
+            }
+            let t = KernelComparison.covariance(truth)
+            return Item(name: item.name, ncc: KernelComparison.ncc(kernel.taps, size: kernel.size, truth.taps, size: truth.size),
+                        trueTrace: t.yy + t.xx, estimatedTrace: estimated.yy + estimated.xx, noBlurProbability: estimate.noBlurProbability)
+        }
+    }
+
+    /// Mean NCC over the blurred cases.
+    public var meanNCC: Double? { Self.mean(items.compactMap(\.ncc)) }
+    /// Mean |estimated / true − 1| of the total variance over the blurred cases.
+    public var meanSizeError: Double? {
+        Self.mean(items.compactMap { item in item.trueTrace.map { abs(item.estimatedTrace / $0 - 1) } })
+    }
+    /// Share of cases the estimator calls "no extra blur" (probability above one half).
+    public var noBlurShare: Double { Double(items.filter { $0.noBlurProbability > 0.5 }.count) / Double(max(items.count, 1)) }
+
+    static func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
+
+    /// A Markdown table, one row per photo and a summary row.
+    public func markdown(title: String) -> String {
+        func f(_ value: Double?, _ format: String) -> String { value.map { String(format: format, $0) } ?? "-" }
+        var lines = ["### \(title)", "", "| photo | kernel NCC | true size (tr Σ) | estimated size | size error | P(no blur) |",
+                     "| --- | --- | --- | --- | --- | --- |"]
+        for item in items {
+            let error = item.trueTrace.map { item.estimatedTrace / $0 - 1 }
+            lines.append("| \(item.name) | \(f(item.ncc, "%.3f")) | \(f(item.trueTrace, "%.2f")) | \(f(item.estimatedTrace, "%.2f")) | "
+                         + "\(f(error.map { $0 * 100 }, "%+.0f%%")) | \(f(item.noBlurProbability, "%.2f")) |")
+        }
+        lines.append("| **mean** | \(f(meanNCC, "%.3f")) | | | \(f(meanSizeError.map { $0 * 100 }, "%.0f%%")) (absolute) | "
+                     + "\(String(format: "%.0f%%", noBlurShare * 100)) called no-blur |")
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,186 @@
+import Decode
+import Engine
+import Foundation
+import ONSR
+import Pipeline
+
+/// Everything that defines a training run of the blur estimator; stored in checkpoints and the model file.
+public struct EstimatorTrainingOptions: Codable, Sendable, Equatable {
+    public var scale = 2
+    public var features = 32
+    public var steps = 4000
+    public var batch = 24
+    public var learningRate: Float = 5e-4
+    /// Share of patches only bicubic-downscaled (the no-blur class); the others are blurred and subsampled.
+    public var noBlurShare = 0.25
+    /// Share of patches given Gaussian noise after the degradation, σ uniform up to `noiseLevel` (of the full
+    /// range): sensor noise and grain add high frequencies a blur estimate must see past.
+    public var noisyShare = 0.5
+    public var noiseLevel = 0.02
+    public var seed: UInt64 = 1
+
+    public init() {}
+
+    /// Kernel variances drawn: the benchmark's wide range (0.2-10 at x2, 0.4-20 at x4), which holds the blind one.
+    public var variances: ClosedRange<Double> { scale >= 4 ? 0.4...20 : 0.2...10 }
+    public var configuration: KernelEstimator.Configuration { .init(features: features, scale: scale) }
+
+    /// The rate halves at 50% and again at 75% of the steps, as Gr's training does.
+    public func learningRate(at step: Int) -> Float {
+        learningRate * (step >= steps * 3 / 4 ? 0.25 : step >= steps / 2 ? 0.5 : 1)
+    }
+}
+
+/// One training example's target: the kernel's code, or none for a bicubic-only patch.
+public struct EstimatorTarget: Sendable {
+    public let noBlur: Bool
+    public let code: (logTrace: Double, u: Double, v: Double)
+
+    public init(noBlur: Bool, code: (logTrace: Double, u: Double, v: Double)) {
+        self.noBlur = noBlur
+        self.code = code
+    }
+}
+
+/// Trains `KernelEstimator` on crops of the external photos: each crop is blurred with a random Gaussian of the
+/// wide range (isotropic in 30% of cases, taps jittered as the benchmark's) and subsampled, or only
+/// bicubic-downscaled; half get Gaussian noise. Loss: L1 on (log trace, u, v) of the generating covariance for blurred patches, plus
+/// binary cross-entropy on the no-blur logit for all. Each step's patches come from a generator seeded by
+/// (seed, step), so a resumed run replays what an uninterrupted one would have done.
+public final class EstimatorTrainer {
+    public let options: EstimatorTrainingOptions
+    public let network: KernelEstimator
+    private let optimiser: Adam
+    private let usable: [RGBImage]
+    public private(set) var step = 0
+    private var trainingSeconds = 0.0
+
+    /// HR crop side: the LR patch times the scale, plus the kernel's reach on each side.
+    var cropSide: Int { KernelEstimator.patchSize * options.scale + 2 * margin }
+    var margin: Int { 12 * options.scale }
+
+    public init(options: EstimatorTrainingOptions, photos: PhotoSet) throws {
+        self.options = options
+        network = KernelEstimator(options.configuration, seed: options.seed)
+        optimiser = Adam(network, learningRate: options.learningRate, betas: (0.9, 0.99))
+        let side = KernelEstimator.patchSize * options.scale + 24 * options.scale
+        usable = photos.images.filter { $0.width >= side && $0.height >= side }
+        guard !usable.isEmpty else { throw JobError(.dataError, "\(photos.folder): no photo is at least \(side)x\(side) pixels") }
+    }
+
+    /// The patches and targets of step `step`.
+    public func batch(at step: Int) -> (patches: Tensor, targets: [EstimatorTarget]) {
+        var rng = SeededRandom(seed: options.seed &* 0x2545_F491 &+ UInt64(step))
+        let (s, big, p) = (options.scale, cropSide, KernelEstimator.patchSize)
+        var patches: [[Float]] = [], targets: [EstimatorTarget] = []
+        for _ in 0..<options.batch {
+            let image = usable[rng.index(usable.count)]
+            let crop = dihedral(image.crop(top: rng.index(image.height - big + 1), left: rng.index(image.width - big + 1), height: big, width: big),
+                                size: big, transform: rng.index(8))
+            let low: [Float]
+            if rng.uniform(0, 1) < options.noBlurShare {
+                low = Degrade.bicubic(crop, channels: 3, height: big, width: big, scale: s)
+                targets.append(EstimatorTarget(noBlur: true, code: (0, 0, 0)))
+            } else {
+                let lambda1 = rng.uniform(options.variances.lowerBound, options.variances.upperBound)
+                let lambda2 = rng.uniform(0, 1) < 0.3 ? lambda1 : rng.uniform(options.variances.lowerBound, options.variances.upperBound)
+                let theta = rng.uniform(-Double.pi, Double.pi)
+                let kernel = BlurKernel.gaussian(scale: s, lambda1: lambda1, lambda2: lambda2, theta: theta, noise: 0.25, rng: &rng)
+                low = Degrade.blurSubsample(crop, channels: 3, height: big, width: big, kernel: kernel, scale: s)
+                targets.append(EstimatorTarget(noBlur: false, code: KernelCode.encode(EstimatorTrainer.covariance(lambda1, lambda2, theta))))
+            }
+            let (side, offset) = (big / s, margin / s)
+            var patch = RGBImage(width: side, height: side, pixels: low).crop(top: offset, left: offset, height: p, width: p)
+            if rng.uniform(0, 1) < options.noisyShare {
+                let sigma = Float(rng.uniform(0, options.noiseLevel))
+                for i in 0..<patch.count { patch[i] += sigma * rng.normal() }
+            }
+            patches.append(patch)
+        }
+        return (KernelEstimator.patchTensor(patches), targets)
+    }
+
+    /// Σ = R(θ) diag(λ1, λ2) R(θ)ᵀ as (σyy, σyx, σxx), θ measured as `BlurKernel.gaussian` measures it.
+    static func covariance(_ lambda1: Double, _ lambda2: Double, _ theta: Double) -> (yy: Double, yx: Double, xx: Double) {
+        let (c, s) = (cos(theta), sin(theta))
+        return (s * s * lambda1 + c * c * lambda2, c * s * (lambda1 - lambda2), c * c * lambda1 + s * s * lambda2)
+    }
+
+    /// The loss of `output` against `targets` and its gradient (mean over the batch).
+    public static func loss(_ output: Tensor, _ targets: [EstimatorTarget]) -> (loss: Float, gradient: Tensor) {
+        let k = KernelCode.outputs, n = Float(targets.count)
+        let gradient = Tensor(shape: output.shape)
+        var total: Float = 0
+        for (i, target) in targets.enumerated() {
+            let logit = output[i * k + KernelCode.noBlurLogit]
+            let label: Float = target.noBlur ? 1 : 0
+            let probability = 1 / (1 + exp(-logit))
+            total += max(logit, 0) - logit * label + log(1 + exp(-abs(logit)))
+            gradient[i * k + KernelCode.noBlurLogit] = (probability - label) / n
+            guard !target.noBlur else { continue }
+            let wanted = [Float(target.code.logTrace), Float(target.code.u), Float(target.code.v)]
+            for (j, index) in [KernelCode.logTrace, KernelCode.shapeU, KernelCode.shapeV].enumerated() {
+                let difference = output[i * k + index] - wanted[j]
+                total += abs(difference)
+                gradient[i * k + index] = (difference > 0 ? 1 : difference < 0 ? -1 : 0) / n
+            }
+        }
+        return (total / n, gradient)
+    }
+
+    /// One optimisation step; returns the loss.
+    @discardableResult
+    public func trainStep() -> Float {
+        let watch = DispatchTime.now().uptimeNanoseconds
+        let (patches, targets) = batch(at: step)
+        optimiser.learningRate = options.learningRate(at: step)
+        optimiser.zeroGrad()
+        let (loss, gradient) = EstimatorTrainer.loss(network.forward(patches, saving: true), targets)
+        network.backward(gradient)
+        optimiser.step()
+        step += 1
+        trainingSeconds += Double(DispatchTime.now().uptimeNanoseconds - watch) / 1e9
+        return loss
+    }
+
+    public var seconds: Double { trainingSeconds }
+
+    /// Writes parameters, optimiser state and progress, atomically.
+    public func saveCheckpoint(to path: String) throws {
+        var metadata = ["step": String(step), "seconds": String(trainingSeconds)]
+        metadata["options"] = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
+        try writeAtomically(SafeTensors.parameters(of: network, prefix: "param.") + optimiser.exportState(), to: path, metadata: metadata)
+    }
+
+    /// Continues from a checkpoint made with the same options.
+    public func resume(from path: String) throws {
+        let (tensors, metadata) = try SafeTensors.read(path: path)
+        guard let saved = metadata["options"].flatMap({ try? JSONDecoder().decode(EstimatorTrainingOptions.self, from: Data($0.utf8)) }),
+              saved == options else {
+            throw JobError(.usage, "\(path): checkpoint was made with other training options; use the same command to resume")
+        }
+        try SafeTensors.load(tensors, into: network, prefix: "param.")
+        optimiser.importState(tensors)
+        step = Int(metadata["step"] ?? "0") ?? 0
+        trainingSeconds = Double(metadata["seconds"] ?? "0") ?? 0
+    }
+
+    /// Writes the trained estimator: parameters (f32) with the architecture and training record.
+    public func saveModel(to path: String, record: [String: String]) throws {
+        var metadata = record
+        metadata["kind"] = "kernel-estimator"
+        metadata["features"] = String(options.features)
+        metadata["scale"] = String(options.scale)
+        metadata["patch"] = String(KernelEstimator.patchSize)
+        metadata["steps"] = String(step)
+        metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
+        metadata["options"] = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
+        try writeAtomically(SafeTensors.parameters(of: network), to: path, metadata: metadata)
+    }
+
+    private func writeAtomically(_ tensors: [(String, Tensor)], to path: String, metadata: [String: String]) throws {
+        let temporary = path + ".partial"
+        try SafeTensors.write(tensors, to: temporary, metadata: metadata)
+        guard rename(temporary, path) == 0 else { throw JobError(.cannotCreate, "\(path): cannot write \(path)") }
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Decode
+import Engine
+import Foundation
+import ONSR
+import Pipeline
+import Training
+
+/// `onsr-video train-estimator`: trains the blur estimator (`KernelEstimator`) on the external photo set.
+struct TrainEstimatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train-estimator",
+        abstract: "Train the blur estimator that starts ONSR's kernel on the external photo set.",
+        discussion: """
+        LR patches of random crops, blurred with random Gaussians of the wide range and subsampled, or only \
+        bicubic-downscaled; L1 on the kernel's (log trace, shape) and cross-entropy on "no extra blur", Adam with \
+        the rate halved at 50% and 75% of the steps. A checkpoint is written every --checkpoint-every steps and \
+        --resume continues from it exactly; every step's loss goes to OUTPUT.log.jsonl.
+        """)
+
+    @Option(help: "Where the trained estimator goes (.safetensors).") var output: String
+    @Option(help: "Magnification: 2 or 4.") var scale = 2
+    @Option(help: "Channels of the first convolutions.") var features = 32
+    @Option(help: "Optimisation steps.") var steps = 4000
+    @Option(help: "Patches per step.") var batch = 24
+    @Option(name: .customLong("lr"), help: "Initial learning rate.") var learningRate: Float = 5e-4
+    @Option(help: "Share of patches with no blur beyond bicubic downscaling.") var noBlurShare = 0.25
+    @Option(help: "Share of patches given Gaussian noise after the degradation.") var noisyShare = 0.5
+    @Option(help: "Largest noise σ (fraction of the full range).") var noiseLevel = 0.02
+    @Option(help: "Seed of initial weights and of the patch sequence.") var seed: UInt64 = 1
+    @Option(help: "Folder of HR training photos (default: the external set from scripts/setup-data).") var external: String?
+    @Option(help: "Steps between checkpoints.") var checkpointEvery = 200
+    @Flag(help: "Continue from OUTPUT.checkpoint.safetensors (same options only).") var resume = false
+    @Flag(name: [.short, .long], help: "Print nothing but errors.") var quiet = false
+
+    func validate() throws {
+        guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4") }
+        guard steps > 0, batch > 0, features > 0 else { throw ValidationError("sizes and counts must be positive") }
+        guard (0...1).contains(noBlurShare), (0...1).contains(noisyShare) else { throw ValidationError("shares must lie between 0 and 1") }
+        guard noiseLevel >= 0 else { throw ValidationError("--noise-level must not be negative") }
+    }
+
+    func run() throws {
+        try reportingFailures {
+            var options = EstimatorTrainingOptions()
+            options.scale = scale; options.features = features; options.steps = steps; options.batch = batch
+            options.learningRate = learningRate; options.noBlurShare = noBlurShare; options.seed = seed
+            options.noisyShare = noisyShare; options.noiseLevel = noiseLevel
+            let photos = try DataLocation.externalPhotos(external)
+            let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
+            let trainer = try EstimatorTrainer(options: options, photos: photos)
+            let checkpoint = output + ".checkpoint.safetensors"
+            if resume && FileManager.default.fileExists(atPath: checkpoint) {
+                try trainer.resume(from: checkpoint)
+                log.note("resumed at step \(trainer.step) from \(checkpoint)")
+            }
+            try log.open(truncatingAfter: trainer.step)
+            log.note("training the x\(scale) blur estimator (\(trainer.network.parameterCount) parameters) on \(photos.images.count) photos from \(photos.folder)")
+            while trainer.step < options.steps {
+                let loss = trainer.trainStep()
+                log.handle(.step(step: trainer.step, of: options.steps, loss: loss, seconds: trainer.seconds))
+                if trainer.step % checkpointEvery == 0 || trainer.step == options.steps { try trainer.saveCheckpoint(to: checkpoint) }
+            }
+            try trainer.saveModel(to: output, record: ["seed": String(seed), "photos": String(photos.images.count)])
+            log.note("wrote \(output)")
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import Decode
+import Engine
+import ONSR
+import TestSupport
+import XCTest
+
+/// The blur estimator: its gradients against finite differences, its kernel code, its per-image estimate.
+final class KernelEstimatorTests: XCTestCase {
+    func testGradientsMatchFiniteDifferences() {
+        let estimator = KernelEstimator(.init(features: 4), seed: 70)
+        let x = GradientCheck.random([2, 3, 16, 16], seed: 71)
+        let output = estimator.forward(x, saving: true)
+        XCTAssertEqual(output.shape, [2, KernelCode.outputs])
+        let r = GradientCheck.random(output.shape, seed: 72)
+        estimator.backward(r)
+        let loss = { GradientCheck.dot(estimator(x), r) }
+        for (name, p) in estimator.namedParameters() where ["conv0.weight", "conv3.weight", "conv6.bias", "head.weight"].contains(name) {
+            GradientCheck.assertMatches(values: p.value, analytic: p.grad!, samples: 8, epsilon: 1e-3, required: 0.8, name, loss: loss)
+        }
+    }
+
+    func testCodeRoundTripsAndStaysPositiveDefinite() {
+        for sigma in [(yy: 1.0, yx: 0.0, xx: 1.0), (yy: 0.4, yx: 0.3, xx: 5.0), (yy: 7.0, yx: -1.5, xx: 2.0)] {
+            let code = KernelCode.encode(sigma)
+            let back = KernelCode.decode(logTrace: code.logTrace, u: code.u, v: code.v)
+            XCTAssertEqual(back.yy, sigma.yy, accuracy: 1e-9)
+            XCTAssertEqual(back.yx, sigma.yx, accuracy: 1e-9)
+            XCTAssertEqual(back.xx, sigma.xx, accuracy: 1e-9)
+        }
+        // A network output outside the disc still decodes to a covariance with two positive eigenvalues.
+        let wild = KernelCode.decode(logTrace: 1, u: 3, v: -2)
+        XCTAssertGreaterThan(wild.yy * wild.xx - wild.yx * wild.yx, 0)
+    }
+
+    func testEstimateKernelHasTheEstimatedCovariance() {
+        let estimate = BlurEstimate(covariance: (yy: 1.2, yx: 0.5, xx: 2.5), noBlurProbability: 0)
+        let measured = KernelComparison.covariance(estimate.kernel(scale: 2))
+        XCTAssertEqual(measured.yy, 1.2, accuracy: 0.05)
+        XCTAssertEqual(measured.yx, 0.5, accuracy: 0.05)
+        XCTAssertEqual(measured.xx, 2.5, accuracy: 0.05)
+    }
+
+    func testPatchesAreNormalisedAndImagesTiled() {
+        var rng = SeededRandom(seed: 3)
+        let p = KernelEstimator.patchSize
+        let patch = (0..<(3 * p * p)).map { _ in 0.3 + 0.2 * rng.uniform() }
+        let tensor = KernelEstimator.patchTensor([patch])
+        let values = tensor.values
+        for c in 0..<3 { XCTAssertEqual(values[(c * p * p)..<((c + 1) * p * p)].reduce(0, +) / Float(p * p), 0, accuracy: 1e-4) }
+        let deviation = (values.reduce(0) { $0 + $1 * $1 } / Float(values.count)).squareRoot()
+        XCTAssertEqual(deviation, 1, accuracy: 0.2)
+        // Too small for one patch: no estimate; big enough: one from the patches it holds.
+        let estimator = KernelEstimator(.init(features: 4), seed: 1)
+        XCTAssertNil(estimator.estimate(frames: [RGBImage(width: p - 1, height: p, pixels: [Float](repeating: 0.5, count: 3 * p * (p - 1)))]))
+        let frame = RGBImage(width: 2 * p + 5, height: p, pixels: (0..<(3 * p * (2 * p + 5))).map { _ in rng.uniform() })
+        let estimate = try? XCTUnwrap(estimator.estimate(frames: [frame]))
+        XCTAssertNotNil(estimate)
+        XCTAssertTrue((0...1).contains(estimate?.noBlurProbability ?? -1))
+    }
+}

@@ -1,0 +1,94 @@
+import Decode
+import Engine
+import Foundation
+import ONSR
+import Pipeline
+import Training
+import TestSupport
+import XCTest
+
+final class EstimatorTrainerTests: XCTestCase {
+    var folder: TemporaryFolder!
+    var photos: PhotoSet!
+
+    override func setUpWithError() throws {
+        folder = try TemporaryFolder("onsr-estimator")
+        for i in 0..<2 {
+            var image = RGBImage(width: 160, height: 150)
+            for y in 0..<150 { for x in 0..<160 {
+                image[0, y, x] = 0.5 + 0.4 * sinf(Float(x * (i + 1)) * 0.3)
+                image[1, y, x] = 0.5 + 0.4 * cosf(Float(y) * 0.2 + Float(i))
+                image[2, y, x] = Float((x / 8 + y / 8 + i) % 2)
+            } }
+            try ImageFile.writePNG(image, to: folder.file("photo\(i).png"))
+        }
+        photos = try PhotoSet(folder: folder.path)
+    }
+
+    override func tearDown() { folder.remove() }
+
+    func tinyOptions() -> EstimatorTrainingOptions {
+        var options = EstimatorTrainingOptions()
+        options.features = 4; options.steps = 6; options.batch = 4; options.learningRate = 1e-3
+        return options
+    }
+
+    func weights(_ trainer: EstimatorTrainer) -> [UInt32] { trainer.network.namedParameters().flatMap { $0.1.value.values.map(\.bitPattern) } }
+
+    func testSameSeedSameLossesAndResumeIsExact() throws {
+        let options = tinyOptions()
+        let first = try EstimatorTrainer(options: options, photos: photos)
+        let losses = (0..<6).map { _ in first.trainStep() }
+        let second = try EstimatorTrainer(options: options, photos: photos)
+        XCTAssertEqual((0..<6).map { _ in second.trainStep() }, losses)
+        XCTAssertEqual(weights(first), weights(second))
+
+        let interrupted = try EstimatorTrainer(options: options, photos: photos)
+        for _ in 0..<3 { interrupted.trainStep() }
+        try interrupted.saveCheckpoint(to: folder.file("ckpt.safetensors"))
+        let resumed = try EstimatorTrainer(options: options, photos: photos)
+        try resumed.resume(from: folder.file("ckpt.safetensors"))
+        XCTAssertEqual(resumed.step, 3)
+        XCTAssertEqual((0..<3).map { _ in resumed.trainStep() }, Array(losses[3...]))
+        XCTAssertEqual(weights(resumed), weights(first))
+
+        // The written estimator loads back as the product loads the shipped one, with the same outputs.
+        try first.saveModel(to: folder.file("estimator.safetensors"), record: [:])
+        let loaded = try ModelStore.loadEstimator(path: folder.file("estimator.safetensors"), scale: 2)
+        let input = first.batch(at: 0).patches
+        XCTAssertEqual(loaded(input).values, first.network(input).values)
+        XCTAssertThrowsError(try ModelStore.loadEstimator(path: folder.file("estimator.safetensors"), scale: 4))
+    }
+
+    func testBatchesMixBothClassesWithValidTargets() throws {
+        var options = tinyOptions()
+        options.batch = 64
+        let trainer = try EstimatorTrainer(options: options, photos: photos)
+        let (patches, targets) = trainer.batch(at: 0)
+        XCTAssertEqual(patches.shape, [64, 3, KernelEstimator.patchSize, KernelEstimator.patchSize])
+        let noBlur = targets.filter(\.noBlur).count
+        XCTAssertTrue((6...30).contains(noBlur), "about a quarter of 64 should be bicubic-only, got \(noBlur)")
+        for target in targets where !target.noBlur {
+            // Wide range: each eigenvalue in 0.2...10, so the trace lies in 0.4...20 and the shape in the disc.
+            XCTAssertTrue((log(0.4)...log(20)).contains(target.code.logTrace), "\(target.code)")
+            XCTAssertLessThanOrEqual(target.code.u * target.code.u + target.code.v * target.code.v, 1 + 1e-9)
+        }
+    }
+
+    func testLossGradientMatchesFiniteDifferences() {
+        let targets = [EstimatorTarget(noBlur: true, code: (0, 0, 0)), EstimatorTarget(noBlur: false, code: (1.5, 0.3, -0.2))]
+        let output = Tensor(shape: [2, KernelCode.outputs], values: [0.3, -0.4, 0.9, 0.1, -1.2, 1.1, 0.45, -0.5])
+        let (_, gradient) = EstimatorTrainer.loss(output, targets)
+        // The bicubic-only patch has no kernel: its kernel outputs get no gradient.
+        for k in 1..<KernelCode.outputs { XCTAssertEqual(gradient[k], 0) }
+        for i in 0..<output.count {
+            let saved = output[i]
+            output[i] = saved + 1e-3
+            let plus = EstimatorTrainer.loss(output, targets).loss
+            output[i] = saved - 1e-3
+            let minus = EstimatorTrainer.loss(output, targets).loss
+            output[i] = saved
+            XCTAssertEqual(gradient[i], (plus - minus) / 2e-3, accuracy: 2e-3, "output \(i)")
+        }
+    }
+}
