@@ -36,7 +36,7 @@ public struct TwoPhase: AdaptationStrategy {
     /// of Gd's fitted size whose direction and elongation come from the input's power spectrum (`SpectralBlur`),
     /// since Gd fitted through the blind Gr comes out nearly round. Spectral measured better on held-out photos
     /// (+0.34 against +0.15 dB at x2, 100 steps, blend 0.5; docs/onsr-study.md).
-    public var kernelShape = KernelShape.spectral
+    public var kernelShape = KernelShape.learned
     /// Spectral shape: where the spectrum's eigenvalue difference exceeds 0.8 of Gd's fitted size, raise the
     /// size to fit it instead of cutting the difference down (`SpectralBlur.shapedKernel(raiseSize:)`).
     public var elongationRaisesSize = true
@@ -44,11 +44,16 @@ public struct TwoPhase: AdaptationStrategy {
     /// The blur estimator's reading of the frames (made by the caller, who may also choose the starting Gr from
     /// it): where given, Gd starts at its kernel, and the learned shape fine-tunes Gr through it.
     public var estimate: BlurEstimate?
+    /// The learned shape: the estimator's covariance is multiplied by this before Gr is fine-tuned through it.
+    public var learnedSize = 1.0
+    /// The learned shape: each Gr step's kernel has the estimate's covariance times a factor spread evenly over
+    /// learnedSize - learnedSpread ... learnedSize (0: one kernel for all steps).
+    public var learnedSpread = 0.4
 
     /// Two-phase's Gd phase is at most this many steps long by default.
     public static let longestDegradationPhase = 50
 
-    public init(degradationPhase: Int? = nil, kernelShape: KernelShape = .spectral, elongationRaisesSize: Bool = true,
+    public init(degradationPhase: Int? = nil, kernelShape: KernelShape = .learned, elongationRaisesSize: Bool = true,
                 estimate: BlurEstimate? = nil) {
         self.degradationPhase = degradationPhase
         self.kernelShape = kernelShape
@@ -83,7 +88,7 @@ public struct TwoPhase: AdaptationStrategy {
             start.start(at: estimate.isNoBlur ? (0, 0, 0) : estimate.covariance)
             adapter.gd.restore(start.snapshot())
             if kernelShape == .learned {
-                adapter.shapedKernel = estimate.isNoBlur ? start.subsamplingKernel() : estimate.kernel(scale: adapter.gr.scale)
+                adapter.shapedKernel = estimate.isNoBlur ? start.subsamplingKernel() : estimate.scaled(by: learnedSize).kernel(scale: adapter.gr.scale)
             }
         }
         if adapter.stepsDone < degradationSteps(budget: adapter.options.steps) {
@@ -93,6 +98,12 @@ public struct TwoPhase: AdaptationStrategy {
         }
         if (kernelShape == .spectral || (kernelShape == .learned && estimate == nil)) && adapter.spectralAgreement == nil {
             adapter.shapedKernel = spectrallyShapedKernel(adapter, frames: frames)
+        }
+        if kernelShape == .learned, learnedSpread > 0, let estimate, !estimate.isNoBlur {
+            // A low-discrepancy walk over the size range: every stretch of steps covers it evenly.
+            let position = (Double(adapter.stepsDone) * 0.618_033_988_75).truncatingRemainder(dividingBy: 1)
+            let factor = learnedSize - learnedSpread * position
+            return (.nan, adapter.updateReconstruction(xe: xe, through: estimate.scaled(by: factor).kernel(scale: adapter.gr.scale)))
         }
         return (.nan, adapter.updateReconstruction(xe: xe, through: adapter.shapedKernel))
     }

@@ -42,8 +42,10 @@ public struct EstimatorReport: Codable, Sendable {
     public var meanSizeError: Double? {
         Self.mean(items.compactMap { item in item.trueTrace.map { abs(item.estimatedTrace / $0 - 1) } })
     }
-    /// Share of cases the estimator calls "no extra blur" (probability above one half).
-    public var noBlurShare: Double { Double(items.filter { $0.noBlurProbability > 0.5 }.count) / Double(max(items.count, 1)) }
+    /// Share of cases the estimator calls "no extra blur" (`BlurEstimate.isNoBlur`).
+    public var noBlurShare: Double {
+        Double(items.filter { $0.noBlurProbability > BlurEstimate.noBlurThreshold }.count) / Double(max(items.count, 1))
+    }
 
     static func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
 

@@ -68,34 +68,45 @@ public final class EstimatorTrainer {
         guard !usable.isEmpty else { throw JobError(.dataError, "\(photos.folder): no photo is at least \(side)x\(side) pixels") }
     }
 
-    /// The patches and targets of step `step`.
+    /// The patches and targets of step `step`. Every random draw is made in order first; the degradations
+    /// (the costly part at x4) then run in parallel, so the batch does not depend on the thread count.
     public func batch(at step: Int) -> (patches: Tensor, targets: [EstimatorTarget]) {
         var rng = SeededRandom(seed: options.seed &* 0x2545_F491 &+ UInt64(step))
         let (s, big, p) = (options.scale, cropSide, KernelEstimator.patchSize)
-        var patches: [[Float]] = [], targets: [EstimatorTarget] = []
+        var work: [(crop: [Float], kernel: BlurKernel?, noise: [Float])] = []
+        var targets: [EstimatorTarget] = []
         for _ in 0..<options.batch {
             let image = usable[rng.index(usable.count)]
             let crop = dihedral(image.crop(top: rng.index(image.height - big + 1), left: rng.index(image.width - big + 1), height: big, width: big),
                                 size: big, transform: rng.index(8))
-            let low: [Float]
+            var kernel: BlurKernel?
             if rng.uniform(0, 1) < options.noBlurShare {
-                low = Degrade.bicubic(crop, channels: 3, height: big, width: big, scale: s)
                 targets.append(EstimatorTarget(noBlur: true, code: (0, 0, 0)))
             } else {
                 let lambda1 = rng.uniform(options.variances.lowerBound, options.variances.upperBound)
                 let lambda2 = rng.uniform(0, 1) < 0.3 ? lambda1 : rng.uniform(options.variances.lowerBound, options.variances.upperBound)
                 let theta = rng.uniform(-Double.pi, Double.pi)
-                let kernel = BlurKernel.gaussian(scale: s, lambda1: lambda1, lambda2: lambda2, theta: theta, noise: 0.25, rng: &rng)
-                low = Degrade.blurSubsample(crop, channels: 3, height: big, width: big, kernel: kernel, scale: s)
+                kernel = BlurKernel.gaussian(scale: s, lambda1: lambda1, lambda2: lambda2, theta: theta, noise: 0.25, rng: &rng)
                 targets.append(EstimatorTarget(noBlur: false, code: KernelCode.encode(EstimatorTrainer.covariance(lambda1, lambda2, theta))))
             }
-            let (side, offset) = (big / s, margin / s)
-            var patch = RGBImage(width: side, height: side, pixels: low).crop(top: offset, left: offset, height: p, width: p)
+            var noise: [Float] = []
             if rng.uniform(0, 1) < options.noisyShare {
                 let sigma = Float(rng.uniform(0, options.noiseLevel))
-                for i in 0..<patch.count { patch[i] += sigma * rng.normal() }
+                noise = (0..<(3 * p * p)).map { _ in sigma * rng.normal() }
             }
-            patches.append(patch)
+            work.append((crop, kernel, noise))
+        }
+        var patches = [[Float]](repeating: [], count: work.count)
+        let (side, offset) = (big / s, margin / s)
+        patches.withUnsafeMutableBufferPointer { results in
+            Parallel.each(work.count) { i in
+                let (crop, kernel, noise) = work[i]
+                let low = kernel.map { Degrade.blurSubsample(crop, channels: 3, height: big, width: big, kernel: $0, scale: s) }
+                    ?? Degrade.bicubic(crop, channels: 3, height: big, width: big, scale: s)
+                var patch = RGBImage(width: side, height: side, pixels: low).crop(top: offset, left: offset, height: p, width: p)
+                for j in noise.indices { patch[j] += noise[j] }
+                results[i] = patch
+            }
         }
         return (KernelEstimator.patchTensor(patches), targets)
     }

@@ -27,6 +27,8 @@ public enum StudyVariant: String, CaseIterable, Sendable {
         public var degradationWarmup = 0
         public var kernelShape = TwoPhase().kernelShape
         public var elongationRaisesSize = TwoPhase().elongationRaisesSize
+        public var learnedSize = TwoPhase().learnedSize
+        public var learnedSpread = TwoPhase().learnedSpread
         public init() {}
     }
 
@@ -38,8 +40,11 @@ public enum StudyVariant: String, CaseIterable, Sendable {
         case .ibsr: return InternalBranchOnly()
         case .joint: return JointOptimisation()
         case .twoPhase:
-            return TwoPhase(degradationPhase: settings.degradationWarmup > 0 ? settings.degradationWarmup : nil,
-                            kernelShape: settings.kernelShape, elongationRaisesSize: settings.elongationRaisesSize, estimate: estimate)
+            var twoPhase = TwoPhase(degradationPhase: settings.degradationWarmup > 0 ? settings.degradationWarmup : nil,
+                                    kernelShape: settings.kernelShape, elongationRaisesSize: settings.elongationRaisesSize, estimate: estimate)
+            twoPhase.learnedSize = settings.learnedSize
+            twoPhase.learnedSpread = settings.learnedSpread
+            return twoPhase
         case .frozenGd: return ExternalBranchOnly(trueKernel: nil)
         case .oracleGd: return ExternalBranchOnly(trueKernel: kernel)
         }

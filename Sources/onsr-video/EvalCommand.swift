@@ -36,6 +36,8 @@ struct EvalCommand: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "ONSR: also score each checkpoint with Gr's weights blended back towards the pretrained ones by these weights (1: the adapted Gr).") var blends: [Float] = []
     @Option(help: "ONSR two-phase: shape of the kernel Gr is fine-tuned through: fitted (Gd as fitted) or spectral (Gd's size, the input spectrum's direction).") var kernelShape = StudyVariant.Settings().kernelShape
     @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false).") var elongationRaisesSize = StudyVariant.Settings().elongationRaisesSize
+    @Option(help: "ONSR two-phase, learned shape: multiply the estimated kernel's covariance by this.") var learnedSize = StudyVariant.Settings().learnedSize
+    @Option(help: "ONSR two-phase, learned shape: spread each Gr step's kernel size evenly over (learned-size - this) ... learned-size.") var learnedSpread = StudyVariant.Settings().learnedSpread
     @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Inference precision of the learned methods: fp32 (default: the benchmark's reference), bf16 or auto.") var precision = Precision.fp32
@@ -77,6 +79,8 @@ struct EvalCommand: ParsableCommand {
                     settings.degradationWarmup = gdWarmup
                     settings.kernelShape = kernelShape
                     settings.elongationRaisesSize = elongationRaisesSize
+                    settings.learnedSize = learnedSize
+                    settings.learnedSpread = learnedSpread
                     let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
                     guard let variant = StudyVariant(rawValue: variantName) else {
                         throw JobError(.usage, "unknown ONSR variant \(variantName)")

@@ -1,0 +1,33 @@
+import Decode
+import ONSR
+import Pipeline
+import XCTest
+
+/// How the blur estimate picks the starting Gr, and that the shipped estimator runs on frames.
+final class BlurEstimationTests: XCTestCase {
+    let sharp = BlurEstimate(covariance: (0.3, 0, 0.3), noBlurProbability: 0.95)
+    let blurred = BlurEstimate(covariance: (3, 0.5, 2), noBlurProbability: 0.05)
+
+    func testNoBlurStartsFromTheBicubicModelOnlyWhereTheUserLeftTheChoice() throws {
+        let blind = try ModelStore.resolve(nil, scale: 2)
+        XCTAssertEqual(BlurEstimation.startingModel(blind, chosenByUser: false, estimate: sharp).name, "fast-x2-bicubic")
+        XCTAssertEqual(BlurEstimation.startingModel(blind, chosenByUser: true, estimate: sharp).name, blind.name, "--model wins")
+        XCTAssertEqual(BlurEstimation.startingModel(blind, chosenByUser: false, estimate: blurred).name, blind.name)
+        XCTAssertEqual(BlurEstimation.startingModel(blind, chosenByUser: false, estimate: nil).name, blind.name)
+        // Another starting model the tool chose (compressed footage) is kept: the real model knows blur and codecs.
+        let real = try ModelStore.resolve("fast-x2-real", scale: 2)
+        XCTAssertEqual(BlurEstimation.startingModel(real, chosenByUser: false, estimate: sharp).name, "fast-x2-real")
+        // Just under the threshold is not "no blur".
+        XCTAssertFalse(BlurEstimate(covariance: (1, 0, 1), noBlurProbability: BlurEstimate.noBlurThreshold).isNoBlur)
+    }
+
+    func testShippedEstimatorReadsFrames() throws {
+        var image = RGBImage(width: 120, height: 100)
+        for y in 0..<100 { for x in 0..<120 { for c in 0..<3 { image[c, y, x] = Float((x / 6 + y / 9 + c) % 3) / 2 } } }
+        let estimate = try XCTUnwrap(BlurEstimation.estimate(frames: [image], scale: 2))
+        XCTAssertTrue((0...1).contains(estimate.noBlurProbability))
+        XCTAssertGreaterThan(estimate.trace, 0)
+        XCTAssertNil(BlurEstimation.estimate(frames: [RGBImage(width: 40, height: 40)], scale: 2), "smaller than one patch")
+        XCTAssertNil(BlurEstimation.estimate(frames: [image], scale: 3), "no estimator for x3")
+    }
+}
