@@ -158,22 +158,12 @@ public final class EstimatorTrainer {
 
     /// Writes parameters, optimiser state and progress, atomically.
     public func saveCheckpoint(to path: String) throws {
-        var metadata = ["step": String(step), "seconds": String(trainingSeconds)]
-        metadata["options"] = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
-        try writeAtomically(SafeTensors.parameters(of: network, prefix: "param.") + optimiser.exportState(), to: path, metadata: metadata)
+        try TrainingCheckpoint.write(network: network, optimiser: optimiser, step: step, seconds: trainingSeconds, options: options, to: path)
     }
 
     /// Continues from a checkpoint made with the same options.
     public func resume(from path: String) throws {
-        let (tensors, metadata) = try SafeTensors.read(path: path)
-        guard let saved = metadata["options"].flatMap({ try? JSONDecoder().decode(EstimatorTrainingOptions.self, from: Data($0.utf8)) }),
-              saved == options else {
-            throw JobError(.usage, "\(path): checkpoint was made with other training options; use the same command to resume")
-        }
-        try SafeTensors.load(tensors, into: network, prefix: "param.")
-        optimiser.importState(tensors)
-        step = Int(metadata["step"] ?? "0") ?? 0
-        trainingSeconds = Double(metadata["seconds"] ?? "0") ?? 0
+        (step, trainingSeconds) = try TrainingCheckpoint.read(from: path, network: network, optimiser: optimiser, options: options)
     }
 
     /// Writes the trained estimator: parameters (f32) with the architecture and training record.
@@ -186,12 +176,6 @@ public final class EstimatorTrainer {
         metadata["steps"] = String(step)
         metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
         metadata["options"] = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
-        try writeAtomically(SafeTensors.parameters(of: network), to: path, metadata: metadata)
-    }
-
-    private func writeAtomically(_ tensors: [(String, Tensor)], to path: String, metadata: [String: String]) throws {
-        let temporary = path + ".partial"
-        try SafeTensors.write(tensors, to: temporary, metadata: metadata)
-        guard rename(temporary, path) == 0 else { throw JobError(.cannotCreate, "\(path): cannot write \(path)") }
+        try TrainingCheckpoint.writeAtomically(SafeTensors.parameters(of: network), to: path, metadata: metadata)
     }
 }

@@ -173,24 +173,12 @@ public final class Trainer {
 
     /// Writes parameters, optimiser state and progress, atomically.
     public func saveCheckpoint(to path: String) throws {
-        let temporary = path + ".partial"
-        var metadata = ["step": String(step), "seconds": String(trainingSeconds)]
-        metadata["options"] = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
-        try SafeTensors.write(SafeTensors.parameters(of: network, prefix: "param.") + optimiser.exportState(), to: temporary, metadata: metadata)
-        guard rename(temporary, path) == 0 else { throw JobError(.cannotCreate, "\(path): cannot write the checkpoint") }
+        try TrainingCheckpoint.write(network: network, optimiser: optimiser, step: step, seconds: trainingSeconds, options: options, to: path)
     }
 
     /// Continues from a checkpoint made with the same options.
     public func resume(from path: String) throws {
-        let (tensors, metadata) = try SafeTensors.read(path: path)
-        guard let saved = metadata["options"].flatMap({ try? JSONDecoder().decode(TrainingOptions.self, from: Data($0.utf8)) }),
-              saved == options else {
-            throw JobError(.usage, "\(path): checkpoint was made with other training options; use the same command to resume")
-        }
-        try SafeTensors.load(tensors, into: network, prefix: "param.")
-        optimiser.importState(tensors)
-        step = Int(metadata["step"] ?? "0") ?? 0
-        trainingSeconds = Double(metadata["seconds"] ?? "0") ?? 0
+        (step, trainingSeconds) = try TrainingCheckpoint.read(from: path, network: network, optimiser: optimiser, options: options)
     }
 
     /// Writes the trained model for shipping: parameters only, with the architecture and training record.
@@ -204,9 +192,7 @@ public final class Trainer {
         metadata["degradation"] = options.degradation.rawValue
         metadata["steps"] = String(step)
         metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
-        let temporary = path + ".partial"
-        try SafeTensors.write(SafeTensors.parameters(of: network), to: temporary, storage: storage, metadata: metadata)
-        guard rename(temporary, path) == 0 else { throw JobError(.cannotCreate, "\(path): cannot write the model") }
+        try TrainingCheckpoint.writeAtomically(SafeTensors.parameters(of: network), to: path, storage: storage, metadata: metadata)
     }
 }
 

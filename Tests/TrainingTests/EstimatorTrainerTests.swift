@@ -13,16 +13,7 @@ final class EstimatorTrainerTests: XCTestCase {
 
     override func setUpWithError() throws {
         folder = try TemporaryFolder("onsr-estimator")
-        for i in 0..<2 {
-            var image = RGBImage(width: 160, height: 150)
-            for y in 0..<150 { for x in 0..<160 {
-                image[0, y, x] = 0.5 + 0.4 * sinf(Float(x * (i + 1)) * 0.3)
-                image[1, y, x] = 0.5 + 0.4 * cosf(Float(y) * 0.2 + Float(i))
-                image[2, y, x] = Float((x / 8 + y / 8 + i) % 2)
-            } }
-            try ImageFile.writePNG(image, to: folder.file("photo\(i).png"))
-        }
-        photos = try PhotoSet(folder: folder.path)
+        photos = try TrainingPhotos.make(count: 2, width: 160, height: 150, in: folder)
     }
 
     override func tearDown() { folder.remove() }

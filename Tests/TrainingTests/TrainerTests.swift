@@ -13,16 +13,7 @@ final class TrainerTests: XCTestCase {
 
     override func setUpWithError() throws {
         folder = try TemporaryFolder("onsr-train")
-        for i in 0..<3 {
-            var image = RGBImage(width: 104, height: 96)
-            for y in 0..<96 { for x in 0..<104 {
-                image[0, y, x] = 0.5 + 0.4 * sinf(Float(x * (i + 1)) * 0.3)
-                image[1, y, x] = 0.5 + 0.4 * cosf(Float(y) * 0.2 + Float(i))
-                image[2, y, x] = Float((x / 8 + y / 8 + i) % 2)
-            } }
-            try ImageFile.writePNG(image, to: folder.file("photo\(i).png"))
-        }
-        photos = try PhotoSet(folder: folder.path)
+        photos = try TrainingPhotos.make(count: 3, width: 104, height: 96, in: folder)
     }
 
     override func tearDown() { folder.remove() }
