@@ -36,6 +36,8 @@ public struct DegradationProbe: Codable, Sendable {
     public var internalLossAfter: Float
     /// Normalised cross-correlation of the previous Gd's kernel and the refitted one.
     public var kernelSimilarity: Double?
+    /// NCC of the blur estimator's kernels for the previous scene and this one, where both were read.
+    public var estimateSimilarity: Double? = nil
     public var unchanged: Bool
 
     public init(steps: Int, internalLossBefore: Float, internalLossAfter: Float, kernelSimilarity: Double?, unchanged: Bool) {

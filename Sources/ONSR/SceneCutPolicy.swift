@@ -34,7 +34,11 @@ public struct SceneCutPolicy {
     /// Decides at the cut before frame `index` and adapts accordingly. `gr` holds the previous scene's weights
     /// on entry and the new scene's on return; `makeAdapter(gd, dl)` makes an adapter on `gr` (nil: fresh ones).
     /// Runs step by step, asking `shouldStop` before each.
+    /// `estimates`: the blur estimator's readings of the previous scene and this one, where the caller has both;
+    /// a changed reading decides "changed" whatever the probe says (it sees the blur itself, where the probe's
+    /// L_IB goes through the blind Gr).
     public func decide(frames: [RGBImage], index: Int, gr: RRDBNet, pretrained: [Tensor], previous: OnlineAdapter,
+                       estimates: (previous: BlurEstimate, current: BlurEstimate)? = nil,
                        makeAdapter: (DegradationNet?, Discriminator?) -> OnlineAdapter,
                        shouldStop: () -> Bool = { false }, progress: (AdaptationStep) -> Void = { _ in }) -> Outcome {
         let started = DispatchTime.now().uptimeNanoseconds
@@ -53,12 +57,14 @@ public struct SceneCutPolicy {
             // blur on new frames as changed.
             refit = probe.adapt(frames: frames, steps: 1, progress: progress).last?.heldAsideInternalLoss ?? refit
         }
-        let unchanged = check.unchanged(before: before, afterRefit: refit)
+        let reading = estimates.map { $0.current.differs(from: $0.previous, scale: gr.scale) }
+        let unchanged = check.unchanged(before: before, afterRefit: refit) && !(reading?.differs ?? false)
         let refitKernel = probe.gd.generationKernel()
-        let evidence = DegradationProbe(steps: check.probeSteps, internalLossBefore: before, internalLossAfter: refit,
+        var evidence = DegradationProbe(steps: check.probeSteps, internalLossBefore: before, internalLossAfter: refit,
                                         kernelSimilarity: KernelComparison.ncc(oldKernel.values, size: oldKernel.size,
                                                                                refitKernel.values, size: refitKernel.size),
                                         unchanged: unchanged)
+        evidence.estimateSimilarity = reading?.similarity
         if unchanged {
             gr.restore(adaptedGr)
             probe.gd.restore(oldGd)

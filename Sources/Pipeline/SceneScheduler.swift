@@ -88,6 +88,14 @@ public final class SceneScheduler: FrameProcessor {
     /// fresh adapter of the scene).
     private var adaptationFrames: [RGBImage] = []
     private var sceneEstimate: BlurEstimate??
+    /// The reading the last fresh adaptation started from: what a later cut compares its own reading with.
+    private var lastEstimate: BlurEstimate?
+
+    /// The blur estimator's reading of the current scene's frames, made once per scene.
+    private func currentEstimate() -> BlurEstimate? {
+        if sceneEstimate == nil { sceneEstimate = .some(BlurEstimation.estimate(frames: adaptationFrames, scale: scale)) }
+        return sceneEstimate ?? nil
+    }
 
     /// `external` may be nil only with the `none` policy.
     /// `precision`: the element type frames are upscaled in (adaptation itself is fp32).
@@ -204,8 +212,8 @@ public final class SceneScheduler: FrameProcessor {
     private func makeAdapter(gd: DegradationNet?, dl: Discriminator?) -> OnlineAdapter {
         var strategy = TwoPhase()
         if gd == nil && strategy.kernelShape == .learned {
-            if sceneEstimate == nil { sceneEstimate = .some(BlurEstimation.estimate(frames: adaptationFrames, scale: scale)) }
-            strategy.estimate = sceneEstimate ?? nil
+            strategy.estimate = currentEstimate()
+            lastEstimate = strategy.estimate
         }
         let adapter = OnlineAdapter(gr: gr, external: external!.images, options: adapterSettings, strategy: strategy, gd: gd, dl: dl)
         adapter.compression = compressor
@@ -243,8 +251,11 @@ public final class SceneScheduler: FrameProcessor {
     /// After a cut: `SceneCutPolicy` keeps the previous scene's models or adapts in full.
     private func adaptAfterCut(_ frames: [RGBImage], index: Int, previous: OnlineAdapter) throws -> AdaptationRecord {
         let policy = SceneCutPolicy(steps: options.steps, refitTolerance: options.refitTolerance)
+        let previousEstimate = lastEstimate
+        let current = currentEstimate()
+        let estimates = previousEstimate.flatMap { before in current.map { (before, $0) } }
         let outcome = policy.decide(frames: frames, index: index, gr: gr, pretrained: pretrained, previous: previous,
-                                    makeAdapter: makeAdapter, progress: { step in
+                                    estimates: estimates, makeAdapter: makeAdapter, progress: { step in
             self.events(.adaptation(step: step.step, of: self.options.steps, internalLoss: step.heldAsideInternalLoss))
         })
         adapter = outcome.adapter

@@ -217,7 +217,25 @@ final class UpscaleCommandTests: XCTestCase {
     }
 
     /// Without --model, video coded at a coarse quantiser starts from the model trained on compression, and
-    /// lightly coded video from the blind one; --model overrides. The report names the model used.
+    /// lightly coded blurred video from the blind one; --model overrides. The report names the model used. (The
+    /// clips are blurred so that the blur estimator does not take them for unblurred: that choice is tested below.)
+    /// Without --model, video the blur estimator finds unblurred (the shipped sample, a phone clip downscaled to
+    /// 320x180) starts from the bicubic-trained model; the same clip blurred keeps the blind one; --model wins.
+    func testUnblurredVideoStartsFromTheBicubicModel() throws {
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../samples/cockatoo-320x180.mp4").standardized.path
+        func method(_ arguments: [String]) throws -> String? {
+            let result = try Shell.run([BuiltProducts.onsrVideo] + arguments + ["--report", "r.json", "--overwrite"], in: folder.path)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+            return (report?["settings"] as? [String: Any])?["method"] as? String
+        }
+        try Shell.ffmpeg(["-i", sample, "-frames:v", "4", "-an", "-c:v", "ffv1", "sharp.mkv"], in: folder.path)
+        try Shell.ffmpeg(["-i", sample, "-frames:v", "4", "-an", "-vf", "gblur=sigma=1.5", "-c:v", "ffv1", "soft.mkv"], in: folder.path)
+        XCTAssertEqual(try method(["sharp.mkv", "out.mkv", "--codec", "ffv1"]), "pretrained:fast-x2-bicubic")
+        XCTAssertEqual(try method(["soft.mkv", "out.mkv", "--codec", "ffv1"]), "pretrained:fast-x2-g")
+        XCTAssertEqual(try method(["sharp.mkv", "out.mkv", "--codec", "ffv1", "--model", "fast-x2-g"]), "pretrained:fast-x2-g")
+    }
+
     func testCompressedVideoStartsFromTheRealModel() throws {
         func method(_ arguments: [String]) throws -> String? {
             let result = try Shell.run([BuiltProducts.onsrVideo] + arguments + ["--report", "r.json", "--overwrite"], in: folder.path)
@@ -226,7 +244,7 @@ final class UpscaleCommandTests: XCTestCase {
             return (report?["settings"] as? [String: Any])?["method"] as? String
         }
         for (qp, model) in [(20, "fast-x2-g"), (34, "fast-x2-real")] {
-            try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25", "-frames:v", "10", "-c:v", "libx264",
+            try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "libx264",
                               "-qp", String(qp), "q\(qp).mp4"], in: folder.path)
             XCTAssertEqual(try method(["q\(qp).mp4", "out.mp4", "--method", "pretrained"]), "pretrained:\(model)", "QP \(qp)")
         }
@@ -236,7 +254,7 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try method(["q34.mp4", "out.mp4", "--method", "pretrained", "--model", "fast-x2-g"]), "pretrained:fast-x2-g")
         XCTAssertEqual(try method(["q34.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-real", "x4")
         XCTAssertEqual(try method(["q20.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-g", "x4, light")
-        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25", "-frames:v", "10", "-c:v", "ffv1", "l.mkv"], in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "ffv1", "l.mkv"], in: folder.path)
         XCTAssertEqual(try method(["l.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "lossless input")
     }
 }
