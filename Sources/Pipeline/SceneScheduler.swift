@@ -32,6 +32,10 @@ public struct ScheduleOptions: Sendable {
     /// ends above this fraction of its starting L_IB (`DegradationCheck`); `scripts/bench-degradation-check.py`
     /// measures where the same, a sharper and a wider blur land (docs/method.md).
     public var refitTolerance: Float = 0.85
+    /// At a cut, a changed blur-estimator reading (`BlurEstimate.differs`) also means a changed degradation,
+    /// whatever the probe finds. Off, the probe alone decides (the scheduler's tests of the probe, on synthetic
+    /// frames the estimator was not made for).
+    public var blurEstimateWitness = true
     /// Adapted models remembered for returning shots.
     public var cacheSize = 8
     /// Reproduce the input's compression and noise in the external branch (`CompressionEstimate`), where the
@@ -253,7 +257,7 @@ public final class SceneScheduler: FrameProcessor {
         let policy = SceneCutPolicy(steps: options.steps, refitTolerance: options.refitTolerance)
         let previousEstimate = lastEstimate
         let current = currentEstimate()
-        let estimates = previousEstimate.flatMap { before in current.map { (before, $0) } }
+        let estimates = options.blurEstimateWitness ? previousEstimate.flatMap { before in current.map { (before, $0) } } : nil
         let outcome = policy.decide(frames: frames, index: index, gr: gr, pretrained: pretrained, previous: previous,
                                     estimates: estimates, makeAdapter: makeAdapter, progress: { step in
             self.events(.adaptation(step: step.step, of: self.options.steps, internalLoss: step.heldAsideInternalLoss))

@@ -57,4 +57,12 @@ final class KernelEstimatorTests: XCTestCase {
         XCTAssertNotNil(estimate)
         XCTAssertTrue((0...1).contains(estimate?.noBlurProbability ?? -1))
     }
+
+    func testReadingsDifferWhenTheKernelOrTheNoBlurCallDoes() {
+        let a = BlurEstimate(covariance: (yy: 2, yx: 0.3, xx: 3), noBlurProbability: 0.1)
+        XCTAssertFalse(a.differs(from: a.scaled(by: 1.05), scale: 2).differs, "5% apart is the same blur")
+        XCTAssertTrue(a.differs(from: a.scaled(by: 3), scale: 2).differs, "three times the size is not")
+        XCTAssertTrue(a.differs(from: BlurEstimate(covariance: a.covariance, noBlurProbability: 0.9), scale: 2).differs)
+        XCTAssertEqual(a.differs(from: a, scale: 2).similarity, 1, accuracy: 1e-9)
+    }
 }

@@ -19,6 +19,8 @@ final class SceneSchedulerTests: XCTestCase {
         var options = ScheduleOptions()
         options.policy = policy
         if let refitTolerance { options.refitTolerance = refitTolerance }
+        // These tests drive the L_IB probe; the estimator's witness is tested through the CLI on real footage.
+        options.blurEstimateWitness = false
         options.steps = steps
         options.warmSteps = warmSteps
         options.lookAhead = lookAhead
