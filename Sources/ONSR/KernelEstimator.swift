@@ -40,6 +40,7 @@ public struct BlurEstimate: Sendable, Equatable {
         return (isNoBlur != other.isNoBlur || similarity < BlurEstimate.sameBlurSimilarity, similarity)
     }
 
+    /// Kernel NCC below which two readings are different blurs (see `differs`).
     public static let sameBlurSimilarity = 0.95
 
     /// The same estimate with the covariance multiplied by `factor`.

@@ -31,7 +31,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR: learning rate of Gd (default for two-phase 3e-3 at x2, 1e-3 at x4; 1e-4 for the other variants).") var lrGd: Float?
     @Option(help: "ONSR: learning rate of Dl.") var lrDl: Float = AdaptationOptions().learningRateDl
     @Option(help: "ONSR: weight λ of the GAN term in Gd's loss.") var ganWeight: Float = AdaptationOptions().ganWeight
-    @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: half the steps, at most 50).") var gdWarmup = 0
+    @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: a tenth of the steps with the learned kernel shape, else half the steps, at most 50).") var gdWarmup = 0
     @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; with --checkpoints both are scored).") var blend: Float = AdaptationOptions().blend
     @Option(parsing: .upToNextOption, help: "ONSR: also score each checkpoint with Gr's weights blended back towards the pretrained ones by these weights (1: the adapted Gr).") var blends: [Float] = []
     @Option(help: "ONSR two-phase: shape of the kernel Gr is fine-tuned through: learned (the blur estimator's, the default), fitted (Gd as fitted) or spectral (Gd's size, the input spectrum's direction).") var kernelShape = StudyVariant.Settings().kernelShape
