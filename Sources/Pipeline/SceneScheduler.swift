@@ -88,8 +88,8 @@ public final class SceneScheduler: FrameProcessor {
     /// The compression of the scene being adapted, and its compressor (seeded by the scene: runs are reproducible).
     private var compression: CompressionProfile?
     private var compressor: PatchCompressor?
-    /// The frames a scene's adaptation reads, and the blur estimator's reading of them (made once, by the first
-    /// fresh adapter of the scene).
+    /// The frames a scene's adaptation reads, and the blur estimator's reading of them (made once per scene, when
+    /// a fresh adapter or the cut decision first needs it).
     private var adaptationFrames: [RGBImage] = []
     private var sceneEstimate: BlurEstimate??
     /// The reading the last fresh adaptation started from: what a later cut compares its own reading with.
