@@ -17,8 +17,6 @@ public final class OnsrUpscaler: FrameUpscaler {
     public let modelChosenByUser: Bool
     /// The Gr the adaptation started from, once it has run (the estimate may have chosen another than `model`).
     public private(set) var startedFrom: ModelInfo?
-    /// The blur estimator's reading of the adapted frame, where two-phase read one.
-    public private(set) var estimate: BlurEstimate?
     private let external: PhotoSet
     private let progress: (AdaptationStep) -> Void
     private var adapted: PretrainedUpscaler?
@@ -46,7 +44,6 @@ public final class OnsrUpscaler: FrameUpscaler {
             // choose the starting Gr (a caller that made its own estimate passes it in the strategy).
             if var twoPhase = strategy as? TwoPhase, twoPhase.kernelShape == .learned {
                 if twoPhase.estimate == nil { twoPhase.estimate = BlurEstimation.estimate(frames: [image], scale: scale) }
-                estimate = twoPhase.estimate
                 model = BlurEstimation.startingModel(model, chosenByUser: modelChosenByUser, estimate: twoPhase.estimate)
                 strategy = twoPhase
             }
