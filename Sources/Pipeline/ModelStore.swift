@@ -63,7 +63,8 @@ public enum ModelStore {
     /// A blur estimator written by `onsr-video train-estimator`, for `scale`.
     public static func loadEstimator(path: String, scale: Int) throws -> KernelEstimator {
         let tensors: [String: Tensor], metadata: [String: String]
-        do { (tensors, metadata) = try SafeTensors.read(path: path) } catch { throw JobError(.dataError, "\(path): \(error)") }
+        // SafeTensors.read's errors name the file already.
+        do { (tensors, metadata) = try SafeTensors.read(path: path) } catch { throw JobError(.dataError, "\(error)") }
         guard metadata["kind"] == "kernel-estimator", let features = metadata["features"].flatMap(Int.init),
               let fileScale = metadata["scale"].flatMap(Int.init) else {
             throw JobError(.dataError, "\(path): not a blur estimator (train one with onsr-video train-estimator)")
@@ -81,7 +82,7 @@ public enum ModelStore {
         do {
             (tensors, metadata) = try SafeTensors.read(path: path)
         } catch {
-            throw JobError(.dataError, "\(path): \(error)")
+            throw JobError(.dataError, "\(error)")
         }
         // BasicSR's training checkpoints nest the weights under params_ema / params in .pth; converted files are flat.
         guard let first = tensors["conv_first.weight"], first.shape.count == 4 else {

@@ -59,10 +59,17 @@ struct EvalCommand: ParsableCommand {
             benchmark.precision = precision.resolved
             var rows: [Benchmark.Row] = []
             let externalSet = methods.contains { $0.hasPrefix("onsr") } ? try DataLocation.externalPhotos(external) : nil
+            // Read once: every method that needs it uses the same estimator.
+            var loadedEstimator: KernelEstimator??
+            func blurEstimator() throws -> KernelEstimator? {
+                if let loadedEstimator { return loadedEstimator }
+                let network = try estimator.map { try ModelStore.loadEstimator(path: $0, scale: scale) } ?? ModelStore.shippedEstimator(scale: scale)
+                loadedEstimator = .some(network)
+                return network
+            }
             for method in methods {
                 if method == "estimator" {
-                    guard let network = try estimator.map({ try ModelStore.loadEstimator(path: $0, scale: scale) })
-                            ?? ModelStore.shippedEstimator(scale: scale) else {
+                    guard let network = try blurEstimator() else {
                         throw JobError(.noInput, "no blur estimator for x\(scale): pass --estimator PATH")
                     }
                     let report = EstimatorReport(benchmark, estimator: network)
@@ -88,7 +95,7 @@ struct EvalCommand: ParsableCommand {
                     let info = try ModelStore.resolve(model, scale: scale)
                     // Two-phase reads the blur estimator when its kernel shape is the learned one or one is named.
                     let reader = variant == .twoPhase && (kernelShape == .learned || estimator != nil)
-                        ? try estimator.map { try ModelStore.loadEstimator(path: $0, scale: scale) } ?? ModelStore.shippedEstimator(scale: scale) : nil
+                        ? try blurEstimator() : nil
                     let estimates = Dictionary(uniqueKeysWithValues: benchmark.cases.map { ($0.name, reader?.estimate(frames: [$0.lr])) })
                     let start = { (item: Benchmark.Case) in
                         BlurEstimation.startingModel(info, chosenByUser: model != nil, estimate: estimates[item.name] ?? nil)
