@@ -23,13 +23,17 @@ public enum ModelStore {
     }
 
     /// Every shipped model, by name.
-    public static func shipped() -> [ModelInfo] {
+    public static func shipped() -> [ModelInfo] { shippedModels }
+
+    /// Read once per process (a static let is initialised once, thread-safely): the files ship with the binary and
+    /// do not change while it runs, and each look-up would otherwise read all of them.
+    private static let shippedModels: [ModelInfo] = {
         guard let folder = shippedFolder,
               let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return [] }
         return names.filter { $0.hasSuffix(".safetensors") && !$0.hasPrefix(estimatorPrefix) }.sorted().compactMap { name in
             try? describe(path: (folder as NSString).appendingPathComponent(name))
         }
-    }
+    }()
 
     /// Resolves `--model`: a shipped model's name or a path to a safetensors file; nil means the default.
     public static func resolve(_ nameOrPath: String?, scale: Int) throws -> ModelInfo {
