@@ -37,6 +37,22 @@ public struct PhotoSet {
     public let names: [String]
     public let images: [RGBImage]
 
+    private init(folder: String, names: [String], images: [RGBImage]) {
+        self.folder = folder
+        self.names = names
+        self.images = images
+    }
+
+    /// The set without the photos at positions 0, n, 2n, ... of the names in byte order (the ones
+    /// `scripts/make-train-crops.py OUT SIDE n` crops): a trainer that leaves them out can be validated on crops of
+    /// them, which it has never seen.
+    public func leavingOut(every n: Int) -> PhotoSet {
+        precondition(n >= 2, "leaving out every photo would leave nothing")
+        let heldOut = Set(names.sorted().enumerated().filter { $0.offset % n == 0 }.map(\.element))
+        let kept = names.indices.filter { !heldOut.contains(names[$0]) }
+        return PhotoSet(folder: folder, names: kept.map { names[$0] }, images: kept.map { images[$0] })
+    }
+
     public init(folder: String, limit: Int? = nil) throws {
         let names = try FrameFolderJob.frameFiles(in: folder)
         guard !names.isEmpty else { throw JobError(.noInput, "\(folder): no PNG or JPEG photos") }

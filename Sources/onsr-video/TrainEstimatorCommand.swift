@@ -30,6 +30,7 @@ struct TrainEstimatorCommand: ParsableCommand {
     @Option(help: "Seed of initial weights and of the patch sequence.") var seed: UInt64 = 1
     @Option(help: "Folder of HR training photos (default: the external set from scripts/setup-data).") var external: String?
     @Option(help: "Steps between checkpoints.") var checkpointEvery = 200
+    @Option(help: "Leave every Nth external photo out of training (names in byte order, from the first: the ones scripts/make-train-crops.py crops with EVERY N), so that crops of them validate the estimator.") var holdOutEvery: Int?
     @Flag(help: "Continue from OUTPUT.checkpoint.safetensors (same options only).") var resume = false
     @Flag(name: [.short, .long], help: "Print nothing but errors.") var quiet = false
 
@@ -38,6 +39,7 @@ struct TrainEstimatorCommand: ParsableCommand {
         guard steps > 0, batch > 0, features > 0 else { throw ValidationError("sizes and counts must be positive") }
         guard (0...1).contains(noBlurShare), (0...1).contains(noisyShare) else { throw ValidationError("shares must lie between 0 and 1") }
         guard noiseLevel >= 0 else { throw ValidationError("--noise-level must not be negative") }
+        guard holdOutEvery.map({ $0 >= 2 }) ?? true else { throw ValidationError("--hold-out-every must be at least 2") }
     }
 
     func run() throws {
@@ -46,7 +48,9 @@ struct TrainEstimatorCommand: ParsableCommand {
             options.scale = scale; options.features = features; options.steps = steps; options.batch = batch
             options.learningRate = learningRate; options.noBlurShare = noBlurShare; options.seed = seed
             options.noisyShare = noisyShare; options.noiseLevel = noiseLevel
-            let photos = try DataLocation.externalPhotos(external)
+            let allPhotos = try DataLocation.externalPhotos(external)
+            let photos = holdOutEvery.map { allPhotos.leavingOut(every: $0) } ?? allPhotos
+            guard !photos.images.isEmpty else { throw JobError(.noInput, "\(allPhotos.folder): no photo left to train on") }
             let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
             let trainer = try EstimatorTrainer(options: options, photos: photos)
             let checkpoint = output + ".checkpoint.safetensors"
@@ -55,13 +59,17 @@ struct TrainEstimatorCommand: ParsableCommand {
                 log.note("resumed at step \(trainer.step) from \(checkpoint)")
             }
             try log.open(truncatingAfter: trainer.step)
-            log.note("training the x\(scale) blur estimator (\(trainer.network.parameterCount) parameters) on \(photos.images.count) photos from \(photos.folder)")
+            let count = photos.images.count, heldOut = allPhotos.images.count - count
+            log.note("training the x\(scale) blur estimator (\(trainer.network.parameterCount) parameters) on \(count) photo\(count == 1 ? "" : "s") from \(photos.folder)"
+                     + (holdOutEvery == nil ? "" : ", \(heldOut) held out"))
             while trainer.step < options.steps {
                 let loss = trainer.trainStep()
                 log.handle(.step(step: trainer.step, of: options.steps, loss: loss, seconds: trainer.seconds))
                 if trainer.step % checkpointEvery == 0 || trainer.step == options.steps { try trainer.saveCheckpoint(to: checkpoint) }
             }
-            try trainer.saveModel(to: output, record: ["seed": String(seed), "photos": String(photos.images.count)])
+            var record = ["seed": String(seed), "photos": String(photos.images.count)]
+            if let holdOutEvery { record["heldOutEvery"] = String(holdOutEvery) }
+            try trainer.saveModel(to: output, record: record)
             log.note("wrote \(output)")
         }
     }

@@ -71,6 +71,27 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("missing.png"), result.stderr)
     }
 
+    /// `train-estimator --hold-out-every N` trains on the photos it does not hold out and says so.
+    func testTrainEstimatorHoldsPhotosOut() throws {
+        // The estimator's crops are 144 pixels wide at x2: larger photos than the Gr trainer's.
+        try FileManager.default.createDirectory(atPath: folder.file("large"), withIntermediateDirectories: false)
+        for i in 0..<2 {
+            var image = RGBImage(width: 160, height: 150)
+            for y in 0..<150 { for x in 0..<160 { image[i, y, x] = Float((x / 5 + y / 7) % 2) } }
+            try ImageFile.writePNG(image, to: folder.file("large/l\(i).png"))
+        }
+        let common = ["train-estimator", "--external", "large", "--features", "4", "--steps", "1", "--batch", "2"]
+        var result = try onsr(common + ["--output", "all.safetensors"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("on 2 photos from"), result.stderr)
+        result = try onsr(common + ["--output", "held.safetensors", "--hold-out-every", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("on 1 photo from") && result.stderr.contains("1 held out"), result.stderr)
+        result = try onsr(common + ["--output", "bad.safetensors", "--hold-out-every", "1"])
+        XCTAssertEqual(result.status, 64, result.stderr)
+        XCTAssertTrue(result.stderr.contains("--hold-out-every"), result.stderr)
+    }
+
     func testEvalPrintsATableAndWritesJSON() throws {
         let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "lanczos", "--json", "eval.json"])
         XCTAssertEqual(result.status, 0, result.stderr)
