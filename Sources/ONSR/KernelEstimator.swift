@@ -60,6 +60,26 @@ public struct BlurEstimate: Sendable, Equatable {
     }
 }
 
+/// Reports carry the reading as {yy, yx, xx, noBlurProbability}.
+extension BlurEstimate: Codable {
+    private enum CodingKeys: String, CodingKey { case yy, yx, xx, noBlurProbability }
+
+    public init(from decoder: Swift.Decoder) throws {
+        let values = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(covariance: (try values.decode(Double.self, forKey: .yy), try values.decode(Double.self, forKey: .yx),
+                               try values.decode(Double.self, forKey: .xx)),
+                  noBlurProbability: try values.decode(Double.self, forKey: .noBlurProbability))
+    }
+
+    public func encode(to encoder: Swift.Encoder) throws {
+        var values = encoder.container(keyedBy: CodingKeys.self)
+        try values.encode(covariance.yy, forKey: .yy)
+        try values.encode(covariance.yx, forKey: .yx)
+        try values.encode(covariance.xx, forKey: .xx)
+        try values.encode(noBlurProbability, forKey: .noBlurProbability)
+    }
+}
+
 /// The network's four outputs and the covariance they stand for. A covariance is coded as (log trace,
 /// (σxx − σyy) / trace, 2σyx / trace): the size on a log scale, since a blur of variance 0.3 and one of 10 differ
 /// in kind, and the shape as a point of the unit disc, which has no angle wrap-around.

@@ -56,6 +56,8 @@ public struct SceneRecord: Codable, Sendable {
     public var adaptation: AdaptationRecord?
     /// The compression reproduced in the scene's external branch, when there was one.
     public var compression: CompressionProfile?
+    /// The blur estimator's reading of the scene, where the scene ran its own adaptation from it.
+    public var blurEstimate: BlurEstimate?
     /// Adaptations at frames after the first (per-frame policy, or `warmSteps`).
     public var laterAdaptations = 0
     public var laterAdaptationSteps = 0
@@ -206,7 +208,7 @@ public final class SceneScheduler: FrameProcessor {
             if scene.adaptation?.kind != .cached { remember(signature) }
         }
         // Only a scene that ran its own adaptation reproduced its compression (a kept or cached model did not).
-        if scene.adaptation?.kind == .full { scene.compression = compression }
+        if scene.adaptation?.kind == .full { (scene.compression, scene.blurEstimate) = (compression, lastEstimate) }
         scenes.append(scene)
         events(.scene(scene))
     }

@@ -17,6 +17,10 @@ public struct EstimatorTrainingOptions: Codable, Sendable, Equatable {
     /// range): sensor noise and grain add high frequencies a blur estimate must see past.
     public var noisyShare = 0.5
     public var noiseLevel = 0.02
+    /// Share of batches put through one random codec round trip with noise (`RealDegradation`: H.264, MPEG-2 or
+    /// MPEG-4 part 2 at archive and web quantisers) after the degradation: coded video's blocks and ringing read as
+    /// sharpness to an estimator that never saw them (nil, as in files written before the option: none).
+    public var codedShare: Double?
     public var seed: UInt64 = 1
 
     public init() {}
@@ -96,6 +100,7 @@ public final class EstimatorTrainer {
             }
             work.append((crop, kernel, noise))
         }
+        let coded = rng.uniform(0, 1) < (options.codedShare ?? 0)
         var patches = [[Float]](repeating: [], count: work.count)
         let (side, offset) = (big / s, margin / s)
         patches.withUnsafeMutableBufferPointer { results in
@@ -108,6 +113,7 @@ public final class EstimatorTrainer {
                 results[i] = patch
             }
         }
+        if coded { patches = RealDegradation.compress(patches, side: p, rng: &rng) }
         return (KernelEstimator.patchTensor(patches), targets)
     }
 

@@ -27,6 +27,7 @@ struct TrainEstimatorCommand: ParsableCommand {
     @Option(help: "Share of patches with no blur beyond bicubic downscaling.") var noBlurShare = 0.25
     @Option(help: "Share of patches given Gaussian noise after the degradation.") var noisyShare = 0.5
     @Option(help: "Largest noise σ (fraction of the full range).") var noiseLevel = 0.02
+    @Option(help: "Share of batches given a random codec round trip (H.264, MPEG-2, MPEG-4 part 2) and noise, as coded video carries.") var codedShare = 0.0
     @Option(help: "Seed of initial weights and of the patch sequence.") var seed: UInt64 = 1
     @Option(help: "Folder of HR training photos (default: the external set from scripts/setup-data).") var external: String?
     @Option(help: "Steps between checkpoints.") var checkpointEvery = 200
@@ -37,7 +38,7 @@ struct TrainEstimatorCommand: ParsableCommand {
     func validate() throws {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4") }
         guard steps > 0, batch > 0, features > 0 else { throw ValidationError("sizes and counts must be positive") }
-        guard (0...1).contains(noBlurShare), (0...1).contains(noisyShare) else { throw ValidationError("shares must lie between 0 and 1") }
+        guard (0...1).contains(noBlurShare), (0...1).contains(noisyShare), (0...1).contains(codedShare) else { throw ValidationError("shares must lie between 0 and 1") }
         guard noiseLevel >= 0 else { throw ValidationError("--noise-level must not be negative") }
         guard holdOutEvery.map({ $0 >= 2 }) ?? true else { throw ValidationError("--hold-out-every must be at least 2") }
     }
@@ -48,6 +49,7 @@ struct TrainEstimatorCommand: ParsableCommand {
             options.scale = scale; options.features = features; options.steps = steps; options.batch = batch
             options.learningRate = learningRate; options.noBlurShare = noBlurShare; options.seed = seed
             options.noisyShare = noisyShare; options.noiseLevel = noiseLevel
+            options.codedShare = codedShare > 0 ? codedShare : nil
             let allPhotos = try DataLocation.externalPhotos(external)
             let photos = holdOutEvery.map { allPhotos.leavingOut(every: $0) } ?? allPhotos
             guard !photos.images.isEmpty else { throw JobError(.noInput, "\(allPhotos.folder): no photo left to train on") }
