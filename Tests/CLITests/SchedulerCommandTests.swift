@@ -61,6 +61,11 @@ final class SchedulerCommandTests: XCTestCase {
         XCTAssertEqual(adaptations.map { $0["kind"] as? String }, ["full", "full", "full"], "\(adaptations)")
         XCTAssertEqual(adaptations.map { $0["steps"] as? Int }, [40, 40, 40])
         XCTAssertEqual(adaptations.compactMap { ($0["probe"] as? [String: Any])?["unchanged"] as? Bool }, [false, false])
+        // Each full adaptation reports the blur estimate it started from (a covariance and a probability; the
+        // synthetic scenes here are no test of its accuracy, which `eval --methods estimator` measures).
+        let readings = try scenes("report.json").map { try XCTUnwrap($0["blurEstimate"] as? [String: Double]) }
+        XCTAssertTrue(readings.allSatisfy { (0...1).contains($0["noBlurProbability"] ?? -1) }, "\(readings)")
+        XCTAssertTrue(readings.allSatisfy { ($0["yy"] ?? -1) > 0 && ($0["xx"] ?? -1) > 0 }, "\(readings)")
     }
 
     func testAdaptNoneRunsNoAdaptationAndBadOptionsAreRefused() throws {

@@ -32,6 +32,15 @@ final class KernelEstimatorTests: XCTestCase {
         XCTAssertGreaterThan(wild.yy * wild.xx - wild.yx * wild.yx, 0)
     }
 
+    /// Reports store the reading as JSON and read back the same estimate.
+    func testEstimateRoundTripsThroughJSON() throws {
+        let estimate = BlurEstimate(covariance: (2.5, -0.75, 1.25), noBlurProbability: 0.125)
+        let data = try JSONEncoder().encode(estimate)
+        let fields = try JSONSerialization.jsonObject(with: data) as! [String: Double]
+        XCTAssertEqual(fields, ["yy": 2.5, "yx": -0.75, "xx": 1.25, "noBlurProbability": 0.125])
+        XCTAssertEqual(try JSONDecoder().decode(BlurEstimate.self, from: data), estimate)
+    }
+
     func testEstimateKernelHasTheEstimatedCovariance() {
         let estimate = BlurEstimate(covariance: (yy: 1.2, yx: 0.5, xx: 2.5), noBlurProbability: 0)
         let measured = KernelComparison.covariance(estimate.kernel(scale: 2))
