@@ -56,8 +56,11 @@ public struct SceneRecord: Codable, Sendable {
     public var adaptation: AdaptationRecord?
     /// The compression reproduced in the scene's external branch, when there was one.
     public var compression: CompressionProfile?
-    /// The blur estimator's reading of the scene, where the scene ran its own adaptation from it.
+    /// The blur estimator's reading of the scene, where the scene ran its own adaptation.
     public var blurEstimate: BlurEstimate?
+    /// The shape of the kernel the scene's Gr was fine-tuned through: learned (from `blurEstimate`), or spectral
+    /// on coded input (`SceneScheduler.makeAdapter`).
+    public var kernelShape: KernelShape?
     /// Adaptations at frames after the first (per-frame policy, or `warmSteps`).
     public var laterAdaptations = 0
     public var laterAdaptationSteps = 0
@@ -90,6 +93,8 @@ public final class SceneScheduler: FrameProcessor {
     /// The compression of the scene being adapted, and its compressor (seeded by the scene: runs are reproducible).
     private var compression: CompressionProfile?
     private var compressor: PatchCompressor?
+    /// Whether the input comes through a block-transform codec (H.264, MPEG-2, MPEG-4 part 2), codec-aware or not.
+    private var inputIsCoded: Bool { source.flatMap { CompressionProfile.Codec(ffmpegName: $0.codecName) } != nil }
     /// The frames a scene's adaptation reads, and the blur estimator's reading of them (made once per scene, when
     /// a fresh adapter or the cut decision first needs it).
     private var adaptationFrames: [RGBImage] = []
@@ -208,18 +213,26 @@ public final class SceneScheduler: FrameProcessor {
             if scene.adaptation?.kind != .cached { remember(signature) }
         }
         // Only a scene that ran its own adaptation reproduced its compression (a kept or cached model did not).
-        if scene.adaptation?.kind == .full { (scene.compression, scene.blurEstimate) = (compression, lastEstimate) }
+        if scene.adaptation?.kind == .full {
+            (scene.compression, scene.blurEstimate, scene.kernelShape) = (compression, lastEstimate, (adapter?.strategy as? TwoPhase)?.kernelShape)
+        }
         scenes.append(scene)
         events(.scene(scene))
     }
 
     /// A fresh adapter (no `gd`) starts Gd at the blur estimator's reading of the scene and fine-tunes Gr through
     /// it (two-phase's learned shape); one that continues a Gd (a warm start, the probe after a cut) keeps that Gd.
+    ///
+    /// Coded input takes the spectral shape instead, as before the estimator: its reading of coded frames is too
+    /// small (even H.264 at CRF 16 halves it on the benchmark's clips and can make it say "no blur"), and
+    /// `scripts/bench-codec 12 100` put ONSR with the learned shape below the spectral one in all six codings
+    /// (codec-aware from fast-x2-g, mean of 5 clips: 31.050 against 31.371 dB at CRF 16, 28.863 against 28.970 at
+    /// CRF 28; docs/onsr-study.md, "Coded video"). The reading is still made: a cut compares it with the last one.
     private func makeAdapter(gd: DegradationNet?, dl: Discriminator?) -> OnlineAdapter {
         var strategy = TwoPhase()
         if gd == nil && strategy.kernelShape == .learned {
-            strategy.estimate = currentEstimate()
-            lastEstimate = strategy.estimate
+            lastEstimate = currentEstimate()
+            if inputIsCoded { strategy.kernelShape = .spectral } else { strategy.estimate = lastEstimate }
         }
         let adapter = OnlineAdapter(gr: gr, external: external!.images, options: adapterSettings, strategy: strategy, gd: gd, dl: dl)
         adapter.compression = compressor

@@ -66,6 +66,20 @@ final class SchedulerCommandTests: XCTestCase {
         let readings = try scenes("report.json").map { try XCTUnwrap($0["blurEstimate"] as? [String: Double]) }
         XCTAssertTrue(readings.allSatisfy { (0...1).contains($0["noBlurProbability"] ?? -1) }, "\(readings)")
         XCTAssertTrue(readings.allSatisfy { ($0["yy"] ?? -1) > 0 && ($0["xx"] ?? -1) > 0 }, "\(readings)")
+        // H.264 input: Gr is fine-tuned through the spectral shape, not the estimate (coded frames read too sharp).
+        XCTAssertEqual(try scenes("report.json").map { $0["kernelShape"] as? String }, ["spectral", "spectral", "spectral"])
+    }
+
+    /// Input without a codec's quantisers (FFV1 here) keeps the learned shape: the estimate's kernel.
+    func testUncodedScenesUseTheEstimatedKernel() throws {
+        try Shell.ffmpeg(["-i", "three.mp4", "-frames:v", "10", "-c:v", "ffv1", "first.mkv"], in: folder.path)
+        let result = try onsr(["first.mkv", "out.mkv", "--method", "onsr", "--steps", "4", "--external", "photos",
+                               "--report", "uncoded.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let scenes = try scenes("uncoded.json")
+        XCTAssertEqual(scenes.count, 1)
+        XCTAssertEqual(scenes.first?["kernelShape"] as? String, "learned")
+        XCTAssertNotNil(scenes.first?["blurEstimate"])
     }
 
     func testAdaptNoneRunsNoAdaptationAndBadOptionsAreRefused() throws {
