@@ -23,7 +23,10 @@ public struct BlurEstimate: Sendable, Equatable {
 
     /// The estimator's call: no blur beyond bicubic downscaling, where the probability exceeds
     /// `noBlurThreshold`.
-    public var isNoBlur: Bool { noBlurProbability > BlurEstimate.noBlurThreshold }
+    public var isNoBlur: Bool { BlurEstimate.callsNoBlur(noBlurProbability) }
+
+    /// The no-blur call for a probability (`isNoBlur`), for reports that keep only the probability.
+    public static func callsNoBlur(_ probability: Double) -> Bool { probability > noBlurThreshold }
 
     /// 0.7, not one half: on training-set crops (11 crops x 6 blind-kernel seeds, `onsr-video eval --photos CROPS
     /// --methods fast-x2-g fast-x2-bicubic estimator --seed N`) the 4 blurred inputs above 0.5 lost 1.88 dB in all

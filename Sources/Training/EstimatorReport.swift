@@ -44,7 +44,7 @@ public struct EstimatorReport: Codable, Sendable {
     }
     /// Share of cases the estimator calls "no extra blur" (`BlurEstimate.isNoBlur`).
     public var noBlurShare: Double {
-        Double(items.filter { $0.noBlurProbability > BlurEstimate.noBlurThreshold }.count) / Double(max(items.count, 1))
+        Double(items.filter { BlurEstimate.callsNoBlur($0.noBlurProbability) }.count) / Double(max(items.count, 1))
     }
 
     static func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }

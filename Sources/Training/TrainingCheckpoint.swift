@@ -31,6 +31,6 @@ enum TrainingCheckpoint {
                                 metadata: [String: String]) throws {
         let temporary = path + ".partial"
         try SafeTensors.write(tensors, to: temporary, storage: storage, metadata: metadata)
-        guard rename(temporary, path) == 0 else { throw JobError(.cannotCreate, "\(path): cannot write \(path)") }
+        guard rename(temporary, path) == 0 else { throw JobError(.cannotCreate, "\(path): cannot write the file") }
     }
 }
