@@ -21,6 +21,9 @@ public struct EstimatorTrainingOptions: Codable, Sendable, Equatable {
     /// MPEG-4 part 2 at archive and web quantisers) after the degradation: coded video's blocks and ringing read as
     /// sharpness to an estimator that never saw them (nil, as in files written before the option: none).
     public var codedShare: Double?
+    /// Photos left out of training (`PhotoSet.leavingOut(every:)`), nil for none: part of the options so that a
+    /// checkpoint resumes only on the same photos.
+    public var holdOutEvery: Int?
     public var seed: UInt64 = 1
 
     public init() {}
@@ -56,6 +59,8 @@ public final class EstimatorTrainer {
     public let network: KernelEstimator
     private let optimiser: Adam
     private let usable: [RGBImage]
+    /// Photos trained on, after the hold-out.
+    public let photoCount: Int
     public private(set) var step = 0
     private var trainingSeconds = 0.0
 
@@ -68,7 +73,10 @@ public final class EstimatorTrainer {
         network = KernelEstimator(options.configuration, seed: options.seed)
         optimiser = Adam(network, learningRate: options.learningRate, betas: (0.9, 0.99))
         let side = KernelEstimator.patchSize * options.scale + 24 * options.scale
-        usable = photos.images.filter { $0.width >= side && $0.height >= side }
+        let trained = options.holdOutEvery.map { photos.leavingOut(every: $0) } ?? photos
+        guard !trained.images.isEmpty else { throw JobError(.noInput, "\(photos.folder): no photo left to train on") }
+        photoCount = trained.images.count
+        usable = trained.images.filter { $0.width >= side && $0.height >= side }
         guard !usable.isEmpty else { throw JobError(.dataError, "\(photos.folder): no photo is at least \(side)x\(side) pixels") }
     }
 

@@ -50,9 +50,8 @@ struct TrainEstimatorCommand: ParsableCommand {
             options.learningRate = learningRate; options.noBlurShare = noBlurShare; options.seed = seed
             options.noisyShare = noisyShare; options.noiseLevel = noiseLevel
             options.codedShare = codedShare > 0 ? codedShare : nil
-            let allPhotos = try DataLocation.externalPhotos(external)
-            let photos = holdOutEvery.map { allPhotos.leavingOut(every: $0) } ?? allPhotos
-            guard !photos.images.isEmpty else { throw JobError(.noInput, "\(allPhotos.folder): no photo left to train on") }
+            options.holdOutEvery = holdOutEvery
+            let photos = try DataLocation.externalPhotos(external)
             let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
             let trainer = try EstimatorTrainer(options: options, photos: photos)
             let checkpoint = output + ".checkpoint.safetensors"
@@ -61,7 +60,7 @@ struct TrainEstimatorCommand: ParsableCommand {
                 log.note("resumed at step \(trainer.step) from \(checkpoint)")
             }
             try log.open(truncatingAfter: trainer.step)
-            let count = photos.images.count, heldOut = allPhotos.images.count - count
+            let count = trainer.photoCount, heldOut = photos.images.count - count
             log.note("training the x\(scale) blur estimator (\(trainer.network.parameterCount) parameters) on \(count) photo\(count == 1 ? "" : "s") from \(photos.folder)"
                      + (holdOutEvery == nil ? "" : ", \(heldOut) held out"))
             while trainer.step < options.steps {
@@ -69,7 +68,7 @@ struct TrainEstimatorCommand: ParsableCommand {
                 log.handle(.step(step: trainer.step, of: options.steps, loss: loss, seconds: trainer.seconds))
                 if trainer.step % checkpointEvery == 0 || trainer.step == options.steps { try trainer.saveCheckpoint(to: checkpoint) }
             }
-            var record = ["seed": String(seed), "photos": String(photos.images.count)]
+            var record = ["seed": String(seed), "photos": String(count)]
             if let holdOutEvery { record["heldOutEvery"] = String(holdOutEvery) }
             try trainer.saveModel(to: output, record: record)
             log.note("wrote \(output)")

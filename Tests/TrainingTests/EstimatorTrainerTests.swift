@@ -51,6 +51,19 @@ final class EstimatorTrainerTests: XCTestCase {
         XCTAssertThrowsError(try ModelStore.loadEstimator(path: folder.file("estimator.safetensors"), scale: 4))
     }
 
+    /// Holding photos out is part of the run: a checkpoint made on other photos does not resume.
+    func testHeldOutPhotosAreLeftOutAndBindTheCheckpoint() throws {
+        var options = tinyOptions()
+        options.holdOutEvery = 2
+        let heldOut = try EstimatorTrainer(options: options, photos: photos)
+        XCTAssertEqual(heldOut.photoCount, 1)
+        heldOut.trainStep()
+        try heldOut.saveCheckpoint(to: folder.file("held.safetensors"))
+        let allPhotos = try EstimatorTrainer(options: tinyOptions(), photos: photos)
+        XCTAssertEqual(allPhotos.photoCount, 2)
+        XCTAssertThrowsError(try allPhotos.resume(from: folder.file("held.safetensors")))
+    }
+
     func testBatchesMixBothClassesWithValidTargets() throws {
         var options = tinyOptions()
         options.batch = 64
