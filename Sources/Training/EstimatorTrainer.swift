@@ -24,6 +24,10 @@ public struct EstimatorTrainingOptions: Codable, Sendable, Equatable {
     /// Photos left out of training (`PhotoSet.leavingOut(every:)`), nil for none: part of the options so that a
     /// checkpoint resumes only on the same photos.
     public var holdOutEvery: Int?
+    /// Largest factor the HR photo is shrunk by (antialiased bicubic) before a crop is degraded, drawn per patch
+    /// from 1 up to it; nil (files written before the option) for none. The photos' own sharpness is part of
+    /// what the estimator reads as "the kernel": 44 wallpapers of one resolution teach it one sharpness.
+    public var rescaleMax: Double?
     public var seed: UInt64 = 1
 
     public init() {}
@@ -85,12 +89,13 @@ public final class EstimatorTrainer {
     public func batch(at step: Int) -> (patches: Tensor, targets: [EstimatorTarget]) {
         var rng = SeededRandom(seed: options.seed &* 0x2545_F491 &+ UInt64(step))
         let (s, big, p) = (options.scale, cropSide, KernelEstimator.patchSize)
-        var work: [(crop: [Float], kernel: BlurKernel?, noise: [Float])] = []
+        var work: [(crop: [Float], source: Int, kernel: BlurKernel?, noise: [Float])] = []
         var targets: [EstimatorTarget] = []
         for _ in 0..<options.batch {
             let image = usable[rng.index(usable.count)]
-            let crop = dihedral(image.crop(top: rng.index(image.height - big + 1), left: rng.index(image.width - big + 1), height: big, width: big),
-                                size: big, transform: rng.index(8))
+            let source = options.rescaleMax.map { min(Int((Double(big) * rng.uniform(1, $0)).rounded()), image.height, image.width) } ?? big
+            let crop = dihedral(image.crop(top: rng.index(image.height - source + 1), left: rng.index(image.width - source + 1), height: source, width: source),
+                                size: source, transform: rng.index(8))
             var kernel: BlurKernel?
             if rng.uniform(0, 1) < options.noBlurShare {
                 targets.append(EstimatorTarget(noBlur: true, code: (0, 0, 0)))
@@ -106,14 +111,16 @@ public final class EstimatorTrainer {
                 let sigma = Float(rng.uniform(0, options.noiseLevel))
                 noise = (0..<(3 * p * p)).map { _ in sigma * rng.normal() }
             }
-            work.append((crop, kernel, noise))
+            work.append((crop, source, kernel, noise))
         }
         let coded = rng.uniform(0, 1) < (options.codedShare ?? 0)
         var patches = [[Float]](repeating: [], count: work.count)
         let (side, offset) = (big / s, margin / s)
         patches.withUnsafeMutableBufferPointer { results in
             Parallel.each(work.count) { i in
-                let (crop, kernel, noise) = work[i]
+                let (original, source, kernel, noise) = work[i]
+                let crop = source == big ? original
+                    : Resampler(inputWidth: source, inputHeight: source, outputWidth: big, outputHeight: big, kernel: .bicubic).apply(original, channels: 3)
                 let low = kernel.map { Degrade.blurSubsample(crop, channels: 3, height: big, width: big, kernel: $0, scale: s) }
                     ?? Degrade.bicubic(crop, channels: 3, height: big, width: big, scale: s)
                 var patch = RGBImage(width: side, height: side, pixels: low).crop(top: offset, left: offset, height: p, width: p)

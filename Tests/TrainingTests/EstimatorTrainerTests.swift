@@ -102,6 +102,36 @@ final class EstimatorTrainerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(differing, 3, "coded batches should differ from the clean ones")
     }
 
+    /// Shrinking the HR photo before the crop is degraded raises the frequencies a patch holds: on the same photos,
+    /// rescaled batches have larger differences between neighbouring pixels (patches are normalised to unit
+    /// deviation, so this is their sharpness, not their contrast), and they stay reproducible.
+    func testRescaledCropsAreSharperAndReproducible() throws {
+        let large = try TemporaryFolder("onsr-estimator-large")
+        defer { large.remove() }
+        let photos = try TrainingPhotos.make(count: 2, width: 320, height: 320, in: large)
+        var options = tinyOptions()
+        options.batch = 8
+        let plain = try EstimatorTrainer(options: options, photos: photos)
+        options.rescaleMax = 2
+        let rescaled = try EstimatorTrainer(options: options, photos: photos)
+        let again = try EstimatorTrainer(options: options, photos: photos)
+        func neighbourEnergy(_ trainer: EstimatorTrainer) -> Double {
+            var total = 0.0, count = 0
+            for step in 0..<3 {
+                let patches = trainer.batch(at: step).patches
+                let (n, c, h, w) = (patches.shape[0], patches.shape[1], patches.shape[2], patches.shape[3])
+                for plane in 0..<(n * c) { for y in 0..<h { for x in 1..<w {
+                    let d = Double(patches.values[(plane * h + y) * w + x] - patches.values[(plane * h + y) * w + x - 1])
+                    total += d * d; count += 1
+                } } }
+            }
+            return total / Double(count)
+        }
+        XCTAssertEqual(rescaled.batch(at: 1).patches.values, again.batch(at: 1).patches.values)
+        let (before, after) = (neighbourEnergy(plain), neighbourEnergy(rescaled))
+        XCTAssertGreaterThan(after, before * 1.2, "rescaled patches should hold higher frequencies (\(after) against \(before))")
+    }
+
     func testLossGradientMatchesFiniteDifferences() {
         let targets = [EstimatorTarget(noBlur: true, code: (0, 0, 0)), EstimatorTarget(noBlur: false, code: (1.5, 0.3, -0.2))]
         let output = Tensor(shape: [2, KernelCode.outputs], values: [0.3, -0.4, 0.9, 0.1, -1.2, 1.1, 0.45, -0.5])
