@@ -12,7 +12,7 @@ import json, math, os, statistics, subprocess, sys, tempfile, time
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, ".build/release/onsr-video")
+BIN = os.environ.get("ONSR_VIDEO_BIN", os.path.join(ROOT, ".build/release/onsr-video"))
 BENCH = os.path.join(ROOT, ".build/release/onsr-bench")
 SAMPLE = os.path.join(ROOT, "samples/cockatoo-320x180.mp4")
 

@@ -11,6 +11,16 @@ public struct DecodedImage: Sendable {
     /// The alpha plane (`width * height` values in [0, 1], row-major) of a picture that has one; nil when it has
     /// none or is a palette picture whose entries are all opaque.
     public var alpha: [Float]? = nil
+    /// FFmpeg's name of the picture's codec ("png", "mjpeg", ...).
+    public var codecName: String = ""
+    /// True where the picture was stored with fewer chroma than luma samples (most JPEGs: 4:2:0).
+    public var chromaSubsampled = false
+
+    /// True for a picture stored with lossy block coding (JPEG): its blocks and ringing are part of what it shows.
+    public var isLossyCoded: Bool { DecodedImage.lossyCodecs.contains(codecName) }
+
+    /// Still-picture codecs whose artefacts an estimate of the blur would read as detail.
+    public static let lossyCodecs: Set<String> = ["mjpeg", "jpeg2000", "webp"]
 }
 
 /// Reads PNG / JPEG (and other formats FFmpeg's image2 demuxer knows) and writes PNG.
@@ -49,7 +59,8 @@ public enum ImageFile {
         var alpha = try converter.alphaPlane(from: frame)
         // Every palette format counts as having alpha; a palette without transparent entries has none to keep.
         if frame.pixelFormat.isPalette, alpha?.allSatisfy({ $0 >= 1 }) == true { alpha = nil }
-        return DecodedImage(image: image, bitDepth: frame.pixelFormat.bitDepth > 8 ? 16 : 8, grey: frame.pixelFormat.isGrey, alpha: alpha)
+        return DecodedImage(image: image, bitDepth: frame.pixelFormat.bitDepth > 8 ? 16 : 8, grey: frame.pixelFormat.isGrey, alpha: alpha,
+                            codecName: demuxer.streams[index].codecName, chromaSubsampled: frame.pixelFormat.hasSubsampledChroma)
     }
 
     /// Encodes `image` as an 8- or 16-bit RGB PNG (grey: its BT.601 luma, which is the grey value itself where

@@ -69,6 +69,12 @@ extension AVPixelFormat {
         return descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_PAL) != 0
     }
 
+    /// True where chroma has fewer samples than luma (4:2:0, 4:2:2, 4:1:1).
+    public var hasSubsampledChroma: Bool {
+        guard let descriptor = av_pix_fmt_desc_get(self) else { return false }
+        return descriptor.pointee.log2_chroma_w > 0 || descriptor.pointee.log2_chroma_h > 0
+    }
+
     /// Bits per component of the first component.
     public var bitDepth: Int {
         guard let descriptor = av_pix_fmt_desc_get(self) else { return 8 }

@@ -12,6 +12,8 @@ public struct CompressionProfile: Codable, Sendable, Equatable, CustomStringConv
         case mpeg2
         /// MPEG-4 part 2 at a constant quantiser scale.
         case mpeg4
+        /// JPEG (FFmpeg's mjpeg encoder at a constant quantiser scale, intra only): stills and Motion JPEG.
+        case jpeg
 
         /// The input codec (FFmpeg's name) this one stands for, nil when none is reproduced.
         public init?(ffmpegName: String) {
@@ -19,6 +21,7 @@ public struct CompressionProfile: Codable, Sendable, Equatable, CustomStringConv
             case "h264": self = .h264
             case "mpeg2video", "mpeg1video": self = .mpeg2
             case "mpeg4", "h263", "msmpeg4v3": self = .mpeg4
+            case "mjpeg": self = .jpeg
             default: return nil
             }
         }
@@ -28,12 +31,14 @@ public struct CompressionProfile: Codable, Sendable, Equatable, CustomStringConv
             case .h264: return "libx264"
             case .mpeg2: return "mpeg2video"
             case .mpeg4: return "mpeg4"
+            case .jpeg: return "mjpeg"
             }
         }
     }
 
     public var codec: Codec
-    /// H.264 QP (0-51) or MPEG qscale (1-31, `-qscale:v` units), as `QuantiserReading` reports them.
+    /// H.264 QP (0-51) or MPEG / JPEG qscale (1-31, `-qscale:v` units), as `QuantiserReading` and
+    /// `JPEGQuantiser` report them.
     public var quantiser: Double
     /// Chroma subsampled 2x2 (4:2:0), or kept whole (4:4:4).
     public var chromaSubsampled = true
@@ -131,13 +136,19 @@ public final class PatchCompressor {
         var settings = EncoderSettings()
         settings.codec = profile.codec.encoderName
         settings.threads = 1
-        settings.pixelFormat = profile.chromaSubsampled ? "yuv420p" : (profile.codec == .h264 ? "yuv444p" : "yuv420p")
+        // JPEG is full range (JFIF); the others are coded in video range.
+        let fullRange = profile.codec == .jpeg
+        switch profile.codec {
+        case .h264: settings.pixelFormat = profile.chromaSubsampled ? "yuv420p" : "yuv444p"
+        case .jpeg: settings.pixelFormat = profile.chromaSubsampled ? "yuvj420p" : "yuvj444p"
+        case .mpeg2, .mpeg4: settings.pixelFormat = "yuv420p"
+        }
         switch profile.codec {
         case .h264:
             let qp = Int(profile.quantiser.rounded())
             // One QP for every frame type: the reading averages the input's I, P and B frames into one number.
             settings.options = [("qp", String(min(max(qp, 0), 51))), ("x264-params", "ipratio=1:pbratio=1"), ("bf", "0")]
-        case .mpeg2, .mpeg4:
+        case .mpeg2, .mpeg4, .jpeg:
             let lambda = Int((min(max(profile.quantiser, 1), 31) * 118).rounded())  // FF_QP2LAMBDA
             settings.options = [("flags", "+qscale"), ("global_quality", String(lambda)), ("bf", "0")]
         }
@@ -151,7 +162,7 @@ public final class PatchCompressor {
         var decoded: [RGBImage] = []
         func drainDecoder() throws {
             while case .output = try decoder.receive(into: frame) {
-                decoded.append(try converter.rgbImage(from: frame, matrix: .bt601, fullRange: false))
+                decoded.append(try converter.rgbImage(from: frame, matrix: .bt601, fullRange: fullRange))
             }
         }
         func drainEncoder() throws {
@@ -161,7 +172,7 @@ public final class PatchCompressor {
             }
         }
         for (index, picture) in pictures.enumerated() {
-            let input = try converter.frame(from: picture, format: encoder.pixelFormat, matrix: .bt601, fullRange: false)
+            let input = try converter.frame(from: picture, format: encoder.pixelFormat, matrix: .bt601, fullRange: fullRange)
             input.pts = Int64(index)
             try encoder.send(input)
             try drainEncoder()

@@ -25,6 +25,14 @@ public enum CompressionEstimate {
                                   predictedShare: predicted)
     }
 
+    /// The compression of a still picture read from `path`: a JPEG's quantiser (from its table, `JPEGQuantiser`),
+    /// its chroma subsampling and the noise the flat-region estimator finds. Nil for anything but JPEG.
+    public static func profile(picture: DecodedImage, path: String) -> CompressionProfile? {
+        guard CompressionProfile.Codec(ffmpegName: picture.codecName) == .jpeg, let qscale = JPEGQuantiser.qscale(path: path) else { return nil }
+        return CompressionProfile(codec: .jpeg, quantiser: qscale, chromaSubsampled: picture.chromaSubsampled,
+                                  noiseSigma: NoiseEstimate.sigma(of: picture.image) ?? 0)
+    }
+
     /// A compressor for `profile`, tried once on a small batch so that a codec this FFmpeg lacks is an error here,
     /// not a silent fallback in every step.
     public static func compressor(_ profile: CompressionProfile, seed: UInt64) throws -> PatchCompressor {

@@ -1,6 +1,7 @@
 import Foundation
 import Decode
 import Engine
+import ONSR
 
 /// Upscales still images: one file, or a folder of numbered frames (PNG / JPEG) into PNGs of the same names.
 public struct FrameFolderJob {
@@ -24,6 +25,10 @@ public struct FrameFolderJob {
         /// Pictures whose alpha plane was kept (nil when none had one), and how that plane was upscaled.
         public var alphaFrames: Int? = nil
         public var alphaMethod: String? = nil
+        /// ONSR on one picture: the kernel shape Gr was fine-tuned through, and the picture's compression the
+        /// external branch reproduced (nil when none).
+        public var kernelShape: KernelShape? = nil
+        public var compression: CompressionProfile? = nil
     }
 
     /// Frames go through this in name order, as a video's frames do (a scene scheduler adapts per scene).

@@ -22,6 +22,19 @@ public final class OnsrUpscaler: FrameUpscaler {
     private var adapted: PretrainedUpscaler?
     /// The adaptation history of the last adaptation.
     public private(set) var history: [AdaptationStep] = []
+    /// Set where the picture was stored with lossy coding (JPEG): Gr is then fine-tuned through the spectral
+    /// kernel shape, as coded video is (`SceneScheduler.makeAdapter`), and the estimate only picks the starting Gr.
+    /// The estimator reads the coding's blocks and ringing as detail: on JPEG stills the learned shape put the
+    /// `image` default below the unadapted model (docs/onsr-study.md, "JPEG stills").
+    public var inputIsCoded = false
+    /// The picture's compression, where it can be reproduced (JPEG): the external branch then compresses its LR
+    /// patches so, L_EB = |x_e − Gr(C(D(x_e) + n))|, and Gr learns to undo this picture's coding instead of
+    /// sharpening it. Setting it marks the input coded.
+    public var compression: CompressionProfile? {
+        didSet { if compression != nil { inputIsCoded = true } }
+    }
+    /// The kernel shape Gr was fine-tuned through, once a two-phase adaptation has run (nil for other strategies).
+    public private(set) var kernelShape: KernelShape?
 
     /// The element type the adapted model upscales in (adaptation itself is fp32).
     public let precision: ElementType
@@ -45,9 +58,11 @@ public final class OnsrUpscaler: FrameUpscaler {
             if var twoPhase = strategy as? TwoPhase, twoPhase.kernelShape == .learned {
                 if twoPhase.estimate == nil { twoPhase.estimate = BlurEstimation.estimate(frames: [image], scale: scale) }
                 model = BlurEstimation.startingModel(model, chosenByUser: modelChosenByUser, estimate: twoPhase.estimate)
+                if inputIsCoded { (twoPhase.kernelShape, twoPhase.estimate) = (.spectral, nil) }
                 strategy = twoPhase
             }
             startedFrom = model
+            kernelShape = (strategy as? TwoPhase)?.kernelShape
             let upscaler = try PretrainedUpscaler(model: model, precision: precision)
             let gr = upscaler.network
             if options.steps > 0 {
@@ -55,6 +70,7 @@ public final class OnsrUpscaler: FrameUpscaler {
                 try AdaptationInputCheck.external(external, options: options, scale: scale)
                 gr.setTrainable(true)
                 let adapter = OnlineAdapter(gr: gr, external: external.images, options: options, strategy: strategy)
+                adapter.compression = try compression.map { try CompressionEstimate.compressor($0, seed: options.seed) }
                 history = adapter.adapt(frames: [image], progress: progress)
                 gr.setTrainable(false)
             }

@@ -151,14 +151,19 @@ struct ImageCommand: ParsableCommand {
             options.chosenMethod = options.chosenMethod ?? .onsr
             options.chosenSteps = options.chosenSteps ?? 200
             // Bad input fails before the adaptation's setup (external photos, model) costs anything.
-            if options.method == .onsr { _ = try FrameFolderJob.readImage(input) }
+            let decoded = options.method == .onsr ? try FrameFolderJob.readImage(input) : nil
             let steps = options.steps
             let compute = try options.computeReport(for: common)
             common.announce(compute)
             let upscaler = try options.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
+            if let onsr = upscaler as? OnsrUpscaler, let decoded {
+                onsr.inputIsCoded = decoded.isLossyCoded
+                onsr.compression = CompressionEstimate.profile(picture: decoded, path: input)
+            }
             let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
             var report = try job.runImage(input, into: output)
             report.compute = compute
+            if let onsr = upscaler as? OnsrUpscaler { (report.kernelShape, report.compression) = (onsr.kernelShape, onsr.compression) }
             try common.report.map { try JSONReport.write(report, to: $0) }
         }
     }

@@ -60,6 +60,19 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("image.json")))) as! [String: Any]
         XCTAssertEqual(report["method"] as? String, "onsr:two-phase:tiny")
+        XCTAssertEqual(report["kernelShape"] as? String, "learned")
+        XCTAssertNil(report["compression"], "a PNG carries no coding to reproduce")
+        // A JPEG: its quantiser is read from the file and reproduced on the external patches; the kernel shape is the
+        // spectral one (the estimator reads the blocks as detail).
+        try Shell.ffmpeg(["-i", "photos/p0.png", "-q:v", "6", "p0.jpg"], in: folder.path)
+        result = try onsr(["image", "p0.jpg", "jpeg.png", "--model", "tiny.safetensors", "--external", "photos", "--steps", "2",
+                           "--report", "jpeg.json", "-q"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let jpeg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("jpeg.json")))) as! [String: Any]
+        XCTAssertEqual(jpeg["kernelShape"] as? String, "spectral")
+        let compression = try XCTUnwrap(jpeg["compression"] as? [String: Any])
+        XCTAssertEqual(compression["codec"] as? String, "jpeg")
+        XCTAssertEqual(compression["quantiser"] as? Double ?? 0, 6, accuracy: 0.25)
         result = try onsr(["image", "photos/p0.png", "plain.png", "--model", "tiny.safetensors", "--method", "pretrained",
                            "--report", "plain.json", "-q"])
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -44,6 +44,19 @@ final class ImageFileTests: XCTestCase {
         } } }
     }
 
+    /// The codec is kept, so that `image` can tell a JPEG (lossy blocks) from a PNG.
+    func testCodecNameTellsJPEGFromPNG() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        try ImageFile.writePNG(gradient(width: 32, height: 16), to: folder.file("g.png"))
+        try Shell.ffmpeg(["-i", "g.png", "-q:v", "3", "g.jpg"], in: folder.path)
+        let png = try ImageFile.read(path: folder.file("g.png")), jpeg = try ImageFile.read(path: folder.file("g.jpg"))
+        XCTAssertEqual(png.codecName, "png")
+        XCTAssertFalse(png.isLossyCoded)
+        XCTAssertEqual(jpeg.codecName, "mjpeg")
+        XCTAssertTrue(jpeg.isLossyCoded)
+    }
+
     func testNonImageIsAnError() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }

@@ -2,6 +2,7 @@ import Decode
 import Engine
 import ONSR
 import Pipeline
+import TestSupport
 import XCTest
 
 /// A scene's compression profile from its frames' coding.
@@ -24,6 +25,23 @@ final class CompressionEstimateTests: XCTestCase {
         let full = CompressionEstimate.profile(source: SourceStream(codecName: "mpeg2video", pixelFormatName: "yuv444p"), frames: frames)
         XCTAssertEqual(full?.codec, .mpeg2)
         XCTAssertEqual(full?.chromaSubsampled, false)
+    }
+
+    /// A JPEG still: the quantiser from its table, 4:2:0 from its pixel format; a PNG has nothing to reproduce.
+    func testProfileOfAStillPicture() throws {
+        let folder = try TemporaryFolder()
+        defer { folder.remove() }
+        var image = RGBImage(width: 64, height: 48)
+        for y in 0..<48 { for x in 0..<64 { for c in 0..<3 { image[c, y, x] = Float((x * (c + 2) + y * 3) % 31) / 30 } } }
+        try ImageFile.writePNG(image, to: folder.file("p.png"))
+        try Shell.ffmpeg(["-i", "p.png", "-q:v", "7", "-pix_fmt", "yuvj420p", "p.jpg"], in: folder.path)
+        try Shell.ffmpeg(["-i", "p.png", "-q:v", "7", "-pix_fmt", "yuvj444p", "full.jpg"], in: folder.path)
+        let jpeg = try XCTUnwrap(CompressionEstimate.profile(picture: ImageFile.read(path: folder.file("p.jpg")), path: folder.file("p.jpg")))
+        XCTAssertEqual(jpeg.codec, .jpeg)
+        XCTAssertEqual(jpeg.quantiser, 7, accuracy: 0.2)
+        XCTAssertTrue(jpeg.chromaSubsampled)
+        XCTAssertEqual(try CompressionEstimate.profile(picture: ImageFile.read(path: folder.file("full.jpg")), path: folder.file("full.jpg"))?.chromaSubsampled, false)
+        XCTAssertNil(CompressionEstimate.profile(picture: try ImageFile.read(path: folder.file("p.png")), path: folder.file("p.png")))
     }
 
     func testNothingToReproduce() {

@@ -1,0 +1,59 @@
+import Decode
+import Engine
+import ONSR
+import Pipeline
+import XCTest
+
+/// ONSR as `image` runs it: one adaptation on the first picture, then the adapted Gr.
+final class OnsrUpscalerTests: XCTestCase {
+    var fixture: TinyAdaptationFixture!
+
+    override func setUpWithError() throws { fixture = try TinyAdaptationFixture("onsr-upscaler") }
+    override func tearDown() { fixture.remove() }
+
+    func makeUpscaler(coded: Bool) -> OnsrUpscaler {
+        var options = TinyAdaptationFixture.adaptation
+        options.steps = 2
+        let upscaler = OnsrUpscaler(model: fixture.model, external: fixture.photos, options: options)
+        upscaler.inputIsCoded = coded
+        return upscaler
+    }
+
+    /// A JPEG picture is fine-tuned through the spectral shape (the estimator reads its blocks as detail); a
+    /// lossless one through the estimate's kernel.
+    func testCodedPicturesTakeTheSpectralShape() throws {
+        let picture = SyntheticShots.frame(shot: 1, t: 2, width: 64, height: 64)
+        let lossless = makeUpscaler(coded: false)
+        let plain = try lossless.upscale(picture)
+        XCTAssertEqual(lossless.kernelShape, .learned)
+        let coded = makeUpscaler(coded: true)
+        let output = try coded.upscale(picture)
+        XCTAssertEqual(coded.kernelShape, .spectral)
+        XCTAssertEqual([output.width, output.height], [128, 128])
+        XCTAssertEqual(coded.history.count, 2)
+        XCTAssertNotEqual(output.pixels, plain.pixels, "a different kernel shape should fine-tune Gr differently")
+    }
+
+    /// With the picture's compression, the external branch codes its LR patches so (and the input counts as coded).
+    func testACompressionProfileIsReproducedOnTheExternalPatches() throws {
+        let upscaler = makeUpscaler(coded: false)
+        upscaler.compression = CompressionProfile(codec: .jpeg, quantiser: 12)
+        XCTAssertTrue(upscaler.inputIsCoded)
+        let picture = SyntheticShots.frame(shot: 2, t: 1, width: 64, height: 64)
+        let coded = try upscaler.upscale(picture)
+        XCTAssertEqual(upscaler.kernelShape, .spectral)
+        let plain = makeUpscaler(coded: true)
+        XCTAssertNotEqual(try plain.upscale(picture).pixels, coded.pixels, "coded external patches should train Gr differently")
+    }
+
+    func testTheFirstPictureAdaptsAndLaterOnesReuseIt() throws {
+        let upscaler = makeUpscaler(coded: false)
+        XCTAssertNil(upscaler.kernelShape)
+        _ = try upscaler.upscale(SyntheticShots.frame(shot: 0, t: 0, width: 64, height: 64))
+        let history = upscaler.history
+        XCTAssertEqual(history.count, 2)
+        _ = try upscaler.upscale(SyntheticShots.frame(shot: 1, t: 0, width: 64, height: 64))
+        XCTAssertEqual(upscaler.history.count, history.count, "only the first picture adapts")
+        XCTAssertEqual(upscaler.startedFrom?.name, fixture.model.name)
+    }
+}

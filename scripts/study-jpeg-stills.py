@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""`onsr-video image` on JPEG stills (docs/onsr-study.md, "JPEG stills"): the 12 held-out photos blurred with seeded
+blind kernels (λ1, λ2 ~ U(0.6, 5), any angle; the blind benchmark's range) and halved, then stored as PNG and as
+JPEG (ffmpeg's mjpeg, 4:2:0, at each qscale given); for each, the Y-PSNR against the photo of the default `image`
+(ONSR, 200 steps, blend 0.5, no `--model`: the blur estimate picks the starting Gr) and of `--method pretrained`
+(fast-x2-g), and the Gr the default started from. The kernels are this script's own (seed 1), not `eval`'s.
+Usage: python3 scripts/study-jpeg-stills.py [QSCALE ...]   (default 3 8; after scripts/setup and scripts/setup-data;
+ONSR_STUDY_PHOTOS=home,flower runs only the photos whose names contain one of those; the kernels stay each photo's)"""
+import glob
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import numpy as np  # noqa: E402
+
+from bench_video import BIN, ROOT, read_frames, gaussian_kernel, blur_subsample, psnr_y  # noqa: E402
+
+
+def write_image(frame, path, qscale=None):
+    h, w, _ = frame.shape
+    data = (np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes()
+    codec = ["-c:v", "png"] if qscale is None else ["-c:v", "mjpeg", "-q:v", str(qscale), "-pix_fmt", "yuvj420p"]
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
+                    "-i", "-", "-frames:v", "1"] + codec + [path], input=data, check=True)
+
+
+def upscale(source, output, extra):
+    report = output + ".json"
+    subprocess.run([BIN, "image", source, output, "--overwrite", "--quiet", "--report", report] + extra, check=True)
+    with open(report) as handle:
+        method = json.load(handle)["method"]
+    return read_frames(output)[0], method
+
+
+def main():
+    qscales = [int(q) for q in sys.argv[1:]] or [3, 8]
+    photos = sorted(glob.glob(os.path.join(ROOT, "data/eval/*.png")))
+    rng = np.random.default_rng(1)
+    rows = {}
+    with tempfile.TemporaryDirectory() as work:
+        only = [p for p in os.environ.get("ONSR_STUDY_PHOTOS", "").split(",") if p]
+        for photo in photos:
+            name = os.path.basename(photo)
+            l1, l2, theta = rng.uniform(0.6, 5), rng.uniform(0.6, 5), rng.uniform(0, math.pi)
+            if only and not any(p in name for p in only):
+                continue
+            hr = read_frames(photo)[0]
+            hr = hr[:hr.shape[0] // 2 * 2, :hr.shape[1] // 2 * 2]
+            lr = blur_subsample(hr[None], gaussian_kernel(l1, l2, theta, size=16), s=2)[0]
+            for label, q in [("png", None)] + [(f"jpeg q{q}", q) for q in qscales]:
+                source = os.path.join(work, "in.png" if q is None else "in.jpg")
+                write_image(lr, source, q)
+                default, started = upscale(source, os.path.join(work, "default.png"), [])
+                fixed, _ = upscale(source, os.path.join(work, "fixed.png"), ["--method", "pretrained", "--model", "fast-x2-g"])
+                cells = (psnr_y(fixed[None], hr[None]), psnr_y(default[None], hr[None]), started.split(":")[-1])
+                rows.setdefault(label, []).append(cells)
+                print(f"{name:28s} {label:9s} tr {l1 + l2:5.2f}  fast-x2-g {cells[0]:.3f}  image default {cells[1]:.3f}"
+                      f" ({cells[1] - cells[0]:+.2f}, from {cells[2]})", flush=True)
+    for label, cells in rows.items():
+        gains = [d - f for f, d, _ in cells]
+        bicubic_starts = sum(1 for *_, m in cells if m == "fast-x2-bicubic")
+        print(f"{label:9s} fast-x2-g {np.mean([c[0] for c in cells]):.3f}  default {np.mean([c[1] for c in cells]):.3f}"
+              f"  gain {np.mean(gains):+.2f} (worst {min(gains):+.2f})  started from fast-x2-bicubic: {bicubic_starts} of {len(cells)}")
+
+
+if __name__ == "__main__":
+    main()
