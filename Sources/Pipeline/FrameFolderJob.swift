@@ -121,6 +121,8 @@ public struct FrameFolderJob {
             }
             throw error
         }
+        // Named after the run: an adaptation may have chosen its starting Gr from the blur estimate.
+        report.method = processor.name
         report.scenes = summary.scenes.isEmpty ? nil : summary.scenes
         report.skippedFrames = unreadable.isEmpty ? nil : unreadable.map(\.name)
         report.wallSeconds = wall.seconds
@@ -160,6 +162,7 @@ public struct FrameFolderJob {
                             secondsRead: 0, secondsUpscale: 0, secondsWrite: 0, wallSeconds: 0)
         let wall = Stopwatch()
         _ = try upscale([(input, output)], report: &report) { _ in }
+        report.method = processor.name
         report.wallSeconds = wall.seconds
         return report
     }

@@ -236,6 +236,24 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try method(["sharp.mkv", "out.mkv", "--codec", "ffv1", "--model", "fast-x2-g"]), "pretrained:fast-x2-g")
     }
 
+    /// `image` makes the same choice for a picture, and its report names the model the adaptation started from
+    /// (the name is taken once the adaptation has chosen it); --model wins.
+    func testUnblurredPictureStartsFromTheBicubicModel() throws {
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../samples/cockatoo-320x180.mp4").standardized.path
+        try FileManager.default.createDirectory(atPath: folder.file("photos"), withIntermediateDirectories: true)
+        try Shell.ffmpeg(["-i", sample, "-vf", "select=eq(n\\,30)", "-frames:v", "1", "photos/a.png"], in: folder.path)
+        try Shell.ffmpeg(["-i", sample, "-frames:v", "1", "sharp.png"], in: folder.path)
+        func method(_ picture: String, _ extra: [String] = []) throws -> String? {
+            let result = try Shell.run([BuiltProducts.onsrVideo, "image", picture, "out.png", "--steps", "0", "--external", "photos",
+                                        "--report", "r.json", "--overwrite"] + extra, in: folder.path)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+            return report?["method"] as? String
+        }
+        XCTAssertEqual(try method("sharp.png"), "onsr:two-phase:fast-x2-bicubic")
+        XCTAssertEqual(try method("sharp.png", ["--model", "fast-x2-g"]), "onsr:two-phase:fast-x2-g")
+    }
+
     func testCompressedVideoStartsFromTheRealModel() throws {
         func method(_ arguments: [String]) throws -> String? {
             let result = try Shell.run([BuiltProducts.onsrVideo] + arguments + ["--report", "r.json", "--overwrite"], in: folder.path)
