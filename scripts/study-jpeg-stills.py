@@ -5,7 +5,10 @@ JPEG (ffmpeg's mjpeg, 4:2:0, at each qscale given); for each, the Y-PSNR against
 (ONSR, 200 steps, blend 0.5, no `--model`: the blur estimate picks the starting Gr) and of `--method pretrained`
 (fast-x2-g), and the Gr the default started from. The kernels are this script's own (seed 1), not `eval`'s.
 Usage: python3 scripts/study-jpeg-stills.py [QSCALE ...]   (default 3 8; after scripts/setup and scripts/setup-data;
-ONSR_STUDY_PHOTOS=home,flower runs only the photos whose names contain one of those; the kernels stay each photo's)"""
+ONSR_STUDY_PHOTOS=home,flower runs only the photos whose names contain one of those; the kernels stay each photo's)
+With `--calls FOLDER [QSCALE ...]`: instead, the blur estimator's reading (no-blur probability, total variance) of
+each photo in FOLDER (e.g. training-set crops, `scripts/make-train-crops.py`) blurred with 3 seeded kernels and only
+bicubic-downscaled, as PNG and JPEG: what tells "no blur" apart on coded stills, chosen on crops, not held-out photos."""
 import glob
 import json
 import math
@@ -17,13 +20,13 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
-from bench_video import BIN, ROOT, read_frames, gaussian_kernel, blur_subsample, psnr_y  # noqa: E402
+from bench_video import BIN, ROOT, read_frames, gaussian_kernel, blur_subsample, bicubic_downscale, psnr_y  # noqa: E402
 
 
 def write_image(frame, path, qscale=None):
     h, w, _ = frame.shape
     data = (np.clip(frame, 0, 1) * 255 + 0.5).astype(np.uint8).tobytes()
-    codec = ["-c:v", "png"] if qscale is None else ["-c:v", "mjpeg", "-q:v", str(qscale), "-pix_fmt", "yuvj420p"]
+    codec = ["-c:v", "png"] if qscale is None else ["-c:v", "mjpeg", "-q:v", str(qscale), "-pix_fmt", os.environ.get("ONSR_STUDY_JPEG_PIX_FMT", "yuvj420p")]
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
                     "-i", "-", "-frames:v", "1"] + codec + [path], input=data, check=True)
 
@@ -36,7 +39,43 @@ def upscale(source, output, extra):
     return read_frames(output)[0], method
 
 
+def calls(folder, qscales):
+    rng = np.random.default_rng(2)
+    rows = []
+    with tempfile.TemporaryDirectory() as work:
+        for photo in sorted(glob.glob(os.path.join(folder, "*.png"))):
+            hr = read_frames(photo)[0]
+            hr = hr[:hr.shape[0] // 2 * 2, :hr.shape[1] // 2 * 2]
+            inputs = []
+            for _ in range(3):
+                l1, l2, theta = rng.uniform(0.6, 5), rng.uniform(0.6, 5), rng.uniform(0, math.pi)
+                inputs.append((f"tr {l1 + l2:5.2f}", blur_subsample(hr[None], gaussian_kernel(l1, l2, theta, size=16), s=2)[0]))
+            inputs.append(("bicubic ", bicubic_downscale(hr[None], 2)[0]))
+            for label, lr in inputs:
+                cells = []
+                for q in [None] + qscales:
+                    source = os.path.join(work, "in.png" if q is None else "in.jpg")
+                    write_image(lr, source, q)
+                    report = os.path.join(work, "r.json")
+                    subprocess.run([BIN, "image", source, os.path.join(work, "o.png"), "--steps", "0", "--overwrite", "--quiet",
+                                    "--report", report], check=True)
+                    with open(report) as handle:
+                        estimate = json.load(handle)["blurEstimate"]
+                    cells.append((estimate["noBlurProbability"], estimate["xx"] + estimate["yy"]))
+                rows.append((label.startswith("bicubic"), cells))
+                print(f"{os.path.basename(photo):40s} {label}  " + "  ".join(
+                    f"{name} P {p:.2f} tr {t:5.2f}" for name, (p, t) in zip(["png"] + [f"q{q}" for q in qscales], cells)), flush=True)
+    for k, name in enumerate(["png"] + [f"jpeg q{q}" for q in qscales]):
+        blurred = sorted(c[k][0] for b, c in rows if not b)
+        bicubic = sorted(c[k][0] for b, c in rows if b)
+        print(f"{name:8s} blurred P: max {blurred[-1]:.2f}, above 0.7: {sum(p > 0.7 for p in blurred)} of {len(blurred)};"
+              f" bicubic P: min {bicubic[0]:.2f}, above 0.7: {sum(p > 0.7 for p in bicubic)} of {len(bicubic)};"
+              f" bicubic sorted {' '.join(f'{p:.2f}' for p in bicubic)}; blurred top {' '.join(f'{p:.2f}' for p in blurred[-6:])}")
+
+
 def main():
+    if sys.argv[1:2] == ["--calls"]:
+        return calls(sys.argv[2], [int(q) for q in sys.argv[3:]] or [3, 8])
     qscales = [int(q) for q in sys.argv[1:]] or [3, 8]
     photos = sorted(glob.glob(os.path.join(ROOT, "data/eval/*.png")))
     rng = np.random.default_rng(1)

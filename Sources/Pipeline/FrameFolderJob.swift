@@ -29,6 +29,8 @@ public struct FrameFolderJob {
         /// external branch reproduced (nil when none).
         public var kernelShape: KernelShape? = nil
         public var compression: CompressionProfile? = nil
+        /// ONSR on one picture: the blur estimator's reading, which chose the starting Gr.
+        public var blurEstimate: BlurEstimate? = nil
     }
 
     /// Frames go through this in name order, as a video's frames do (a scene scheduler adapts per scene).

@@ -35,6 +35,8 @@ public final class OnsrUpscaler: FrameUpscaler {
     }
     /// The kernel shape Gr was fine-tuned through, once a two-phase adaptation has run (nil for other strategies).
     public private(set) var kernelShape: KernelShape?
+    /// The blur estimator's reading of the picture, once a two-phase adaptation with the learned shape has run.
+    public private(set) var blurEstimate: BlurEstimate?
 
     /// The element type the adapted model upscales in (adaptation itself is fp32).
     public let precision: ElementType
@@ -57,6 +59,7 @@ public final class OnsrUpscaler: FrameUpscaler {
             // choose the starting Gr (a caller that made its own estimate passes it in the strategy).
             if var twoPhase = strategy as? TwoPhase, twoPhase.kernelShape == .learned {
                 if twoPhase.estimate == nil { twoPhase.estimate = BlurEstimation.estimate(frames: [image], scale: scale) }
+                blurEstimate = twoPhase.estimate
                 model = BlurEstimation.startingModel(model, chosenByUser: modelChosenByUser, estimate: twoPhase.estimate)
                 if inputIsCoded { (twoPhase.kernelShape, twoPhase.estimate) = (.spectral, nil) }
                 strategy = twoPhase

@@ -163,7 +163,9 @@ struct ImageCommand: ParsableCommand {
             let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
             var report = try job.runImage(input, into: output)
             report.compute = compute
-            if let onsr = upscaler as? OnsrUpscaler { (report.kernelShape, report.compression) = (onsr.kernelShape, onsr.compression) }
+            if let onsr = upscaler as? OnsrUpscaler {
+                (report.kernelShape, report.compression, report.blurEstimate) = (onsr.kernelShape, onsr.compression, onsr.blurEstimate)
+            }
             try common.report.map { try JSONReport.write(report, to: $0) }
         }
     }
