@@ -8,7 +8,9 @@ Usage: python3 scripts/study-jpeg-stills.py [QSCALE ...]   (default 3 8; after s
 ONSR_STUDY_PHOTOS=home,flower runs only the photos whose names contain one of those; the kernels stay each photo's)
 With `--calls FOLDER [QSCALE ...]`: instead, the blur estimator's reading (no-blur probability, total variance) of
 each photo in FOLDER (e.g. training-set crops, `scripts/make-train-crops.py`) blurred with 3 seeded kernels and only
-bicubic-downscaled, as PNG and JPEG: what tells "no blur" apart on coded stills, chosen on crops, not held-out photos."""
+bicubic-downscaled, as PNG and JPEG: what tells "no blur" apart on coded stills, chosen on crops, not held-out photos.
+With `--bicubic-starts FOLDER [QSCALE]`: each photo in FOLDER only bicubic-downscaled and stored as JPEG (qscale 3),
+the Y-PSNR of bicubic interpolation and of fast-x2-g and fast-x2-bicubic unadapted: what the wrong start costs there."""
 import glob
 import json
 import math
@@ -73,7 +75,27 @@ def calls(folder, qscales):
               f" bicubic sorted {' '.join(f'{p:.2f}' for p in bicubic)}; blurred top {' '.join(f'{p:.2f}' for p in blurred[-6:])}")
 
 
+def bicubic_starts(folder, qscale):
+    totals = {"bicubic": [], "fast-x2-g": [], "fast-x2-bicubic": []}
+    with tempfile.TemporaryDirectory() as work:
+        source, output = os.path.join(work, "in.jpg"), os.path.join(work, "out.png")
+        for photo in sorted(glob.glob(os.path.join(folder, "*.png"))):
+            hr = read_frames(photo)[0]
+            hr = hr[:hr.shape[0] // 2 * 2, :hr.shape[1] // 2 * 2]
+            write_image(bicubic_downscale(hr[None], 2)[0], source, qscale)
+            cells = []
+            for method, values in totals.items():
+                arguments = ["--method", "bicubic"] if method == "bicubic" else ["--method", "pretrained", "--model", method]
+                subprocess.run([BIN, "image", source, output, "--overwrite", "--quiet"] + arguments, check=True)
+                values.append(psnr_y(read_frames(output)[0][None], hr[None]))
+                cells.append(f"{method} {values[-1]:.3f}")
+            print(f"{os.path.basename(photo):40s} " + "  ".join(cells), flush=True)
+    print("mean " + "  ".join(f"{method} {np.mean(values):.3f}" for method, values in totals.items()))
+
+
 def main():
+    if sys.argv[1:2] == ["--bicubic-starts"]:
+        return bicubic_starts(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 3)
     if sys.argv[1:2] == ["--calls"]:
         return calls(sys.argv[2], [int(q) for q in sys.argv[3:]] or [3, 8])
     qscales = [int(q) for q in sys.argv[1:]] or [3, 8]
