@@ -75,7 +75,7 @@ def calls(folder, qscales):
               f" bicubic sorted {' '.join(f'{p:.2f}' for p in bicubic)}; blurred top {' '.join(f'{p:.2f}' for p in blurred[-6:])}")
 
 
-def bicubic_starts(folder, qscale):
+def bicubic_start_costs(folder, qscale):
     totals = {"bicubic": [], "fast-x2-g": [], "fast-x2-bicubic": []}
     with tempfile.TemporaryDirectory() as work:
         source, output = os.path.join(work, "in.jpg"), os.path.join(work, "out.png")
@@ -95,7 +95,7 @@ def bicubic_starts(folder, qscale):
 
 def main():
     if sys.argv[1:2] == ["--bicubic-starts"]:
-        return bicubic_starts(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 3)
+        return bicubic_start_costs(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 3)
     if sys.argv[1:2] == ["--calls"]:
         return calls(sys.argv[2], [int(q) for q in sys.argv[3:]] or [3, 8])
     qscales = [int(q) for q in sys.argv[1:]] or [3, 8]
