@@ -24,6 +24,17 @@ final class EstimatorTrainerTests: XCTestCase {
         return options
     }
 
+    /// Trainers with batch 8 on `photos`: one with the tiny options, and two alike with `vary` applied (the second
+    /// checks that the variation is reproducible).
+    func plainAndVaried(_ photos: PhotoSet, _ vary: (inout EstimatorTrainingOptions) -> Void) throws
+        -> (plain: EstimatorTrainer, varied: EstimatorTrainer, again: EstimatorTrainer) {
+        var options = tinyOptions()
+        options.batch = 8
+        let plain = try EstimatorTrainer(options: options, photos: photos)
+        vary(&options)
+        return (plain, try EstimatorTrainer(options: options, photos: photos), try EstimatorTrainer(options: options, photos: photos))
+    }
+
     func weights(_ trainer: EstimatorTrainer) -> [UInt32] { trainer.network.namedParameters().flatMap { $0.1.value.values.map(\.bitPattern) } }
 
     func testSameSeedSameLossesAndResumeIsExact() throws {
@@ -82,12 +93,7 @@ final class EstimatorTrainerTests: XCTestCase {
     /// Coded batches are the same patches put through a codec round trip: the targets do not change, the pixels do,
     /// and the round trip is as reproducible as the rest of the batch.
     func testCodedBatchesAreReproducibleAndDifferFromCleanOnes() throws {
-        var options = tinyOptions()
-        options.batch = 8
-        let clean = try EstimatorTrainer(options: options, photos: photos)
-        options.codedShare = 1
-        let coded = try EstimatorTrainer(options: options, photos: photos)
-        let again = try EstimatorTrainer(options: options, photos: photos)
+        let (clean, coded, again) = try plainAndVaried(photos) { $0.codedShare = 1 }
         var differing = 0
         for step in 0..<4 {
             let (a, targetsA) = clean.batch(at: step)
@@ -109,12 +115,7 @@ final class EstimatorTrainerTests: XCTestCase {
         let large = try TemporaryFolder("onsr-estimator-large")
         defer { large.remove() }
         let photos = try TrainingPhotos.make(count: 2, width: 320, height: 320, in: large)
-        var options = tinyOptions()
-        options.batch = 8
-        let plain = try EstimatorTrainer(options: options, photos: photos)
-        options.rescaleMax = 2
-        let rescaled = try EstimatorTrainer(options: options, photos: photos)
-        let again = try EstimatorTrainer(options: options, photos: photos)
+        let (plain, rescaled, again) = try plainAndVaried(photos) { $0.rescaleMax = 2 }
         func neighbourEnergy(_ trainer: EstimatorTrainer) -> Double {
             var total = 0.0, count = 0
             for step in 0..<3 {
