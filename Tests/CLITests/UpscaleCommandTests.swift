@@ -216,9 +216,6 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try onsr(["p.mp4", "bad.mp4", "--deinterlace", "maybe"]).status, 64)
     }
 
-    /// Without --model, video coded at a coarse quantiser starts from the model trained on compression, and
-    /// lightly coded blurred video from the blind one; --model overrides. The report names the model used. (The
-    /// clips are blurred so that the blur estimator does not take them for unblurred: that choice is tested below.)
     /// Without --model, video the blur estimator finds unblurred (the shipped sample, a phone clip downscaled to
     /// 320x180) starts from the bicubic-trained model; the same clip blurred keeps the blind one; --model wins.
     func testUnblurredVideoStartsFromTheBicubicModel() throws {
@@ -254,6 +251,9 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try method("sharp.png", ["--model", "fast-x2-g"]), "onsr:two-phase:fast-x2-g")
     }
 
+    /// Without --model, video coded at a coarse quantiser starts from the model trained on compression, and
+    /// lightly coded blurred video from the blind one; --model overrides. The report names the model used. (The
+    /// clips are blurred so that the blur estimator does not take them for unblurred: that choice is tested above.)
     func testCompressedVideoStartsFromTheRealModel() throws {
         func method(_ arguments: [String]) throws -> String? {
             let result = try Shell.run([BuiltProducts.onsrVideo] + arguments + ["--report", "r.json", "--overwrite"], in: folder.path)
