@@ -138,19 +138,20 @@ public final class PatchCompressor {
         settings.threads = 1
         // JPEG is full range (JFIF); the others are coded in video range.
         let fullRange = profile.codec == .jpeg
-        switch profile.codec {
-        case .h264: settings.pixelFormat = profile.chromaSubsampled ? "yuv420p" : "yuv444p"
-        case .jpeg: settings.pixelFormat = profile.chromaSubsampled ? "yuvj420p" : "yuvj444p"
-        case .mpeg2, .mpeg4: settings.pixelFormat = "yuv420p"
-        }
+        let lambda = Int((min(max(profile.quantiser, 1), 31) * 118).rounded())  // FF_QP2LAMBDA
+        let constantQscale = [("flags", "+qscale"), ("global_quality", String(lambda)), ("bf", "0")]
         switch profile.codec {
         case .h264:
+            settings.pixelFormat = profile.chromaSubsampled ? "yuv420p" : "yuv444p"
             let qp = Int(profile.quantiser.rounded())
             // One QP for every frame type: the reading averages the input's I, P and B frames into one number.
             settings.options = [("qp", String(min(max(qp, 0), 51))), ("x264-params", "ipratio=1:pbratio=1"), ("bf", "0")]
-        case .mpeg2, .mpeg4, .jpeg:
-            let lambda = Int((min(max(profile.quantiser, 1), 31) * 118).rounded())  // FF_QP2LAMBDA
-            settings.options = [("flags", "+qscale"), ("global_quality", String(lambda)), ("bf", "0")]
+        case .jpeg:
+            settings.pixelFormat = profile.chromaSubsampled ? "yuvj420p" : "yuvj444p"
+            settings.options = constantQscale
+        case .mpeg2, .mpeg4:
+            settings.pixelFormat = "yuv420p"
+            settings.options = constantQscale
         }
         let first = pictures[0]
         let format = VideoFormat(width: first.width, height: first.height, timeBase: Rational(1, 25), frameRate: Rational(25, 1),

@@ -31,9 +31,7 @@ final class CompressionEstimateTests: XCTestCase {
     func testProfileOfAStillPicture() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        var image = RGBImage(width: 64, height: 48)
-        for y in 0..<48 { for x in 0..<64 { for c in 0..<3 { image[c, y, x] = Float((x * (c + 2) + y * 3) % 31) / 30 } } }
-        try ImageFile.writePNG(image, to: folder.file("p.png"))
+        try ImageFile.writePNG(SyntheticShots.frame(shot: 1, t: 0, width: 64, height: 48), to: folder.file("p.png"))
         try Shell.ffmpeg(["-i", "p.png", "-q:v", "7", "-pix_fmt", "yuvj420p", "p.jpg"], in: folder.path)
         try Shell.ffmpeg(["-i", "p.png", "-q:v", "7", "-pix_fmt", "yuvj444p", "full.jpg"], in: folder.path)
         let jpeg = try XCTUnwrap(CompressionEstimate.profile(picture: ImageFile.read(path: folder.file("p.jpg")), path: folder.file("p.jpg")))
