@@ -33,8 +33,14 @@ VARIANTS_ALL = [
     ("mpeg2 q4", ["-c:v", "mpeg2video", "-qscale:v", "4"], 0),
     ("mpeg2 q8", ["-c:v", "mpeg2video", "-qscale:v", "8"], 0),
 ]
-# ONSR_BENCH_VARIANTS="h264 crf28,mpeg2 q8" picks rows.
-VARIANTS = [v for v in VARIANTS_ALL if not os.environ.get("ONSR_BENCH_VARIANTS") or v[0] in os.environ["ONSR_BENCH_VARIANTS"].split(",")]
+# Codecs whose coding the external branch does not reproduce (web video), only run when named.
+VARIANTS_MORE = [
+    ("hevc crf28", ["-c:v", "libx265", "-crf", "28", "-x265-params", "log-level=error"], 0),
+    ("vp9 crf40", ["-c:v", "libvpx-vp9", "-crf", "40", "-b:v", "0"], 0),
+]
+# ONSR_BENCH_VARIANTS="h264 crf28,mpeg2 q8" picks rows (the default: VARIANTS_ALL).
+VARIANTS = [v for v in VARIANTS_ALL + VARIANTS_MORE if v[0] in os.environ["ONSR_BENCH_VARIANTS"].split(",")] \
+    if os.environ.get("ONSR_BENCH_VARIANTS") else VARIANTS_ALL
 
 
 def psnr_y(a, b, shave=2):
@@ -137,7 +143,7 @@ def main():
                     if compression:
                         row[method]["compression"] = compression[0]
                 results.setdefault(name, {})[variant] = row
-                cells = f"q {row['quantiser']:.1f}  " + "  ".join(f"{m} {row[m]['psnr']:.3f}" + (f" ({row[m]['secondsPerScene']:.1f} s)" if row[m]["secondsPerScene"] else "")
+                cells = (f"q {row['quantiser']:.1f}  " if row["quantiser"] is not None else "") + "  ".join(f"{m} {row[m]['psnr']:.3f}" + (f" ({row[m]['secondsPerScene']:.1f} s)" if row[m]["secondsPerScene"] else "")
                                   for m, _ in methods)
                 print(f"{name:10s} {variant:22s} {cells}", flush=True)
     print()

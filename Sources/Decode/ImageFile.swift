@@ -16,11 +16,9 @@ public struct DecodedImage: Sendable {
     /// True where the picture was stored with fewer chroma than luma samples (most JPEGs: 4:2:0).
     public var chromaSubsampled = false
 
-    /// True for a picture stored with lossy block coding (JPEG): its blocks and ringing are part of what it shows.
-    public var isLossyCoded: Bool { DecodedImage.lossyCodecs.contains(codecName) }
-
-    /// Still-picture codecs whose artefacts an estimate of the blur would read as detail.
-    public static let lossyCodecs: Set<String> = ["mjpeg", "jpeg2000", "webp"]
+    /// True for a picture stored with a lossy codec (JPEG, JPEG 2000, WebP; `CodecFacts.isLossy`): its blocks and
+    /// ringing are part of what it shows.
+    public var isLossyCoded: Bool { CodecFacts.isLossy(codecName) }
 }
 
 /// Reads PNG / JPEG (and other formats FFmpeg's image2 demuxer knows) and writes PNG.

@@ -34,6 +34,18 @@ public struct Rational: Sendable, Equatable, Codable, CustomStringConvertible {
     public var description: String { "\(numerator)/\(denominator)" }
 }
 
+/// What FFmpeg's codec descriptors say of a codec, by FFmpeg's codec name.
+public enum CodecFacts {
+    /// True for a codec FFmpeg marks lossy (`AV_CODEC_PROP_LOSSY`: H.264, HEVC, VP9, AV1, MPEG-2, JPEG, WebP, ...):
+    /// its pictures may carry block edges and ringing that a reading of the blur would take for detail. Codecs that
+    /// can be either (H.264, JPEG 2000, WebP) count as lossy, since their lossless modes are rare in footage; lossless
+    /// ones (FFV1, PNG, HuffYUV) and uncompressed video do not; an unknown name does not.
+    public static func isLossy(_ codecName: String) -> Bool {
+        guard let descriptor = avcodec_descriptor_get_by_name(codecName) else { return false }
+        return descriptor.pointee.props & AV_CODEC_PROP_LOSSY != 0
+    }
+}
+
 /// A value snapshot of one demuxed stream, taken when the input is opened.
 public struct StreamInfo: Sendable {
     public let index: Int

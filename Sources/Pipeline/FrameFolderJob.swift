@@ -71,9 +71,11 @@ public struct FrameFolderJob {
         var names = try FrameFolderJob.frameFiles(in: inputFolder)
         guard !names.isEmpty else { throw JobError(.dataError, "\(inputFolder): no PNG or JPEG frames") }
         var unreadable: [(name: String, error: JobError)] = []
+        var firstCodec: String?
         for name in names {
             do {
-                _ = try FrameFolderJob.readImage((inputFolder as NSString).appendingPathComponent(name))
+                let decoded = try FrameFolderJob.readImage((inputFolder as NSString).appendingPathComponent(name))
+                firstCodec = firstCodec ?? decoded.codecName
             } catch let error as JobError where error.kind == .dataError {
                 unreadable.append((name, error))
             }
@@ -109,6 +111,8 @@ public struct FrameFolderJob {
         if !overwrite, let existing = targets.first(where: { FileManager.default.fileExists(atPath: $0) }) {
             throw JobError(.cannotCreate, "\(existing): already exists; pass --overwrite to replace it")
         }
+        // The frames' codec tells the processor whether they were lossily coded (a JPEG sequence), as a video's does.
+        processor.prepare(for: SourceStream(codecName: firstCodec ?? "", pixelFormatName: "rgb24"))
         events(.started(input: inputFolder, output: outputFolder, expectedFrames: pairs.count))
         var report = Report(input: inputFolder, output: outputFolder, method: processor.name, scale: processor.scale, frames: 0,
                             secondsRead: 0, secondsUpscale: 0, secondsWrite: 0, wallSeconds: 0)

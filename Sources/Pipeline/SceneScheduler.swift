@@ -93,8 +93,9 @@ public final class SceneScheduler: FrameProcessor {
     /// The compression of the scene being adapted, and its compressor (seeded by the scene: runs are reproducible).
     private var compression: CompressionProfile?
     private var compressor: PatchCompressor?
-    /// Whether the input comes through a block-transform codec (H.264, MPEG-2, MPEG-4 part 2), codec-aware or not.
-    private var inputIsCoded: Bool { source.flatMap { CompressionProfile.Codec(ffmpegName: $0.codecName) } != nil }
+    /// Whether the input comes through a lossy codec (`CodecFacts.isLossy`: H.264, HEVC, VP9, AV1, MPEG-2, ...),
+    /// whether or not the external branch can reproduce that codec.
+    private var inputIsCoded: Bool { source.map { CodecFacts.isLossy($0.codecName) } ?? false }
     /// The frames a scene's adaptation reads, and the blur estimator's reading of them (made once per scene, when
     /// a fresh adapter or the cut decision first needs it).
     private var adaptationFrames: [RGBImage] = []
@@ -223,7 +224,7 @@ public final class SceneScheduler: FrameProcessor {
     /// A fresh adapter (no `gd`) starts Gd at the blur estimator's reading of the scene and fine-tunes Gr through
     /// it (two-phase's learned shape); one that continues a Gd (a warm start, the probe after a cut) keeps that Gd.
     ///
-    /// Coded input takes the spectral shape instead, as before the estimator: its reading of coded frames is too
+    /// Input from a lossy codec takes the spectral shape instead, as before the estimator: its reading of coded frames is too
     /// small (even H.264 at CRF 16 halves it on the benchmark's clips and can make it say "no blur"), and
     /// `scripts/bench-codec 12 100` put ONSR with the learned shape below the spectral one in all six codings
     /// (codec-aware from fast-x2-g, mean of 5 clips: 31.050 against 31.371 dB at CRF 16, 28.863 against 28.970 at

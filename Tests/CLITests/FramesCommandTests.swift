@@ -39,6 +39,20 @@ final class FramesCommandTests: XCTestCase {
         let adaptations = scenes.compactMap { $0["adaptation"] as? [String: Any] }
         XCTAssertEqual(adaptations.map { $0["kind"] as? String }, ["full", "full"], "one adaptation per scene")
         XCTAssertEqual(adaptations.map { $0["steps"] as? Int }, [4, 4])
+        XCTAssertEqual(scenes.map { $0["kernelShape"] as? String }, ["learned", "learned"], "PNG frames: the estimate's kernel")
+    }
+
+    /// A JPEG sequence is lossily coded like a video: Gr is fine-tuned through the spectral shape, since the blur
+    /// estimator reads JPEG blocks as sharpness (docs/onsr-study.md, "JPEG stills").
+    func testJPEGFramesUseTheSpectralShape() throws {
+        for path in ["in", "photos"] { try FileManager.default.createDirectory(atPath: folder.file(path), withIntermediateDirectories: false) }
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x96", "-frames:v", "1", "photos/p.png"], in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "4", "-q:v", "5", "in/frame%d.jpg"], in: folder.path)
+        let result = try onsr(["frames", "in", "out", "--method", "onsr", "--steps", "4", "--external", "photos", "--report", "r.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any])
+        let scenes = try XCTUnwrap(report["scenes"] as? [[String: Any]])
+        XCTAssertEqual(scenes.map { $0["kernelShape"] as? String }, ["spectral"])
     }
 
     /// ONSR learns from 32x32 patches of the input: a smaller picture or video is bad input for it (exit 65, one

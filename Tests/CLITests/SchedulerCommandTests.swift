@@ -82,6 +82,19 @@ final class SchedulerCommandTests: XCTestCase {
         XCTAssertNotNil(scenes.first?["blurEstimate"])
     }
 
+    /// A lossy codec the external branch cannot reproduce (VP9) still marks the input coded: the spectral shape, not
+    /// the estimate, which reads the codec's artefacts as sharpness.
+    func testLossyInputWithoutAReproducibleCodecUsesTheSpectralShape() throws {
+        try Shell.ffmpeg(["-i", "three.mp4", "-frames:v", "10", "-c:v", "libvpx-vp9", "-crf", "40", "-b:v", "0", "first.webm"], in: folder.path)
+        let result = try onsr(["first.webm", "out.mkv", "--method", "onsr", "--steps", "4", "--external", "photos",
+                               "--codec", "ffv1", "--report", "vp9.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let scenes = try scenes("vp9.json")
+        XCTAssertEqual(scenes.count, 1)
+        XCTAssertEqual(scenes.first?["kernelShape"] as? String, "spectral")
+        XCTAssertNil(scenes.first?["compression"], "VP9 is not reproduced in the external branch")
+    }
+
     func testAdaptNoneRunsNoAdaptationAndBadOptionsAreRefused() throws {
         var result = try onsr(["three.mp4", "none.mp4", "--method", "onsr", "--adapt", "none", "--report", "none.json"])
         XCTAssertEqual(result.status, 0, result.stderr)
