@@ -33,6 +33,13 @@ public final class OnsrUpscaler: FrameUpscaler {
     public var compression: CompressionProfile? {
         didSet { if compression != nil { inputIsCoded = true } }
     }
+
+    /// Takes both facts from the picture at `path`: lossy storage (`DecodedImage.isLossyCoded`) and, for a JPEG, the
+    /// compression its quantisation table gives (`CompressionEstimate.profile(picture:path:)`).
+    public func describeInput(_ picture: DecodedImage, path: String) {
+        compression = CompressionEstimate.profile(picture: picture, path: path)
+        inputIsCoded = picture.isLossyCoded || compression != nil
+    }
     /// The kernel shape Gr was fine-tuned through, once a two-phase adaptation has run (nil for other strategies).
     public private(set) var kernelShape: KernelShape?
     /// The blur estimator's reading of the picture, once a two-phase adaptation with the learned shape has run.

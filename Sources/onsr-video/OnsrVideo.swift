@@ -157,8 +157,7 @@ struct ImageCommand: ParsableCommand {
             common.announce(compute)
             let upscaler = try options.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
             if let onsr = upscaler as? OnsrUpscaler, let decoded {
-                onsr.inputIsCoded = decoded.isLossyCoded
-                onsr.compression = CompressionEstimate.profile(picture: decoded, path: input)
+                onsr.describeInput(decoded, path: input)
             }
             let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
             var report = try job.runImage(input, into: output)

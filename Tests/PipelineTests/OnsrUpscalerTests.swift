@@ -2,6 +2,7 @@ import Decode
 import Engine
 import ONSR
 import Pipeline
+import TestSupport
 import XCTest
 
 /// ONSR as `image` runs it: one adaptation on the first picture, then the adapted Gr.
@@ -44,6 +45,28 @@ final class OnsrUpscalerTests: XCTestCase {
         XCTAssertEqual(upscaler.kernelShape, .spectral)
         let plain = makeUpscaler(coded: true)
         XCTAssertNotEqual(try plain.upscale(picture).pixels, coded.pixels, "coded external patches should train Gr differently")
+    }
+
+    /// A JPEG file gives both facts (lossy, and its quantiser for the external branch); a WebP is lossy without a
+    /// reproducible compression; a PNG neither.
+    func testDescribeInputReadsTheFile() throws {
+        let folder = fixture.folder
+        try ImageFile.writePNG(SyntheticShots.frame(shot: 1, t: 1, width: 64, height: 64), to: folder.file("p.png"))
+        try Shell.ffmpeg(["-i", "p.png", "-q:v", "7", "p.jpg"], in: folder.path)
+        try Shell.ffmpeg(["-i", "p.png", "-quality", "50", "p.webp"], in: folder.path)
+        var facts: [String: (coded: Bool, profile: CompressionProfile?)] = [:]
+        for name in ["p.png", "p.jpg", "p.webp"] {
+            let upscaler = makeUpscaler(coded: false)
+            upscaler.describeInput(try ImageFile.read(path: folder.file(name)), path: folder.file(name))
+            facts[name] = (upscaler.inputIsCoded, upscaler.compression)
+        }
+        XCTAssertEqual(facts["p.png"]?.coded, false)
+        XCTAssertNil(facts["p.png"]?.profile ?? nil)
+        XCTAssertEqual(facts["p.jpg"]?.coded, true)
+        XCTAssertEqual(facts["p.jpg"]?.profile?.codec, .jpeg)
+        XCTAssertEqual(facts["p.jpg"]?.profile?.quantiser ?? 0, 7, accuracy: 0.5)
+        XCTAssertEqual(facts["p.webp"]?.coded, true)
+        XCTAssertNil(facts["p.webp"]?.profile ?? nil)
     }
 
     func testTheFirstPictureAdaptsAndLaterOnesReuseIt() throws {
