@@ -25,21 +25,25 @@ public final class OnsrUpscaler: FrameUpscaler {
     /// Set where the picture was stored with lossy coding (JPEG): Gr is then fine-tuned through the spectral
     /// kernel shape, as coded video is (`SceneScheduler.makeAdapter`), and the estimate only picks the starting Gr.
     /// The estimator reads the coding's blocks and ringing as detail: on JPEG stills the learned shape put the
-    /// `image` default below the unadapted model (docs/onsr-study.md, "JPEG stills").
-    public var inputIsCoded = false
+    /// `image` default below the unadapted model (docs/onsr-study.md, "JPEG stills"). A known `compression` makes
+    /// it true whatever was set.
+    public var inputIsCoded: Bool {
+        get { storedLossy || compression != nil }
+        set { storedLossy = newValue }
+    }
+    private var storedLossy = false
     /// The picture's compression, where it can be reproduced (JPEG): the external branch then compresses its LR
     /// patches so, L_EB = |x_e − Gr(C(D(x_e) + n))|, and Gr learns to undo this picture's coding instead of
-    /// sharpening it. Setting it marks the input coded.
-    public var compression: CompressionProfile? {
-        didSet { if compression != nil { inputIsCoded = true } }
-    }
+    /// sharpening it.
+    public var compression: CompressionProfile?
 
     /// Takes both facts from the picture at `path`: lossy storage (`DecodedImage.isLossyCoded`) and, for a JPEG, the
     /// compression its quantisation table gives (`CompressionEstimate.profile(picture:path:)`).
     public func describeInput(_ picture: DecodedImage, path: String) {
+        inputIsCoded = picture.isLossyCoded
         compression = CompressionEstimate.profile(picture: picture, path: path)
-        inputIsCoded = picture.isLossyCoded || compression != nil
     }
+
     /// The kernel shape Gr was fine-tuned through, once a two-phase adaptation has run (nil for other strategies).
     public private(set) var kernelShape: KernelShape?
     /// The blur estimator's reading of the picture, once a two-phase adaptation with the learned shape has run.
