@@ -67,6 +67,8 @@ struct TrainCommand: ParsableCommand {
             let held = try (validation ?? DataLocation.folder("eval")).map { try PhotoSet(folder: $0) }
             let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
             let trainer = try Trainer(options: options, photos: photos, validation: held, events: log.handle)
+            // A continued run's model says how many steps its weights have seen in all, not only this run's.
+            var initialSteps: Int?
             if let initial {
                 let info = try ModelStore.describe(path: initial)
                 var deeper = info.configuration
@@ -78,6 +80,7 @@ struct TrainCommand: ParsableCommand {
                 // The same architecture loads as it is; fewer blocks are deepened.
                 try trainer.network.loadGrowing(from: tensors)
                 let grown = info.configuration.blocks < options.blocks ? ", grown from \(info.configuration.blocks) to \(options.blocks) blocks" : ""
+                initialSteps = (info.metadata["total_steps"] ?? info.metadata["steps"]).flatMap { Int($0) }
                 log.note("starting from the weights of \(initial)\(grown)")
             }
             let checkpoint = output + ".checkpoint.safetensors"
@@ -96,6 +99,7 @@ struct TrainCommand: ParsableCommand {
             }
             let final = trainer.validate(limit: Int.max)
             var record = ["seed": String(seed), "photos": String(photos.images.count)]
+            if let initialSteps { record["total_steps"] = String(initialSteps + trainer.step) }
             if let final {
                 record["val_psnr"] = String(format: "%.3f", final.psnr)
                 record["val_bicubic_psnr"] = String(format: "%.3f", final.bicubic)

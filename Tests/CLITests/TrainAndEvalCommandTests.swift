@@ -1,5 +1,6 @@
 import Decode
 import Foundation
+import Pipeline
 import TestSupport
 import XCTest
 
@@ -48,6 +49,20 @@ final class TrainAndEvalCommandTests: XCTestCase {
         result = try onsr(["image", "photos/p0.png", "big.png", "--method", "pretrained", "--model", "a.safetensors"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.file("big.png")))
+    }
+
+    /// A run that continues from `--initial` records the steps its weights have seen in all, through two continuations.
+    func testContinuedTrainingCountsEveryStep() throws {
+        let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
+                      "--batch", "2", "--patch", "16", "-q"]
+        XCTAssertEqual(try onsr(common + ["--steps", "3", "--output", "a.safetensors"]).status, 0)
+        XCTAssertEqual(try onsr(common + ["--steps", "2", "--output", "b.safetensors", "--initial", "a.safetensors"]).status, 0)
+        XCTAssertEqual(try onsr(common + ["--steps", "4", "--output", "c.safetensors", "--initial", "b.safetensors"]).status, 0)
+        func metadata(_ name: String) throws -> [String: String] { try ModelStore.describe(path: folder.file(name)).metadata }
+        XCTAssertNil(try metadata("a.safetensors")["total_steps"], "a first run has no earlier steps")
+        XCTAssertEqual(try metadata("b.safetensors")["total_steps"], "5")
+        XCTAssertEqual(try metadata("c.safetensors")["total_steps"], "9")
+        XCTAssertEqual(try metadata("c.safetensors")["steps"], "4")
     }
 
     /// `image` adapts by default (ONSR); `--method pretrained` does not.
