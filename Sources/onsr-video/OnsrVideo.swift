@@ -214,7 +214,8 @@ struct ModelsCommand: ParsableCommand {
         if models.isEmpty { print("no shipped models") }
         for model in models {
             let c = model.configuration
-            let psnr = model.metadata["val_psnr"].map { " val Y-PSNR \($0) dB (bicubic \(model.metadata["val_bicubic_psnr"] ?? "?"))" } ?? ""
+            let on = model.metadata["val_photos"].map { " on \($0)" } ?? ""
+            let psnr = model.metadata["val_psnr"].map { " val Y-PSNR \($0) dB\(on) (bicubic \(model.metadata["val_bicubic_psnr"] ?? "?"))" } ?? ""
             let trained = (model.metadata["total_steps"] ?? model.metadata["steps"]).map { ", \($0) steps, \(model.metadata["degradation"] ?? "?")-trained" } ?? ""
             let skip = c.bicubicSkip ? " + bicubic skip" : ""
             print("\(model.name)  x\(c.scale)  RRDBNet(\(c.features), \(c.blocks), \(c.growth))\(skip)\(trained)\(psnr)")

@@ -64,7 +64,8 @@ struct TrainCommand: ParsableCommand {
                 throw JobError(.noInput, "no external photo set: run scripts/setup-data or pass --external DIR")
             }
             let photos = try PhotoSet(folder: externalFolder)
-            let held = try (validation ?? DataLocation.folder("eval")).map { try PhotoSet(folder: $0) }
+            let validationFolder = validation ?? DataLocation.folder("eval")
+            let held = try validationFolder.map { try PhotoSet(folder: $0) }
             let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
             let trainer = try Trainer(options: options, photos: photos, validation: held, events: log.handle)
             // A continued run's model says how many steps its weights have seen in all, not only this run's.
@@ -103,6 +104,8 @@ struct TrainCommand: ParsableCommand {
             if let final {
                 record["val_psnr"] = String(format: "%.3f", final.psnr)
                 record["val_bicubic_psnr"] = String(format: "%.3f", final.bicubic)
+                // Which photos the number is on: the held-out set's numbers and training-set crops' are not comparable.
+                record["val_photos"] = validation == nil ? "held-out photos" : URL(fileURLWithPath: validationFolder ?? "").lastPathComponent
             }
             try trainer.saveModel(to: output, storage: storage, record: record)
             log.note("wrote \(output)")

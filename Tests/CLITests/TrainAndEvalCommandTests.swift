@@ -63,6 +63,7 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertEqual(try metadata("b.safetensors")["total_steps"], "5")
         XCTAssertEqual(try metadata("c.safetensors")["total_steps"], "9")
         XCTAssertEqual(try metadata("c.safetensors")["steps"], "4")
+        XCTAssertEqual(try metadata("c.safetensors")["val_photos"], "photos", "the validation folder is named")
     }
 
     /// `image` adapts by default (ONSR); `--method pretrained` does not.
