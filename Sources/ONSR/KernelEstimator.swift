@@ -29,9 +29,10 @@ public struct BlurEstimate: Sendable, Equatable {
     public static func callsNoBlur(_ probability: Double) -> Bool { probability > noBlurThreshold }
 
     /// 0.7, not one half: on training-set crops (11 crops x 6 blind-kernel seeds, `onsr-video eval --photos CROPS
-    /// --methods fast-x2-g fast-x2-bicubic estimator --seed N`) the 4 blurred inputs above 0.5 lost 1.88 dB in all
-    /// by starting from the bicubic-trained Gr (worst -2.31, true variance 3.3), the one above 0.7 gained 2.77 (true
-    /// variance 1.9); 10 of the 11 bicubic-downscaled crops are above 0.7 (docs/onsr-study.md).
+    /// --methods fast-x2-g fast-x2-bicubic estimator --seed N`, the 19,000-step fast-x2-g) the 3 blurred inputs
+    /// between 0.5 and 0.7 lose 6.32 dB in all by starting from the bicubic-trained Gr (worst -3.13, true variance
+    /// 2.6), the one above 0.7 gains 0.31 (true variance 1.9); 10 of the 11 bicubic-downscaled crops are above 0.7
+    /// and gain 1.0 to 8.6 dB. Any threshold from 0.66 to 0.77 makes the same calls there (docs/onsr-study.md).
     public static let noBlurThreshold = 0.7
 
     /// Whether `other` reads a different blur: one says "no blur" and the other not, or their kernels correlate
