@@ -227,8 +227,9 @@ public final class SceneScheduler: FrameProcessor {
     /// Input from a lossy codec takes the spectral shape instead, as before the estimator: its reading of coded frames is too
     /// small (even H.264 at CRF 16 halves it on the benchmark's clips and can make it say "no blur"), and
     /// `scripts/bench-codec 12 100` put ONSR with the learned shape below the spectral one in all six codings
-    /// (codec-aware from fast-x2-g, mean of 5 clips: 31.050 against 31.371 dB at CRF 16, 28.863 against 28.970 at
-    /// CRF 28; docs/onsr-study.md, "Coded video"). The reading is still made: a cut compares it with the last one.
+    /// (codec-aware from the 9,000-step fast-x2-g, mean of 5 clips: 31.050 against 31.371 dB at CRF 16, 28.863
+    /// against 28.970 at CRF 28; docs/onsr-study.md, "Coded video"). The reading is still made: a cut compares it with
+    /// the last one.
     private func makeAdapter(gd: DegradationNet?, dl: Discriminator?) -> OnlineAdapter {
         var strategy = TwoPhase()
         if gd == nil && strategy.kernelShape == .learned {

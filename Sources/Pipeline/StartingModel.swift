@@ -6,12 +6,13 @@ import ONSR
 /// or the bicubic-trained one where the blur estimator finds no blur beyond downscaling.
 ///
 /// Evidence (`scripts/bench-codec 12 100`, 5 real clips blurred, halved and coded 6 ways, 30 cases; clip Y-PSNR
-/// against the originals, 2026-11-29): fast-x2-real minus fast-x2-g is positive in all 9 H.264 cases whose mean QP
-/// is 30 or more (+0.04 to +0.62 dB) and in all 5 MPEG-2 cases at qscale 8 (+0.12 to +0.76), mixed between QP 17
-/// and 29.5 (-0.30 to +0.39) and at qscale 4 (-0.19 to +0.26), and negative in 5 of the 6 cases below QP 22 (light
-/// compression keeps detail the real model, trained to distrust it, smooths away). Hence QP 30 and qscale 6. At x4
+/// against the originals, 2026-11-29, the 19,000-step fast-x2-g): fast-x2-real minus fast-x2-g is positive in all 9
+/// H.264 cases whose mean QP is 30 or more (+0.06 to +0.74 dB) and in all 5 MPEG-2 cases at qscale 8 (+0.16 to
+/// +0.97), mixed between QP 22 and 30 (-0.33 to +0.60) and at qscale 4 (-0.28 to +0.58), and negative in 4 of the 5
+/// cases below QP 22 (light compression keeps detail the real model, trained to distrust it, smooths away). Hence
+/// QP 30 and qscale 6 (the same calls as against the 9,000-step fast-x2-g). At x4 (the 8,500-step fast-x4-g)
 /// (`ONSR_BENCH_SCALE=4`, fast-x4-real against fast-x4-g) the same thresholds hold: fast-x4-real wins in 9 of the
-/// 10 H.264 cases from QP 30 (-0.05 to +0.50 dB) and in all 5 at qscale 8 (+0.10 to +0.71), and loses in all 5 below QP 23.
+/// 10 H.264 cases from QP 30 (-0.03 to +0.46 dB) and in all 5 at qscale 8 (+0.10 to +0.68), and loses in all 5 below QP 23.
 /// There is no separate set of tuning clips: the thresholds come from the benchmark's own clips, so the numbers
 /// reported with them are optimistic for this choice.
 public enum StartingModel {
