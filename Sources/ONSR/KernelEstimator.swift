@@ -35,6 +35,25 @@ public struct BlurEstimate: Sendable, Equatable {
     /// and gain 1.0 to 8.6 dB. Any threshold from 0.66 to 0.77 makes the same calls there (docs/onsr-study.md).
     public static let noBlurThreshold = 0.7
 
+    /// How far a picture's upscale leans on the bicubic-trained Gr: 0 up to `mixBand`'s lower bound (the blind
+    /// Gr alone), 1 from its upper bound (the bicubic-trained one alone), linear between, where the call could go
+    /// either way and a wrong one costs dB either way (`MixedUpscaler`).
+    public var noBlurWeight: Double {
+        min(max((noBlurProbability - BlurEstimate.mixBand.lowerBound) / (BlurEstimate.mixBand.upperBound - BlurEstimate.mixBand.lowerBound), 0), 1)
+    }
+
+    /// 0.6 to 0.8, around the threshold: on the training-set crops (66 blind crop-kernel pairs and the 11
+    /// bicubic-downscaled crops, the unadapted fast-x2-g and fast-x2-bicubic mixed in quarters, `onsr-video eval
+    /// --photos CROPS --methods mix:fast-x2-g:fast-x2-bicubic:W --seed N`) it keeps what the hard call gains on
+    /// bicubic input (+3.72 dB against +3.73 on average) and limits the worst blurred crop to −0.04 dB; bands
+    /// reaching down to 0.5 or 0.55 gain more on bicubic input but put a blurred crop 0.33 to 0.61 dB below the blind
+    /// model (docs/onsr-study.md, "The uncertain band").
+    public static let mixBand = 0.6...0.8
+
+    /// This reading with the call "blurred": the blind half of a mix is fine-tuned through the estimated kernel
+    /// whatever the probability says.
+    public var assumingBlur: BlurEstimate { BlurEstimate(covariance: covariance, noBlurProbability: 0) }
+
     /// Whether `other` reads a different blur: one says "no blur" and the other not, or their kernels correlate
     /// below `BlurEstimate.sameBlurSimilarity` (NCC). Not tuned on data: the estimator's kernels reach NCC 0.99
     /// with the true ones on the held-out photos, so two readings of one blur correlate well above 0.95.

@@ -29,7 +29,34 @@ public enum BlurEstimation {
         return estimator.estimate(frames: frames)
     }
 
-    /// The Gr to start from: the bicubic-trained model of the scale (`fast-xS-bicubic`) where the estimate says
+    /// Where a picture's adaptation starts (`pictureStart`).
+    public struct Start {
+        /// The Gr to adapt.
+        public let model: ModelInfo
+        /// The reading the adaptation's strategy gets: the estimate, or for the blind half of a mix the estimate
+        /// with the call "blurred".
+        public let estimate: BlurEstimate?
+        /// The bicubic-trained Gr whose unadapted output is mixed into the adapted one's, and its share, where the
+        /// estimate is unsure whether the picture carries blur (`BlurEstimate.noBlurWeight` strictly between 0 and 1).
+        public let mix: (model: ModelInfo, weight: Float)?
+    }
+
+    /// The start for one picture: as `startingModel`, except that where the estimate's no-blur probability falls in
+    /// `BlurEstimate.mixBand` the blind Gr is adapted through the estimated kernel and the bicubic-trained Gr's
+    /// output is mixed in by `noBlurWeight`. Only where the tool picks the model: a Gr the user named is adapted
+    /// as the estimate calls it.
+    public static func pictureStart(_ model: ModelInfo, chosenByUser: Bool, estimate: BlurEstimate?) -> Start {
+        guard !chosenByUser, let estimate, model.name == ModelStore.defaultName(scale: model.configuration.scale),
+              let bicubic = ModelStore.shipped().first(where: { $0.name == "fast-x\(model.configuration.scale)-bicubic" }) else {
+            return Start(model: model, estimate: estimate, mix: nil)
+        }
+        let weight = estimate.noBlurWeight
+        if weight >= 1 { return Start(model: bicubic, estimate: estimate, mix: nil) }
+        if weight <= 0 { return Start(model: model, estimate: estimate, mix: nil) }
+        return Start(model: model, estimate: estimate.assumingBlur, mix: (bicubic, Float(weight)))
+    }
+
+    /// The Gr to start from where one model serves a whole video (`StartingModel`): the bicubic-trained model of the scale (`fast-xS-bicubic`) where the estimate says
     /// the input carries no blur beyond bicubic downscaling and `model` is the default blind one the user did not
     /// ask for by name; `model` otherwise. A blind model on unblurred input sharpens what is already sharp
     /// (about 0.6 dB below bicubic interpolation on the held-out photos; docs/onsr-study.md).

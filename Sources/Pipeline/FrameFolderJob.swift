@@ -31,6 +31,11 @@ public struct FrameFolderJob {
         public var compression: CompressionProfile? = nil
         /// ONSR on one picture: the blur estimator's reading, which chose the starting Gr.
         public var blurEstimate: BlurEstimate? = nil
+        /// ONSR on one picture: the Gr the adaptation started from, and where the estimate was unsure of the blur,
+        /// the bicubic-trained Gr mixed into the output and its share.
+        public var startingModel: String? = nil
+        public var mixedModel: String? = nil
+        public var mixedShare: Double? = nil
     }
 
     /// Frames go through this in name order, as a video's frames do (a scene scheduler adapts per scene).

@@ -17,9 +17,12 @@ public final class OnsrUpscaler: FrameUpscaler {
     public let modelChosenByUser: Bool
     /// The Gr the adaptation started from, once it has run (the estimate may have chosen another than `model`).
     public private(set) var startedFrom: ModelInfo?
+    /// The bicubic-trained Gr mixed into the output and its share, where the estimate was unsure of the blur
+    /// (`BlurEstimation.pictureStart`).
+    public private(set) var mixedWith: (model: ModelInfo, weight: Float)?
     private let external: PhotoSet
     private let progress: (AdaptationStep) -> Void
-    private var adapted: PretrainedUpscaler?
+    private var adapted: FrameUpscaler?
     /// The adaptation history of the last adaptation.
     public private(set) var history: [AdaptationStep] = []
     /// Set where the picture was stored with lossy coding (JPEG): Gr is then fine-tuned through the spectral
@@ -71,7 +74,8 @@ public final class OnsrUpscaler: FrameUpscaler {
             if var twoPhase = strategy as? TwoPhase, twoPhase.kernelShape == .learned {
                 if twoPhase.estimate == nil { twoPhase.estimate = BlurEstimation.estimate(frames: [image], scale: scale) }
                 blurEstimate = twoPhase.estimate
-                model = BlurEstimation.startingModel(model, chosenByUser: modelChosenByUser, estimate: twoPhase.estimate)
+                let start = BlurEstimation.pictureStart(model, chosenByUser: modelChosenByUser, estimate: twoPhase.estimate)
+                (model, twoPhase.estimate, mixedWith) = (start.model, start.estimate, start.mix)
                 if inputIsCoded { (twoPhase.kernelShape, twoPhase.estimate) = (.spectral, nil) }
                 strategy = twoPhase
             }
@@ -88,7 +92,9 @@ public final class OnsrUpscaler: FrameUpscaler {
                 history = adapter.adapt(frames: [image], progress: progress)
                 gr.setTrainable(false)
             }
-            adapted = upscaler
+            adapted = try mixedWith.map { mix in
+                MixedUpscaler(primary: upscaler, secondary: try PretrainedUpscaler(model: mix.model, precision: precision), weight: mix.weight)
+            } ?? upscaler
         }
         return try adapted!.upscale(image)
     }

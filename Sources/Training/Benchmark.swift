@@ -101,9 +101,11 @@ public struct Benchmark {
     /// Seconds are cumulative (adaptation so far plus one inference). Each of `blends` adds a row per
     /// checkpoint scored with Gr's weights blended back towards the pretrained ones (`blend(from:to:weight:)`).
     /// `strategy` makes each image's adaptation schedule from its case (only the oracle reads the true kernel);
-    /// `model` picks each image's starting Gr.
+    /// `model` picks each image's starting Gr; `mix`, where it gives one, a Gr whose unadapted output is mixed
+    /// into every scored output by its weight (`MixedUpscaler`).
     public func runAdaptation(label: String, model: (Case) -> ModelInfo, external: PhotoSet, options: AdaptationOptions,
-                              strategy: (Case) -> AdaptationStrategy, checkpoints: [Int], blends: [Float] = []) throws -> [Row] {
+                              strategy: (Case) -> AdaptationStrategy, checkpoints: [Int], blends: [Float] = [],
+                              mix: (Case) -> (model: ModelInfo, weight: Float)? = { _ in nil }) throws -> [Row] {
         let points = Array(Set(checkpoints)).sorted()
         var options = options
         // One adaptation scored along the way: its budget (two-phase splits it in half) is the longest checkpoint.
@@ -119,10 +121,13 @@ public struct Benchmark {
         var blendPSNRs = [[[Double]]](repeating: [[Double]](repeating: [], count: blends.count), count: points.count)
         var blendSSIMs = blendPSNRs
         for item in cases {
-            let upscaler = try PretrainedUpscaler(model: model(item), precision: precision)
-            let pretrained = upscaler.network.snapshot()
-            upscaler.network.setTrainable(true)
-            let adapter = OnlineAdapter(gr: upscaler.network, external: external.images, options: options, strategy: strategy(item))
+            let adapted = try PretrainedUpscaler(model: model(item), precision: precision)
+            let upscaler: FrameUpscaler = try mix(item).map {
+                MixedUpscaler(primary: adapted, secondary: try PretrainedUpscaler(model: $0.model, precision: precision), weight: $0.weight)
+            } ?? adapted
+            let pretrained = adapted.network.snapshot()
+            adapted.network.setTrainable(true)
+            let adapter = OnlineAdapter(gr: adapted.network, external: external.images, options: options, strategy: strategy(item))
             var done = 0, spent = 0.0
             let unadaptedStart = DispatchTime.now().uptimeNanoseconds
             let unadapted = try upscaler.upscale(item.lr)
@@ -150,14 +155,14 @@ public struct Benchmark {
                 psnrs[index].append(scored.psnr)
                 ssims[index].append(scored.ssim)
                 if done > 0 && !blends.isEmpty {
-                    let adapted = upscaler.network.snapshot()
+                    let weights = adapted.network.snapshot()
                     for (b, weight) in blends.enumerated() {
-                        upscaler.network.blend(from: pretrained, to: adapted, weight: weight)
+                        adapted.network.blend(from: pretrained, to: weights, weight: weight)
                         let blended = score(try upscaler.upscale(item.lr))
                         blendPSNRs[index][b].append(blended.psnr)
                         blendSSIMs[index][b].append(blended.ssim)
                     }
-                    upscaler.network.restore(adapted)
+                    adapted.network.restore(weights)
                 }
                 if let agreement = adapter.spectralAgreement { agreements[index].append(agreement) }
                 consistency[index].append(internalLoss(output))

@@ -97,18 +97,30 @@ struct EvalCommand: ParsableCommand {
                     let reader = variant == .twoPhase && (kernelShape == .learned || estimator != nil)
                         ? try blurEstimator() : nil
                     let estimates = Dictionary(uniqueKeysWithValues: benchmark.cases.map { ($0.name, reader?.estimate(frames: [$0.lr])) })
-                    let start = { (item: Benchmark.Case) in
-                        BlurEstimation.startingModel(info, chosenByUser: model != nil, estimate: estimates[item.name] ?? nil)
-                    }
-                    let strategy = { (item: Benchmark.Case) in variant.strategy(settings, trueKernel: item.kernel, estimate: estimates[item.name] ?? nil) }
+                    // As `image` starts a picture: the estimate may pick the bicubic-trained Gr or a mix with it.
+                    let starts = estimates.mapValues { BlurEstimation.pictureStart(info, chosenByUser: model != nil, estimate: $0) }
+                    let start = { (item: Benchmark.Case) in starts[item.name]!.model }
+                    let strategy = { (item: Benchmark.Case) in variant.strategy(settings, trueKernel: item.kernel, estimate: starts[item.name]!.estimate) }
                     if !checkpoints.isEmpty {
                         rows += try benchmark.runAdaptation(label: "\(method) (\(info.name))", model: start, external: externalSet!,
-                                                            options: options, strategy: strategy, checkpoints: checkpoints, blends: blends)
+                                                            options: options, strategy: strategy, checkpoints: checkpoints, blends: blends,
+                                                            mix: { starts[$0.name]!.mix })
                         continue
                     }
                     rows.append(try benchmark.run(method: "\(method) (\(info.name), \(steps) steps)") { item in
                         OnsrUpscaler(model: start(item), external: externalSet!, options: options, strategy: strategy(item),
                                      precision: precision.resolved)
+                    })
+                } else if method.hasPrefix("mix:") {
+                    // A study of the no-blur band: mix:A:B:W scores (1 − W) · A + W · B, both unadapted.
+                    let parts = method.split(separator: ":").map(String.init)
+                    guard parts.count == 4, let weight = Float(parts[3]), (0...1).contains(weight) else {
+                        throw JobError(.usage, "mix methods are mix:MODEL:MODEL:WEIGHT with the weight in [0, 1], got \(method)")
+                    }
+                    let (a, b) = (try ModelStore.resolve(parts[1], scale: scale), try ModelStore.resolve(parts[2], scale: scale))
+                    rows.append(try benchmark.run(method: "mix (\(a.name), \(b.name), \(weight))") { _ in
+                        MixedUpscaler(primary: try PretrainedUpscaler(model: a, precision: precision.resolved),
+                                      secondary: try PretrainedUpscaler(model: b, precision: precision.resolved), weight: weight)
                     })
                 } else if let known = UpscaleMethod(rawValue: method) {
                     let label = known == .pretrained ? "pretrained (\(try ModelStore.resolve(model, scale: scale).name))" : method

@@ -164,6 +164,8 @@ struct ImageCommand: ParsableCommand {
             report.compute = compute
             if let onsr = upscaler as? OnsrUpscaler {
                 (report.kernelShape, report.compression, report.blurEstimate) = (onsr.kernelShape, onsr.compression, onsr.blurEstimate)
+                (report.startingModel, report.mixedModel) = (onsr.startedFrom?.name, onsr.mixedWith?.model.name)
+                report.mixedShare = onsr.mixedWith.map { Double($0.weight) }
             }
             try common.report.map { try JSONReport.write(report, to: $0) }
         }

@@ -80,6 +80,8 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertNil(report["compression"], "a PNG carries no coding to reproduce")
         let estimate = try XCTUnwrap(report["blurEstimate"] as? [String: Double], "the reading that chose the starting Gr")
         XCTAssertTrue((0...1).contains(estimate["noBlurProbability"] ?? -1), "\(estimate)")
+        XCTAssertEqual(report["startingModel"] as? String, "tiny", "a model the user named is the start")
+        XCTAssertNil(report["mixedModel"], "and is never mixed with another")
         // A JPEG: its quantiser is read from the file and reproduced on the external patches; the kernel shape is the
         // spectral one (the estimator reads the blocks as detail).
         try Shell.ffmpeg(["-i", "photos/p0.png", "-q:v", "6", "p0.jpg"], in: folder.path)

@@ -74,4 +74,18 @@ final class KernelEstimatorTests: XCTestCase {
         XCTAssertTrue(a.differs(from: BlurEstimate(covariance: a.covariance, noBlurProbability: 0.9), scale: 2).differs)
         XCTAssertEqual(a.differs(from: a, scale: 2).similarity, 1, accuracy: 1e-9)
     }
+
+    func testNoBlurWeightRampsAcrossTheBand() {
+        func weight(_ p: Double) -> Double { BlurEstimate(covariance: (1, 0, 1), noBlurProbability: p).noBlurWeight }
+        let band = BlurEstimate.mixBand
+        XCTAssertEqual(weight(0), 0)
+        XCTAssertEqual(weight(band.lowerBound), 0)
+        XCTAssertEqual(weight((band.lowerBound + band.upperBound) / 2), 0.5, accuracy: 1e-9)
+        XCTAssertEqual(weight(band.upperBound), 1)
+        XCTAssertEqual(weight(1), 1)
+        XCTAssertTrue(band.contains(BlurEstimate.noBlurThreshold), "the hard call lies inside the band")
+        let blurred = BlurEstimate(covariance: (2, 0.3, 3), noBlurProbability: 0.75).assumingBlur
+        XCTAssertFalse(blurred.isNoBlur)
+        XCTAssertEqual(blurred.trace, 5)
+    }
 }

@@ -21,6 +21,31 @@ final class BlurEstimationTests: XCTestCase {
         XCTAssertFalse(BlurEstimate(covariance: (1, 0, 1), noBlurProbability: BlurEstimate.noBlurThreshold).isNoBlur)
     }
 
+    func testAnUnsureEstimateMixesTheBicubicModelIntoTheAdaptedBlindOne() throws {
+        let blind = try ModelStore.resolve(nil, scale: 2)
+        func start(_ probability: Double, chosenByUser: Bool = false) -> BlurEstimation.Start {
+            BlurEstimation.pictureStart(blind, chosenByUser: chosenByUser, estimate: BlurEstimate(covariance: (3, 0.5, 2), noBlurProbability: probability))
+        }
+        // Sure either way: one model, the estimate as read.
+        XCTAssertNil(start(0.05).mix)
+        XCTAssertEqual(start(0.05).model.name, blind.name)
+        XCTAssertNil(start(0.95).mix)
+        XCTAssertEqual(start(0.95).model.name, "fast-x2-bicubic")
+        XCTAssertEqual(start(0.95).estimate?.isNoBlur, true)
+        // Unsure, even above the hard call's threshold: the blind Gr, fine-tuned as if blurred, and the bicubic mix.
+        let unsure = start(0.75)
+        XCTAssertEqual(unsure.model.name, blind.name)
+        XCTAssertEqual(unsure.estimate?.isNoBlur, false)
+        XCTAssertEqual(unsure.estimate?.trace, 5)
+        XCTAssertEqual(unsure.mix?.model.name, "fast-x2-bicubic")
+        XCTAssertEqual(Double(try XCTUnwrap(unsure.mix?.weight)), 0.75, accuracy: 1e-6)
+        XCTAssertEqual(Double(try XCTUnwrap(start(0.65).mix?.weight)), 0.25, accuracy: 1e-6)
+        // A model the user named is adapted as the estimate calls it, with no mix.
+        XCTAssertNil(start(0.75, chosenByUser: true).mix)
+        XCTAssertEqual(start(0.75, chosenByUser: true).estimate?.isNoBlur, true)
+        XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: nil).mix)
+    }
+
     func testShippedEstimatorReadsFrames() throws {
         var image = RGBImage(width: 120, height: 100)
         for y in 0..<100 { for x in 0..<120 { for c in 0..<3 { image[c, y, x] = Float((x / 6 + y / 9 + c) % 3) / 2 } } }
