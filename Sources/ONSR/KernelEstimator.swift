@@ -28,6 +28,8 @@ public struct BlurEstimate: Sendable, Equatable {
     /// The no-blur call for a probability (`isNoBlur`), for reports that keep only the probability.
     public static func callsNoBlur(_ probability: Double) -> Bool { probability > noBlurThreshold }
 
+    /// The hard call serves where one model must serve a whole video (`StartingModel`); one picture mixes the two
+    /// starts across `mixBand` instead (`noBlurWeight`).
     /// 0.7, not one half: on training-set crops (11 crops x 6 blind-kernel seeds, `onsr-video eval --photos CROPS
     /// --methods fast-x2-g fast-x2-bicubic estimator --seed N`, the 19,000-step fast-x2-g) the 3 blurred inputs
     /// between 0.5 and 0.7 lose 6.32 dB in all by starting from the bicubic-trained Gr (worst -3.13, true variance

@@ -11,7 +11,10 @@ public final class OnsrUpscaler: FrameUpscaler {
     public let options: AdaptationOptions
     public let strategy: AdaptationStrategy
     public var scale: Int { model.configuration.scale }
-    public var name: String { "onsr:\(strategy.name):\(startedFrom?.name ?? model.name)" }
+    /// `onsr:STRATEGY:START`, plus `+MODEL@SHARE` where another Gr's output was mixed in.
+    public var name: String {
+        "onsr:\(strategy.name):\(startedFrom?.name ?? model.name)" + (mixedWith.map { "+\($0.model.name)@" + String(format: "%.2f", $0.weight) } ?? "")
+    }
     /// False where the caller chose `model` for the user (no `--model`): then the blur estimate may pick the
     /// starting Gr (`BlurEstimation.startingModel`).
     public let modelChosenByUser: Bool
