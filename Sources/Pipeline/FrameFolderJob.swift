@@ -164,15 +164,16 @@ public struct FrameFolderJob {
         if exists { try? FileManager.default.removeItem(atPath: old) }
     }
 
-    /// Upscales one image file into a PNG.
-    public func runImage(_ input: String, into output: String) throws -> Report {
+    /// Upscales one image file into a PNG. `decoded`, where the caller already read the file (to describe it to
+    /// the upscaler), is upscaled instead of a second read, so the description and the pixels come from one read.
+    public func runImage(_ input: String, into output: String, decoded: DecodedImage? = nil) throws -> Report {
         guard (output as NSString).pathExtension.lowercased() == "png" else {
             throw JobError(.usage, "\(output): images are written as PNG; name the output .png")
         }
         var report = Report(input: input, output: output, method: processor.name, scale: processor.scale, frames: 0,
                             secondsRead: 0, secondsUpscale: 0, secondsWrite: 0, wallSeconds: 0)
         let wall = Stopwatch()
-        _ = try upscale([(input, output)], report: &report) { _ in }
+        _ = try upscale([(input, output)], report: &report, firstDecoded: decoded) { _ in }
         report.method = processor.name
         report.wallSeconds = wall.seconds
         return report
@@ -192,7 +193,8 @@ public struct FrameFolderJob {
     /// Upscales each (input, output) pair in order through the processor: frame i goes in with pts i, and each
     /// frame that comes out (possibly later: a scheduler holds a look-ahead) is written to its own output.
     /// Returns what the processor reported at the end.
-    private func upscale(_ pairs: [(String, String)], report: inout Report, progress: (Int) -> Void) throws -> ProcessingSummary {
+    private func upscale(_ pairs: [(String, String)], report: inout Report, firstDecoded: DecodedImage? = nil,
+                         progress: (Int) -> Void) throws -> ProcessingSummary {
         var pending: [Int64: (target: AtomicOutput, source: PictureForm)] = [:]
         func write(_ frames: [TimedFrame], report: inout Report) throws {
             for frame in frames {
@@ -220,7 +222,7 @@ public struct FrameFolderJob {
         for (index, (input, output)) in pairs.enumerated() {
             try InputCheck.requireReadableFile(input)
             let target = try AtomicOutput(finalPath: output, overwrite: overwrite, inputs: [input], sweptStale: true)
-            let decoded = try Stopwatch.time(&report.secondsRead) { try FrameFolderJob.readImage(input) }
+            let decoded = try Stopwatch.time(&report.secondsRead) { try (index == 0 ? firstDecoded : nil) ?? FrameFolderJob.readImage(input) }
             pending[Int64(index)] = (target, PictureForm(decoded))
             let ready: [TimedFrame]
             do {

@@ -16,7 +16,7 @@ public final class OnsrUpscaler: FrameUpscaler {
         "onsr:\(strategy.name):\(startedFrom?.name ?? model.name)" + (mixedWith.map { "+\($0.model.name)@" + String(format: "%.2f", $0.weight) } ?? "")
     }
     /// False where the caller chose `model` for the user (no `--model`): then the blur estimate may pick the
-    /// starting Gr (`BlurEstimation.startingModel`).
+    /// starting Gr, or mix another's output in (`BlurEstimation.pictureStart`).
     public let modelChosenByUser: Bool
     /// The Gr the adaptation started from, once it has run (the estimate may have chosen another than `model`).
     public private(set) var startedFrom: ModelInfo?

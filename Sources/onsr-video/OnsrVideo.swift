@@ -160,7 +160,7 @@ struct ImageCommand: ParsableCommand {
                 onsr.describeInput(decoded, path: input)
             }
             let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
-            var report = try job.runImage(input, into: output)
+            var report = try job.runImage(input, into: output, decoded: decoded)
             report.compute = compute
             if let onsr = upscaler as? OnsrUpscaler {
                 (report.kernelShape, report.compression, report.blurEstimate) = (onsr.kernelShape, onsr.compression, onsr.blurEstimate)
