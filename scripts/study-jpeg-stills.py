@@ -10,7 +10,9 @@ With `--calls FOLDER [QSCALE ...]`: instead, the blur estimator's reading (no-bl
 each photo in FOLDER (e.g. training-set crops, `scripts/make-train-crops.py`) blurred with 3 seeded kernels and only
 bicubic-downscaled, as PNG and JPEG: what tells "no blur" apart on coded stills, chosen on crops, not held-out photos.
 With `--bicubic-starts FOLDER [QSCALE]`: each photo in FOLDER only bicubic-downscaled and stored as JPEG (qscale 3),
-the Y-PSNR of bicubic interpolation and of fast-x2-g and fast-x2-bicubic unadapted: what the wrong start costs there."""
+the Y-PSNR of bicubic interpolation and of fast-x2-g and fast-x2-bicubic unadapted: what the wrong start costs there.
+With `--mixes FOLDER [QSCALE]`: each photo in FOLDER blurred with 3 seeded kernels and only bicubic-downscaled, as JPEG;
+the two models' outputs mixed in quarters, and which band of the no-blur probability to mix across."""
 import glob
 import json
 import math
@@ -93,7 +95,51 @@ def bicubic_start_costs(folder, qscale):
     print("mean " + "  ".join(f"{method} {np.mean(values):.3f}" for method, values in totals.items()))
 
 
+def mixes(folder, qscale):
+    """Each crop blurred with 3 seeded kernels and only bicubic-downscaled, stored as JPEG: the no-blur probability
+    and the Y-PSNR of fast-x2-g and fast-x2-bicubic (unadapted) mixed by each share W, and which band of the
+    probability, mixing linearly across it, does best (the picture band's evidence for coded stills)."""
+    rng = np.random.default_rng(2)
+    shares = np.array([0, 0.25, 0.5, 0.75, 1])
+    cases = []
+    with tempfile.TemporaryDirectory() as work:
+        source, output, report = os.path.join(work, "in.jpg"), os.path.join(work, "out.png"), os.path.join(work, "r.json")
+        for photo in sorted(glob.glob(os.path.join(folder, "*.png"))):
+            hr = read_frames(photo)[0]
+            hr = hr[:hr.shape[0] // 2 * 2, :hr.shape[1] // 2 * 2]
+            inputs = []
+            for _ in range(3):
+                l1, l2, theta = rng.uniform(0.6, 5), rng.uniform(0.6, 5), rng.uniform(0, math.pi)
+                inputs.append((False, blur_subsample(hr[None], gaussian_kernel(l1, l2, theta, size=16), s=2)[0]))
+            inputs.append((True, bicubic_downscale(hr[None], 2)[0]))
+            for unblurred, lr in inputs:
+                write_image(lr, source, qscale)
+                subprocess.run([BIN, "image", source, output, "--steps", "0", "--overwrite", "--quiet", "--report", report], check=True)
+                with open(report) as handle:
+                    probability = json.load(handle)["blurEstimate"]["noBlurProbability"]
+                outputs = []
+                for model in ("fast-x2-g", "fast-x2-bicubic"):
+                    subprocess.run([BIN, "image", source, output, "--overwrite", "--quiet", "--method", "pretrained", "--model", model], check=True)
+                    outputs.append(read_frames(output)[0])
+                curve = np.array([psnr_y(((1 - w) * outputs[0] + w * outputs[1])[None], hr[None]) for w in shares])
+                cases.append((unblurred, probability, curve - curve[0]))
+                print(f"{os.path.basename(photo):40s} {'bicubic' if unblurred else 'blurred'}  P {probability:.2f}  "
+                      + " ".join(f"{g:+.2f}" for g in curve - curve[0]), flush=True)
+
+    def score(weight):
+        gains = [(unblurred, np.interp(weight(p), shares, curve)) for unblurred, p, curve in cases]
+        blurred, bicubic = [g for u, g in gains if not u], [g for u, g in gains if u]
+        return f"blurred {np.mean(blurred):+.3f} (worst {min(blurred):+.2f})  bicubic {np.mean(bicubic):+.3f} (worst {min(bicubic):+.2f})  all {np.mean([g for _, g in gains]):+.3f}"
+    print(f"hard call at 0.7: {score(lambda p: float(p > 0.7))}")
+    for low, high in [(0.6, 0.8), (0.6, 0.9), (0.6, 1.0), (0.5, 1.0), (0.7, 1.0)]:
+        print(f"band {low}-{high}: {score(lambda p: float(np.clip((p - low) / (high - low), 0, 1)))}")
+    for cap in (0.5, 0.75):
+        print(f"band 0.6-0.8, share at most {cap}: {score(lambda p: min(cap, float(np.clip((p - 0.6) / 0.2, 0, 1))))}")
+
+
 def main():
+    if sys.argv[1:2] == ["--mixes"]:
+        return mixes(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 3)
     if sys.argv[1:2] == ["--bicubic-starts"]:
         return bicubic_start_costs(sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 3)
     if sys.argv[1:2] == ["--calls"]:

@@ -43,18 +43,27 @@ public enum BlurEstimation {
 
     /// The start for one picture: as `startingModel`, except that where the estimate's no-blur probability falls in
     /// `BlurEstimate.mixBand` the blind Gr is adapted through the estimated kernel and the bicubic-trained Gr's
-    /// output is mixed in by `noBlurWeight`. Only where the tool picks the model: a Gr the user named is adapted
-    /// as the estimate calls it.
-    public static func pictureStart(_ model: ModelInfo, chosenByUser: Bool, estimate: BlurEstimate?) -> Start {
+    /// output is mixed in by `noBlurWeight`; on a `coded` picture that share never exceeds `codedShareCap`. Only
+    /// where the tool picks the model: a Gr the user named is adapted as the estimate calls it.
+    public static func pictureStart(_ model: ModelInfo, chosenByUser: Bool, estimate: BlurEstimate?, coded: Bool = false) -> Start {
         guard !chosenByUser, let estimate, model.name == ModelStore.defaultName(scale: model.configuration.scale),
               let bicubic = ModelStore.shipped().first(where: { $0.name == "fast-x\(model.configuration.scale)-bicubic" }) else {
             return Start(model: model, estimate: estimate, mix: nil)
         }
-        let weight = estimate.noBlurWeight
+        let weight = coded ? min(estimate.noBlurWeight, codedShareCap) : estimate.noBlurWeight
         if weight >= 1 { return Start(model: bicubic, estimate: estimate, mix: nil) }
         if weight <= 0 { return Start(model: model, estimate: estimate, mix: nil) }
         return Start(model: model, estimate: estimate.assumingBlur, mix: (bicubic, Float(weight)))
     }
+
+    /// The largest share of the bicubic-trained Gr in a coded picture's output: on a JPEG the estimator reads the
+    /// coding's blocks as sharpness, so a probability near 1 does not mean "no blur". On the training-set crops
+    /// blurred with 3 seeded kernels or only bicubic-downscaled and stored as JPEG at qscale 3 (44 cases, the
+    /// unadapted models mixed in quarters; `python3 scripts/study-jpeg-stills.py --mixes CROPS 3`), blurred crops read
+    /// at 0.89-0.98 lose up to 3.92 dB from the bicubic-trained Gr; capping the share at 0.75 gains +0.395 dB over
+    /// fast-x2-g on average against +0.373 for the hard call and +0.310 for the band alone (worst blurred crop −2.83
+    /// against −3.92), 0.5 gives up more on the bicubic-only crops (+0.348).
+    public static let codedShareCap = 0.75
 
     /// The Gr to start from where one model serves a whole video (`StartingModel`): the bicubic-trained model of the scale (`fast-xS-bicubic`) where the estimate says
     /// the input carries no blur beyond bicubic downscaling and `model` is the default blind one the user did not

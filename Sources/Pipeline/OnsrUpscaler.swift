@@ -77,7 +77,7 @@ public final class OnsrUpscaler: FrameUpscaler {
             if var twoPhase = strategy as? TwoPhase, twoPhase.kernelShape == .learned {
                 if twoPhase.estimate == nil { twoPhase.estimate = BlurEstimation.estimate(frames: [image], scale: scale) }
                 blurEstimate = twoPhase.estimate
-                let start = BlurEstimation.pictureStart(model, chosenByUser: modelChosenByUser, estimate: twoPhase.estimate)
+                let start = BlurEstimation.pictureStart(model, chosenByUser: modelChosenByUser, estimate: twoPhase.estimate, coded: inputIsCoded)
                 (model, twoPhase.estimate, mixedWith) = (start.model, start.estimate, start.mix)
                 if inputIsCoded { (twoPhase.kernelShape, twoPhase.estimate) = (.spectral, nil) }
                 strategy = twoPhase

@@ -44,6 +44,12 @@ final class BlurEstimationTests: XCTestCase {
         XCTAssertNil(start(0.75, chosenByUser: true).mix)
         XCTAssertEqual(start(0.75, chosenByUser: true).estimate?.isNoBlur, true)
         XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: nil).mix)
+        // A coded picture's reading of "no blur" is never trusted fully: the blind Gr keeps a share.
+        let coded = BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: sharp, coded: true)
+        XCTAssertEqual(coded.model.name, blind.name)
+        XCTAssertEqual(coded.estimate?.isNoBlur, false)
+        XCTAssertEqual(Double(try XCTUnwrap(coded.mix?.weight)), BlurEstimation.codedShareCap, accuracy: 1e-6)
+        XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred, coded: true).mix)
     }
 
     func testShippedEstimatorReadsFrames() throws {
