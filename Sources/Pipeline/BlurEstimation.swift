@@ -52,9 +52,22 @@ public enum BlurEstimation {
         }
         let weight = coded ? min(estimate.noBlurWeight, codedShareCap) : estimate.noBlurWeight
         if weight >= 1 { return Start(model: bicubic, estimate: estimate, mix: nil) }
-        if weight <= 0 { return Start(model: model, estimate: estimate, mix: nil) }
-        return Start(model: model, estimate: estimate.assumingBlur, mix: (bicubic, Float(weight)))
+        // A coded picture's estimate reads the coding as sharpness, so its size says nothing about mild blur.
+        let blind = coded ? model : blindStart(model, estimate: estimate)
+        if weight <= 0 { return Start(model: blind, estimate: estimate, mix: nil) }
+        return Start(model: blind, estimate: estimate.assumingBlur, mix: (bicubic, Float(weight)))
     }
+
+    /// The blind Gr for a blurred input: the one trained on mild blur (`fast-xS-mild`) where the estimated blur's
+    /// total variance is below `mildTrace` and that model is shipped, the default blind one otherwise.
+    static func blindStart(_ model: ModelInfo, estimate: BlurEstimate) -> ModelInfo {
+        guard estimate.trace < mildTrace,
+              let mild = ModelStore.shipped().first(where: { $0.name == "fast-x\(model.configuration.scale)-mild" }) else { return model }
+        return mild
+    }
+
+    /// Estimated total variance (HR pixels²) below which a blurred picture starts from the mild-blur Gr.
+    public static let mildTrace = 3.5
 
     /// The largest share of the bicubic-trained Gr in a coded picture's output: on a JPEG the estimator reads the
     /// coding's blocks as sharpness, so a probability near 1 does not mean "no blur". On the training-set crops

@@ -13,15 +13,18 @@ public enum TrainingDegradation: String, Codable, CaseIterable, Sendable {
     /// Real footage: the blur of `blur`, then noise and a codec round trip (`RealDegradation`) on the LR patches.
     case real
 
-    /// Degrades a planar square HR patch of `size` into its LR version; `rng` draws the random kernel. For
-    /// `real` this is the blur only: the noise and compression act on a whole batch (`RealDegradation.compress`).
-    func apply(_ patch: [Float], size: Int, scale: Int, rng: inout SeededRandom) -> [Float] {
+    /// The kernels' eigenvalue range (HR pixels²) of `blur` and `real` unless a run names another.
+    public static func defaultVariances(scale: Int) -> ClosedRange<Double> { scale >= 4 ? 0.7...10 : 0.35...5 }
+
+    /// Degrades a planar square HR patch of `size` into its LR version; `rng` draws the random kernel, its
+    /// eigenvalues from `variances`. For `real` this is the blur only: the noise and compression act on a whole
+    /// batch (`RealDegradation.compress`).
+    func apply(_ patch: [Float], size: Int, scale: Int, variances: ClosedRange<Double>, rng: inout SeededRandom) -> [Float] {
         switch self {
         case .bicubic:
             return Degrade.bicubic(patch, channels: 3, height: size, width: size, scale: scale)
         case .blur, .real:
-            let kernel = BlurKernel.random(scale: scale, variances: scale >= 4 ? 0.7...10 : 0.35...5, noise: 0.15,
-                                           isotropicShare: 0.3, rng: &rng)
+            let kernel = BlurKernel.random(scale: scale, variances: variances, noise: 0.15, isotropicShare: 0.3, rng: &rng)
             return Degrade.blurSubsample(patch, channels: 3, height: size, width: size, kernel: kernel, scale: scale)
         }
     }
@@ -42,6 +45,10 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var patch = 0
     public var learningRate: Float = 2e-4
     public var seed: UInt64 = 1
+    /// The blur kernels' eigenvalue range (nil: `TrainingDegradation.defaultVariances`); a narrower range trains a
+    /// Gr for one part of the blind range.
+    public var blurVariances: ClosedRange<Double>? = nil
+    public var variances: ClosedRange<Double> { blurVariances ?? TrainingDegradation.defaultVariances(scale: scale) }
 
     public init() {}
 
@@ -106,7 +113,7 @@ public final class Trainer {
             let image = usable[rng.index(usable.count)]
             let crop = image.crop(top: rng.index(image.height - big + 1), left: rng.index(image.width - big + 1), height: big, width: big)
             let patch = dihedral(crop, size: big, transform: rng.index(8))
-            lows.append(options.degradation.apply(patch, size: big, scale: s, rng: &rng))
+            lows.append(options.degradation.apply(patch, size: big, scale: s, variances: options.variances, rng: &rng))
             crops.append(patch)
         }
         let bigLR = big / s
@@ -156,7 +163,7 @@ public final class Trainer {
             let side = min(256, image.height, image.width) / (4 * s) * (4 * s)
             let hr = image.crop(top: (image.height - side) / 2, left: (image.width - side) / 2, height: side, width: side)
             var rng = SeededRandom(seed: 1000 + UInt64(i))
-            var lr = options.degradation.apply(hr, size: side, scale: s, rng: &rng)
+            var lr = options.degradation.apply(hr, size: side, scale: s, variances: options.variances, rng: &rng)
             if options.degradation == .real { lr = RealDegradation.compress([lr], side: side / s, rng: &rng)[0] }
             let output = network(Tensor(shape: [1, 3, side / s, side / s], values: lr)).values
             let bicubic = Resampler(inputWidth: side / s, inputHeight: side / s, outputWidth: side, outputHeight: side, kernel: .bicubic)
@@ -190,6 +197,7 @@ public final class Trainer {
         metadata["skip"] = options.bicubicSkip ? "bicubic" : "none"
         metadata["scale"] = String(options.scale)
         metadata["degradation"] = options.degradation.rawValue
+        if let range = options.blurVariances { metadata["blur_variances"] = "\(range.lowerBound)-\(range.upperBound)" }
         metadata["steps"] = String(step)
         metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
         try TrainingCheckpoint.writeAtomically(SafeTensors.parameters(of: network), to: path, storage: storage, metadata: metadata)

@@ -66,6 +66,21 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertEqual(try metadata("c.safetensors")["val_photos"], "photos", "the validation folder is named")
     }
 
+    /// `--blur-variances` narrows the training kernels (other losses than the default range), is recorded in the
+    /// model, and takes only LOW < HIGH.
+    func testBlurVariancesNarrowTheKernelsAndAreRecorded() throws {
+        let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
+                      "--batch", "2", "--patch", "16", "--steps", "3", "-q"]
+        XCTAssertEqual(try onsr(common + ["--output", "wide.safetensors"]).status, 0)
+        let result = try onsr(common + ["--output", "mild.safetensors", "--blur-variances", "0.3", "2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try ModelStore.describe(path: folder.file("mild.safetensors")).metadata["blur_variances"], "0.3-2.0")
+        XCTAssertNil(try ModelStore.describe(path: folder.file("wide.safetensors")).metadata["blur_variances"])
+        XCTAssertNotEqual(try losses("wide.safetensors.log.jsonl"), try losses("mild.safetensors.log.jsonl"), "other kernels, other losses")
+        XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--blur-variances", "2", "0.3"]).status, 0)
+        XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--blur-variances", "1"]).status, 0)
+    }
+
     /// `image` adapts by default (ONSR); `--method pretrained` does not.
     func testImageUsesONSRByDefault() throws {
         var result = try onsr(["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1",

@@ -52,6 +52,20 @@ final class BlurEstimationTests: XCTestCase {
         XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred, coded: true).mix)
     }
 
+    func testMildBlurStartsFromTheMildModelExceptOnCodedPictures() throws {
+        let blind = try ModelStore.resolve(nil, scale: 2)
+        let mild = BlurEstimate(covariance: (1, 0.2, 1.2), noBlurProbability: 0.1)
+        XCTAssertLessThan(mild.trace, BlurEstimation.mildTrace)
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: mild).model.name, "fast-x2-mild")
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred).model.name, blind.name, "larger blur")
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: mild, coded: true).model.name, blind.name)
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: true, estimate: mild).model.name, blind.name, "--model wins")
+        // Unsure of any blur and the blur it reads is mild: the mild model, adapted, with the bicubic-trained one mixed in.
+        let unsure = BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: BlurEstimate(covariance: mild.covariance, noBlurProbability: 0.7))
+        XCTAssertEqual(unsure.model.name, "fast-x2-mild")
+        XCTAssertEqual(unsure.mix?.model.name, "fast-x2-bicubic")
+    }
+
     func testShippedEstimatorReadsFrames() throws {
         var image = RGBImage(width: 120, height: 100)
         for y in 0..<100 { for x in 0..<120 { for c in 0..<3 { image[c, y, x] = Float((x / 6 + y / 9 + c) % 3) / 2 } } }
