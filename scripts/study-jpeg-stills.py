@@ -43,18 +43,25 @@ def upscale(source, output, extra):
     return read_frames(output)[0], method
 
 
+def crop_inputs(photo, rng):
+    """A crop (cut to even size) and its LR versions: 3 blurred with seeded blind kernels, labelled by the
+    kernel's total variance, and one only bicubic-downscaled, labelled "bicubic"."""
+    hr = read_frames(photo)[0]
+    hr = hr[:hr.shape[0] // 2 * 2, :hr.shape[1] // 2 * 2]
+    inputs = []
+    for _ in range(3):
+        l1, l2, theta = rng.uniform(0.6, 5), rng.uniform(0.6, 5), rng.uniform(0, math.pi)
+        inputs.append((f"tr {l1 + l2:5.2f}", blur_subsample(hr[None], gaussian_kernel(l1, l2, theta, size=16), s=2)[0]))
+    inputs.append(("bicubic ", bicubic_downscale(hr[None], 2)[0]))
+    return hr, inputs
+
+
 def calls(folder, qscales):
     rng = np.random.default_rng(2)
     rows = []
     with tempfile.TemporaryDirectory() as work:
         for photo in sorted(glob.glob(os.path.join(folder, "*.png"))):
-            hr = read_frames(photo)[0]
-            hr = hr[:hr.shape[0] // 2 * 2, :hr.shape[1] // 2 * 2]
-            inputs = []
-            for _ in range(3):
-                l1, l2, theta = rng.uniform(0.6, 5), rng.uniform(0.6, 5), rng.uniform(0, math.pi)
-                inputs.append((f"tr {l1 + l2:5.2f}", blur_subsample(hr[None], gaussian_kernel(l1, l2, theta, size=16), s=2)[0]))
-            inputs.append(("bicubic ", bicubic_downscale(hr[None], 2)[0]))
+            _, inputs = crop_inputs(photo, rng)
             for label, lr in inputs:
                 cells = []
                 for q in [None] + qscales:
@@ -105,14 +112,9 @@ def mixes(folder, qscale):
     with tempfile.TemporaryDirectory() as work:
         source, output, report = os.path.join(work, "in.jpg"), os.path.join(work, "out.png"), os.path.join(work, "r.json")
         for photo in sorted(glob.glob(os.path.join(folder, "*.png"))):
-            hr = read_frames(photo)[0]
-            hr = hr[:hr.shape[0] // 2 * 2, :hr.shape[1] // 2 * 2]
-            inputs = []
-            for _ in range(3):
-                l1, l2, theta = rng.uniform(0.6, 5), rng.uniform(0.6, 5), rng.uniform(0, math.pi)
-                inputs.append((False, blur_subsample(hr[None], gaussian_kernel(l1, l2, theta, size=16), s=2)[0]))
-            inputs.append((True, bicubic_downscale(hr[None], 2)[0]))
-            for unblurred, lr in inputs:
+            hr, inputs = crop_inputs(photo, rng)
+            for label, lr in inputs:
+                unblurred = label.startswith("bicubic")
                 write_image(lr, source, qscale)
                 subprocess.run([BIN, "image", source, output, "--steps", "0", "--overwrite", "--quiet", "--report", report], check=True)
                 with open(report) as handle:
