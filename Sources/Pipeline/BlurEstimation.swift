@@ -59,15 +59,29 @@ public enum BlurEstimation {
     }
 
     /// The blind Gr for a blurred input: the one trained on mild blur (`fast-xS-mild`) where the estimated blur's
-    /// total variance is below `mildTrace` and that model is shipped, the default blind one otherwise.
+    /// total variance is below `mildTrace`, the one trained on strong blur (`fast-xS-strong`) where it is above
+    /// `strongTrace`, each where it is shipped; the default blind one otherwise.
     static func blindStart(_ model: ModelInfo, estimate: BlurEstimate) -> ModelInfo {
-        guard estimate.trace < mildTrace,
-              let mild = ModelStore.shipped().first(where: { $0.name == "fast-x\(model.configuration.scale)-mild" }) else { return model }
-        return mild
+        let size = kernelTrace(estimate, scale: model.configuration.scale)
+        let variant = size < mildTrace ? "mild" : size > strongTrace ? "strong" : nil
+        guard let variant,
+              let chosen = ModelStore.shipped().first(where: { $0.name == "fast-x\(model.configuration.scale)-\(variant)" }) else { return model }
+        return chosen
+    }
+
+    /// The total variance of the estimate's kernel as sampled (`BlurEstimate.kernel`), in the units `onsr-video eval
+    /// --methods estimator` reports and the thresholds were chosen in: a large kernel's truncated taps hold less
+    /// variance than its covariance says.
+    static func kernelTrace(_ estimate: BlurEstimate, scale: Int) -> Double {
+        let sampled = KernelComparison.covariance(estimate.kernel(scale: scale))
+        return sampled.yy + sampled.xx
     }
 
     /// Estimated total variance (HR pixels²) below which a blurred picture starts from the mild-blur Gr.
     public static let mildTrace = 3.5
+
+    /// Estimated total variance (HR pixels²) above which a blurred picture starts from the strong-blur Gr.
+    public static let strongTrace = 9.0
 
     /// The largest share of the bicubic-trained Gr in a coded picture's output: on a JPEG the estimator reads the
     /// coding's blocks as sharpness, so a probability near 1 does not mean "no blur". On the training-set crops

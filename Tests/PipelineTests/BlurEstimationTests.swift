@@ -52,7 +52,7 @@ final class BlurEstimationTests: XCTestCase {
         XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred, coded: true).mix)
     }
 
-    func testMildBlurStartsFromTheMildModelExceptOnCodedPictures() throws {
+    func testMildAndStrongBlurStartFromTheirModelsExceptOnCodedPictures() throws {
         let blind = try ModelStore.resolve(nil, scale: 2)
         let mild = BlurEstimate(covariance: (1, 0.2, 1.2), noBlurProbability: 0.1)
         XCTAssertLessThan(mild.trace, BlurEstimation.mildTrace)
@@ -60,6 +60,10 @@ final class BlurEstimationTests: XCTestCase {
         XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred).model.name, blind.name, "larger blur")
         XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: mild, coded: true).model.name, blind.name)
         XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: true, estimate: mild).model.name, blind.name, "--model wins")
+        let strong = BlurEstimate(covariance: (7, 1, 6), noBlurProbability: 0.01)
+        XCTAssertGreaterThan(strong.trace, BlurEstimation.strongTrace)
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: strong).model.name, "fast-x2-strong")
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: strong, coded: true).model.name, blind.name)
         // Unsure of any blur and the blur it reads is mild: the mild model, adapted, with the bicubic-trained one mixed in.
         let unsure = BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: BlurEstimate(covariance: mild.covariance, noBlurProbability: 0.7))
         XCTAssertEqual(unsure.model.name, "fast-x2-mild")
