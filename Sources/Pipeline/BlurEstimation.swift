@@ -77,10 +77,16 @@ public enum BlurEstimation {
         return sampled.yy + sampled.xx
     }
 
-    /// Estimated total variance (HR pixels²) below which a blurred picture starts from the mild-blur Gr.
+    /// Estimated total variance (HR pixels², `kernelTrace`) below which a blurred picture starts from the mild-blur
+    /// Gr. On the training-set crops (97 crop-kernel pairs, unadapted, `onsr-video eval --photos CROPS --methods
+    /// fast-x2-g fast-x2-mild estimator`) the 6 pairs below 3.5 gain +6.76 dB in all, worst −0.07; 4.0 gains +6.87
+    /// with a worst pair of −0.18, 4.5 puts one 1.75 dB below (fast-x2-mild.md).
     public static let mildTrace = 3.5
 
-    /// Estimated total variance (HR pixels²) above which a blurred picture starts from the strong-blur Gr.
+    /// Estimated total variance (HR pixels², `kernelTrace`) above which a blurred picture starts from the
+    /// strong-blur Gr. On the training-set crops (130 pairs, blind and wide kernels) all 30 pairs above 9 gain
+    /// (+52.4 dB in all, worst +0.31); 7 or 8 gain as much in all but lose up to 3.2 dB on single pairs whose size
+    /// the estimator overreads (fast-x2-strong.md).
     public static let strongTrace = 9.0
 
     /// The largest share of the bicubic-trained Gr in a coded picture's output: on a JPEG the estimator reads the
@@ -92,9 +98,9 @@ public enum BlurEstimation {
     /// against −3.92), 0.5 gives up more on the bicubic-only crops (+0.348).
     public static let codedShareCap = 0.75
 
-    /// The Gr to start from where one model serves a whole video (`StartingModel`): the bicubic-trained model of the scale (`fast-xS-bicubic`) where the estimate says
-    /// the input carries no blur beyond bicubic downscaling and `model` is the default blind one the user did not
-    /// ask for by name; `model` otherwise. A blind model on unblurred input sharpens what is already sharp
+    /// The Gr to start from where one model serves a whole video (`StartingModel`): the bicubic-trained model of
+    /// the scale (`fast-xS-bicubic`) where the estimate says the input carries no blur beyond bicubic downscaling
+    /// and `model` is the default blind one the user did not ask for by name; `model` otherwise. A blind model on unblurred input sharpens what is already sharp
     /// (about 0.6 dB below bicubic interpolation on the held-out photos; docs/onsr-study.md).
     public static func startingModel(_ model: ModelInfo, chosenByUser: Bool, estimate: BlurEstimate?) -> ModelInfo {
         guard !chosenByUser, let estimate, estimate.isNoBlur, model.name == ModelStore.defaultName(scale: model.configuration.scale),
