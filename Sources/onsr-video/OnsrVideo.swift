@@ -218,7 +218,8 @@ struct ModelsCommand: ParsableCommand {
             let c = model.configuration
             let on = model.metadata["val_photos"].map { " on \($0)" } ?? ""
             let psnr = model.metadata["val_psnr"].map { " val Y-PSNR \($0) dB\(on) (bicubic \(model.metadata["val_bicubic_psnr"] ?? "?"))" } ?? ""
-            let trained = (model.metadata["total_steps"] ?? model.metadata["steps"]).map { ", \($0) steps, \(model.metadata["degradation"] ?? "?")-trained" } ?? ""
+            let range = model.metadata["blur_variances"].map { " (eigenvalues \($0))" } ?? ""
+            let trained = (model.metadata["total_steps"] ?? model.metadata["steps"]).map { ", \($0) steps, \(model.metadata["degradation"] ?? "?")-trained\(range)" } ?? ""
             let skip = c.bicubicSkip ? " + bicubic skip" : ""
             print("\(model.name)  x\(c.scale)  RRDBNet(\(c.features), \(c.blocks), \(c.growth))\(skip)\(trained)\(psnr)")
         }

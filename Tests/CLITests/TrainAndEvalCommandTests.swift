@@ -79,6 +79,12 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertNotEqual(try losses("wide.safetensors.log.jsonl"), try losses("mild.safetensors.log.jsonl"), "other kernels, other losses")
         XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--blur-variances", "2", "0.3"]).status, 0)
         XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--blur-variances", "1"]).status, 0)
+        // `models` says which part of the blind range a shipped model was trained on.
+        let listing = try onsr(["models"])
+        XCTAssertEqual(listing.status, 0, listing.stderr)
+        let lines = listing.stdout.split(separator: "\n")
+        XCTAssertTrue(try XCTUnwrap(lines.first { $0.hasPrefix("fast-x2-mild ") }).contains("(eigenvalues 0.3-2.0)"), listing.stdout)
+        XCTAssertFalse(try XCTUnwrap(lines.first { $0.hasPrefix("fast-x2-g ") }).contains("eigenvalues"), listing.stdout)
     }
 
     /// `image` adapts by default (ONSR); `--method pretrained` does not.
