@@ -19,7 +19,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Degradation: blind, wide or bicubic.") var degradation = Benchmark.Degradation.blind
     @Option(help: "Seed of the kernels.") var seed: UInt64 = 1
     @Option(parsing: .upToNextOption, help: """
-        Methods: estimator (the blur estimator's error against the true kernels), bicubic, lanczos, pretrained, onsr (the paper's separate optimisation) or onsr:VARIANT (two-phase, ib-ebsr, ibsr, joint, frozen-gd, oracle-gd), or model names / paths (pretrained with that model).
+        Methods: estimator (the blur estimator's error against the true kernels), bicubic, lanczos, pretrained, onsr (the paper's separate optimisation) or onsr:VARIANT (two-phase, ib-ebsr, ibsr, joint, frozen-gd, oracle-gd), or model names / paths (pretrained with that model), or mix:MODEL:MODEL:W (the two models' outputs mixed, W of the second).
         """)
     var methods: [String] = ["bicubic", "pretrained", "onsr"]
     @Option(help: "Gr model for the learned methods.") var model: String?

@@ -53,6 +53,7 @@ struct TrainCommand: ParsableCommand {
         guard blurVariances.isEmpty || (blurVariances.count == 2 && blurVariances[0] > 0 && blurVariances[0] < blurVariances[1]) else {
             throw ValidationError("--blur-variances takes two numbers, 0 < LOW < HIGH")
         }
+        guard blurVariances.isEmpty || degradation != .bicubic else { throw ValidationError("--blur-variances needs a blurring --degradation (blur or real)") }
     }
 
     func run() throws {

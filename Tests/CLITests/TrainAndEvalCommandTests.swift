@@ -79,6 +79,7 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertNotEqual(try losses("wide.safetensors.log.jsonl"), try losses("mild.safetensors.log.jsonl"), "other kernels, other losses")
         XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--blur-variances", "2", "0.3"]).status, 0)
         XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--blur-variances", "1"]).status, 0)
+        XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--blur-variances", "0.3", "2", "--degradation", "bicubic"]).status, 0)
         // `models` says which part of the blind range a shipped model was trained on.
         let listing = try onsr(["models"])
         XCTAssertEqual(listing.status, 0, listing.stderr)
