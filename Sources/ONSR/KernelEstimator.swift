@@ -73,6 +73,14 @@ public struct BlurEstimate: Sendable, Equatable {
         BlurEstimate(covariance: (covariance.yy * factor, covariance.yx * factor, covariance.xx * factor), noBlurProbability: noBlurProbability)
     }
 
+    /// The total variance (HR pixels²) of `kernel(scale:)` as sampled: what the estimator's reports compare with the
+    /// true kernel's, and the units the size thresholds were chosen in (a large kernel's truncated taps hold less
+    /// variance than its covariance says).
+    public func sampledTrace(scale: Int) -> Double {
+        let sampled = KernelComparison.covariance(kernel(scale: scale))
+        return sampled.yy + sampled.xx
+    }
+
     /// The Gaussian kernel of this covariance, in the layout of `Degrade.blurSubsample` at `scale`.
     public func kernel(scale: Int) -> BlurKernel {
         let (a, b, d) = (covariance.xx, covariance.yx, covariance.yy)

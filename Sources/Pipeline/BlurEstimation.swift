@@ -46,8 +46,7 @@ public enum BlurEstimation {
     /// output is mixed in by `noBlurWeight`; on a `coded` picture that share never exceeds `codedShareCap`. Only
     /// where the tool picks the model: a Gr the user named is adapted as the estimate calls it.
     public static func pictureStart(_ model: ModelInfo, chosenByUser: Bool, estimate: BlurEstimate?, coded: Bool = false) -> Start {
-        guard !chosenByUser, let estimate, model.name == ModelStore.defaultName(scale: model.configuration.scale),
-              let bicubic = ModelStore.shipped().first(where: { $0.name == "fast-x\(model.configuration.scale)-bicubic" }) else {
+        guard !chosenByUser, let estimate, let bicubic = sibling(of: model, "bicubic") else {
             return Start(model: model, estimate: estimate, mix: nil)
         }
         let weight = coded ? min(estimate.noBlurWeight, codedShareCap) : estimate.noBlurWeight
@@ -62,28 +61,26 @@ public enum BlurEstimation {
     /// total variance is below `mildTrace`, the one trained on strong blur (`fast-xS-strong`) where it is above
     /// `strongTrace`, each where it is shipped; the default blind one otherwise.
     static func blindStart(_ model: ModelInfo, estimate: BlurEstimate) -> ModelInfo {
-        let size = kernelTrace(estimate, scale: model.configuration.scale)
+        let size = estimate.sampledTrace(scale: model.configuration.scale)
         let variant = size < mildTrace ? "mild" : size > strongTrace ? "strong" : nil
-        guard let variant,
-              let chosen = ModelStore.shipped().first(where: { $0.name == "fast-x\(model.configuration.scale)-\(variant)" }) else { return model }
-        return chosen
+        return variant.flatMap { sibling(of: model, $0) } ?? model
     }
 
-    /// The total variance of the estimate's kernel as sampled (`BlurEstimate.kernel`), in the units `onsr-video eval
-    /// --methods estimator` reports and the thresholds were chosen in: a large kernel's truncated taps hold less
-    /// variance than its covariance says.
-    static func kernelTrace(_ estimate: BlurEstimate, scale: Int) -> Double {
-        let sampled = KernelComparison.covariance(estimate.kernel(scale: scale))
-        return sampled.yy + sampled.xx
+    /// The shipped `fast-xS-VARIANT` beside `model` where `model` is the scale's default blind Gr (the one the tool
+    /// picked, which the estimate may swap); nil otherwise or where that variant is not shipped.
+    private static func sibling(of model: ModelInfo, _ variant: String) -> ModelInfo? {
+        let scale = model.configuration.scale
+        guard model.name == ModelStore.defaultName(scale: scale) else { return nil }
+        return ModelStore.shipped().first { $0.name == "fast-x\(scale)-\(variant)" }
     }
 
-    /// Estimated total variance (HR pixels², `kernelTrace`) below which a blurred picture starts from the mild-blur
+    /// Estimated total variance (HR pixels², `BlurEstimate.sampledTrace`) below which a blurred picture starts from the mild-blur
     /// Gr. On the training-set crops (97 crop-kernel pairs, unadapted, `onsr-video eval --photos CROPS --methods
     /// fast-x2-g fast-x2-mild estimator`) the 6 pairs below 3.5 gain +6.76 dB in all, worst −0.07; 4.0 gains +6.87
     /// with a worst pair of −0.18, 4.5 puts one 1.75 dB below (fast-x2-mild.md).
     public static let mildTrace = 3.5
 
-    /// Estimated total variance (HR pixels², `kernelTrace`) above which a blurred picture starts from the
+    /// Estimated total variance (HR pixels², `BlurEstimate.sampledTrace`) above which a blurred picture starts from the
     /// strong-blur Gr. On the training-set crops (130 pairs, blind and wide kernels) all 30 pairs above 9 gain
     /// (+52.4 dB in all, worst +0.31); 7 or 8 gain as much in all but lose up to 3.2 dB on single pairs whose size
     /// the estimator overreads (fast-x2-strong.md).
@@ -100,11 +97,10 @@ public enum BlurEstimation {
 
     /// The Gr to start from where one model serves a whole video (`StartingModel`): the bicubic-trained model of
     /// the scale (`fast-xS-bicubic`) where the estimate says the input carries no blur beyond bicubic downscaling
-    /// and `model` is the default blind one the user did not ask for by name; `model` otherwise. A blind model on unblurred input sharpens what is already sharp
-    /// (about 0.6 dB below bicubic interpolation on the held-out photos; docs/onsr-study.md).
+    /// and `model` is the default blind one the user did not ask for by name; `model` otherwise. A blind model on
+    /// unblurred input sharpens what is already sharp (about 0.6 dB below bicubic interpolation on the held-out photos; docs/onsr-study.md).
     public static func startingModel(_ model: ModelInfo, chosenByUser: Bool, estimate: BlurEstimate?) -> ModelInfo {
-        guard !chosenByUser, let estimate, estimate.isNoBlur, model.name == ModelStore.defaultName(scale: model.configuration.scale),
-              let bicubic = ModelStore.shipped().first(where: { $0.name == "fast-x\(model.configuration.scale)-bicubic" }) else { return model }
+        guard !chosenByUser, let estimate, estimate.isNoBlur, let bicubic = sibling(of: model, "bicubic") else { return model }
         return bicubic
     }
 }

@@ -24,15 +24,14 @@ public struct EstimatorReport: Codable, Sendable {
             guard let estimate = estimator.estimate(frames: [item.lr]) else {
                 return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: .nan, noBlurProbability: .nan)
             }
-            let kernel = estimate.kernel(scale: benchmark.scale)
-            let estimated = KernelComparison.covariance(kernel)
+            let estimatedTrace = estimate.sampledTrace(scale: benchmark.scale)
             guard let truth = item.kernel else {
-                return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: estimated.yy + estimated.xx,
+                return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: estimatedTrace,
                             noBlurProbability: estimate.noBlurProbability)
             }
-            let t = KernelComparison.covariance(truth)
+            let (kernel, t) = (estimate.kernel(scale: benchmark.scale), KernelComparison.covariance(truth))
             return Item(name: item.name, ncc: KernelComparison.ncc(kernel.taps, size: kernel.size, truth.taps, size: truth.size),
-                        trueTrace: t.yy + t.xx, estimatedTrace: estimated.yy + estimated.xx, noBlurProbability: estimate.noBlurProbability)
+                        trueTrace: t.yy + t.xx, estimatedTrace: estimatedTrace, noBlurProbability: estimate.noBlurProbability)
         }
     }
 
