@@ -9,11 +9,16 @@ public enum AdaptationInputCheck {
     /// Throws a data error when `image` is smaller than an LR patch (the job that knows the file names it:
     /// `JobError.naming`).
     public static func frame(_ image: RGBImage, options: AdaptationOptions) throws {
-        let side = options.patchSize
-        guard image.width >= side && image.height >= side else {
+        guard holdsPatch(image, options: options) else {
+            let side = options.patchSize
             throw JobError(.dataError, "ONSR needs frames of at least \(side)x\(side) pixels, this one is "
                             + "\(image.width)x\(image.height) (use --method pretrained)")
         }
+    }
+
+    /// Whether `image` holds one LR patch, the least ONSR can learn from.
+    public static func holdsPatch(_ image: RGBImage, options: AdaptationOptions) -> Bool {
+        image.width >= options.patchSize && image.height >= options.patchSize
     }
 
     /// Throws a data error when no photo of `external` holds an HR patch at `scale`.

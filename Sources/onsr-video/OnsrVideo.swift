@@ -148,10 +148,18 @@ struct ImageCommand: ParsableCommand {
             // One picture is where adaptation pays most for its time: ONSR by default, with 200 steps, where every
             // held-out photo gained (at 100 two ended a hair below the unadapted model; docs/onsr-study.md).
             var options = method
+            let methodChosen = options.chosenMethod != nil
             options.chosenMethod = options.chosenMethod ?? .onsr
             options.chosenSteps = options.chosenSteps ?? 200
             // Bad input fails before the adaptation's setup (external photos, model) costs anything.
             let decoded = options.method == .onsr ? try FrameFolderJob.readImage(input) : nil
+            if !methodChosen, let picture = decoded?.image, !AdaptationInputCheck.holdsPatch(picture, options: options.adaptation) {
+                // A picture too small to learn from (an icon, a thumbnail) is still a picture to upscale: the
+                // default gives way to the fixed model; `--method onsr` asked for keeps the error.
+                options.chosenMethod = .pretrained
+                printer.handle(.warning("\(input): \(picture.width)x\(picture.height) is smaller than ONSR's "
+                                        + "\(options.adaptation.patchSize)x\(options.adaptation.patchSize) patch; upscaled with the pretrained model"))
+            }
             let steps = options.steps
             let compute = try options.computeReport(for: common)
             common.announce(compute)

@@ -73,6 +73,23 @@ final class FramesCommandTests: XCTestCase {
         }
     }
 
+    /// `image` adapts by default, but a picture smaller than a patch (an icon, a thumbnail) is still a picture:
+    /// without `--method` it is upscaled with the fixed model and a one-line warning says so.
+    func testImageTooSmallForOnsrFallsBackToPretrainedWhenNoMethodIsAsked() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=24x20", "-frames:v", "1", "tiny.png"], in: folder.path)
+        // Not `onsr(_:)`, which names the fast method: this is about the default.
+        let result = try Shell.run([BuiltProducts.onsrVideo, "image", "tiny.png", "out.png", "--external", "nowhere", "--report", "report.json"],
+                                   in: folder.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("warning: tiny.png: 24x20 is smaller than ONSR's 32x32 patch")
+                      && result.stderr.contains("pretrained"), result.stderr)
+        let decoded = try ImageFile.read(path: folder.file("out.png"))
+        XCTAssertEqual([decoded.image.width, decoded.image.height], [48, 40])
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("report.json")))) as? [String: Any]
+        XCTAssertEqual((report?["method"] as? String)?.hasPrefix("pretrained"), true, "\(String(describing: report))")
+    }
+
     // Acceptance 7.
     func testFolderOfTwelveFramesGivesTwelvePNGsWithTheSameNames() throws {
         try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)
