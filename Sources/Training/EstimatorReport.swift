@@ -14,6 +14,10 @@ public struct EstimatorReport: Codable, Sendable {
         public let trueTrace: Double?
         public let estimatedTrace: Double
         public let noBlurProbability: Double
+        /// The smaller eigenvalue of the true and of the estimated sampled covariance (HR pixels²): how narrow the
+        /// kernel is across its direction, which a model trained on a range of eigenvalues has to cover as well.
+        public var trueMinorVariance: Double? = nil
+        public var estimatedMinorVariance: Double? = nil
     }
 
     public let items: [Item]
@@ -25,13 +29,16 @@ public struct EstimatorReport: Codable, Sendable {
                 return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: .nan, noBlurProbability: .nan)
             }
             let estimatedTrace = estimate.sampledTrace(scale: benchmark.scale)
+            let kernel = estimate.kernel(scale: benchmark.scale)
+            let estimatedMinor = Self.minorEigenvalue(KernelComparison.covariance(kernel))
             guard let truth = item.kernel else {
                 return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: estimatedTrace,
-                            noBlurProbability: estimate.noBlurProbability)
+                            noBlurProbability: estimate.noBlurProbability, estimatedMinorVariance: estimatedMinor)
             }
-            let (kernel, t) = (estimate.kernel(scale: benchmark.scale), KernelComparison.covariance(truth))
+            let t = KernelComparison.covariance(truth)
             return Item(name: item.name, ncc: KernelComparison.ncc(kernel.taps, size: kernel.size, truth.taps, size: truth.size),
-                        trueTrace: t.yy + t.xx, estimatedTrace: estimatedTrace, noBlurProbability: estimate.noBlurProbability)
+                        trueTrace: t.yy + t.xx, estimatedTrace: estimatedTrace, noBlurProbability: estimate.noBlurProbability,
+                        trueMinorVariance: Self.minorEigenvalue(t), estimatedMinorVariance: estimatedMinor)
         }
     }
 
@@ -44,6 +51,11 @@ public struct EstimatorReport: Codable, Sendable {
     /// Share of cases the estimator calls "no extra blur" (`BlurEstimate.isNoBlur`).
     public var noBlurShare: Double {
         Double(items.filter { BlurEstimate.callsNoBlur($0.noBlurProbability) }.count) / Double(max(items.count, 1))
+    }
+
+    /// The smaller eigenvalue of a 2 x 2 covariance.
+    public static func minorEigenvalue(_ c: (yy: Double, yx: Double, xx: Double)) -> Double {
+        (c.yy + c.xx) / 2 - (((c.yy - c.xx) / 2) * ((c.yy - c.xx) / 2) + c.yx * c.yx).squareRoot()
     }
 
     static func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }
