@@ -179,6 +179,11 @@ public enum KernelComparison {
         return (sy / total, sx / total)
     }
 
+    /// The smaller eigenvalue of a 2 x 2 covariance: the variance across a kernel's direction.
+    public static func minorEigenvalue(_ c: (yy: Double, yx: Double, xx: Double)) -> Double {
+        (c.yy + c.xx) / 2 - (((c.yy - c.xx) / 2) * ((c.yy - c.xx) / 2) + c.yx * c.yx).squareRoot()
+    }
+
     /// Second moments (HR pixels²) of a kernel about its centre of mass: (σyy, σyx, σxx).
     public static func covariance(_ kernel: BlurKernel) -> (yy: Double, yx: Double, xx: Double) {
         let (cy, cx) = centroidOffset(kernel)

@@ -81,6 +81,12 @@ public struct BlurEstimate: Sendable, Equatable {
         return sampled.yy + sampled.xx
     }
 
+    /// The smaller eigenvalue (HR pixels²) of `kernel(scale:)`'s covariance as sampled: how narrow the kernel is
+    /// across its direction, in the units of `sampledTrace`.
+    public func sampledMinorVariance(scale: Int) -> Double {
+        KernelComparison.minorEigenvalue(KernelComparison.covariance(kernel(scale: scale)))
+    }
+
     /// The Gaussian kernel of this covariance, in the layout of `Degrade.blurSubsample` at `scale`.
     public func kernel(scale: Int) -> BlurKernel {
         let (a, b, d) = (covariance.xx, covariance.yx, covariance.yy)

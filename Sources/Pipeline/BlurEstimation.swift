@@ -59,10 +59,14 @@ public enum BlurEstimation {
 
     /// The blind Gr for a blurred input: the one trained on mild blur (`fast-xS-mild`) where the estimated blur's
     /// total variance is below `mildTrace`, the one trained on strong blur (`fast-xS-strong`) where it is above
-    /// `strongTrace`, each where it is shipped; the default blind one otherwise.
+    /// `strongTrace`, the one trained on middling blur (`fast-xS-mid`) in between where the kernel is no thinner
+    /// across its direction than that model's range (`midMinorVariance`), each where it is shipped; the default
+    /// blind one otherwise.
     static func blindStart(_ model: ModelInfo, estimate: BlurEstimate) -> ModelInfo {
-        let size = estimate.sampledTrace(scale: model.configuration.scale)
-        let variant = size < mildTrace ? "mild" : size > strongTrace ? "strong" : nil
+        let scale = model.configuration.scale
+        let size = estimate.sampledTrace(scale: scale)
+        let variant = size < mildTrace ? "mild" : size > strongTrace ? "strong"
+            : estimate.sampledMinorVariance(scale: scale) >= midMinorVariance ? "mid" : nil
         return variant.flatMap { sibling(of: model, $0) } ?? model
     }
 
@@ -85,6 +89,14 @@ public enum BlurEstimation {
     /// (+52.4 dB in all, worst +0.31); 7 or 8 gain as much in all but lose up to 3.2 dB on single pairs whose size
     /// the estimator overreads (fast-x2-strong.md).
     public static let strongTrace = 9.0
+
+    /// Smallest estimated minor eigenvalue (HR pixels², `BlurEstimate.sampledMinorVariance`) at which a picture
+    /// between `mildTrace` and `strongTrace` starts from the middling-blur Gr, trained on eigenvalues 1-4.5. On the
+    /// training-set crops (unadapted, `onsr-video eval --photos CROPS --methods fast-x2-g fast-x2-mid estimator`,
+    /// blind seeds 1-6 and wide 1-3) the 77 pairs in that band gain +17.9 dB in all but one thin kernel (minor
+    /// eigenvalue 0.26, read 0.93) loses 2.24; at 1.0, the model's own lower bound, 73 pairs gain +20.4, worst
+    /// −0.76 (fast-x2-mid.md).
+    public static let midMinorVariance = 1.0
 
     /// The largest share of the bicubic-trained Gr in a coded picture's output: on a JPEG the estimator reads the
     /// coding's blocks as sharpness, so a probability near 1 does not mean "no blur". On the training-set crops

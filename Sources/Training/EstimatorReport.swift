@@ -30,7 +30,7 @@ public struct EstimatorReport: Codable, Sendable {
             }
             let estimatedTrace = estimate.sampledTrace(scale: benchmark.scale)
             let kernel = estimate.kernel(scale: benchmark.scale)
-            let estimatedMinor = Self.minorEigenvalue(KernelComparison.covariance(kernel))
+            let estimatedMinor = estimate.sampledMinorVariance(scale: benchmark.scale)
             guard let truth = item.kernel else {
                 return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: estimatedTrace,
                             noBlurProbability: estimate.noBlurProbability, estimatedMinorVariance: estimatedMinor)
@@ -38,7 +38,7 @@ public struct EstimatorReport: Codable, Sendable {
             let t = KernelComparison.covariance(truth)
             return Item(name: item.name, ncc: KernelComparison.ncc(kernel.taps, size: kernel.size, truth.taps, size: truth.size),
                         trueTrace: t.yy + t.xx, estimatedTrace: estimatedTrace, noBlurProbability: estimate.noBlurProbability,
-                        trueMinorVariance: Self.minorEigenvalue(t), estimatedMinorVariance: estimatedMinor)
+                        trueMinorVariance: KernelComparison.minorEigenvalue(t), estimatedMinorVariance: estimatedMinor)
         }
     }
 
@@ -51,11 +51,6 @@ public struct EstimatorReport: Codable, Sendable {
     /// Share of cases the estimator calls "no extra blur" (`BlurEstimate.isNoBlur`).
     public var noBlurShare: Double {
         Double(items.filter { BlurEstimate.callsNoBlur($0.noBlurProbability) }.count) / Double(max(items.count, 1))
-    }
-
-    /// The smaller eigenvalue of a 2 x 2 covariance.
-    public static func minorEigenvalue(_ c: (yy: Double, yx: Double, xx: Double)) -> Double {
-        (c.yy + c.xx) / 2 - (((c.yy - c.xx) / 2) * ((c.yy - c.xx) / 2) + c.yx * c.yx).squareRoot()
     }
 
     static func mean(_ values: [Double]) -> Double? { values.isEmpty ? nil : values.reduce(0, +) / Double(values.count) }

@@ -75,6 +75,12 @@ final class DegradationTests: XCTestCase {
         XCTAssertEqual(covariance.xx, c * c * l1 + s * s * l2, accuracy: 0.02)
         XCTAssertEqual(covariance.yy, s * s * l1 + c * c * l2, accuracy: 0.02)
         XCTAssertEqual(covariance.yx, c * s * (l1 - l2), accuracy: 0.02)
+        XCTAssertEqual(KernelComparison.minorEigenvalue(covariance), l2, accuracy: 0.02, "the variance across the kernel's direction")
+        for angle in stride(from: 0.0, to: Double.pi, by: 0.3) {
+            let (c, s) = (cos(angle), sin(angle))
+            let rotated = (yy: 5 * s * s + 0.5 * c * c, yx: 4.5 * s * c, xx: 5 * c * c + 0.5 * s * s)
+            XCTAssertEqual(KernelComparison.minorEigenvalue(rotated), 0.5, accuracy: 1e-9, "angle \(angle)")
+        }
         let offset = KernelComparison.centroidOffset(kernel)
         XCTAssertEqual(offset.y, 0.5, accuracy: 1e-3)
         XCTAssertEqual(offset.x, 0.5, accuracy: 1e-3)

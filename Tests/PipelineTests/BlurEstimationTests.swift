@@ -24,7 +24,8 @@ final class BlurEstimationTests: XCTestCase {
     func testAnUnsureEstimateMixesTheBicubicModelIntoTheAdaptedBlindOne() throws {
         let blind = try ModelStore.resolve(nil, scale: 2)
         func start(_ probability: Double, chosenByUser: Bool = false) -> BlurEstimation.Start {
-            BlurEstimation.pictureStart(blind, chosenByUser: chosenByUser, estimate: BlurEstimate(covariance: (3, 0.5, 2), noBlurProbability: probability))
+            // A thin kernel, which keeps the default blind Gr whatever the bank holds (the bank has its own test).
+            BlurEstimation.pictureStart(blind, chosenByUser: chosenByUser, estimate: BlurEstimate(covariance: (4.7, 0, 0.3), noBlurProbability: probability))
         }
         // Sure either way: one model, the estimate as read.
         XCTAssertNil(start(0.05).mix)
@@ -52,12 +53,19 @@ final class BlurEstimationTests: XCTestCase {
         XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred, coded: true).mix)
     }
 
-    func testMildAndStrongBlurStartFromTheirModelsExceptOnCodedPictures() throws {
+    func testMildMiddlingAndStrongBlurStartFromTheirModelsExceptOnCodedPictures() throws {
         let blind = try ModelStore.resolve(nil, scale: 2)
         let mild = BlurEstimate(covariance: (1, 0.2, 1.2), noBlurProbability: 0.1)
         XCTAssertLessThan(mild.trace, BlurEstimation.mildTrace)
         XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: mild).model.name, "fast-x2-mild")
-        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred).model.name, blind.name, "larger blur")
+        // Between the two: the middling-blur model, unless the kernel is thinner across than that model's range.
+        XCTAssertGreaterThanOrEqual(blurred.sampledMinorVariance(scale: 2), BlurEstimation.midMinorVariance)
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred).model.name, "fast-x2-mid")
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred, coded: true).model.name, blind.name)
+        let thin = BlurEstimate(covariance: (4.5, 0, 0.3), noBlurProbability: 0.05)
+        XCTAssertTrue((BlurEstimation.mildTrace...BlurEstimation.strongTrace).contains(thin.sampledTrace(scale: 2)))
+        XCTAssertLessThan(thin.sampledMinorVariance(scale: 2), BlurEstimation.midMinorVariance)
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: thin).model.name, blind.name, "thin kernel")
         XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: mild, coded: true).model.name, blind.name)
         XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: true, estimate: mild).model.name, blind.name, "--model wins")
         let strong = BlurEstimate(covariance: (7, 1, 6), noBlurProbability: 0.01)
