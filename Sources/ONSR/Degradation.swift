@@ -179,10 +179,14 @@ public enum KernelComparison {
         return (sy / total, sx / total)
     }
 
-    /// The smaller eigenvalue of a 2 x 2 covariance: the variance across a kernel's direction.
-    public static func minorEigenvalue(_ c: (yy: Double, yx: Double, xx: Double)) -> Double {
-        (c.yy + c.xx) / 2 - (((c.yy - c.xx) / 2) * ((c.yy - c.xx) / 2) + c.yx * c.yx).squareRoot()
+    /// The eigenvalues of a 2 x 2 covariance: the variances along a kernel's direction and across it.
+    public static func eigenvalues(_ c: (yy: Double, yx: Double, xx: Double)) -> (major: Double, minor: Double) {
+        let mean = (c.yy + c.xx) / 2, half = (((c.xx - c.yy) / 2) * ((c.xx - c.yy) / 2) + c.yx * c.yx).squareRoot()
+        return (mean + half, mean - half)
     }
+
+    /// The smaller eigenvalue of a 2 x 2 covariance: the variance across a kernel's direction.
+    public static func minorEigenvalue(_ c: (yy: Double, yx: Double, xx: Double)) -> Double { eigenvalues(c).minor }
 
     /// Second moments (HR pixels²) of a kernel about its centre of mass: (σyy, σyx, σxx).
     public static func covariance(_ kernel: BlurKernel) -> (yy: Double, yx: Double, xx: Double) {

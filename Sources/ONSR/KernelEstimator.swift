@@ -77,25 +77,26 @@ public struct BlurEstimate: Sendable, Equatable {
     /// true kernel's, and the units the size thresholds were chosen in (a large kernel's truncated taps hold less
     /// variance than its covariance says).
     public func sampledTrace(scale: Int) -> Double {
-        let sampled = KernelComparison.covariance(kernel(scale: scale))
+        let sampled = sampledCovariance(scale: scale)
         return sampled.yy + sampled.xx
     }
 
     /// The smaller eigenvalue (HR pixels²) of `kernel(scale:)`'s covariance as sampled: how narrow the kernel is
     /// across its direction, in the units of `sampledTrace`.
-    public func sampledMinorVariance(scale: Int) -> Double {
-        KernelComparison.minorEigenvalue(KernelComparison.covariance(kernel(scale: scale)))
+    public func sampledMinorVariance(scale: Int) -> Double { KernelComparison.minorEigenvalue(sampledCovariance(scale: scale)) }
+
+    /// The second moments (HR pixels²) of `kernel(scale:)` as sampled, which `sampledTrace` and
+    /// `sampledMinorVariance` read.
+    public func sampledCovariance(scale: Int) -> (yy: Double, yx: Double, xx: Double) {
+        KernelComparison.covariance(kernel(scale: scale))
     }
 
     /// The Gaussian kernel of this covariance, in the layout of `Degrade.blurSubsample` at `scale`.
     public func kernel(scale: Int) -> BlurKernel {
-        let (a, b, d) = (covariance.xx, covariance.yx, covariance.yy)
-        let half = (((a - d) / 2) * ((a - d) / 2) + b * b).squareRoot()
-        let mean = (a + d) / 2
-        let theta = 0.5 * atan2(2 * b, a - d)
+        let (major, minor) = KernelComparison.eigenvalues(covariance)
+        let theta = 0.5 * atan2(2 * covariance.yx, covariance.xx - covariance.yy)
         var unused = SeededRandom(seed: 0)
-        return BlurKernel.gaussian(scale: scale, lambda1: max(mean + half, 0.01), lambda2: max(mean - half, 0.01),
-                                   theta: theta, rng: &unused)
+        return BlurKernel.gaussian(scale: scale, lambda1: max(major, 0.01), lambda2: max(minor, 0.01), theta: theta, rng: &unused)
     }
 }
 

@@ -191,8 +191,8 @@ public enum SpectralBlur {
                                     confidence: Double = 1, maxElongationShare: Double = 0.8, raiseSize: Bool = false) -> BlurKernel {
         // Eigen-decomposition of [[xx, yx], [yx, yy]] in (x, y) order, as BlurKernel.gaussian's θ is.
         let (a, b, d) = (spectral.xx, spectral.yx, spectral.yy)
-        let half = (((a - d) / 2) * ((a - d) / 2) + b * b).squareRoot()
-        let wanted = max(2 * half * confidence, 0)
+        let (major, minor) = KernelComparison.eigenvalues(spectral)
+        let wanted = max((major - minor) * confidence, 0)
         let trace = raiseSize ? max(trace, wanted / maxElongationShare) : trace
         let difference = min(wanted, maxElongationShare * trace)
         let theta = 0.5 * atan2(2 * b, a - d)

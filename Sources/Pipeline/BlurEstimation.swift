@@ -63,10 +63,10 @@ public enum BlurEstimation {
     /// across its direction than that model's range (`midMinorVariance`), each where it is shipped; the default
     /// blind one otherwise.
     static func blindStart(_ model: ModelInfo, estimate: BlurEstimate) -> ModelInfo {
-        let scale = model.configuration.scale
-        let size = estimate.sampledTrace(scale: scale)
+        let sampled = estimate.sampledCovariance(scale: model.configuration.scale)
+        let size = sampled.yy + sampled.xx
         let variant = size < mildTrace ? "mild" : size > strongTrace ? "strong"
-            : estimate.sampledMinorVariance(scale: scale) >= midMinorVariance ? "mid" : nil
+            : KernelComparison.minorEigenvalue(sampled) >= midMinorVariance ? "mid" : nil
         return variant.flatMap { sibling(of: model, $0) } ?? model
     }
 

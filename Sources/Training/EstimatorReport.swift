@@ -28,9 +28,9 @@ public struct EstimatorReport: Codable, Sendable {
             guard let estimate = estimator.estimate(frames: [item.lr]) else {
                 return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: .nan, noBlurProbability: .nan)
             }
-            let estimatedTrace = estimate.sampledTrace(scale: benchmark.scale)
             let kernel = estimate.kernel(scale: benchmark.scale)
-            let estimatedMinor = estimate.sampledMinorVariance(scale: benchmark.scale)
+            let sampled = KernelComparison.covariance(kernel)
+            let (estimatedTrace, estimatedMinor) = (sampled.yy + sampled.xx, KernelComparison.minorEigenvalue(sampled))
             guard let truth = item.kernel else {
                 return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: estimatedTrace,
                             noBlurProbability: estimate.noBlurProbability, estimatedMinorVariance: estimatedMinor)
