@@ -13,8 +13,16 @@ public struct AdaptationOptions: Codable, Sendable {
     /// When the step budget is spent, Gr's weights are blended back towards those it started from:
     /// start + blend · (adapted − start) (1: the adapted Gr as it is). An interpolation between the pretrained
     /// and the fine-tuned weights (as WiSE-FT does) keeps most of the gain where the fitted kernel is right and
-    /// loses less where it is wrong: chosen on training-set crops (docs/onsr-study.md).
+    /// loses less where it is wrong: chosen on training-set crops (docs/onsr-study.md). The commands set it per scale
+    /// (`defaultBlend(scale:)`).
     public var blend: Float = 0.5
+
+    /// The blend the commands use unless told: 0.75 at x2, 0.5 at x4. Evidence (`onsr-video eval --photos CROPS
+    /// --methods fast-x2-g onsr:two-phase --checkpoints 0 200 --blends 0.5 0.75 1 --seed N`, the 11 training-set
+    /// crops, seeds 1-3, the bank's starts, 2026-11-30): mean gain over fast-x2-g +0.724 / +0.763 / +0.736 dB at
+    /// blend 0.5 / 0.75 / 1, worst crop -0.21 / -0.10 / -0.52, crop-seed cases below it 2 / 3 / 8 of 33. At x4 (no
+    /// estimator, the spectral shape) blend 0.5 led on the same crops (docs/onsr-study.md, x4).
+    public static func defaultBlend(scale: Int) -> Float { scale >= 4 ? 0.5 : 0.75 }
     /// LR patches (32 x 32) and HR patches (32s x 32s) per step.
     public var patches = 10
     /// The GAN term needs Dl's 32 x 32 input; with other sizes (small tests) it is left out.

@@ -36,6 +36,8 @@ public struct FrameFolderJob {
         public var startingModel: String? = nil
         public var mixedModel: String? = nil
         public var mixedShare: Double? = nil
+        /// ONSR on one picture: how far the adapted Gr's weights count against the starting ones (`AdaptationOptions.blend`).
+        public var blend: Float? = nil
     }
 
     /// Frames go through this in name order, as a video's frames do (a scene scheduler adapts per scene).

@@ -39,8 +39,11 @@ struct MethodOptions: ParsableArguments {
     /// The step budget in effect: the one asked for, else 100 (per scene on video; `image` sets 200).
     var steps: Int { chosenSteps ?? 100 }
 
-    @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted).")
-    var blend = AdaptationOptions().blend
+    @Option(name: .customLong("blend"), help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; default 0.75 at x2, 0.5 at x4).")
+    var chosenBlend: Float?
+
+    /// The blend in effect: the one asked for, else the scale's (`AdaptationOptions.defaultBlend`).
+    var blend: Float { chosenBlend ?? AdaptationOptions.defaultBlend(scale: scale) }
 
     @Option(help: "Inference precision: auto (bf16 where the CPU computes it natively, else fp32), fp32 or bf16. Adaptation is always fp32.")
     var precision = Precision.auto

@@ -114,6 +114,7 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("image.json")))) as! [String: Any]
         XCTAssertEqual(report["method"] as? String, "onsr:two-phase:tiny")
+        XCTAssertEqual(report["blend"] as? Double, 0.75, "x2 blends the adapted Gr a quarter of the way back by default")
         XCTAssertEqual(report["kernelShape"] as? String, "learned")
         XCTAssertNil(report["compression"], "a PNG carries no coding to reproduce")
         let estimate = try XCTUnwrap(report["blurEstimate"] as? [String: Double], "the reading that chose the starting Gr")
@@ -124,10 +125,11 @@ final class TrainAndEvalCommandTests: XCTestCase {
         // spectral one (the estimator reads the blocks as detail).
         try Shell.ffmpeg(["-i", "photos/p0.png", "-q:v", "6", "p0.jpg"], in: folder.path)
         result = try onsr(["image", "p0.jpg", "jpeg.png", "--model", "tiny.safetensors", "--external", "photos", "--steps", "2",
-                           "--report", "jpeg.json", "-q"])
+                           "--blend", "1", "--report", "jpeg.json", "-q"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let jpeg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("jpeg.json")))) as! [String: Any]
         XCTAssertEqual(jpeg["kernelShape"] as? String, "spectral")
+        XCTAssertEqual(jpeg["blend"] as? Double, 1, "--blend overrides the default")
         let compression = try XCTUnwrap(jpeg["compression"] as? [String: Any])
         XCTAssertEqual(compression["codec"] as? String, "jpeg")
         XCTAssertEqual(compression["quantiser"] as? Double ?? 0, 6, accuracy: 0.25)
