@@ -13,6 +13,14 @@ public protocol AdaptationStrategy: Sendable {
     /// One step on the LR patches `y` and the external HR patches `xe`, drawn by the adapter from `frames`
     /// and its external photos; returns L_IB and L_EB (NaN for a loss the step did not compute).
     func step(_ adapter: OnlineAdapter, y: Tensor, xe: Tensor, frames: [RGBImage]) -> (internalLoss: Float, externalLoss: Float)
+    /// Gr's blend towards its start where the options leave it unset (`AdaptationOptions.blend`).
+    var defaultBlend: Float { get }
+}
+
+extension AdaptationStrategy {
+    /// Halfway: chosen on training-set crops when Gr was fine-tuned through Gd's fitted size (docs/onsr-study.md,
+    /// "Blending the adapted Gr back towards the pretrained one").
+    public var defaultBlend: Float { 0.5 }
 }
 
 /// Where two-phase takes the shape of the kernel Gr is fine-tuned through.
@@ -64,6 +72,14 @@ public struct TwoPhase: AdaptationStrategy {
     }
 
     public var name: String { "two-phase" }
+
+    /// 0.75 where Gr is fine-tuned through the blur estimator's kernel (the learned shape with an estimate: x2 input
+    /// that is not lossy-coded, whose start the bank chose), else 0.5. Evidence for 0.75 (`onsr-video eval --photos
+    /// CROPS --methods fast-x2-g onsr:two-phase --checkpoints 0 200 --blends 0.5 0.75 1 --seed N`, the 11 training-set
+    /// crops, seeds 1-3, 2026-11-30): mean gain over fast-x2-g +0.724 / +0.763 / +0.736 dB at blend 0.5 / 0.75 / 1,
+    /// worst crop -0.21 / -0.10 / -0.52. The spectral shape (coded video, x4) keeps 0.5: at x4 it led on the same
+    /// crops, and on the tuning clips' coded video 0.75 was no better (docs/onsr-study.md, "The blend with the bank").
+    public var defaultBlend: Float { kernelShape == .learned && estimate != nil ? 0.75 : 0.5 }
 
     /// 3e-3 at x2, 1e-3 at x4, where 3e-3 moved the larger Gd away from the true kernel (docs/onsr-study.md, x4):
     /// Gd learns alone against a fixed Gr.

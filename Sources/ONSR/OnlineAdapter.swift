@@ -13,16 +13,9 @@ public struct AdaptationOptions: Codable, Sendable {
     /// When the step budget is spent, Gr's weights are blended back towards those it started from:
     /// start + blend · (adapted − start) (1: the adapted Gr as it is). An interpolation between the pretrained
     /// and the fine-tuned weights (as WiSE-FT does) keeps most of the gain where the fitted kernel is right and
-    /// loses less where it is wrong: chosen on training-set crops (docs/onsr-study.md). The commands set it per scale
-    /// (`defaultBlend(scale:)`).
-    public var blend: Float = 0.5
-
-    /// The blend the commands use unless told: 0.75 at x2, 0.5 at x4. Evidence (`onsr-video eval --photos CROPS
-    /// --methods fast-x2-g onsr:two-phase --checkpoints 0 200 --blends 0.5 0.75 1 --seed N`, the 11 training-set
-    /// crops, seeds 1-3, the bank's starts, 2026-11-30): mean gain over fast-x2-g +0.724 / +0.763 / +0.736 dB at
-    /// blend 0.5 / 0.75 / 1, worst crop -0.21 / -0.10 / -0.52, crop-seed cases below it 2 / 3 / 8 of 33. At x4 (no
-    /// estimator, the spectral shape) blend 0.5 led on the same crops (docs/onsr-study.md, x4).
-    public static func defaultBlend(scale: Int) -> Float { scale >= 4 ? 0.5 : 0.75 }
+    /// loses less where it is wrong: chosen on training-set crops (docs/onsr-study.md). nil: the strategy's own
+    /// (`AdaptationStrategy.defaultBlend`).
+    public var blend: Float?
     /// LR patches (32 x 32) and HR patches (32s x 32s) per step.
     public var patches = 10
     /// The GAN term needs Dl's 32 x 32 input; with other sizes (small tests) it is left out.
@@ -63,8 +56,10 @@ public final class OnlineAdapter {
     /// whole Gd phase of two-phase), whoever changes it (callers restore snapshots into `gr`).
     private var heldAsideReconstruction: (tensor: Tensor, weights: Double)?
     private var rng: SeededRandom
-    /// Gr's weights when the adapter was made: what `options.blend` blends back towards.
+    /// Gr's weights when the adapter was made: what `blend` blends back towards.
     private let startWeights: [Tensor]
+    /// The blend applied once the budget is spent: the options', else the strategy's.
+    public let blend: Float
     public private(set) var stepsDone = 0
     /// λ in effect: Dl only takes patches of its own size.
     public var ganWeight: Float { options.patchSize == Discriminator.patchSize ? options.ganWeight : 0 }
@@ -80,7 +75,8 @@ public final class OnlineAdapter {
         self.options = options
         self.strategy = strategy
         rng = SeededRandom(seed: options.seed)
-        startWeights = options.blend == 1 ? [] : gr.snapshot()
+        blend = options.blend ?? strategy.defaultBlend
+        startWeights = blend == 1 ? [] : gr.snapshot()
         optimiserGr = Adam(gr, learningRate: options.learningRateGr)
         optimiserGd = Adam(self.gd, learningRate: options.learningRateGd ?? strategy.learningRateGd(scale: gr.scale))
         optimiserDl = Adam(self.dl, learningRate: options.learningRateDl)
@@ -138,9 +134,9 @@ public final class OnlineAdapter {
             let xe = patches(from: external, count: options.patches, size: size * s)
             let (internalLoss, externalLoss) = strategy.step(self, y: y, xe: xe, frames: frames)
             stepsDone += 1
-            if stepsDone == options.steps && options.blend != 1 {
+            if stepsDone == options.steps && blend != 1 {
                 // Once, at the end of the budget: steps beyond it (warm steps) go on from the blended Gr.
-                gr.blend(from: startWeights, to: gr.snapshot(), weight: options.blend)
+                gr.blend(from: startWeights, to: gr.snapshot(), weight: blend)
                 heldAsideReconstruction = nil
             }
             let record = AdaptationStep(step: stepsDone, internalLoss: internalLoss, externalLoss: externalLoss,

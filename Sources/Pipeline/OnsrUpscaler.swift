@@ -54,6 +54,8 @@ public final class OnsrUpscaler: FrameUpscaler {
     public private(set) var kernelShape: KernelShape?
     /// The blur estimator's reading of the picture, once a two-phase adaptation with the learned shape has run.
     public private(set) var blurEstimate: BlurEstimate?
+    /// The blend of the adapted Gr towards its start, once an adaptation has run (`OnlineAdapter.blend`).
+    public private(set) var blend: Float?
 
     /// The element type the adapted model upscales in (adaptation itself is fp32).
     public let precision: ElementType
@@ -93,6 +95,7 @@ public final class OnsrUpscaler: FrameUpscaler {
                 let adapter = OnlineAdapter(gr: gr, external: external.images, options: options, strategy: strategy)
                 adapter.compression = try compression.map { try CompressionEstimate.compressor($0, seed: options.seed) }
                 history = adapter.adapt(frames: [image], progress: progress)
+                blend = adapter.blend
                 gr.setTrainable(false)
             }
             adapted = try mixedWith.map { mix in

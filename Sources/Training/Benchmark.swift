@@ -112,7 +112,7 @@ public struct Benchmark {
         options.steps = points.last ?? 0
         // The adaptation is scored as it goes (blend 1); the product's blend is scored beside it.
         var blends = blends
-        if options.blend != 1 && !blends.contains(options.blend) { blends.insert(options.blend, at: 0) }
+        if let product = options.blend, product != 1 && !blends.contains(product) { blends.insert(product, at: 0) }
         options.blend = 1
         var psnrs = [[Double]](repeating: [], count: points.count), ssims = psnrs, nccs = psnrs, shifts = psnrs
         var covariances = [[[Double]]](repeating: [], count: points.count), trueCovariances = covariances

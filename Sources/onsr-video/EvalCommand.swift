@@ -32,7 +32,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR: learning rate of Dl.") var lrDl: Float = AdaptationOptions().learningRateDl
     @Option(help: "ONSR: weight λ of the GAN term in Gd's loss.") var ganWeight: Float = AdaptationOptions().ganWeight
     @Option(help: "ONSR: steps in which only Gd learns before Gr is fine-tuned (two-phase default: a tenth of the steps with the learned kernel shape, else half the steps, at most 50).") var gdWarmup = 0
-    @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; default 0.75 at x2, 0.5 at x4; with --checkpoints both are scored).") var blend: Float?
+    @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; default the product's: 0.75 with the learned kernel shape at x2, else 0.5; with --checkpoints both are scored).") var blend: Float?
     @Option(parsing: .upToNextOption, help: "ONSR: also score each checkpoint with Gr's weights blended back towards the pretrained ones by these weights (1: the adapted Gr).") var blends: [Float] = []
     @Option(help: "ONSR two-phase: shape of the kernel Gr is fine-tuned through: learned (the blur estimator's, the default), fitted (Gd as fitted) or spectral (Gd's size, the input spectrum's direction).") var kernelShape = StudyVariant.Settings().kernelShape
     @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false).") var elongationRaisesSize = StudyVariant.Settings().elongationRaisesSize
@@ -81,7 +81,8 @@ struct EvalCommand: ParsableCommand {
                     options.steps = steps
                     options.learningRateGr = lrGr; options.learningRateGd = lrGd; options.learningRateDl = lrDl
                     options.ganWeight = ganWeight
-                    options.blend = blend ?? AdaptationOptions.defaultBlend(scale: scale)
+                    // The product's blend for uncoded photos: the learned shape has an estimate at x2 only.
+                    options.blend = blend ?? (scale == 2 && kernelShape == .learned ? 0.75 : 0.5)
                     var settings = StudyVariant.Settings()
                     settings.degradationWarmup = gdWarmup
                     settings.kernelShape = kernelShape

@@ -174,7 +174,7 @@ struct ImageCommand: ParsableCommand {
                 (report.kernelShape, report.compression, report.blurEstimate) = (onsr.kernelShape, onsr.compression, onsr.blurEstimate)
                 (report.startingModel, report.mixedModel) = (onsr.startedFrom?.name, onsr.mixedWith?.model.name)
                 report.mixedShare = onsr.mixedWith.map { Double($0.weight) }
-                report.blend = onsr.options.blend
+                report.blend = onsr.blend
             }
             try common.report.map { try JSONReport.write(report, to: $0) }
         }

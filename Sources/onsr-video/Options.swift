@@ -39,11 +39,8 @@ struct MethodOptions: ParsableArguments {
     /// The step budget in effect: the one asked for, else 100 (per scene on video; `image` sets 200).
     var steps: Int { chosenSteps ?? 100 }
 
-    @Option(name: .customLong("blend"), help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; default 0.75 at x2, 0.5 at x4).")
-    var chosenBlend: Float?
-
-    /// The blend in effect: the one asked for, else the scale's (`AdaptationOptions.defaultBlend`).
-    var blend: Float { chosenBlend ?? AdaptationOptions.defaultBlend(scale: scale) }
+    @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; default 0.75 where Gr is fine-tuned through the blur estimator's kernel, x2 input not lossy-coded, else 0.5).")
+    var blend: Float?
 
     @Option(help: "Inference precision: auto (bf16 where the CPU computes it natively, else fp32), fp32 or bf16. Adaptation is always fp32.")
     var precision = Precision.auto
@@ -73,7 +70,8 @@ struct MethodOptions: ParsableArguments {
     /// The same choices as command-line arguments, for a child process.
     var arguments: [String] {
         var result = ["--method", method.rawValue, "--scale", String(scale), "--steps", String(steps),
-                      "--blend", String(blend), "--precision", precision.rawValue]
+                      "--precision", precision.rawValue]
+        if let blend { result += ["--blend", String(blend)] }
         if let model { result += ["--model", model] }
         if let external { result += ["--external", external] }
         return result
@@ -82,7 +80,7 @@ struct MethodOptions: ParsableArguments {
     func validate() throws {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4, got \(scale)") }
         guard steps >= 0 else { throw ValidationError("--steps must not be negative") }
-        guard blend >= 0 && blend <= 2 else { throw ValidationError("--blend must be between 0 and 2, got \(blend)") }
+        if let blend, !(0...2).contains(blend) { throw ValidationError("--blend must be between 0 and 2, got \(blend)") }
     }
 }
 

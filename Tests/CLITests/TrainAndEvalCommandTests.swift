@@ -125,11 +125,11 @@ final class TrainAndEvalCommandTests: XCTestCase {
         // spectral one (the estimator reads the blocks as detail).
         try Shell.ffmpeg(["-i", "photos/p0.png", "-q:v", "6", "p0.jpg"], in: folder.path)
         result = try onsr(["image", "p0.jpg", "jpeg.png", "--model", "tiny.safetensors", "--external", "photos", "--steps", "2",
-                           "--blend", "1", "--report", "jpeg.json", "-q"])
+                           "--report", "jpeg.json", "-q"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let jpeg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("jpeg.json")))) as! [String: Any]
         XCTAssertEqual(jpeg["kernelShape"] as? String, "spectral")
-        XCTAssertEqual(jpeg["blend"] as? Double, 1, "--blend overrides the default")
+        XCTAssertEqual(jpeg["blend"] as? Double, 0.5, "the spectral shape of coded input blends halfway")
         let compression = try XCTUnwrap(jpeg["compression"] as? [String: Any])
         XCTAssertEqual(compression["codec"] as? String, "jpeg")
         XCTAssertEqual(compression["quantiser"] as? Double ?? 0, 6, accuracy: 0.25)

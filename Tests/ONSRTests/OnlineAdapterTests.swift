@@ -211,4 +211,20 @@ final class OnlineAdapterTests: XCTestCase {
         adapter.adapt(frames: [frame], steps: 1)
         XCTAssertEqual(weights(gr), weights(referenceGr), "a warm step past the budget is not blended again")
     }
+
+    /// Unset, the blend is the strategy's: 0.75 only where Gr is fine-tuned through the estimator's kernel.
+    func testUnsetBlendIsTheStrategysAndTheOptionsOverrideIt() {
+        let estimate = BlurEstimate(covariance: (2, 0.3, 1.5), noBlurProbability: 0.1)
+        var unset = options(steps: 4)
+        unset.blend = nil
+        func blend(_ strategy: AdaptationStrategy, _ settings: AdaptationOptions) -> Float {
+            OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings, strategy: strategy).blend
+        }
+        XCTAssertEqual(blend(TwoPhase(kernelShape: .learned, estimate: estimate), unset), 0.75)
+        XCTAssertEqual(blend(TwoPhase(kernelShape: .learned), unset), 0.5, "no estimate: the spectral fallback's blend")
+        XCTAssertEqual(blend(TwoPhase(kernelShape: .spectral, estimate: estimate), unset), 0.5)
+        var chosen = unset
+        chosen.blend = 1
+        XCTAssertEqual(blend(TwoPhase(kernelShape: .learned, estimate: estimate), chosen), 1)
+    }
 }
