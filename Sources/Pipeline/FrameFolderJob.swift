@@ -36,7 +36,7 @@ public struct FrameFolderJob {
         public var startingModel: String? = nil
         public var mixedModel: String? = nil
         public var mixedShare: Double? = nil
-        /// ONSR on one picture: how far the adapted Gr's weights count against the starting ones (`AdaptationOptions.blend`).
+        /// ONSR on one picture: how far the adapted Gr's weights count against the starting ones, as applied (`OnlineAdapter.blend`).
         public var blend: Float? = nil
     }
 

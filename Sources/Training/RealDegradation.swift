@@ -20,9 +20,9 @@ public enum RealCompressionRange: String, Codable, CaseIterable, Sendable {
 /// carries after the blur and the subsampling. H.264 on half the batches, MPEG-2 on a quarter, MPEG-4 part 2 on
 /// 15%, at quantisers from a `RealCompressionRange`, each intra or predicted; noise of σ 1-8 code values on half
 /// the batches; a tenth of the batches left uncompressed so that clean input keeps its detail.
-enum RealDegradation {
+public enum RealDegradation {
     /// A random profile, nil for an uncompressed batch.
-    static func profile(range: RealCompressionRange, rng: inout SeededRandom) -> CompressionProfile? {
+    public static func profile(range: RealCompressionRange, rng: inout SeededRandom) -> CompressionProfile? {
         let draw = rng.uniform()
         let noise = rng.uniform() < 0.5 ? 0 : rng.uniform(1, 8)
         let codec: CompressionProfile.Codec, quantiser: Double

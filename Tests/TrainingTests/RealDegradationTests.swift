@@ -1,7 +1,7 @@
 import Engine
 import Foundation
 import ONSR
-@testable import Training
+import Training
 import XCTest
 
 final class RealDegradationTests: XCTestCase {
