@@ -110,9 +110,11 @@ public struct Benchmark {
         var options = options
         // One adaptation scored along the way: its budget (two-phase splits it in half) is the longest checkpoint.
         options.steps = points.last ?? 0
-        // The adaptation is scored as it goes (blend 1); the product's blend is scored beside it.
+        // The adaptation is scored as it goes (blend 1); the product's blend is scored beside it: the options', else
+        // the schedule's own (`AdaptationStrategy.defaultBlend`; one reader gives every case the same kind of schedule).
         var blends = blends
-        if let product = options.blend, product != 1 && !blends.contains(product) { blends.insert(product, at: 0) }
+        let product = options.blend ?? cases.first.map { strategy($0).defaultBlend } ?? 1
+        if product != 1 && !blends.contains(product) { blends.insert(product, at: 0) }
         options.blend = 1
         var psnrs = [[Double]](repeating: [], count: points.count), ssims = psnrs, nccs = psnrs, shifts = psnrs
         var covariances = [[[Double]]](repeating: [], count: points.count), trueCovariances = covariances

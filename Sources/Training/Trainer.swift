@@ -51,6 +51,7 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var variances: ClosedRange<Double> { blurVariances ?? TrainingDegradation.defaultVariances(scale: scale) }
     /// The quantisers of `real`'s codec round trips (nil: `.all`, what runs before the option had).
     public var compressionRange: RealCompressionRange? = nil
+    var realRange: RealCompressionRange { compressionRange ?? .all }
 
     public init() {}
 
@@ -121,7 +122,7 @@ public final class Trainer {
         let bigLR = big / s
         if options.degradation == .real {
             // The whole padded LR crops are compressed, so that the kept centres see the codec's blocks in full.
-            lows = RealDegradation.compress(lows, side: bigLR, range: options.compressionRange ?? .all, rng: &rng)
+            lows = RealDegradation.compress(lows, side: bigLR, range: options.realRange, rng: &rng)
         }
         for (b, (patch, low)) in zip(crops, lows).enumerated() {
             let (smallLR, offset) = (size / s, margin / s)
@@ -166,7 +167,7 @@ public final class Trainer {
             let hr = image.crop(top: (image.height - side) / 2, left: (image.width - side) / 2, height: side, width: side)
             var rng = SeededRandom(seed: 1000 + UInt64(i))
             var lr = options.degradation.apply(hr, size: side, scale: s, variances: options.variances, rng: &rng)
-            if options.degradation == .real { lr = RealDegradation.compress([lr], side: side / s, range: options.compressionRange ?? .all, rng: &rng)[0] }
+            if options.degradation == .real { lr = RealDegradation.compress([lr], side: side / s, range: options.realRange, rng: &rng)[0] }
             let output = network(Tensor(shape: [1, 3, side / s, side / s], values: lr)).values
             let bicubic = Resampler(inputWidth: side / s, inputHeight: side / s, outputWidth: side, outputHeight: side, kernel: .bicubic)
                 .apply(lr, channels: 3)

@@ -81,8 +81,7 @@ struct EvalCommand: ParsableCommand {
                     options.steps = steps
                     options.learningRateGr = lrGr; options.learningRateGd = lrGd; options.learningRateDl = lrDl
                     options.ganWeight = ganWeight
-                    // The product's blend for uncoded photos: the learned shape has an estimate at x2 only.
-                    options.blend = blend ?? (scale == 2 && kernelShape == .learned ? 0.75 : 0.5)
+                    options.blend = blend
                     var settings = StudyVariant.Settings()
                     settings.degradationWarmup = gdWarmup
                     settings.kernelShape = kernelShape
