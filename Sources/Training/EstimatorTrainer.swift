@@ -28,6 +28,11 @@ public struct EstimatorTrainingOptions: Codable, Sendable, Equatable {
     /// from 1 up to it; nil (files written before the option) for none. The photos' own sharpness is part of
     /// what the estimator reads as "the kernel": 44 wallpapers of one resolution teach it one sharpness.
     public var rescaleMax: Double?
+    /// Largest σ (of the full range) of Gaussian noise added to half of the HR crops *before* the blur, nil (files
+    /// written before the option) for none. Camera photos carry grain in the scene itself, which the kernel then
+    /// blurs; the wallpapers trained on are nearly free of it, so without this the estimator reads blurred grain
+    /// as fine detail and the picture as sharper than it is.
+    public var sourceNoiseLevel: Double?
     public var seed: UInt64 = 1
 
     public init() {}
@@ -89,8 +94,10 @@ public final class EstimatorTrainer {
     public func batch(at step: Int) -> (patches: Tensor, targets: [EstimatorTarget]) {
         var rng = SeededRandom(seed: options.seed &* 0x2545_F491 &+ UInt64(step))
         let (s, big, p) = (options.scale, cropSide, KernelEstimator.patchSize)
-        var work: [(crop: [Float], source: Int, kernel: BlurKernel?, noise: [Float])] = []
+        var work: [(crop: [Float], source: Int, kernel: BlurKernel?, noise: [Float], grain: (sigma: Float, seed: UInt64)?)] = []
         var targets: [EstimatorTarget] = []
+        // The grain has its own stream, so that the option leaves every other draw (crops, kernels, classes) as it was.
+        var grainDraws = SeededRandom(seed: (options.seed &* 0x2545_F491 &+ UInt64(step)) ^ 0x9E37_79B9_7F4A_7C15)
         for _ in 0..<options.batch {
             let image = usable[rng.index(usable.count)]
             let source = options.rescaleMax.map { min(Int((Double(big) * rng.uniform(1, $0)).rounded()), image.height, image.width) } ?? big
@@ -111,16 +118,24 @@ public final class EstimatorTrainer {
                 let sigma = Float(rng.uniform(0, options.noiseLevel))
                 noise = (0..<(3 * p * p)).map { _ in sigma * rng.normal() }
             }
-            work.append((crop, source, kernel, noise))
+            var grain: (sigma: Float, seed: UInt64)?
+            if let level = options.sourceNoiseLevel, grainDraws.uniform(0, 1) < 0.5 {
+                grain = (Float(grainDraws.uniform(0, level)), UInt64(grainDraws.index(Int(Int32.max))))
+            }
+            work.append((crop, source, kernel, noise, grain))
         }
         let coded = rng.uniform(0, 1) < (options.codedShare ?? 0)
         var patches = [[Float]](repeating: [], count: work.count)
         let (side, offset) = (big / s, margin / s)
         patches.withUnsafeMutableBufferPointer { results in
             Parallel.each(work.count) { i in
-                let (original, source, kernel, noise) = work[i]
-                let crop = source == big ? original
+                let (original, source, kernel, noise, grain) = work[i]
+                var crop = source == big ? original
                     : Resampler(inputWidth: source, inputHeight: source, outputWidth: big, outputHeight: big, kernel: .bicubic).apply(original, channels: 3)
+                if let grain {
+                    var grainRNG = SeededRandom(seed: grain.seed)
+                    for j in crop.indices { crop[j] += grain.sigma * grainRNG.normal() }
+                }
                 let low = kernel.map { Degrade.blurSubsample(crop, channels: 3, height: big, width: big, kernel: $0, scale: s) }
                     ?? Degrade.bicubic(crop, channels: 3, height: big, width: big, scale: s)
                 var patch = RGBImage(width: side, height: side, pixels: low).crop(top: offset, left: offset, height: p, width: p)

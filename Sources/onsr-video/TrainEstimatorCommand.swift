@@ -28,6 +28,7 @@ struct TrainEstimatorCommand: ParsableCommand {
     @Option(help: "Share of patches given Gaussian noise after the degradation.") var noisyShare = 0.5
     @Option(help: "Largest noise σ (fraction of the full range).") var noiseLevel = 0.02
     @Option(help: "Share of batches given a random codec round trip (H.264, MPEG-2, MPEG-4 part 2) and noise, as coded video carries.") var codedShare = 0.0
+    @Option(help: "Largest σ (fraction of the full range) of noise added to half of the HR crops before the blur, as camera grain is (0: off).") var sourceNoise = 0.0
     @Option(help: "Shrink each HR crop by a factor drawn from 1 up to this (antialiased bicubic) before degrading it, so that the photos' own sharpness varies (1: off).") var rescaleMax = 1.0
     @Option(help: "Seed of initial weights and of the patch sequence.") var seed: UInt64 = 1
     @Option(help: "Folder of HR training photos (default: the external set from scripts/setup-data).") var external: String?
@@ -40,6 +41,7 @@ struct TrainEstimatorCommand: ParsableCommand {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4") }
         guard steps > 0, batch > 0, features > 0 else { throw ValidationError("sizes and counts must be positive") }
         guard (0...1).contains(noBlurShare), (0...1).contains(noisyShare), (0...1).contains(codedShare) else { throw ValidationError("shares must lie between 0 and 1") }
+        guard (0...0.2).contains(sourceNoise) else { throw ValidationError("--source-noise must lie between 0 and 0.2") }
         guard rescaleMax >= 1 else { throw ValidationError("--rescale-max must be at least 1") }
         guard noiseLevel >= 0 else { throw ValidationError("--noise-level must not be negative") }
         guard holdOutEvery.map({ $0 >= 2 }) ?? true else { throw ValidationError("--hold-out-every must be at least 2") }
@@ -54,6 +56,7 @@ struct TrainEstimatorCommand: ParsableCommand {
             options.codedShare = codedShare > 0 ? codedShare : nil
             options.holdOutEvery = holdOutEvery
             options.rescaleMax = rescaleMax > 1 ? rescaleMax : nil
+            options.sourceNoiseLevel = sourceNoise > 0 ? sourceNoise : nil
             let photos = try DataLocation.externalPhotos(external)
             let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
             let trainer = try EstimatorTrainer(options: options, photos: photos)

@@ -116,21 +116,55 @@ final class EstimatorTrainerTests: XCTestCase {
         defer { large.remove() }
         let photos = try TrainingPhotos.make(count: 2, width: 320, height: 320, in: large)
         let (plain, rescaled, again) = try plainAndVaried(photos) { $0.rescaleMax = 2 }
-        func neighbourEnergy(_ trainer: EstimatorTrainer) -> Double {
-            var total = 0.0, count = 0
-            for step in 0..<3 {
-                let patches = trainer.batch(at: step).patches
-                let (n, c, h, w) = (patches.shape[0], patches.shape[1], patches.shape[2], patches.shape[3])
-                for plane in 0..<(n * c) { for y in 0..<h { for x in 1..<w {
-                    let d = Double(patches.values[(plane * h + y) * w + x] - patches.values[(plane * h + y) * w + x - 1])
-                    total += d * d; count += 1
-                } } }
-            }
-            return total / Double(count)
-        }
         XCTAssertEqual(rescaled.batch(at: 1).patches.values, again.batch(at: 1).patches.values)
         let (before, after) = (neighbourEnergy(plain), neighbourEnergy(rescaled))
         XCTAssertGreaterThan(after, before * 1.2, "rescaled patches should hold higher frequencies (\(after) against \(before))")
+    }
+
+    /// Grain added to the HR crop before the blur: the classes, kernels and crops stay those of the run without it
+    /// (the grain has its own random stream), about half the patches change, the blurred grain adds fine detail,
+    /// and batches stay reproducible.
+    func testSourceNoiseKeepsTheOtherDrawsAndAddsFineDetail() throws {
+        // Gentle ramps, so that what the grain adds is not drowned by the stripes of the shared photos.
+        let smooth = try TemporaryFolder("onsr-estimator-smooth")
+        defer { smooth.remove() }
+        for i in 0..<2 {
+            var image = RGBImage(width: 160, height: 150)
+            for c in 0..<3 { for y in 0..<150 { for x in 0..<160 { image[c, y, x] = 0.3 + 0.4 * Float(x + y * i) / 310 } } }
+            try ImageFile.writePNG(image, to: smooth.file("ramp\(i).png"))
+        }
+        let (plain, grained, again) = try plainAndVaried(try PhotoSet(folder: smooth.path)) { $0.sourceNoiseLevel = 0.1 }
+        var changed = 0, total = 0
+        for step in 0..<3 {
+            let (a, targetsA) = plain.batch(at: step)
+            let (b, targetsB) = grained.batch(at: step)
+            XCTAssertEqual(targetsA.map(\.noBlur), targetsB.map(\.noBlur))
+            XCTAssertEqual(targetsA.map(\.code.logTrace), targetsB.map(\.code.logTrace))
+            XCTAssertEqual(b.values, again.batch(at: step).patches.values, "grain is reproducible")
+            let (valuesA, valuesB, size) = (a.values, b.values, a.count / a.shape[0])
+            for n in 0..<a.shape[0] {
+                total += 1
+                if valuesA[(n * size)..<((n + 1) * size)] != valuesB[(n * size)..<((n + 1) * size)] { changed += 1 }
+            }
+        }
+        XCTAssertTrue((total / 5)...(total * 4 / 5) ~= changed, "about half the patches should carry grain (\(changed) of \(total))")
+        let (before, after) = (neighbourEnergy(plain), neighbourEnergy(grained))
+        XCTAssertGreaterThan(after, before * 2, "grained patches should hold higher frequencies (\(after) against \(before))")
+    }
+
+    /// Mean squared difference between horizontally neighbouring values of the first three steps' patches (which are
+    /// normalised to unit deviation, so this measures their sharpness, not their contrast).
+    func neighbourEnergy(_ trainer: EstimatorTrainer) -> Double {
+        var total = 0.0, count = 0
+        for step in 0..<3 {
+            let patches = trainer.batch(at: step).patches
+            let (n, c, h, w) = (patches.shape[0], patches.shape[1], patches.shape[2], patches.shape[3])
+            for plane in 0..<(n * c) { for y in 0..<h { for x in 1..<w {
+                let d = Double(patches.values[(plane * h + y) * w + x] - patches.values[(plane * h + y) * w + x - 1])
+                total += d * d; count += 1
+            } } }
+        }
+        return total / Double(count)
     }
 
     func testLossGradientMatchesFiniteDifferences() {
