@@ -35,6 +35,18 @@ final class EstimatorTrainerTests: XCTestCase {
         return (plain, try EstimatorTrainer(options: options, photos: photos), try EstimatorTrainer(options: options, photos: photos))
     }
 
+    /// Step `step`'s patches from the plain and the varied trainer, after checking that the variation kept the
+    /// classes and kernels drawn and that its twin reproduces the varied batch exactly.
+    func sameDrawBatches(_ trainers: (plain: EstimatorTrainer, varied: EstimatorTrainer, again: EstimatorTrainer), step: Int,
+                         file: StaticString = #filePath, line: UInt = #line) -> (plain: [Float], varied: [Float]) {
+        let (a, targetsA) = trainers.plain.batch(at: step)
+        let (b, targetsB) = trainers.varied.batch(at: step)
+        XCTAssertEqual(targetsA.map(\.noBlur), targetsB.map(\.noBlur), file: file, line: line)
+        XCTAssertEqual(targetsA.map(\.code.logTrace), targetsB.map(\.code.logTrace), file: file, line: line)
+        XCTAssertEqual(b.values, trainers.again.batch(at: step).patches.values, "the variation is reproducible", file: file, line: line)
+        return (a.values, b.values)
+    }
+
     func weights(_ trainer: EstimatorTrainer) -> [UInt32] { trainer.network.namedParameters().flatMap { $0.1.value.values.map(\.bitPattern) } }
 
     func testSameSeedSameLossesAndResumeIsExact() throws {
@@ -93,15 +105,11 @@ final class EstimatorTrainerTests: XCTestCase {
     /// Coded batches are the same patches put through a codec round trip: the targets do not change, the pixels do,
     /// and the round trip is as reproducible as the rest of the batch.
     func testCodedBatchesAreReproducibleAndDifferFromCleanOnes() throws {
-        let (clean, coded, again) = try plainAndVaried(photos) { $0.codedShare = 1 }
+        let trainers = try plainAndVaried(photos) { $0.codedShare = 1 }
         var differing = 0
         for step in 0..<4 {
-            let (a, targetsA) = clean.batch(at: step)
-            let (b, targetsB) = coded.batch(at: step)
-            XCTAssertEqual(targetsA.map(\.noBlur), targetsB.map(\.noBlur))
-            XCTAssertEqual(targetsA.map(\.code.logTrace), targetsB.map(\.code.logTrace))
-            XCTAssertEqual(b.values, again.batch(at: step).patches.values, "the round trip is deterministic")
-            let change = zip(a.values, b.values).map { abs($0 - $1) }.max() ?? 0
+            let (a, b) = sameDrawBatches(trainers, step: step)
+            let change = zip(a, b).map { abs($0 - $1) }.max() ?? 0
             if change > 0.05 { differing += 1 }
         }
         // A tenth of the drawn profiles leave a batch uncompressed, so not every step need differ.
@@ -133,22 +141,18 @@ final class EstimatorTrainerTests: XCTestCase {
             for c in 0..<3 { for y in 0..<150 { for x in 0..<160 { image[c, y, x] = 0.3 + 0.4 * Float(x + y * i) / 310 } } }
             try ImageFile.writePNG(image, to: smooth.file("ramp\(i).png"))
         }
-        let (plain, grained, again) = try plainAndVaried(try PhotoSet(folder: smooth.path)) { $0.sourceNoiseLevel = 0.1 }
+        let trainers = try plainAndVaried(try PhotoSet(folder: smooth.path)) { $0.sourceNoiseLevel = 0.1 }
         var changed = 0, total = 0
         for step in 0..<3 {
-            let (a, targetsA) = plain.batch(at: step)
-            let (b, targetsB) = grained.batch(at: step)
-            XCTAssertEqual(targetsA.map(\.noBlur), targetsB.map(\.noBlur))
-            XCTAssertEqual(targetsA.map(\.code.logTrace), targetsB.map(\.code.logTrace))
-            XCTAssertEqual(b.values, again.batch(at: step).patches.values, "grain is reproducible")
-            let (valuesA, valuesB, size) = (a.values, b.values, a.count / a.shape[0])
-            for n in 0..<a.shape[0] {
+            let (a, b) = sameDrawBatches(trainers, step: step)
+            let size = 3 * KernelEstimator.patchSize * KernelEstimator.patchSize
+            for n in 0..<(a.count / size) {
                 total += 1
-                if valuesA[(n * size)..<((n + 1) * size)] != valuesB[(n * size)..<((n + 1) * size)] { changed += 1 }
+                if a[(n * size)..<((n + 1) * size)] != b[(n * size)..<((n + 1) * size)] { changed += 1 }
             }
         }
         XCTAssertTrue((total / 5)...(total * 4 / 5) ~= changed, "about half the patches should carry grain (\(changed) of \(total))")
-        let (before, after) = (neighbourEnergy(plain), neighbourEnergy(grained))
+        let (before, after) = (neighbourEnergy(trainers.plain), neighbourEnergy(trainers.varied))
         XCTAssertGreaterThan(after, before * 2, "grained patches should hold higher frequencies (\(after) against \(before))")
     }
 
