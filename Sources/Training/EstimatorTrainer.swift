@@ -30,8 +30,9 @@ public struct EstimatorTrainingOptions: Codable, Sendable, Equatable {
     public var rescaleMax: Double?
     /// Largest σ (of the full range) of Gaussian noise added to half of the HR crops *before* the blur, nil (files
     /// written before the option) for none. Camera photos carry grain in the scene itself, which the kernel then
-    /// blurs; the wallpapers trained on are nearly free of it, so without this the estimator reads blurred grain
-    /// as fine detail and the picture as sharper than it is.
+    /// blurs, and the wallpapers trained on are nearly free of it; the guess that blurred grain is what makes some
+    /// photos read sharper than they are did not hold (docs/onsr-study.md, "Grain in the scene before the blur"),
+    /// so this is a study option.
     public var sourceNoiseLevel: Double?
     public var seed: UInt64 = 1
 
@@ -92,12 +93,13 @@ public final class EstimatorTrainer {
     /// The patches and targets of step `step`. Every random draw is made in order first; the degradations
     /// (the costly part at x4) then run in parallel, so the batch does not depend on the thread count.
     public func batch(at step: Int) -> (patches: Tensor, targets: [EstimatorTarget]) {
-        var rng = SeededRandom(seed: options.seed &* 0x2545_F491 &+ UInt64(step))
+        let stepSeed = options.seed &* 0x2545_F491 &+ UInt64(step)
+        var rng = SeededRandom(seed: stepSeed)
         let (s, big, p) = (options.scale, cropSide, KernelEstimator.patchSize)
         var work: [(crop: [Float], source: Int, kernel: BlurKernel?, noise: [Float], grain: (sigma: Float, seed: UInt64)?)] = []
         var targets: [EstimatorTarget] = []
         // The grain has its own stream, so that the option leaves every other draw (crops, kernels, classes) as it was.
-        var grainDraws = SeededRandom(seed: (options.seed &* 0x2545_F491 &+ UInt64(step)) ^ 0x9E37_79B9_7F4A_7C15)
+        var grainDraws = SeededRandom(seed: stepSeed ^ 0x9E37_79B9_7F4A_7C15)
         for _ in 0..<options.batch {
             let image = usable[rng.index(usable.count)]
             let source = options.rescaleMax.map { min(Int((Double(big) * rng.uniform(1, $0)).rounded()), image.height, image.width) } ?? big
