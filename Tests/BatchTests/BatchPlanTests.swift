@@ -12,7 +12,7 @@ final class BatchPlanTests: XCTestCase {
         for path in ["in/a.mp4", "in/notes.txt", "in/deep/er/b.MKV", "in/frames/f1.png", "in/.hidden/c.mp4", "in/out/x.mp4"] {
             try FileManager.default.createDirectory(atPath: folder.file((path as NSString).deletingLastPathComponent),
                                                     withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: folder.file(path), contents: Data([1, 2, 3]))
+            XCTAssertTrue(FileManager.default.createFile(atPath: folder.file(path), contents: Data([1, 2, 3])))
         }
     }
 
@@ -30,7 +30,7 @@ final class BatchPlanTests: XCTestCase {
 
     func testTwoInputsForOneOutputAreRefused() throws {
         try FileManager.default.createDirectory(atPath: folder.file("other"), withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: folder.file("other/a.mp4"), contents: Data([1]))
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder.file("other/a.mp4"), contents: Data([1])))
         XCTAssertThrowsError(try BatchPlan.items(inputs: [folder.file("in/a.mp4"), folder.file("other/a.mp4")], outputFolder: folder.file("o")))
     }
 

@@ -63,7 +63,7 @@ final class FailureCommandTests: XCTestCase {
         var generator = SystemRandomNumberGenerator()
         try Data((0..<200_000).map { _ in UInt8.random(in: 0...255, using: &generator) })
             .write(to: URL(fileURLWithPath: folder.file("random.mp4")))
-        FileManager.default.createFile(atPath: folder.file("empty.mp4"), contents: Data())
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder.file("empty.mp4"), contents: Data()))
         try FileManager.default.createDirectory(atPath: folder.file("folder.mp4"), withIntermediateDirectories: false)
         try Shell.ffmpeg(["-f", "lavfi", "-i", "sine=d=1", "audio.m4a"], in: folder.path)
         try assertRejected("random.mp4", status: 65, mentioning: "not a media file")
@@ -75,7 +75,7 @@ final class FailureCommandTests: XCTestCase {
 
     func testExistingOutputNeedsOverwriteAndInputIsNeverReplaced() throws {
         let original = try bytes("good.mp4")
-        FileManager.default.createFile(atPath: folder.file("taken.mp4"), contents: Data("keep me".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder.file("taken.mp4"), contents: Data("keep me".utf8)))
         var result = try onsr(["good.mp4", "taken.mp4"])
         XCTAssertEqual(result.status, 73, result.stderr)
         XCTAssertEqual(try bytes("taken.mp4"), Data("keep me".utf8))
@@ -154,7 +154,7 @@ final class FailureCommandTests: XCTestCase {
         // A host name with this host's as its prefix is another host.
         let elsewhere = ".out.mp4.onsr-partial-\(process.processIdentifier)@\(StalePartials.host)-2.example@1.mp4"
         let other = ".other.mp4.onsr-partial-\(process.processIdentifier)@\(StalePartials.host)@1.mp4"
-        for name in [elsewhere, other] { FileManager.default.createFile(atPath: folder.file(name), contents: Data()) }
+        for name in [elsewhere, other] { XCTAssertTrue(FileManager.default.createFile(atPath: folder.file(name), contents: Data())) }
         let result = try onsr(["long.mp4", "out.mp4", "--method", "bicubic", "--scale", "2"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(folder.listing().filter { $0.contains("onsr-partial") }.sorted(), [elsewhere, other].sorted())

@@ -214,7 +214,7 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertEqual(try describe("big.png"), "128,96,rgb24")
         result = try onsr(["image", "missing.png", "x.png"])
         XCTAssertEqual(result.status, 66)
-        FileManager.default.createFile(atPath: folder.file("junk.png"), contents: Data("not a picture".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder.file("junk.png"), contents: Data("not a picture".utf8)))
         result = try onsr(["image", "junk.png", "x.png"])
         XCTAssertEqual(result.status, 65)
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("x.png")))

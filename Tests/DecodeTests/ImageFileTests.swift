@@ -60,7 +60,7 @@ final class ImageFileTests: XCTestCase {
     func testNonImageIsAnError() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        FileManager.default.createFile(atPath: folder.file("x.png"), contents: Data("nope".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder.file("x.png"), contents: Data("nope".utf8)))
         XCTAssertThrowsError(try ImageFile.read(path: folder.file("x.png")))
     }
 }

@@ -10,7 +10,7 @@ final class AtomicOutputTests: XCTestCase {
         let output = try AtomicOutput(finalPath: folder.file("out.mkv"), overwrite: false, inputs: [])
         XCTAssertTrue(output.temporaryPath.hasSuffix(".mkv"), "the extension still chooses the container")
         XCTAssertTrue((output.temporaryPath as NSString).lastPathComponent.hasPrefix("."))
-        FileManager.default.createFile(atPath: output.temporaryPath, contents: Data("x".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: output.temporaryPath, contents: Data("x".utf8)))
         XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("out.mkv")))
         try output.commit()
         XCTAssertEqual(folder.listing(), ["out.mkv"])
@@ -21,7 +21,7 @@ final class AtomicOutputTests: XCTestCase {
         defer { folder.remove() }
         do {
             let output = try AtomicOutput(finalPath: folder.file("out.mp4"), overwrite: false, inputs: [])
-            FileManager.default.createFile(atPath: output.temporaryPath, contents: Data("partial".utf8))
+            XCTAssertTrue(FileManager.default.createFile(atPath: output.temporaryPath, contents: Data("partial".utf8)))
         }
         XCTAssertEqual(folder.listing(), [])
     }
@@ -29,7 +29,7 @@ final class AtomicOutputTests: XCTestCase {
     func testRefusesToReplaceFilesOrInputs() throws {
         let folder = try TemporaryFolder()
         defer { folder.remove() }
-        FileManager.default.createFile(atPath: folder.file("a.mp4"), contents: Data("a".utf8))
+        XCTAssertTrue(FileManager.default.createFile(atPath: folder.file("a.mp4"), contents: Data("a".utf8)))
         XCTAssertThrowsError(try AtomicOutput(finalPath: folder.file("a.mp4"), overwrite: false, inputs: [])) {
             XCTAssertEqual(($0 as? JobError)?.kind, .cannotCreate)
         }

@@ -23,16 +23,17 @@ public enum Shell {
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        // Read both pipes while the process runs so that neither fills up and blocks it.
-        var errData = Data()
-        let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-        reader.start()
+        // Read both pipes while the process runs so that neither fills up and blocks it; the group's wait orders
+        // the reader's write before the read below.
+        let errData = ReadBuffer()
+        let reader = DispatchGroup()
+        DispatchQueue.global().async(group: reader) { errData.data = err.fileHandleForReading.readDataToEndOfFile() }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        while !reader.isFinished { usleep(1000) }
+        reader.wait()
         return CommandResult(status: process.terminationStatus,
                              stdout: String(decoding: outData, as: UTF8.self),
-                             stderr: String(decoding: errData, as: UTF8.self), stdoutBytes: [UInt8](outData))
+                             stderr: String(decoding: errData.data, as: UTF8.self), stdoutBytes: [UInt8](outData))
     }
 
     /// Runs ffmpeg quietly and fails loudly if it fails (test fixtures must be made).
@@ -91,4 +92,9 @@ public enum BuiltProducts {
         guard let first = arguments.first, !methodless.contains(first), !arguments.contains("--method") else { return arguments }
         return arguments + ["--method", "bicubic"]
     }
+}
+
+/// What a background reader of a pipe collected; written once on the reader, read after its group's wait.
+private final class ReadBuffer: @unchecked Sendable {
+    var data = Data()
 }
