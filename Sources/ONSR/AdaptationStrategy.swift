@@ -48,8 +48,9 @@ public struct TwoPhase: AdaptationStrategy {
     /// docs/onsr-study.md). Without an estimate it falls back to `spectral`.
     public var kernelShape = KernelShape.learned
     /// Spectral shape: where the spectrum's eigenvalue difference exceeds 0.8 of Gd's fitted size, raise the
-    /// size to fit it instead of cutting the difference down (`SpectralBlur.shapedKernel(raiseSize:)`).
-    public var elongationRaisesSize = true
+    /// size to fit it instead of cutting the difference down (`SpectralBlur.shapedKernel(raiseSize:)`); nil: the
+    /// scale's own choice (`raisesSize(scale:)`).
+    public var elongationRaisesSize: Bool?
 
     /// The blur estimator's reading of the frames (made by the caller, who may also choose the starting Gr from
     /// it): where given, Gd starts at its kernel, and the learned shape fine-tunes Gr through it.
@@ -63,7 +64,7 @@ public struct TwoPhase: AdaptationStrategy {
     /// Two-phase's Gd phase is at most this many steps long by default.
     public static let longestDegradationPhase = 50
 
-    public init(degradationPhase: Int? = nil, kernelShape: KernelShape = .learned, elongationRaisesSize: Bool = true,
+    public init(degradationPhase: Int? = nil, kernelShape: KernelShape = .learned, elongationRaisesSize: Bool? = nil,
                 estimate: BlurEstimate? = nil) {
         self.degradationPhase = degradationPhase
         self.kernelShape = kernelShape
@@ -80,6 +81,17 @@ public struct TwoPhase: AdaptationStrategy {
     /// worst crop -0.21 / -0.10 / -0.52. The spectral shape (coded video, x4) keeps 0.5: at x4 it led on the same
     /// crops, and on the tuning clips' coded video 0.75 was no better (docs/onsr-study.md, "The blend with the bank").
     public var defaultBlend: Float { kernelShape == .learned && estimate != nil ? 0.75 : 0.5 }
+
+    /// Whether the spectral shape raises Gd's size to fit the spectrum's elongation at `scale`: at x2, yes (on 28
+    /// training-set crops it changed one crop, +0.52 dB: docs/onsr-study.md, "The kernel's direction from the input's
+    /// spectrum"); at x4, no. The spectrum's difference is read in LR pixels and scaled by 16 to HR pixels, so a smooth
+    /// photo whose content runs one way asks for far more blur than it has. On the 11 training-set crops at x4
+    /// (`onsr-video eval --photos CROPS --scale 4 --methods pretrained onsr:two-phase --checkpoints 0 100 --blends 0.5
+    /// --seed N [--elongation-raises-size false]`, seeds 1-3, 2026-11-30) raising moved plasma-Grey's kernel to a
+    /// total variance of 17-19 (true 7.3 and 13.5 at seeds 3 and 1) and put it 1.1-3.2 dB below the unadapted model;
+    /// without it the crops' mean gain at blend 0.5 is +0.34 / +0.18 / +0.27 dB against +0.20 / +0.03 / −0.10
+    /// (docs/onsr-study.md, "x4 without the raise").
+    public func raisesSize(scale: Int) -> Bool { elongationRaisesSize ?? (scale < 4) }
 
     /// 3e-3 at x2, 1e-3 at x4, where 3e-3 moved the larger Gd away from the true kernel (docs/onsr-study.md, x4):
     /// Gd learns alone against a fixed Gr.
@@ -138,6 +150,6 @@ public struct TwoPhase: AdaptationStrategy {
         guard confidence > 0 else { return nil }
         let fitted = KernelComparison.covariance(adapter.gd.subsamplingKernel())
         return SpectralBlur.shapedKernel(trace: fitted.yy + fitted.xx, spectral: spectral.covariance, scale: scale,
-                                         confidence: confidence, raiseSize: elongationRaisesSize)
+                                         confidence: confidence, raiseSize: raisesSize(scale: scale))
     }
 }

@@ -35,7 +35,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; default the product's: 0.75 with the learned kernel shape at x2, else 0.5; with --checkpoints both are scored).") var blend: Float?
     @Option(parsing: .upToNextOption, help: "ONSR: also score each checkpoint with Gr's weights blended back towards the pretrained ones by these weights (1: the adapted Gr).") var blends: [Float] = []
     @Option(help: "ONSR two-phase: shape of the kernel Gr is fine-tuned through: learned (the blur estimator's, the default), fitted (Gd as fitted) or spectral (Gd's size, the input spectrum's direction).") var kernelShape = StudyVariant.Settings().kernelShape
-    @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false).") var elongationRaisesSize = StudyVariant.Settings().elongationRaisesSize
+    @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false) (default: true at x2, false at x4).") var elongationRaisesSize: Bool?
     @Option(help: "ONSR two-phase, learned shape: multiply the estimated kernel's covariance by this.") var learnedSize = StudyVariant.Settings().learnedSize
     @Option(help: "ONSR two-phase, learned shape: spread each Gr step's kernel size evenly over (learned-size - this) ... learned-size.") var learnedSpread = StudyVariant.Settings().learnedSpread
     @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?

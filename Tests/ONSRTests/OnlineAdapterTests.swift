@@ -124,6 +124,13 @@ final class OnlineAdapterTests: XCTestCase {
         XCTAssertTrue(history[50].externalLoss.isFinite, "step 51: Gr")
     }
 
+    func testTheSpectralShapeRaisesGdsSizeAtX2OnlyUnlessTold() {
+        XCTAssertTrue(TwoPhase().raisesSize(scale: 2))
+        XCTAssertFalse(TwoPhase().raisesSize(scale: 4), "x4: the spectrum's elongation, scaled by 16, read a smooth crop's content as blur")
+        XCTAssertTrue(TwoPhase(elongationRaisesSize: true).raisesSize(scale: 4))
+        XCTAssertFalse(TwoPhase(elongationRaisesSize: false).raisesSize(scale: 2))
+    }
+
     func testSpectralShapeKeepsGdsSizeAndTakesTheSpectrumsDirection() throws {
         // Noise blurred along one direction: the quadrants agree, so the spectrum's elongation is used in full.
         var rng = SeededRandom(seed: 9)
