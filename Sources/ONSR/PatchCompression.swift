@@ -6,7 +6,7 @@ import Engine
 public struct CompressionProfile: Codable, Sendable, Equatable, CustomStringConvertible {
     /// Codecs reproduced in-process with libavcodec.
     public enum Codec: String, Codable, Sendable, CaseIterable {
-        /// H.264 (libx264 at a constant QP).
+        /// H.264 (libx264 at a constant QP, or at a CRF: `rateFactor`).
         case h264
         /// MPEG-2 video at a constant quantiser scale.
         case mpeg2
@@ -47,6 +47,10 @@ public struct CompressionProfile: Codable, Sendable, Equatable, CustomStringConv
     /// Share of the input's frames coded with prediction from another frame (P and B); patches are coded as a
     /// predicted frame with that probability, else as an intra frame.
     public var predictedShare = 0.0
+    /// H.264 only: `quantiser` is a constant rate factor, so x264's rate control and adaptive quantisation set each
+    /// block's QP (flat blocks finer, textured ones coarser, as CRF-coded web video has it) instead of one QP for
+    /// every block. nil or false: constant QP, what a reading of the input's mean QP reproduces.
+    public var rateFactor: Bool?
 
     public init(codec: Codec, quantiser: Double, chromaSubsampled: Bool = true, noiseSigma: Double = 0, predictedShare: Double = 0) {
         self.codec = codec
@@ -57,7 +61,7 @@ public struct CompressionProfile: Codable, Sendable, Equatable, CustomStringConv
     }
 
     public var description: String {
-        let q = codec == .h264 ? String(format: "qp %.1f", quantiser) : String(format: "qscale %.1f", quantiser)
+        let q = codec == .h264 ? String(format: rateFactor == true ? "crf %.1f" : "qp %.1f", quantiser) : String(format: "qscale %.1f", quantiser)
         return "\(codec.rawValue) \(q), \(chromaSubsampled ? "4:2:0" : "4:4:4"), noise σ \(String(format: "%.1f", noiseSigma))"
             + String(format: ", %.0f%% predicted", predictedShare * 100)
     }
@@ -144,8 +148,13 @@ public final class PatchCompressor {
         case .h264:
             settings.pixelFormat = profile.chromaSubsampled ? "yuv420p" : "yuv444p"
             let qp = Int(profile.quantiser.rounded())
-            // One QP for every frame type: the reading averages the input's I, P and B frames into one number.
-            settings.options = [("qp", String(min(max(qp, 0), 51))), ("x264-params", "ipratio=1:pbratio=1"), ("bf", "0")]
+            if profile.rateFactor == true {
+                // x264's own rate control, as the encoders of CRF video run it (default I/P ratio, adaptive quantisation).
+                settings.options = [("crf", String(min(max(qp, 0), 51))), ("bf", "0")]
+            } else {
+                // One QP for every frame type: the reading averages the input's I, P and B frames into one number.
+                settings.options = [("qp", String(min(max(qp, 0), 51))), ("x264-params", "ipratio=1:pbratio=1"), ("bf", "0")]
+            }
         case .jpeg:
             settings.pixelFormat = profile.chromaSubsampled ? "yuvj420p" : "yuvj444p"
             settings.options = constantQscale

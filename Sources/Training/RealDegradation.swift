@@ -10,10 +10,19 @@ public enum RealCompressionRange: String, Codable, CaseIterable, Sendable {
     /// with a margin below the gate: H.264 QP 27-42, MPEG-2 qscale 5-16, MPEG-4 part 2 qscale 5-14. A model the
     /// product never starts from on light coding need not spend its capacity there.
     case heavy
+    /// As `all`, but H.264 coded at a CRF of 16-36 by x264's rate control (`CompressionProfile.rateFactor`), whose
+    /// adaptive quantisation varies the QP from block to block, instead of at one constant QP.
+    case crf
 
-    var h264: ClosedRange<Double> { self == .all ? 20...40 : 27...42 }
-    var mpeg2: ClosedRange<Double> { self == .all ? 2...14 : 5...16 }
-    var mpeg4: ClosedRange<Double> { self == .all ? 2...12 : 5...14 }
+    var h264: ClosedRange<Double> {
+        switch self {
+        case .all: return 20...40
+        case .heavy: return 27...42
+        case .crf: return 16...36
+        }
+    }
+    var mpeg2: ClosedRange<Double> { self == .heavy ? 5...16 : 2...14 }
+    var mpeg4: ClosedRange<Double> { self == .heavy ? 5...14 : 2...12 }
 }
 
 /// The noise and compression of real footage for `--degradation real`, drawn per batch: what archive and web video
@@ -32,7 +41,9 @@ public enum RealDegradation {
         case ..<0.85: (codec, quantiser) = (.mpeg2, rng.uniform(range.mpeg2.lowerBound, range.mpeg2.upperBound))
         default: (codec, quantiser) = (.mpeg4, rng.uniform(range.mpeg4.lowerBound, range.mpeg4.upperBound))
         }
-        return CompressionProfile(codec: codec, quantiser: quantiser, noiseSigma: noise, predictedShare: 0.7)
+        var profile = CompressionProfile(codec: codec, quantiser: quantiser, noiseSigma: noise, predictedShare: 0.7)
+        if codec == .h264 && range == .crf { profile.rateFactor = true }
+        return profile
     }
 
     /// Planar square RGB patches of `side`, with noise and compression of one random profile.

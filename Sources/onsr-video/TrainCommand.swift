@@ -28,7 +28,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Degradation of the training pairs: bicubic, blur, or real (blur, noise and H.264 / MPEG-2 / MPEG-4 compression).") var degradation = TrainingDegradation.blur
     @Option(parsing: .upToNextOption, help: "Eigenvalue range LOW HIGH (HR pixels²) of the blur kernels of blur and real (default 0.35 5 at x2, 0.7 10 at x4).")
     var blurVariances: [Double] = []
-    @Option(help: "Quantisers of real's codec round trips: all (light to heavy) or heavy (where video is handed to the real model).")
+    @Option(help: "Quantisers of real's codec round trips: all (light to heavy), heavy (where video is handed to the real model), or crf (as all, H.264 at a CRF through x264's rate control).")
     var compressionRange: RealCompressionRange?
     @Option(help: "RRDBNet num_feat.") var features = 32
     @Option(help: "RRDBNet num_block.") var blocks = 2

@@ -42,4 +42,20 @@ final class PatchCompressionTests: XCTestCase {
             XCTAssertGreaterThan(good - bad, 3, "\(codec): \(good) dB at \(fine), \(bad) dB at \(coarse)")
         }
     }
+
+    func testRateFactorCodingIsDeterministicAndNotTheConstantQP() throws {
+        let input = PatchCompressionTests.patches()
+        var profile = CompressionProfile(codec: .h264, quantiser: 28, predictedShare: 0.5)
+        let constant = try PatchCompressor(profile: profile, seed: 3)(input).values
+        profile.rateFactor = true
+        XCTAssertEqual(profile.description.prefix(12), "h264 crf 28.")
+        let rated = try PatchCompressor(profile: profile, seed: 3)(input)
+        XCTAssertEqual(try PatchCompressor(profile: profile, seed: 3)(input).values, rated.values)
+        XCTAssertNotEqual(rated.values, constant, "x264's rate control, not one QP")
+        profile.quantiser = 18
+        let light = try PatchCompressor(profile: profile, seed: 3)(input)
+        profile.quantiser = 40
+        let heavy = try PatchCompressor(profile: profile, seed: 3)(input)
+        XCTAssertGreaterThan(psnr(light, input) - psnr(heavy, input), 3)
+    }
 }

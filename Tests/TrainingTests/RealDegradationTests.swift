@@ -29,7 +29,16 @@ final class RealDegradationTests: XCTestCase {
         XCTAssertLessThan(h264.min()!, 21); XCTAssertGreaterThan(h264.max()!, 39); XCTAssertLessThanOrEqual(h264.max()!, 40)
     }
 
-    func testBothRangesLeaveATenthClean() {
+    func testCRFRangeCodesH264AtARateFactorAndTheRestAsAll() {
+        let drawn = profiles(.crf).compactMap { $0 }
+        let h264 = drawn.filter { $0.codec == .h264 }
+        XCTAssertTrue(h264.allSatisfy { $0.rateFactor == true && (16...36).contains($0.quantiser) })
+        XCTAssertLessThan(h264.map(\.quantiser).min()!, 17); XCTAssertGreaterThan(h264.map(\.quantiser).max()!, 35)
+        XCTAssertTrue(drawn.filter { $0.codec != .h264 }.allSatisfy { $0.rateFactor == nil })
+        XCTAssertTrue(profiles(.all).compactMap { $0 }.allSatisfy { $0.rateFactor == nil }, "constant QP unless asked")
+    }
+
+    func testEveryRangeLeavesATenthClean() {
         for range in RealCompressionRange.allCases {
             let clean = Double(profiles(range).filter { $0 == nil }.count) / 4000
             XCTAssertEqual(clean, 0.1, accuracy: 0.02, "\(range)")
