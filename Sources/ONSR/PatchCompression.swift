@@ -147,13 +147,13 @@ public final class PatchCompressor {
         switch profile.codec {
         case .h264:
             settings.pixelFormat = profile.chromaSubsampled ? "yuv420p" : "yuv444p"
-            let qp = Int(profile.quantiser.rounded())
+            let quantiser = String(min(max(Int(profile.quantiser.rounded()), 0), 51))
             if profile.rateFactor == true {
                 // x264's own rate control, as the encoders of CRF video run it (default I/P ratio, adaptive quantisation).
-                settings.options = [("crf", String(min(max(qp, 0), 51))), ("bf", "0")]
+                settings.options = [("crf", quantiser), ("bf", "0")]
             } else {
                 // One QP for every frame type: the reading averages the input's I, P and B frames into one number.
-                settings.options = [("qp", String(min(max(qp, 0), 51))), ("x264-params", "ipratio=1:pbratio=1"), ("bf", "0")]
+                settings.options = [("qp", quantiser), ("x264-params", "ipratio=1:pbratio=1"), ("bf", "0")]
             }
         case .jpeg:
             settings.pixelFormat = profile.chromaSubsampled ? "yuvj420p" : "yuvj444p"
