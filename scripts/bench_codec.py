@@ -94,6 +94,16 @@ def ground_truth(path, frames):
         return read_frames(hr)
 
 
+def degrade(truth, index, tuning=False):
+    """The clip's LR frames: blurred by the kernel seeded by its place in the clip set, then subsampled; also the
+    kernel's eigenvalues and angle (l1, l2, theta). x4: variances and support scaled like the eval kernels
+    (U(1.2, 6), 24 taps)."""
+    rng = np.random.default_rng((200 if tuning else 100) + index)
+    spread = (0.6 * SCALE / 2, 3 * SCALE / 2)
+    l1, l2, theta = rng.uniform(*spread), rng.uniform(*spread), rng.uniform(0, math.pi)
+    return blur_subsample(truth, gaussian_kernel(l1, l2, theta, size=6 * SCALE), s=SCALE), (l1, l2, theta)
+
+
 def code(lr, path, arguments, noise, seed):
     if noise:
         lr = lr + np.random.default_rng(seed).normal(0, noise / 255, lr.shape)
@@ -146,11 +156,7 @@ def main():
             if only and name not in only:
                 continue
             truth = ground_truth(clip_source(name, package, inner), frames)
-            rng = np.random.default_rng((200 if tuning else 100) + index)
-            # x4: variances and kernel support scaled like the eval kernels (U(1.2, 6), 24 taps).
-            spread = (0.6 * SCALE / 2, 3 * SCALE / 2)
-            kernel = gaussian_kernel(rng.uniform(*spread), rng.uniform(*spread), rng.uniform(0, math.pi), size=6 * SCALE)
-            lr = blur_subsample(truth, kernel, s=SCALE)
+            lr, _ = degrade(truth, index, tuning)
             for variant, arguments, noise in VARIANTS:
                 coded = os.path.join(work, "coded.mkv")
                 row = {"quantiser": code(lr, coded, arguments, noise, seed=index)}

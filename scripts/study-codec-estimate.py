@@ -7,17 +7,14 @@ With `--default`: instead, for H.264 CRF 16 / 23 and MPEG-2 qscale 4, the Y-PSNR
 `--model` against `--model fast-x2-g`, and the method the default picked.
 Usage: python3 scripts/study-codec-estimate.py [--default]   (after scripts/setup and scripts/setup-data)"""
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import numpy as np  # noqa: E402
-
 import bench_codec as bc  # noqa: E402
-from bench_video import BIN, gaussian_kernel, blur_subsample, write_lossless  # noqa: E402
+from bench_video import BIN, write_lossless  # noqa: E402
 
 
 def main():
@@ -25,9 +22,7 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         for index, (name, package, inner) in enumerate(bc.CLIPS):
             truth = bc.ground_truth(bc.clip_source(name, package, inner), 12)
-            rng = np.random.default_rng(100 + index)  # bench-codec's kernel for this clip
-            l1, l2, theta = rng.uniform(0.6, 3), rng.uniform(0.6, 3), rng.uniform(0, math.pi)
-            lr = blur_subsample(truth, gaussian_kernel(l1, l2, theta, size=12), s=2)
+            lr, (l1, l2, _) = bc.degrade(truth, index)  # bench-codec's kernel for this clip
             variants = [bc.VARIANTS_ALL[i] for i in (0, 1, 4)] if default else [bc.VARIANTS_ALL[0], bc.VARIANTS_ALL[2], ("lossless", None, 0)]
             for variant, arguments, noise in variants:
                 path = os.path.join(work, "coded.mkv")

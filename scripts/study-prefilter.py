@@ -6,7 +6,6 @@ PF_FILTERS (";"-separated ffmpeg -vf chains, "none" for the clip as coded), then
 (`--method pretrained`), and scored by bench-codec's clip Y-PSNR against the ground truth.
 Usage: ONSR_BENCH_CLIPSET=tuning ONSR_BENCH_VARIANTS="h264 crf28,mpeg2 q8" \
        PF_FILTERS="none;hqdn3d=0:0:4:4" PF_MODELS="fast-x2-g,fast-x2-real" python3 scripts/study-prefilter.py"""
-import math
 import os
 import subprocess
 import sys
@@ -16,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
 
 import bench_codec as bc  # noqa: E402
-from bench_video import BIN, gaussian_kernel, blur_subsample, read_frames  # noqa: E402
+from bench_video import BIN, read_frames  # noqa: E402
 
 
 def main():
@@ -27,9 +26,7 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         for index, (name, package, inner) in enumerate(bc.TUNING_CLIPS if tuning else bc.CLIPS):
             truth = bc.ground_truth(bc.clip_source(name, package, inner), 12)
-            rng = np.random.default_rng((200 if tuning else 100) + index)  # bench-codec's kernel for this clip
-            kernel = gaussian_kernel(rng.uniform(0.6, 3), rng.uniform(0.6, 3), rng.uniform(0, math.pi), size=12)
-            lr = blur_subsample(truth, kernel, s=2)
+            lr, _ = bc.degrade(truth, index, tuning)  # bench-codec's kernel for this clip
             for variant, arguments, noise in bc.VARIANTS:
                 coded = os.path.join(work, "coded.mkv")
                 bc.code(lr, coded, arguments, noise, seed=index)
