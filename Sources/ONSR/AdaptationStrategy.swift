@@ -60,6 +60,10 @@ public struct TwoPhase: AdaptationStrategy {
     /// The learned shape: each Gr step's kernel has the estimate's covariance times a factor spread evenly over
     /// learnedSize - learnedSpread ... learnedSize (0: one kernel for all steps).
     public var learnedSpread = 0.4
+    /// The spectral shape: each Gr step's kernel has the shaped covariance times a factor spread evenly over
+    /// spectralSize - spectralSpread ... spectralSize (size 1 and spread 0: the shaped kernel for all steps).
+    public var spectralSize = 1.0
+    public var spectralSpread = 0.0
 
     /// Two-phase's Gd phase is at most this many steps long by default.
     public static let longestDegradationPhase = 50
@@ -128,11 +132,15 @@ public struct TwoPhase: AdaptationStrategy {
         if (kernelShape == .spectral || (kernelShape == .learned && estimate == nil)) && adapter.spectralAgreement == nil {
             adapter.shapedKernel = spectrallyShapedKernel(adapter, frames: frames)
         }
+        // A low-discrepancy walk over a size range: every stretch of steps covers it evenly.
+        let position = (Double(adapter.stepsDone) * 0.618_033_988_75).truncatingRemainder(dividingBy: 1)
         if kernelShape == .learned, learnedSpread > 0, let estimate, !estimate.isNoBlur {
-            // A low-discrepancy walk over the size range: every stretch of steps covers it evenly.
-            let position = (Double(adapter.stepsDone) * 0.618_033_988_75).truncatingRemainder(dividingBy: 1)
             let factor = learnedSize - learnedSpread * position
             return (.nan, adapter.updateReconstruction(xe: xe, through: estimate.scaled(by: factor).kernel(scale: adapter.gr.scale)))
+        }
+        if let shape = adapter.spectralShape, spectralSize != 1 || spectralSpread > 0 {
+            let factor = spectralSize - spectralSpread * position
+            return (.nan, adapter.updateReconstruction(xe: xe, through: shape.kernel(scale: adapter.gr.scale, factor: factor)))
         }
         return (.nan, adapter.updateReconstruction(xe: xe, through: adapter.shapedKernel))
     }
@@ -149,7 +157,9 @@ public struct TwoPhase: AdaptationStrategy {
         let confidence = SpectralBlur.confidence(agreement: spectral.agreement)
         guard confidence > 0 else { return nil }
         let fitted = KernelComparison.covariance(adapter.gd.subsamplingKernel())
-        return SpectralBlur.shapedKernel(trace: fitted.yy + fitted.xx, spectral: spectral.covariance, scale: scale,
-                                         confidence: confidence, raiseSize: raisesSize(scale: scale))
+        let shape = SpectralBlur.shape(trace: fitted.yy + fitted.xx, spectral: spectral.covariance,
+                                       confidence: confidence, raiseSize: raisesSize(scale: scale))
+        adapter.spectralShape = shape
+        return shape.kernel(scale: scale)
     }
 }

@@ -46,6 +46,8 @@ public final class OnlineAdapter {
     /// Two-phase with the spectral or learned shape: the kernel Gr is fine-tuned through (set when Gd's phase
     /// ends, or from the first step with the blur estimator's kernel; nil while Gd's own kernel serves).
     public internal(set) var shapedKernel: BlurKernel?
+    /// Two-phase with the spectral shape: the Gaussian `shapedKernel` samples (nil where Gd's own kernel serves).
+    public internal(set) var spectralShape: SpectralBlur.Shape?
     /// Two-phase with the spectral kernel shape: how far the frames' quadrants agreed on the blur's direction
     /// (`SpectralBlur.Estimate.agreement`; 0 when the frames were too small to tell), set when Gd's phase ends.
     public internal(set) var spectralAgreement: Double?

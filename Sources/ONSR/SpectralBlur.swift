@@ -182,22 +182,37 @@ public enum SpectralBlur {
     /// had agreement 0.73 or more, and the crop whose full-image fit followed its content (53° off) 0.56.
     public static func confidence(agreement: Double) -> Double { min(1, max(0, (agreement - 0.6) / 0.3)) }
 
-    /// A Gaussian kernel with total variance `trace` (HR pixels², e.g. Gd's fitted size) whose long axis and
-    /// eigenvalue difference come from `spectral` (`covariance(luma:scale:)`), the difference multiplied by
-    /// `confidence`. The difference may be at most `maxElongationShare` of the trace, so that the short axis keeps
-    /// a tenth of it: beyond that, `raiseSize` keeps the difference and raises the trace to fit it (a blur that
-    /// elongated cannot be that small), else the difference is cut down to the share.
-    public static func shapedKernel(trace: Double, spectral: (yy: Double, yx: Double, xx: Double), scale: Int,
-                                    confidence: Double = 1, maxElongationShare: Double = 0.8, raiseSize: Bool = false) -> BlurKernel {
+    /// A Gaussian blur given by its covariance's eigenvalues (HR pixels²) and the long axis's angle θ (x, y order,
+    /// as `BlurKernel.gaussian` takes it).
+    public struct Shape: Equatable, Sendable {
+        public let lambda1: Double, lambda2: Double, theta: Double
+        /// The sampled kernel at `scale` with the covariance multiplied by `factor`.
+        public func kernel(scale: Int, factor: Double = 1) -> BlurKernel {
+            var unused = SeededRandom(seed: 0)
+            return BlurKernel.gaussian(scale: scale, lambda1: lambda1 * factor, lambda2: lambda2 * factor, theta: theta, rng: &unused)
+        }
+    }
+
+    /// A Gaussian with total variance `trace` (HR pixels², e.g. Gd's fitted size) whose long axis and eigenvalue
+    /// difference come from `spectral` (`covariance(luma:scale:)`), the difference multiplied by `confidence`. The
+    /// difference may be at most `maxElongationShare` of the trace, so that the short axis keeps a tenth of it:
+    /// beyond that, `raiseSize` keeps the difference and raises the trace to fit it (a blur that elongated cannot
+    /// be that small), else the difference is cut down to the share.
+    public static func shape(trace: Double, spectral: (yy: Double, yx: Double, xx: Double),
+                             confidence: Double = 1, maxElongationShare: Double = 0.8, raiseSize: Bool = false) -> Shape {
         // Eigen-decomposition of [[xx, yx], [yx, yy]] in (x, y) order, as BlurKernel.gaussian's θ is.
         let (a, b, d) = (spectral.xx, spectral.yx, spectral.yy)
         let (major, minor) = KernelComparison.eigenvalues(spectral)
         let wanted = max((major - minor) * confidence, 0)
         let trace = raiseSize ? max(trace, wanted / maxElongationShare) : trace
         let difference = min(wanted, maxElongationShare * trace)
-        let theta = 0.5 * atan2(2 * b, a - d)
-        var unused = SeededRandom(seed: 0)
-        return BlurKernel.gaussian(scale: scale, lambda1: (trace + difference) / 2, lambda2: (trace - difference) / 2,
-                                   theta: theta, rng: &unused)
+        return Shape(lambda1: (trace + difference) / 2, lambda2: (trace - difference) / 2, theta: 0.5 * atan2(2 * b, a - d))
+    }
+
+    /// `shape(...)`'s kernel, sampled at `scale`.
+    public static func shapedKernel(trace: Double, spectral: (yy: Double, yx: Double, xx: Double), scale: Int,
+                                    confidence: Double = 1, maxElongationShare: Double = 0.8, raiseSize: Bool = false) -> BlurKernel {
+        shape(trace: trace, spectral: spectral, confidence: confidence, maxElongationShare: maxElongationShare,
+              raiseSize: raiseSize).kernel(scale: scale)
     }
 }

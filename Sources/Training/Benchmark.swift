@@ -57,6 +57,8 @@ public struct Benchmark {
     public let scale: Int
     /// The element type learned methods upscale in (adaptation itself is fp32).
     public var precision: ElementType = .fp32
+    /// The symmetries the learned methods' outputs average over (`SelfEnsembleUpscaler`; ONSR's adapted Gr too).
+    public var selfEnsemble = SelfEnsemble.none
     public let degradation: Degradation
     public let cases: [Case]
 
@@ -124,9 +126,11 @@ public struct Benchmark {
         var blendSSIMs = blendPSNRs
         for item in cases {
             let adapted = try PretrainedUpscaler(model: model(item), precision: precision)
+            let ensembled = SelfEnsembleUpscaler(adapted, ensemble: selfEnsemble)
             let upscaler: FrameUpscaler = try mix(item).map {
-                MixedUpscaler(primary: adapted, secondary: try PretrainedUpscaler(model: $0.model, precision: precision), weight: $0.weight)
-            } ?? adapted
+                MixedUpscaler(primary: ensembled, secondary: SelfEnsembleUpscaler(try PretrainedUpscaler(model: $0.model, precision: precision),
+                                                                                 ensemble: selfEnsemble), weight: $0.weight)
+            } ?? ensembled
             let pretrained = adapted.network.snapshot()
             adapted.network.setTrainable(true)
             let adapter = OnlineAdapter(gr: adapted.network, external: external.images, options: options, strategy: strategy(item))

@@ -29,6 +29,8 @@ public enum StudyVariant: String, CaseIterable, Sendable {
         public var elongationRaisesSize = TwoPhase().elongationRaisesSize
         public var learnedSize = TwoPhase().learnedSize
         public var learnedSpread = TwoPhase().learnedSpread
+        public var spectralSize = TwoPhase().spectralSize
+        public var spectralSpread = TwoPhase().spectralSpread
         public init() {}
     }
 
@@ -44,6 +46,8 @@ public enum StudyVariant: String, CaseIterable, Sendable {
                                     kernelShape: settings.kernelShape, elongationRaisesSize: settings.elongationRaisesSize, estimate: estimate)
             twoPhase.learnedSize = settings.learnedSize
             twoPhase.learnedSpread = settings.learnedSpread
+            twoPhase.spectralSize = settings.spectralSize
+            twoPhase.spectralSpread = settings.spectralSpread
             return twoPhase
         case .frozenGd: return ExternalBranchOnly(trueKernel: nil)
         case .oracleGd: return ExternalBranchOnly(trueKernel: kernel)

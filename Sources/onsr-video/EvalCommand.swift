@@ -38,9 +38,12 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR two-phase, spectral shape: raise Gd's fitted size where the spectrum's elongation needs more (true) or cut the elongation down (false) (default: true at x2, false at x4).") var elongationRaisesSize: Bool?
     @Option(help: "ONSR two-phase, learned shape: multiply the estimated kernel's covariance by this.") var learnedSize = StudyVariant.Settings().learnedSize
     @Option(help: "ONSR two-phase, learned shape: spread each Gr step's kernel size evenly over (learned-size - this) ... learned-size.") var learnedSpread = StudyVariant.Settings().learnedSpread
+    @Option(help: "ONSR two-phase, spectral shape: multiply the shaped kernel's covariance by this.") var spectralSize = StudyVariant.Settings().spectralSize
+    @Option(help: "ONSR two-phase, spectral shape: spread each Gr step's kernel size evenly over (spectral-size - this) ... spectral-size.") var spectralSpread = StudyVariant.Settings().spectralSpread
     @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Inference precision of the learned methods: fp32 (default: the benchmark's reference), bf16 or auto.") var precision = Precision.fp32
+    @Option(help: "Average the learned methods' outputs over symmetries of the input: none, half-turn or dihedral (all eight; sound for blind models only).") var selfEnsemble = SelfEnsemble.none
     @Option(help: "Write the results as JSON here.") var json: String?
 
     func validate() throws {
@@ -57,6 +60,7 @@ struct EvalCommand: ParsableCommand {
             }
             var benchmark = Benchmark(photos: try PhotoSet(folder: folder, limit: limit), scale: scale, degradation: degradation, seed: seed)
             benchmark.precision = precision.resolved
+            benchmark.selfEnsemble = selfEnsemble
             var rows: [Benchmark.Row] = []
             let externalSet = methods.contains { $0.hasPrefix("onsr") } ? try DataLocation.externalPhotos(external) : nil
             // Read once: every method that needs it uses the same estimator.
@@ -88,6 +92,8 @@ struct EvalCommand: ParsableCommand {
                     settings.elongationRaisesSize = elongationRaisesSize
                     settings.learnedSize = learnedSize
                     settings.learnedSpread = learnedSpread
+                    settings.spectralSize = spectralSize
+                    settings.spectralSpread = spectralSpread
                     let variantName = method.split(separator: ":").dropFirst().first.map(String.init) ?? "onsr"
                     guard let variant = StudyVariant(rawValue: variantName) else {
                         throw JobError(.usage, "unknown ONSR variant \(variantName)")
@@ -124,10 +130,15 @@ struct EvalCommand: ParsableCommand {
                     })
                 } else if let known = UpscaleMethod(rawValue: method) {
                     let label = known == .pretrained ? "pretrained (\(try ModelStore.resolve(model, scale: scale).name))" : method
-                    rows.append(try benchmark.run(method: label) { _ in try known.makeUpscaler(scale: scale, model: model, precision: precision.resolved) })
+                    rows.append(try benchmark.run(method: label) { _ in
+                        let upscaler = try known.makeUpscaler(scale: scale, model: model, precision: precision.resolved)
+                        return known == .pretrained ? SelfEnsembleUpscaler(upscaler, ensemble: selfEnsemble) : upscaler
+                    })
                 } else {
                     let info = try ModelStore.resolve(method, scale: scale)
-                    rows.append(try benchmark.run(method: "pretrained (\(info.name))") { _ in try PretrainedUpscaler(model: info, precision: precision.resolved) })
+                    rows.append(try benchmark.run(method: "pretrained (\(info.name))") { _ in
+                        SelfEnsembleUpscaler(try PretrainedUpscaler(model: info, precision: precision.resolved), ensemble: selfEnsemble)
+                    })
                 }
             }
             let title = "x\(scale), \(degradation.rawValue) degradation, \(benchmark.cases.count) photos from \(folder), seed \(seed), "

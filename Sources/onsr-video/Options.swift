@@ -11,6 +11,7 @@ extension DropPolicy: ExpressibleByArgument {}
 extension DeinterlaceMode: ExpressibleByArgument {}
 extension KernelShape: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
+extension SelfEnsemble: ExpressibleByArgument {}
 
 /// How frames are upscaled.
 struct MethodOptions: ParsableArguments {

@@ -146,6 +146,7 @@ final class OnlineAdapterTests: XCTestCase {
         adapter.adapt(frames: [blurred], steps: 2)
         XCTAssertGreaterThan(adapter.spectralAgreement ?? 0, 0.9)
         let shaped = try XCTUnwrap(adapter.shapedKernel)
+        XCTAssertEqual(adapter.spectralShape?.kernel(scale: 2), shaped, "the shape recorded is the one Gr is fine-tuned through")
         let covariance = KernelComparison.covariance(shaped)
         // The 11 x 11 array cuts the Gaussian's tails off, a few percent of its variance at this size.
         XCTAssertEqual(covariance.yy + covariance.xx, fitted.yy + fitted.xx, accuracy: 0.1 * (fitted.yy + fitted.xx))
@@ -156,6 +157,7 @@ final class OnlineAdapterTests: XCTestCase {
         small.adapt(frames: [RGBImage(width: 40, height: 40, pixels: Array(blurred.pixels.prefix(3 * 40 * 40)))])
         XCTAssertEqual(small.spectralAgreement, 0)
         XCTAssertNil(small.shapedKernel)
+        XCTAssertNil(small.spectralShape)
         let plain = OnlineAdapter(gr: tinyGr(), external: photos.images, options: settings, strategy: TwoPhase(kernelShape: .fitted))
         plain.adapt(frames: [blurred])
         XCTAssertNil(plain.shapedKernel, "fitted: Gr is fine-tuned through Gd itself")

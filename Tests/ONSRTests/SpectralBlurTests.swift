@@ -88,4 +88,15 @@ final class SpectralBlurTests: XCTestCase {
         XCTAssertEqual(diagonal.xx + diagonal.yy, 2, accuracy: 0.05)
         XCTAssertEqual(diagonal.yx, 0.5, accuracy: 0.05)
     }
+
+    func testShapeScalesItsCovarianceByTheFactor() {
+        let shape = SpectralBlur.shape(trace: 2, spectral: (yy: 1, yx: 0.5, xx: 1))
+        XCTAssertEqual(shape.lambda1 + shape.lambda2, 2, accuracy: 1e-9)
+        XCTAssertEqual(shape.kernel(scale: 2), SpectralBlur.shapedKernel(trace: 2, spectral: (yy: 1, yx: 0.5, xx: 1), scale: 2))
+        // Small enough that the 11 x 11 array holds nearly all of it at either factor.
+        let single = KernelComparison.covariance(shape.kernel(scale: 2))
+        let larger = KernelComparison.covariance(shape.kernel(scale: 2, factor: 1.5))
+        XCTAssertEqual(larger.yy + larger.xx, 1.5 * (single.yy + single.xx), accuracy: 0.05)
+        XCTAssertEqual(larger.yx, 1.5 * single.yx, accuracy: 0.03)
+    }
 }

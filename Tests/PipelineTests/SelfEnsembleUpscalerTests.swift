@@ -1,0 +1,76 @@
+import Decode
+import Pipeline
+import XCTest
+
+final class SelfEnsembleUpscalerTests: XCTestCase {
+    /// A 5 x 3 picture whose every sample differs, so that any misplaced pixel shows.
+    private let picture = RGBImage(width: 5, height: 3, pixels: (0..<45).map { Float($0) })
+
+    func testEverySymmetryIsUndoneByItsInverseAndTheyAreEightDifferentOnes() {
+        var seen: [RGBImage] = []
+        for code in 0..<8 {
+            let symmetry = FrameSymmetry(code: code)
+            let turned = symmetry.apply(picture)
+            XCTAssertEqual(turned.width, code & 4 != 0 ? 3 : 5)
+            XCTAssertEqual(symmetry.invert(turned), picture, "symmetry \(code)")
+            XCTAssertFalse(seen.contains(turned), "symmetry \(code) repeats another")
+            seen.append(turned)
+        }
+    }
+
+    func testTheHalfTurnReversesEveryPlane() {
+        let turned = FrameSymmetry(code: 3).apply(picture)
+        for c in 0..<3 {
+            let plane = Array(picture.pixels[(c * 15)..<((c + 1) * 15)])
+            XCTAssertEqual(Array(turned.pixels[(c * 15)..<((c + 1) * 15)]), plane.reversed())
+        }
+        // Mirror left-right, then transpose: pixel (y, x) of the result is the input's (x, width - 1 - y).
+        let quarter = FrameSymmetry(code: 5).apply(picture)
+        XCTAssertEqual(quarter[1, 0, 2], picture[1, 2, 4])
+    }
+
+    func testAnUpscalerThatCommutesWithTheSymmetriesIsLeftAsItIs() throws {
+        // Bicubic interpolation on the centred grid is mirror- and transpose-symmetric.
+        let bicubic = InterpolationUpscaler(kernel: .bicubic, scale: 2, name: "bicubic")
+        var rng = SystemRandomNumberGenerator()
+        let noise = RGBImage(width: 9, height: 6, pixels: (0..<(3 * 54)).map { _ in Float.random(in: 0...1, using: &rng) })
+        let plain = try bicubic.upscale(noise)
+        for ensemble in SelfEnsemble.allCases {
+            let averaged = try SelfEnsembleUpscaler(bicubic, ensemble: ensemble).upscale(noise)
+            XCTAssertEqual(averaged.width, 18)
+            let worst = zip(averaged.pixels, plain.pixels).map { abs($0 - $1) }.max() ?? 0
+            XCTAssertLessThan(worst, 1e-5, "\(ensemble)")
+        }
+    }
+
+    func testTheEnsembleAveragesWhatDependsOnTheDirection() throws {
+        // Adds a ramp that rises left to right: the half turn's pass brings it back falling, so the two cancel
+        // to the ramp's mean, and all eight passes do as well.
+        let ramp = RampUpscaler()
+        let flat = RGBImage(width: 4, height: 4, pixels: [Float](repeating: 0.5, count: 48))
+        XCTAssertEqual(try ramp.upscale(flat)[0, 0, 0], 0.5)
+        for ensemble in [SelfEnsemble.halfTurn, .dihedral] {
+            let averaged = try SelfEnsembleUpscaler(ramp, ensemble: ensemble).upscale(flat)
+            for value in averaged.pixels { XCTAssertEqual(value, 0.5 + 0.35, accuracy: 1e-5, "\(ensemble)") }
+        }
+        XCTAssertEqual(SelfEnsembleUpscaler(ramp, ensemble: .dihedral).name, "ramp+dihedral")
+    }
+}
+
+/// Nearest-neighbour x2 plus 0.1 per output column: a result that depends on the picture's direction.
+private final class RampUpscaler: FrameUpscaler {
+    var scale: Int { 2 }
+    var name: String { "ramp" }
+    func upscale(_ image: RGBImage) throws -> RGBImage {
+        let (height, width) = (2 * image.height, 2 * image.width)
+        return RGBImage(width: width, height: height) { out in
+            for c in 0..<3 {
+                for y in 0..<height {
+                    for x in 0..<width {
+                        out[(c * height + y) * width + x] = image[c, y / 2, x / 2] + 0.1 * Float(x)
+                    }
+                }
+            }
+        }
+    }
+}
