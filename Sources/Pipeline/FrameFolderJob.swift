@@ -38,6 +38,8 @@ public struct FrameFolderJob {
         public var mixedShare: Double? = nil
         /// ONSR on one picture: how far the adapted Gr's weights count against the starting ones, as applied (`OnlineAdapter.blend`).
         public var blend: Float? = nil
+        /// One picture: the symmetries the learned model's output was averaged over (`SelfEnsemble.kept`).
+        public var selfEnsemble: SelfEnsemble? = nil
     }
 
     /// Frames go through this in name order, as a video's frames do (a scene scheduler adapts per scene).

@@ -59,6 +59,12 @@ public final class OnsrUpscaler: FrameUpscaler {
 
     /// The element type the adapted model upscales in (adaptation itself is fp32).
     public let precision: ElementType
+    /// Whether each Gr's output is averaged over the symmetries its task keeps (`SelfEnsemble.kept`): the adapted
+    /// Gr's over the half turn (all eight where it was fine-tuned through no blur), a mixed-in unadapted Gr's over
+    /// all eight. Costs two to eight inferences per frame, so pictures take it and video does not.
+    public var selfEnsembles = false
+    /// The symmetries the adapted Gr's output was averaged over, once it has run.
+    public private(set) var selfEnsemble: SelfEnsemble?
 
     public init(model: ModelInfo, external: PhotoSet, options: AdaptationOptions, strategy: AdaptationStrategy = TwoPhase(),
                 modelChosenByUser: Bool = true, precision: ElementType = .fp32, progress: @escaping (AdaptationStep) -> Void = { _ in }) {
@@ -98,9 +104,15 @@ public final class OnsrUpscaler: FrameUpscaler {
                 blend = adapter.blend
                 gr.setTrainable(false)
             }
+            let throughBlur = options.steps > 0 && !((strategy as? TwoPhase)?.estimate?.isNoBlur ?? false)
+            let ensemble = selfEnsembles ? SelfEnsemble.kept(adaptedThroughBlur: throughBlur) : .single
+            selfEnsemble = ensemble
+            let main = SelfEnsembleUpscaler(upscaler, ensemble: ensemble)
             adapted = try mixedWith.map { mix in
-                MixedUpscaler(primary: upscaler, secondary: try PretrainedUpscaler(model: mix.model, precision: precision), weight: mix.weight)
-            } ?? upscaler
+                MixedUpscaler(primary: main, secondary: SelfEnsembleUpscaler(try PretrainedUpscaler(model: mix.model, precision: precision),
+                                                                             ensemble: selfEnsembles ? .dihedral : .single),
+                              weight: mix.weight)
+            } ?? main
         }
         return try adapted!.upscale(image)
     }

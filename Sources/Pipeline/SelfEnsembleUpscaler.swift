@@ -9,16 +9,24 @@ import Decode
 /// leaves every centred Gaussian as it was, so such a Gr takes `halfTurn` at most.
 public enum SelfEnsemble: String, CaseIterable, Sendable, Codable {
     /// One pass, as the upscaler is.
-    case none
+    case single = "none"
     /// The input and its half turn (two passes).
     case halfTurn = "half-turn"
     /// All eight flips and quarter turns (eight passes).
     case dihedral
 
+    /// The symmetries a Gr's task keeps: all eight for one that restores blurs of every direction or none (an
+    /// unadapted blind or bicubic-trained Gr, or one ONSR fine-tuned through the bicubic downscaling alone), the half
+    /// turn for one fine-tuned through a blur kernel. On the 11 training-set crops, x2 blind kernels, seed 1
+    /// (`onsr-video eval --photos CROPS --methods fast-x2-g onsr:two-phase --checkpoints 0 200 --blends 0.75
+    /// --self-ensemble E`): the `image` default's gain over fast-x2-g +0.862 dB (none), +0.973 (half turn), +0.423
+    /// (all eight, which turn the adapted Gr's kernel); unadapted fast-x2-g +0.125 (half turn), +0.268 (all eight).
+    public static func kept(adaptedThroughBlur: Bool) -> SelfEnsemble { adaptedThroughBlur ? .halfTurn : .dihedral }
+
     /// The transforms averaged over, as `FrameSymmetry` codes.
     public var symmetries: [FrameSymmetry] {
         switch self {
-        case .none: return [.identity]
+        case .single: return [.identity]
         case .halfTurn: return [.identity, FrameSymmetry(code: 3)]
         case .dihedral: return (0..<8).map { FrameSymmetry(code: $0) }
         }
@@ -91,7 +99,7 @@ public final class SelfEnsembleUpscaler: FrameUpscaler {
     public let inner: FrameUpscaler
     public let ensemble: SelfEnsemble
     public var scale: Int { inner.scale }
-    public var name: String { ensemble == .none ? inner.name : "\(inner.name)+\(ensemble.rawValue)" }
+    public var name: String { ensemble == .single ? inner.name : "\(inner.name)+\(ensemble.rawValue)" }
 
     public init(_ inner: FrameUpscaler, ensemble: SelfEnsemble) {
         self.inner = inner

@@ -57,8 +57,9 @@ public struct Benchmark {
     public let scale: Int
     /// The element type learned methods upscale in (adaptation itself is fp32).
     public var precision: ElementType = .fp32
-    /// The symmetries the learned methods' outputs average over (`SelfEnsembleUpscaler`; ONSR's adapted Gr too).
-    public var selfEnsemble = SelfEnsemble.none
+    /// The symmetries the learned methods' outputs average over (`SelfEnsembleUpscaler`; ONSR's adapted Gr too);
+    /// nil: the ones each Gr's task keeps, as `image` chooses them (`SelfEnsemble.kept`).
+    public var selfEnsemble: SelfEnsemble? = .single
     public let degradation: Degradation
     public let cases: [Case]
 
@@ -126,17 +127,24 @@ public struct Benchmark {
         var blendSSIMs = blendPSNRs
         for item in cases {
             let adapted = try PretrainedUpscaler(model: model(item), precision: precision)
-            let ensembled = SelfEnsembleUpscaler(adapted, ensemble: selfEnsemble)
-            let upscaler: FrameUpscaler = try mix(item).map {
-                MixedUpscaler(primary: ensembled, secondary: SelfEnsembleUpscaler(try PretrainedUpscaler(model: $0.model, precision: precision),
-                                                                                 ensemble: selfEnsemble), weight: $0.weight)
-            } ?? ensembled
+            // The unadapted output and the adapted ones may average over different symmetries (`SelfEnsemble.kept`).
+            let throughBlur = !((strategy(item) as? TwoPhase)?.estimate?.isNoBlur ?? false)
+            let secondary = try mix(item).map {
+                (upscaler: SelfEnsembleUpscaler(try PretrainedUpscaler(model: $0.model, precision: precision),
+                                                ensemble: selfEnsemble ?? .dihedral), weight: $0.weight)
+            }
+            func ensembled(_ ensemble: SelfEnsemble) -> FrameUpscaler {
+                let main = SelfEnsembleUpscaler(adapted, ensemble: ensemble)
+                return secondary.map { MixedUpscaler(primary: main, secondary: $0.upscaler, weight: $0.weight) } ?? main
+            }
+            let unadaptedUpscaler = ensembled(selfEnsemble ?? .dihedral)
+            let upscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedThroughBlur: throughBlur))
             let pretrained = adapted.network.snapshot()
             adapted.network.setTrainable(true)
             let adapter = OnlineAdapter(gr: adapted.network, external: external.images, options: options, strategy: strategy(item))
             var done = 0, spent = 0.0
             let unadaptedStart = DispatchTime.now().uptimeNanoseconds
-            let unadapted = try upscaler.upscale(item.lr)
+            let unadapted = try unadaptedUpscaler.upscale(item.lr)
             let unadaptedSeconds = Double(DispatchTime.now().uptimeNanoseconds - unadaptedStart) / 1e9
             let lr = Tensor(shape: [1, 3, item.lr.height, item.lr.width], values: item.lr.pixels)
             func internalLoss(_ output: RGBImage) -> Double {

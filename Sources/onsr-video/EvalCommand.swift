@@ -7,6 +7,19 @@ import Training
 
 extension Benchmark.Degradation: ExpressibleByArgument {}
 
+/// `eval --self-ensemble`: one set of symmetries for every learned method, or the ones each model's task keeps.
+enum EnsembleStudy: String, ExpressibleByArgument, CaseIterable {
+    case none
+    case halfTurn = "half-turn"
+    case dihedral
+    case kept
+
+    /// The set for every output, nil for `kept` (`Benchmark.selfEnsemble`).
+    var fixed: SelfEnsemble? { SelfEnsemble(rawValue: rawValue) }
+    /// The set for an unadapted model's output.
+    var unadapted: SelfEnsemble { fixed ?? SelfEnsemble.kept(adaptedThroughBlur: false) }
+}
+
 /// `onsr-video eval`: the blind-SR benchmark.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -43,7 +56,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Inference precision of the learned methods: fp32 (default: the benchmark's reference), bf16 or auto.") var precision = Precision.fp32
-    @Option(help: "Average the learned methods' outputs over symmetries of the input: none, half-turn or dihedral (all eight; sound for blind models only).") var selfEnsemble = SelfEnsemble.none
+    @Option(help: "Average the learned methods' outputs over symmetries of the input: none, half-turn, dihedral (all eight; sound for unadapted models only) or kept (the ones each model's task keeps, as `image` does).") var selfEnsemble = EnsembleStudy.none
     @Option(help: "Write the results as JSON here.") var json: String?
 
     func validate() throws {
@@ -60,7 +73,7 @@ struct EvalCommand: ParsableCommand {
             }
             var benchmark = Benchmark(photos: try PhotoSet(folder: folder, limit: limit), scale: scale, degradation: degradation, seed: seed)
             benchmark.precision = precision.resolved
-            benchmark.selfEnsemble = selfEnsemble
+            benchmark.selfEnsemble = selfEnsemble.fixed
             var rows: [Benchmark.Row] = []
             let externalSet = methods.contains { $0.hasPrefix("onsr") } ? try DataLocation.externalPhotos(external) : nil
             // Read once: every method that needs it uses the same estimator.
@@ -132,12 +145,12 @@ struct EvalCommand: ParsableCommand {
                     let label = known == .pretrained ? "pretrained (\(try ModelStore.resolve(model, scale: scale).name))" : method
                     rows.append(try benchmark.run(method: label) { _ in
                         let upscaler = try known.makeUpscaler(scale: scale, model: model, precision: precision.resolved)
-                        return known == .pretrained ? SelfEnsembleUpscaler(upscaler, ensemble: selfEnsemble) : upscaler
+                        return known == .pretrained ? SelfEnsembleUpscaler(upscaler, ensemble: selfEnsemble.unadapted) : upscaler
                     })
                 } else {
                     let info = try ModelStore.resolve(method, scale: scale)
                     rows.append(try benchmark.run(method: "pretrained (\(info.name))") { _ in
-                        SelfEnsembleUpscaler(try PretrainedUpscaler(model: info, precision: precision.resolved), ensemble: selfEnsemble)
+                        SelfEnsembleUpscaler(try PretrainedUpscaler(model: info, precision: precision.resolved), ensemble: selfEnsemble.unadapted)
                     })
                 }
             }

@@ -140,6 +140,9 @@ struct ImageCommand: ParsableCommand {
     @OptionGroup var method: MethodOptions
     @OptionGroup var common: RunOptions
 
+    @Flag(inversion: .prefixedNo, help: "Average the learned model's output over turned and mirrored copies of the picture, those its task keeps (a model ONSR fine-tuned through a blur: the half turn; an unadapted one: all eight); 2-8 inferences instead of one.")
+    var selfEnsemble = true
+
     func run() throws {
         common.applyLogging()
         try reportingFailures {
@@ -163,9 +166,12 @@ struct ImageCommand: ParsableCommand {
             let steps = options.steps
             let compute = try options.computeReport(for: common)
             common.announce(compute)
-            let upscaler = try options.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
-            if let onsr = upscaler as? OnsrUpscaler, let decoded {
-                onsr.describeInput(decoded, path: input)
+            var upscaler = try options.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
+            if let onsr = upscaler as? OnsrUpscaler {
+                if let decoded { onsr.describeInput(decoded, path: input) }
+                onsr.selfEnsembles = selfEnsemble
+            } else if selfEnsemble, upscaler is PretrainedUpscaler {
+                upscaler = SelfEnsembleUpscaler(upscaler, ensemble: SelfEnsemble.kept(adaptedThroughBlur: false))
             }
             let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
             var report = try job.runImage(input, into: output, decoded: decoded)
@@ -175,6 +181,9 @@ struct ImageCommand: ParsableCommand {
                 (report.startingModel, report.mixedModel) = (onsr.startedFrom?.name, onsr.mixedWith?.model.name)
                 report.mixedShare = onsr.mixedWith.map { Double($0.weight) }
                 report.blend = onsr.blend
+                report.selfEnsemble = onsr.selfEnsemble
+            } else if let ensembled = upscaler as? SelfEnsembleUpscaler {
+                report.selfEnsemble = ensembled.ensemble
             }
             try common.report.map { try JSONReport.write(report, to: $0) }
         }

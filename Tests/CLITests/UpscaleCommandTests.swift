@@ -251,6 +251,30 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try method("sharp.png", ["--model", "fast-x2-g"]), "onsr:two-phase:fast-x2-g")
     }
 
+    /// `image` averages the model's output over the symmetries its task keeps: all eight for an unadapted model, the
+    /// half turn for one fine-tuned through a blur; the report says which, and --no-self-ensemble gives the single pass.
+    func testImageAveragesOverTheSymmetriesItsModelKeeps() throws {
+        let sample = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../samples/cockatoo-320x180.mp4").standardized.path
+        try FileManager.default.createDirectory(atPath: folder.file("photos"), withIntermediateDirectories: true)
+        try Shell.ffmpeg(["-i", sample, "-vf", "select=eq(n\\,30)", "-frames:v", "1", "photos/a.png"], in: folder.path)
+        try Shell.ffmpeg(["-i", sample, "-vf", "crop=96:80:40:30", "-frames:v", "1", "sharp.png"], in: folder.path)
+        // A JPEG is fine-tuned through the spectral shape whatever the estimator reads, so Gr learns a blur.
+        try Shell.ffmpeg(["-i", sample, "-vf", "crop=128:96:40:30", "-frames:v", "1", "-q:v", "3", "coded.jpg"], in: folder.path)
+        func run(_ arguments: [String], output: String) throws -> String? {
+            let result = try Shell.run([BuiltProducts.onsrVideo, "image"] + arguments + [output, "--external", "photos",
+                                        "--report", "r.json", "--overwrite"], in: folder.path)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+            return report?["selfEnsemble"] as? String
+        }
+        XCTAssertEqual(try run(["sharp.png", "--method", "pretrained"], output: "eight.png"), "dihedral")
+        XCTAssertNil(try run(["sharp.png", "--method", "pretrained", "--no-self-ensemble"], output: "one.png"))
+        XCTAssertNotEqual(try Data(contentsOf: URL(fileURLWithPath: folder.file("eight.png"))),
+                          try Data(contentsOf: URL(fileURLWithPath: folder.file("one.png"))))
+        XCTAssertEqual(try run(["coded.jpg", "--model", "fast-x2-g", "--steps", "2"], output: "adapted.png"), "half-turn")
+        XCTAssertEqual(try run(["coded.jpg", "--model", "fast-x2-g", "--steps", "0"], output: "unadapted.png"), "dihedral")
+    }
+
     /// Without --model, video coded at a coarse quantiser starts from the model trained on compression, and
     /// lightly coded blurred video from the blind one; --model overrides. The report names the model used. (The
     /// clips are blurred so that the blur estimator does not take them for unblurred: that choice is tested above.)
