@@ -35,6 +35,29 @@ final class OnsrUpscalerTests: XCTestCase {
         XCTAssertNotEqual(output.pixels, plain.pixels, "a different kernel shape should fine-tune Gr differently")
     }
 
+    /// With self-ensembles, the adapted Gr averages over the half turn where it learned a blur and over all eight
+    /// symmetries where it learned the bicubic downscaling alone; the output is the passes' mean, so it differs
+    /// from the single pass.
+    func testSelfEnsemblesFollowTheKernelGrLearned() throws {
+        let picture = SyntheticShots.frame(shot: 1, t: 2, width: 64, height: 64)
+        var options = TinyAdaptationFixture.adaptation
+        options.steps = 2
+        func upscale(_ estimate: BlurEstimate, ensembles: Bool) throws -> (SelfEnsemble?, RGBImage) {
+            let upscaler = OnsrUpscaler(model: fixture.model, external: fixture.photos, options: options,
+                                        strategy: TwoPhase(estimate: estimate))
+            upscaler.selfEnsembles = ensembles
+            let output = try upscaler.upscale(picture)
+            return (upscaler.selfEnsemble, output)
+        }
+        let blurred = BlurEstimate(covariance: (yy: 1.5, yx: 0.4, xx: 2.5), noBlurProbability: 0.1)
+        let (kept, averaged) = try upscale(blurred, ensembles: true)
+        XCTAssertEqual(kept, .halfTurn)
+        let (single, plain) = try upscale(blurred, ensembles: false)
+        XCTAssertEqual(single, .single)
+        XCTAssertNotEqual(averaged.pixels, plain.pixels)
+        XCTAssertEqual(try upscale(BlurEstimate(covariance: (yy: 0, yx: 0, xx: 0), noBlurProbability: 0.95), ensembles: true).0, .dihedral)
+    }
+
     /// With the picture's compression, the external branch codes its LR patches so (and the input counts as coded).
     func testACompressionProfileIsReproducedOnTheExternalPatches() throws {
         let upscaler = makeUpscaler(coded: false)
