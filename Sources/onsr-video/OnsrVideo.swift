@@ -181,7 +181,7 @@ struct ImageCommand: ParsableCommand {
                 (report.startingModel, report.mixedModel) = (onsr.startedFrom?.name, onsr.mixedWith?.model.name)
                 report.mixedShare = onsr.mixedWith.map { Double($0.weight) }
                 report.blend = onsr.blend
-                report.selfEnsemble = onsr.selfEnsemble
+                report.selfEnsemble = onsr.selfEnsembles ? onsr.selfEnsemble : nil
             } else if let ensembled = upscaler as? SelfEnsembleUpscaler {
                 report.selfEnsemble = ensembled.ensemble
             }

@@ -273,6 +273,7 @@ final class UpscaleCommandTests: XCTestCase {
                           try Data(contentsOf: URL(fileURLWithPath: folder.file("one.png"))))
         XCTAssertEqual(try run(["coded.jpg", "--model", "fast-x2-g", "--steps", "2"], output: "adapted.png"), "half-turn")
         XCTAssertEqual(try run(["coded.jpg", "--model", "fast-x2-g", "--steps", "0"], output: "unadapted.png"), "dihedral")
+        XCTAssertNil(try run(["coded.jpg", "--model", "fast-x2-g", "--steps", "0", "--no-self-ensemble"], output: "single.png"))
     }
 
     /// Without --model, video coded at a coarse quantiser starts from the model trained on compression, and
