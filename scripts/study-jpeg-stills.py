@@ -12,7 +12,9 @@ bicubic-downscaled, as PNG and JPEG: what tells "no blur" apart on coded stills,
 With `--bicubic-starts FOLDER [QSCALE]`: each photo in FOLDER only bicubic-downscaled and stored as JPEG (qscale 3),
 the Y-PSNR of bicubic interpolation and of fast-x2-g and fast-x2-bicubic unadapted: what the wrong start costs there.
 With `--mixes FOLDER [QSCALE]`: each photo in FOLDER blurred with 3 seeded kernels and only bicubic-downscaled, as JPEG;
-the two models' outputs mixed in quarters, and which band of the no-blur probability to mix across."""
+the two models' outputs mixed in quarters, and which band of the no-blur probability to mix across.
+The main study runs `image` as a user would (with its self-ensemble since 2026-11-30); the model studies
+(`--bicubic-starts`, `--mixes`) score single passes (`--no-self-ensemble`), as they were measured."""
 import glob
 import json
 import math
@@ -94,7 +96,8 @@ def bicubic_start_costs(folder, qscale):
             write_image(bicubic_downscale(hr[None], 2)[0], source, qscale)
             cells = []
             for method, values in totals.items():
-                arguments = ["--method", "bicubic"] if method == "bicubic" else ["--method", "pretrained", "--model", method]
+                arguments = ["--method", "bicubic"] if method == "bicubic" else ["--method", "pretrained", "--model", method,
+                                                                                  "--no-self-ensemble"]
                 subprocess.run([BIN, "image", source, output, "--overwrite", "--quiet"] + arguments, check=True)
                 values.append(psnr_y(read_frames(output)[0][None], hr[None]))
                 cells.append(f"{method} {values[-1]:.3f}")
@@ -121,7 +124,8 @@ def mixes(folder, qscale):
                     probability = json.load(handle)["blurEstimate"]["noBlurProbability"]
                 outputs = []
                 for model in ("fast-x2-g", "fast-x2-bicubic"):
-                    subprocess.run([BIN, "image", source, output, "--overwrite", "--quiet", "--method", "pretrained", "--model", model], check=True)
+                    subprocess.run([BIN, "image", source, output, "--overwrite", "--quiet", "--method", "pretrained", "--model", model,
+                                    "--no-self-ensemble"], check=True)
                     outputs.append(read_frames(output)[0])
                 curve = np.array([psnr_y(((1 - w) * outputs[0] + w * outputs[1])[None], hr[None]) for w in shares])
                 cases.append((unblurred, probability, curve - curve[0]))
