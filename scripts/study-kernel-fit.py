@@ -113,7 +113,7 @@ def main():
             kernel = random_kernel(rng)
             lr_path, sr_path = os.path.join(work, f"lr{i}.png"), os.path.join(work, f"sr{i}.png")
             write_png(blur_subsample(hr, kernel), lr_path)
-            subprocess.run([TOOL, "image", lr_path, sr_path, "--method", "pretrained", "--model", model],
+            subprocess.run([TOOL, "image", lr_path, sr_path, "--method", "pretrained", "--model", model, "--no-self-ensemble"],
                            check=True, capture_output=True)
             y, sr = read_png(lr_path), read_png(sr_path)
             truth = np.zeros((SIZE, SIZE))
