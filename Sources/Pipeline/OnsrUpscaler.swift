@@ -110,7 +110,7 @@ public final class OnsrUpscaler: FrameUpscaler {
             let main = SelfEnsembleUpscaler(upscaler, ensemble: ensemble)
             adapted = try mixedWith.map { mix in
                 MixedUpscaler(primary: main, secondary: SelfEnsembleUpscaler(try PretrainedUpscaler(model: mix.model, precision: precision),
-                                                                             ensemble: selfEnsembles ? .dihedral : .single),
+                                                                             ensemble: selfEnsembles ? SelfEnsemble.kept(adaptedThroughBlur: false) : .single),
                               weight: mix.weight)
             } ?? main
         }

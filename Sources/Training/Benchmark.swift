@@ -131,13 +131,13 @@ public struct Benchmark {
             let throughBlur = !((strategy(item) as? TwoPhase)?.estimate?.isNoBlur ?? false)
             let secondary = try mix(item).map {
                 (upscaler: SelfEnsembleUpscaler(try PretrainedUpscaler(model: $0.model, precision: precision),
-                                                ensemble: selfEnsemble ?? .dihedral), weight: $0.weight)
+                                                ensemble: selfEnsemble ?? SelfEnsemble.kept(adaptedThroughBlur: false)), weight: $0.weight)
             }
             func ensembled(_ ensemble: SelfEnsemble) -> FrameUpscaler {
                 let main = SelfEnsembleUpscaler(adapted, ensemble: ensemble)
                 return secondary.map { MixedUpscaler(primary: main, secondary: $0.upscaler, weight: $0.weight) } ?? main
             }
-            let unadaptedUpscaler = ensembled(selfEnsemble ?? .dihedral)
+            let unadaptedUpscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedThroughBlur: false))
             let upscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedThroughBlur: throughBlur))
             let pretrained = adapted.network.snapshot()
             adapted.network.setTrainable(true)
