@@ -44,6 +44,14 @@ public struct FrameSymmetry: Equatable, Sendable {
         self.code = code
     }
 
+    /// The symmetry that training draws as `code`. Training's numbering reads the mirrors before the transpose,
+    /// so its codes 5 and 6 are `init(code:)`'s 6 and 5; kept so that a seeded training run draws the patches
+    /// it always drew and the model cards' commands still give their weights.
+    public init(trainingCode code: Int) {
+        precondition((0..<8).contains(code), "a frame symmetry's code lies in 0..<8, got \(code)")
+        self.init(code: [0, 1, 2, 3, 4, 6, 5, 7][code])
+    }
+
     var mirrorsX: Bool { code & 1 != 0 }
     var mirrorsY: Bool { code & 2 != 0 }
     var transposes: Bool { code & 4 != 0 }

@@ -215,20 +215,9 @@ extension UnsafeMutablePointer where Pointee == Float {
     }
 }
 
-/// One of the eight symmetries of the square (flips and 90-degree turns), applied to planar square patches.
+/// One of the eight symmetries of the square (flips and 90-degree turns), applied to a planar square patch: training's
+/// augmentation, `transform` drawn in `FrameSymmetry(trainingCode:)`'s numbering.
 func dihedral(_ planes: [Float], size: Int, transform: Int) -> [Float] {
     if transform == 0 { return planes }
-    var out = planes
-    for c in 0..<3 {
-        for y in 0..<size {
-            for x in 0..<size {
-                var (sy, sx) = (y, x)
-                if transform & 1 != 0 { sx = size - 1 - sx }
-                if transform & 2 != 0 { sy = size - 1 - sy }
-                if transform & 4 != 0 { swap(&sy, &sx) }
-                out[(c * size + y) * size + x] = planes[(c * size + sy) * size + sx]
-            }
-        }
-    }
-    return out
+    return FrameSymmetry(trainingCode: transform).apply(RGBImage(width: size, height: size, pixels: planes)).pixels
 }

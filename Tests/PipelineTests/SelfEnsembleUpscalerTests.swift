@@ -29,6 +29,21 @@ final class SelfEnsembleUpscalerTests: XCTestCase {
         XCTAssertEqual(quarter[1, 0, 2], picture[1, 2, 4])
     }
 
+    func testTrainingCodesReadTheMirrorsBeforeTheTranspose() {
+        // Training's numbering, written out: mirror the position's x (bit 1) and y (bit 2), then swap them (bit 4).
+        let side = 4
+        let square = RGBImage(width: side, height: side, pixels: (0..<(3 * side * side)).map { Float($0) })
+        for code in 0..<8 {
+            let turned = FrameSymmetry(trainingCode: code).apply(square)
+            for c in 0..<3 { for y in 0..<side { for x in 0..<side {
+                var (sy, sx) = (code & 2 != 0 ? side - 1 - y : y, code & 1 != 0 ? side - 1 - x : x)
+                if code & 4 != 0 { swap(&sy, &sx) }
+                XCTAssertEqual(turned[c, y, x], square[c, sy, sx], "training code \(code) at (\(c), \(y), \(x))")
+            } } }
+        }
+        XCTAssertEqual(FrameSymmetry(trainingCode: 5), FrameSymmetry(code: 6))
+    }
+
     func testAnUpscalerThatCommutesWithTheSymmetriesIsLeftAsItIs() throws {
         // Bicubic interpolation on the centred grid is mirror- and transpose-symmetric.
         let bicubic = InterpolationUpscaler(kernel: .bicubic, scale: 2, name: "bicubic")
