@@ -146,6 +146,9 @@ def main():
     # ONSR_BENCH_ONSR_OPTIONS="--blend 1": more options for the ONSR rows (for studies).
     extra_onsr = os.environ.get("ONSR_BENCH_ONSR_OPTIONS", "").split()
     methods = [(m, a + extra_onsr if "onsr" in a else a) for m, a in methods]
+    # ONSR_BENCH_SELF_ENSEMBLE=1: the learned rows average over the symmetries their model keeps (--self-ensemble).
+    if os.environ.get("ONSR_BENCH_SELF_ENSEMBLE") == "1":
+        methods = [(m, a if "lanczos" in a else a + ["--self-ensemble"]) for m, a in methods]
     if os.environ.get("ONSR_BENCH_METHODS"):
         keep = os.environ["ONSR_BENCH_METHODS"].split(",")
         methods = [m for m in methods if m[0] in keep]

@@ -112,6 +112,9 @@ def quality(work, frames_count, steps, external):
     # ONSR_BENCH_PRECISION=fp32|bf16|auto: the inference precision of the learned rows (default: the tool's, auto).
     if os.environ.get("ONSR_BENCH_PRECISION"):
         extra += ["--precision", os.environ["ONSR_BENCH_PRECISION"]]
+    # ONSR_BENCH_SELF_ENSEMBLE=1: every row averages its output over the symmetries its model keeps (--self-ensemble).
+    if os.environ.get("ONSR_BENCH_SELF_ENSEMBLE") == "1":
+        extra += ["--self-ensemble"]
     rows = []
     schedules = [("bicubic interpolation", ["--method", "bicubic"]),
                  ("default settings (no flags)", []),

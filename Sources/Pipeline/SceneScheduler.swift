@@ -41,6 +41,10 @@ public struct ScheduleOptions: Sendable {
     /// Reproduce the input's compression and noise in the external branch (`CompressionEstimate`), where the
     /// input's codec is one `PatchCompressor` knows; false keeps the paper's blur-only degradation model.
     public var codecAware = true
+    /// Average each frame's output over the symmetries its Gr keeps (`SelfEnsemble.kept`): all eight while Gr is
+    /// the pretrained one, the half turn once a scene has adapted it (which keeps the bicubic downscaling as well
+    /// as any centred Gaussian). Two or eight inferences a frame instead of one.
+    public var selfEnsembles = false
 
     public init() {}
 }
@@ -74,7 +78,7 @@ public final class SceneScheduler: FrameProcessor {
     public let adaptation: AdaptationOptions
     public let model: ModelInfo
     public var scale: Int { model.configuration.scale }
-    public var name: String { "onsr:\(TwoPhase().name):\(model.name):\(options.policy.rawValue)" }
+    public var name: String { "onsr:\(TwoPhase().name):\(model.name):\(options.policy.rawValue)" + (options.selfEnsembles ? "+self-ensemble" : "") }
     public private(set) var scenes: [SceneRecord] = []
     public private(set) var adaptSeconds = 0.0
 
@@ -178,8 +182,12 @@ public final class SceneScheduler: FrameProcessor {
     }
 
     private func infer(_ image: RGBImage) throws -> RGBImage {
-        RGBImage(clamping: tiles(Tensor(shape: [1, 3, image.height, image.width], values: image.pixels)).values,
-                 width: image.width * scale, height: image.height * scale)
+        // Gr is adapted from the first adaptation on (`adapter` is set then) and stays so for every later scene.
+        let ensemble = options.selfEnsembles ? SelfEnsemble.kept(adaptedThroughBlur: adapter != nil) : .single
+        return ensemble.average(image) { frame in
+            RGBImage(clamping: tiles(Tensor(shape: [1, 3, frame.height, frame.width], values: frame.pixels)).values,
+                     width: frame.width * scale, height: frame.height * scale)
+        }
     }
 
     // MARK: Decisions

@@ -111,10 +111,14 @@ struct ScheduleFlags: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "ONSR on video: reproduce the input's codec, quantiser and noise in the external branch (H.264, MPEG-2, MPEG-4 part 2 input).")
     var codecAware = true
 
+    @Flag(inversion: .prefixedNo, help: "Average each frame's output over turned and mirrored copies of it, those its model keeps (the pretrained model: all eight; one ONSR adapted: the half turn): 2-8 inferences a frame instead of one. Not in live mode, where no frame may wait.")
+    var selfEnsemble = false
+
     /// The same choices as command-line arguments, for a child process.
     var arguments: [String] {
         ["--adapt", adapt.rawValue, "--warm-steps", String(warmSteps), "--scene-threshold", String(sceneThreshold),
          "--max-scene-length", String(maxSceneLength), "--look-ahead", String(lookAhead)] + (codecAware ? [] : ["--no-codec-aware"])
+            + (selfEnsemble ? ["--self-ensemble"] : [])
     }
 
     func validate() throws {
@@ -132,7 +136,12 @@ struct ScheduleFlags: ParsableArguments {
     /// The frame processor for a video: the scene scheduler for ONSR, one fixed upscaler otherwise.
     func makeProcessor(_ method: MethodOptions, live: Bool = false, inputWaits: Bool = false,
                        events: @escaping (JobEvent) -> Void) throws -> FrameProcessor {
-        guard method.method == .onsr else { return PerFrameProcessor(try method.makeUpscaler()) }
+        guard method.method == .onsr else {
+            let upscaler = try method.makeUpscaler()
+            // Interpolation is symmetric already: only a learned model gains from the ensemble.
+            let ensembled = selfEnsemble && upscaler is PretrainedUpscaler
+            return PerFrameProcessor(ensembled ? SelfEnsembleUpscaler(upscaler, ensemble: SelfEnsemble.kept(adaptedThroughBlur: false)) : upscaler)
+        }
         var schedule = ScheduleOptions()
         schedule.policy = method.steps == 0 ? .none : adapt
         schedule.steps = method.steps
@@ -141,10 +150,12 @@ struct ScheduleFlags: ParsableArguments {
         schedule.maxSceneLength = maxSceneLength
         schedule.lookAhead = lookAhead
         schedule.codecAware = codecAware
+        schedule.selfEnsembles = selfEnsemble
         let adaptation = method.adaptation
         let model = try ModelStore.resolve(method.model, scale: method.scale)
         let external = schedule.policy == .none ? nil : try DataLocation.externalPhotos(method.external)
         if live && schedule.policy != .none, let external {
+            if selfEnsemble { events(.warning("live mode upscales each frame once, so that no frame waits: --self-ensemble is not applied")) }
             var options = LiveOptions()
             options.steps = method.steps
             options.sceneThreshold = sceneThreshold

@@ -113,4 +113,34 @@ final class SchedulerCommandTests: XCTestCase {
         XCTAssertEqual((json["settings"] as? [String: Any])?["method"] as? String, "pretrained:fast-x2-g")
         XCTAssertEqual(json["outputSize"] as? [Int], [320, 192])
     }
+
+    /// `--self-ensemble` on video: a frame of the pretrained model's output is what `image` makes of the same
+    /// picture with all eight symmetries (within 8-bit rounding), and not what one pass makes; ONSR's report names
+    /// the ensemble; live mode says that it does not apply it.
+    func testVideoSelfEnsembleIsTheImageOneAndLiveModeSaysItIsNotApplied() throws {
+        try Shell.ffmpeg(["-i", "three.mp4", "-frames:v", "2", "-vf", "crop=96:64:20:10", "-c:v", "ffv1", "-pix_fmt", "bgr0", "clip.mkv"], in: folder.path)
+        try Shell.ffmpeg(["-i", "clip.mkv", "-frames:v", "1", "first.png"], in: folder.path)
+        let model = ["--method", "pretrained", "--model", "fast-x2-g"]
+        XCTAssertEqual(try onsr(["image", "first.png", "eight.png"] + model).status, 0)
+        func firstFrame(_ flags: [String]) throws -> RGBImage {
+            let result = try onsr(["clip.mkv", "out.mkv", "--codec", "ffv1", "--pix-fmt", "bgr0", "--overwrite"] + model + flags)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            try Shell.ffmpeg(["-i", "out.mkv", "-frames:v", "1", "-y", "out.png"], in: folder.path)
+            return try ImageFile.read(path: folder.file("out.png")).image
+        }
+        let image = try ImageFile.read(path: folder.file("eight.png")).image
+        func largestStep(_ frame: RGBImage) -> Float { zip(frame.pixels, image.pixels).map { abs($0 - $1) * 255 }.max() ?? .infinity }
+        XCTAssertLessThanOrEqual(largestStep(try firstFrame(["--self-ensemble"])), 1.01)
+        XCTAssertGreaterThan(largestStep(try firstFrame([])), 2, "one pass differs from the ensemble")
+
+        var result = try onsr(["clip.mkv", "onsr.mkv", "--method", "onsr", "--steps", "2", "--external", "photos", "--self-ensemble",
+                               "--report", "onsr.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("onsr.json")))) as! [String: Any]
+        let method = (json["settings"] as? [String: Any])?["method"] as? String
+        XCTAssertTrue(method?.hasSuffix(":per-scene+self-ensemble") == true, "\(method ?? "no method")")
+        result = try onsr(["clip.mkv", "live.mkv", "--method", "onsr", "--steps", "2", "--external", "photos", "--self-ensemble", "--live"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("--self-ensemble is not applied"), result.stderr)
+    }
 }

@@ -15,9 +15,11 @@ final class SceneSchedulerTests: XCTestCase {
     override func tearDown() { fixture.remove() }
 
     func scheduler(_ policy: AdaptPolicy, steps: Int = 2, warmSteps: Int = 0, lookAhead: Int = 4,
-                   refitTolerance: Float? = nil) throws -> SceneScheduler {
+                   refitTolerance: Float? = nil, sceneThreshold: Float? = nil, selfEnsembles: Bool = false) throws -> SceneScheduler {
         var options = ScheduleOptions()
         options.policy = policy
+        options.selfEnsembles = selfEnsembles
+        if let sceneThreshold { options.sceneThreshold = sceneThreshold }
         if let refitTolerance { options.refitTolerance = refitTolerance }
         // These tests drive the L_IB probe; the estimator's witness is tested through the CLI on real footage.
         options.blurEstimateWitness = false
@@ -59,6 +61,30 @@ final class SceneSchedulerTests: XCTestCase {
         XCTAssertEqual(scheduler.scenes[0].adaptation?.kind, .full)
         XCTAssertNotEqual(scheduler.scenes[1].adaptation?.kind, .full, "later scenes warm-start")
         XCTAssertGreaterThan(scheduler.adaptSeconds, 0)
+    }
+
+    /// With `selfEnsembles`, the pretrained Gr (policy none) averages over all eight symmetries, as the self-ensemble
+    /// upscaler over the same model does; an adapted Gr over the half turn alone: its output is the mean of its single
+    /// pass on the frame and, turned back, on the frame's half turn, with the same weights (one scene, adapted on its
+    /// first frame alone).
+    func testSelfEnsembleAveragesOverTheSymmetriesTheScenesGrKeeps() throws {
+        func assertClose(_ a: RGBImage, _ b: RGBImage, _ message: String, file: StaticString = #filePath, line: UInt = #line) {
+            XCTAssertEqual(a.width, b.width, file: file, line: line)
+            XCTAssertLessThan(zip(a.pixels, b.pixels).map { abs($0 - $1) }.max() ?? .infinity, 1e-4, message, file: file, line: line)
+        }
+        let frame = SyntheticShots.frame(shot: 1, t: 0)
+        let reference = SelfEnsembleUpscaler(try PretrainedUpscaler(model: model), ensemble: .dihedral)
+        assertClose(try run(try scheduler(.none, selfEnsembles: true), [frame])[0].image, try reference.upscale(frame), "pretrained: all eight")
+
+        let turn = FrameSymmetry(code: 3)
+        let single = try run(try scheduler(.perScene, lookAhead: 1, sceneThreshold: 1), [frame, turn.apply(frame)])
+        XCTAssertEqual(single.count, 2)
+        let ensembled = try run(try scheduler(.perScene, lookAhead: 1, sceneThreshold: 1, selfEnsembles: true), [frame])[0].image
+        var expected = single[0].image
+        let back = turn.invert(single[1].image)
+        for i in expected.pixels.indices { expected.pixels[i] = (expected.pixels[i] + back.pixels[i]) / 2 }
+        assertClose(ensembled, expected, "adapted: the half turn")
+        XCTAssertGreaterThan(zip(ensembled.pixels, single[0].image.pixels).map { abs($0 - $1) }.max() ?? 0, 1e-3, "the ensemble changed the output")
     }
 
     func testWeightsStayFixedWithinASceneUnlessWarmStepsAsk() throws {
