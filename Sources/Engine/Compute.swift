@@ -56,6 +56,8 @@ public struct ComputeReport: Codable, Sendable, CustomStringConvertible {
     public var instructionSet: String
     public var precision: String
     public var kernel: String
+    /// How idle OpenMP threads wait (`OpenMPWaiting.setting`): what decides the cost of sharing the cores.
+    public var threadWaiting: String
 
     /// Probes the kernel a `channels` -> `channels` 3x3 convolution gets in `precision` (the trunk's shape).
     public init(precision: ElementType, channels: Int) {
@@ -65,7 +67,8 @@ public struct ComputeReport: Codable, Sendable, CustomStringConvertible {
         instructionSet = ComputeInfo.instructionSet
         self.precision = precision.rawValue
         kernel = conv.implementation(for: Activation(n: 1, h: 64, w: 64, c: channels, type: precision, zeroed: false))
+        threadWaiting = OpenMPWaiting.setting
     }
 
-    public var description: String { "\(library), \(instructionSet), inference \(precision) (\(kernel))" }
+    public var description: String { "\(library), \(instructionSet), inference \(precision) (\(kernel)), idle threads: \(threadWaiting)" }
 }

@@ -20,6 +20,8 @@ struct OnsrVideo: ParsableCommand {
     )
 
     static func main() {
+        // First: libgomp has read its wait policy before main, so a changed one needs a fresh start.
+        OpenMPWaiting.startWithShortSpinning()
         ItemProcess.dieWithParentIfAsked(exitStatus: ExitStatus.code(for: .interrupted))
         Interrupts.install()
         MemoryTuning.reuseLargeBuffers()

@@ -155,7 +155,7 @@ final class UpscaleCommandTests: XCTestCase {
     }
 
     /// A user can see why a machine is slow: the report, --verbose and --version name the library, the
-    /// precision and oneDNN's kernel; fp32 asked for is fp32 used.
+    /// precision, oneDNN's kernel and how idle threads wait; fp32 asked for is fp32 used.
     func testReportVerboseAndVersionNameThePrecisionAndKernel() throws {
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25:duration=0.2", "-c:v", "libx264", "small.mp4"], in: folder.path)
         let result = try onsr(["small.mp4", "out.mp4", "--method", "pretrained", "--precision", "fp32", "--verbose", "--report", "r.json"])
@@ -168,6 +168,11 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertFalse((compute["kernel"] ?? "ref").hasPrefix("ref"), "\(compute)")
         let version = try onsr(["--version"])
         XCTAssertTrue(version.stdout.contains("oneDNN") && version.stdout.contains("--precision auto"), version.stdout)
+        // Idle threads spin briefly unless the user chose a wait policy, which is then kept.
+        let unset = ["-u", "OMP_WAIT_POLICY", "-u", "GOMP_SPINCOUNT"]
+        XCTAssertTrue(try Shell.run(unset + [BuiltProducts.onsrVideo, "--version"]).stdout.contains("idle threads: GOMP_SPINCOUNT=10000"))
+        let chosen = try Shell.run(unset + ["OMP_WAIT_POLICY=active", BuiltProducts.onsrVideo, "--version"]).stdout
+        XCTAssertTrue(chosen.contains("idle threads: OMP_WAIT_POLICY=active"), chosen)
     }
 
     /// Interlaced input (H.264 with top-field-first fields of moving content) is deinterlaced before upscaling:
