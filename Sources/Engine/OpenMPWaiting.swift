@@ -12,7 +12,7 @@ import Foundation
 /// The numbers behind `spinCount` are in the README ("Performance", "Idle threads").
 public enum OpenMPWaiting {
     /// The spin count `startWithShortSpinning` sets.
-    public static let spinCount = 10_000
+    public static let spinCount = 1_000
 
     /// Whether this process's environment leaves libgomp's wait policy at its default.
     public static var isDefault: Bool {
