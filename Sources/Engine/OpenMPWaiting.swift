@@ -7,7 +7,9 @@ import Foundation
 /// adaptation runs thousands of small primitives, and while its threads spin the cores another process needs (or its
 /// own other thread) wait. libgomp reads the setting from the environment once, when it loads, before `main`, so the
 /// only way to change it is to start again with the variable set: `startWithShortSpinning` does that once, at the
-/// start of the command, unless the user has chosen a policy of their own (`OMP_WAIT_POLICY` or `GOMP_SPINCOUNT`).
+/// start of the command, unless the user has chosen a policy of their own (`OMP_WAIT_POLICY` or `GOMP_SPINCOUNT`) or
+/// the command runs better with the long spin (live ONSR, whose background adaptation shares the process with the
+/// upscaling thread: the command line's `KeepsLongSpinning`).
 ///
 /// The numbers behind `spinCount` are in the README ("Performance", "Idle threads").
 public enum OpenMPWaiting {

@@ -143,4 +143,19 @@ final class SchedulerCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertTrue(result.stderr.contains("--self-ensemble is not applied"), result.stderr)
     }
+
+    /// Idle OpenMP threads spin briefly (`OpenMPWaiting`), except in live ONSR, whose background adaptation keeps its
+    /// cores with libgomp's long spinning; the report says which a run had.
+    func testLiveAdaptationKeepsLibgompsLongSpinning() throws {
+        func threadWaiting(_ arguments: [String]) throws -> String? {
+            let result = try Shell.run(["-u", "OMP_WAIT_POLICY", "-u", "GOMP_SPINCOUNT", BuiltProducts.onsrVideo, "three.mp4", "out.mkv",
+                                        "--method", "onsr", "--steps", "2", "--external", "photos", "--overwrite", "--report", "r.json"]
+                                       + arguments, in: folder.path)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as! [String: Any]
+            return (json["compute"] as? [String: Any])?["threadWaiting"] as? String
+        }
+        XCTAssertEqual(try threadWaiting(["--live"]), "libgomp default")
+        XCTAssertEqual(try threadWaiting([]), "GOMP_SPINCOUNT=1000")
+    }
 }
