@@ -104,13 +104,12 @@ public final class OnsrUpscaler: FrameUpscaler {
                 blend = adapter.blend
                 gr.setTrainable(false)
             }
-            let throughBlur = options.steps > 0 && !((strategy as? TwoPhase)?.estimate?.isNoBlur ?? false)
-            let ensemble = selfEnsembles ? SelfEnsemble.kept(adaptedThroughBlur: throughBlur) : .single
+            let ensemble = selfEnsembles ? SelfEnsemble.kept(adaptedWith: options.steps > 0 ? strategy : nil) : .single
             selfEnsemble = ensemble
             let main = SelfEnsembleUpscaler(upscaler, ensemble: ensemble)
             adapted = try mixedWith.map { mix in
                 MixedUpscaler(primary: main, secondary: SelfEnsembleUpscaler(try PretrainedUpscaler(model: mix.model, precision: precision),
-                                                                             ensemble: selfEnsembles ? SelfEnsemble.kept(adaptedThroughBlur: false) : .single),
+                                                                             ensemble: selfEnsembles ? SelfEnsemble.kept(adaptedWith: nil) : .single),
                               weight: mix.weight)
             } ?? main
         }

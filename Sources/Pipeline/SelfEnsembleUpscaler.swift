@@ -1,4 +1,5 @@
 import Decode
+import ONSR
 
 /// Which symmetries of the frame a self-ensemble averages over (EDSR's "+" models: the upscaler runs on turned and
 /// mirrored copies of the input, each output is turned back, and the outputs are averaged).
@@ -22,6 +23,12 @@ public enum SelfEnsemble: String, CaseIterable, Sendable, Codable {
     /// --self-ensemble E`): the `image` default's gain over fast-x2-g +0.862 dB (none), +0.973 (half turn), +0.423
     /// (all eight, which turn the adapted Gr's kernel); unadapted fast-x2-g +0.125 (half turn), +0.268 (all eight).
     public static func kept(adaptedThroughBlur: Bool) -> SelfEnsemble { adaptedThroughBlur ? .halfTurn : .dihedral }
+
+    /// The symmetries kept by a Gr adapted with `strategy` (nil: not adapted): it was fine-tuned through a blur
+    /// unless two-phase started from a "no extra blur" estimate.
+    public static func kept(adaptedWith strategy: AdaptationStrategy?) -> SelfEnsemble {
+        kept(adaptedThroughBlur: strategy.map { !(($0 as? TwoPhase)?.estimate?.isNoBlur ?? false) } ?? false)
+    }
 
     /// `pass` run on each of the symmetries' transforms of `image`, its outputs turned back and averaged: one pass
     /// per transform; in mean squared error never worse than the passes' average.
@@ -133,6 +140,12 @@ public final class SelfEnsembleUpscaler: FrameUpscaler {
     public init(_ inner: FrameUpscaler, ensemble: SelfEnsemble) {
         self.inner = inner
         self.ensemble = ensemble
+    }
+
+    /// A fixed upscaler averaged over the symmetries an unadapted Gr keeps, where it is a learned one
+    /// (interpolation is symmetric already and is returned as it is).
+    public static func unadapted(_ upscaler: FrameUpscaler) -> FrameUpscaler {
+        upscaler is PretrainedUpscaler ? SelfEnsembleUpscaler(upscaler, ensemble: SelfEnsemble.kept(adaptedWith: nil)) : upscaler
     }
 
     public func upscale(_ image: RGBImage) throws -> RGBImage {

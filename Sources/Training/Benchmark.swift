@@ -128,17 +128,16 @@ public struct Benchmark {
         for item in cases {
             let adapted = try PretrainedUpscaler(model: model(item), precision: precision)
             // The unadapted output and the adapted ones may average over different symmetries (`SelfEnsemble.kept`).
-            let throughBlur = !((strategy(item) as? TwoPhase)?.estimate?.isNoBlur ?? false)
             let secondary = try mix(item).map {
                 (upscaler: SelfEnsembleUpscaler(try PretrainedUpscaler(model: $0.model, precision: precision),
-                                                ensemble: selfEnsemble ?? SelfEnsemble.kept(adaptedThroughBlur: false)), weight: $0.weight)
+                                                ensemble: selfEnsemble ?? SelfEnsemble.kept(adaptedWith: nil)), weight: $0.weight)
             }
             func ensembled(_ ensemble: SelfEnsemble) -> FrameUpscaler {
                 let main = SelfEnsembleUpscaler(adapted, ensemble: ensemble)
                 return secondary.map { MixedUpscaler(primary: main, secondary: $0.upscaler, weight: $0.weight) } ?? main
             }
-            let unadaptedUpscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedThroughBlur: false))
-            let upscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedThroughBlur: throughBlur))
+            let unadaptedUpscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedWith: nil))
+            let upscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedWith: strategy(item)))
             let pretrained = adapted.network.snapshot()
             adapted.network.setTrainable(true)
             let adapter = OnlineAdapter(gr: adapted.network, external: external.images, options: options, strategy: strategy(item))

@@ -17,7 +17,7 @@ enum EnsembleStudy: String, ExpressibleByArgument, CaseIterable {
     /// The set for every output, nil for `kept` (`Benchmark.selfEnsemble`).
     var fixed: SelfEnsemble? { SelfEnsemble(rawValue: rawValue) }
     /// The set for an unadapted model's output.
-    var unadapted: SelfEnsemble { fixed ?? SelfEnsemble.kept(adaptedThroughBlur: false) }
+    var unadapted: SelfEnsemble { fixed ?? SelfEnsemble.kept(adaptedWith: nil) }
 }
 
 /// `onsr-video eval`: the blind-SR benchmark.

@@ -186,8 +186,8 @@ struct ImageCommand: ParsableCommand {
             if let onsr = upscaler as? OnsrUpscaler {
                 if let decoded { onsr.describeInput(decoded, path: input) }
                 onsr.selfEnsembles = selfEnsemble
-            } else if selfEnsemble, upscaler is PretrainedUpscaler {
-                upscaler = SelfEnsembleUpscaler(upscaler, ensemble: SelfEnsemble.kept(adaptedThroughBlur: false))
+            } else if selfEnsemble {
+                upscaler = SelfEnsembleUpscaler.unadapted(upscaler)
             }
             let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
             var report = try job.runImage(input, into: output, decoded: decoded)

@@ -138,9 +138,7 @@ struct ScheduleFlags: ParsableArguments {
                        events: @escaping (JobEvent) -> Void) throws -> FrameProcessor {
         guard method.method == .onsr else {
             let upscaler = try method.makeUpscaler()
-            // Interpolation is symmetric already: only a learned model gains from the ensemble.
-            let ensembled = selfEnsemble && upscaler is PretrainedUpscaler
-            return PerFrameProcessor(ensembled ? SelfEnsembleUpscaler(upscaler, ensemble: SelfEnsemble.kept(adaptedThroughBlur: false)) : upscaler)
+            return PerFrameProcessor(selfEnsemble ? SelfEnsembleUpscaler.unadapted(upscaler) : upscaler)
         }
         var schedule = ScheduleOptions()
         schedule.policy = method.steps == 0 ? .none : adapt
