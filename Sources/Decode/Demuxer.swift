@@ -36,8 +36,11 @@ public final class Demuxer: @unchecked Sendable {
         }
         context = opened
         self.path = path
-        self.formatName = String(cString: opened.pointee.iformat.pointee.name)
-        streams = (0..<Int(opened.pointee.nb_streams)).map { StreamInfo(stream: opened.pointee.streams[$0]!) }
+        let formatName = String(cString: opened.pointee.iformat.pointee.name)
+        self.formatName = formatName
+        streams = (0..<Int(opened.pointee.nb_streams)).map {
+            StreamInfo(stream: opened.pointee.streams[$0]!, indexListsEveryFrame: formatName == "avi")
+        }
     }
 
     deinit {

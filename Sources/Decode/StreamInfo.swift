@@ -75,7 +75,10 @@ public struct StreamInfo: Sendable {
     /// a codec, a sample rate, channels or a picture size); nil when its parameters are whole.
     public let incompleteParameters: String?
 
-    init(stream: UnsafeMutablePointer<AVStream>) {
+    /// `indexListsEveryFrame`: the container's index has an entry for every frame that holds data (AVI), so its
+    /// length is the frame count where the stated one also counts the empty chunks AVI repeats a frame with (the
+    /// demuxer skips them: opencv-doc's tree.avi states 444 frames, of which 68 hold data).
+    init(stream: UnsafeMutablePointer<AVStream>, indexListsEveryFrame: Bool = false) {
         let par = stream.pointee.codecpar!.pointee
         switch MediaKind(par.codec_type) {
         case .audio where par.codec_id == AV_CODEC_ID_NONE, .video where par.codec_id == AV_CODEC_ID_NONE:
@@ -99,7 +102,12 @@ public struct StreamInfo: Sendable {
         colour = ColourDescription(parameters: par)
         averageFrameRate = Rational(stream.pointee.avg_frame_rate)
         sampleAspectRatio = Rational(par.sample_aspect_ratio)
-        statedFrameCount = stream.pointee.nb_frames > 0 ? Int(stream.pointee.nb_frames) : nil
+        if stream.pointee.nb_frames > 0 {
+            let indexed = indexListsEveryFrame ? StreamInfo.framesInWholeIndex(stream) : nil
+            statedFrameCount = min(indexed ?? Int.max, Int(stream.pointee.nb_frames))
+        } else {
+            statedFrameCount = nil
+        }
         if stream.pointee.duration != onsr_nopts_value() && stream.pointee.duration > 0 {
             statedDuration = Double(stream.pointee.duration) * Rational(stream.pointee.time_base).doubleValue
         } else {
@@ -119,5 +127,16 @@ public struct StreamInfo: Sendable {
         default: fieldOrder = nil
         }
         isAttachedPicture = stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0
+    }
+
+    /// The index's length where it reaches the stream's stated end (within two frames), else nil: a file cut short
+    /// loses AVI's index, which sits at its end, and the demuxer then indexes only the packets it has read.
+    static func framesInWholeIndex(_ stream: UnsafeMutablePointer<AVStream>) -> Int? {
+        let entries = avformat_index_get_entries_count(stream)
+        let rate = Rational(stream.pointee.avg_frame_rate), timeBase = Rational(stream.pointee.time_base)
+        guard entries > 0, stream.pointee.duration > 0, stream.pointee.duration != onsr_nopts_value(), rate.isValid,
+              timeBase.isValid, rate.doubleValue > 0, let last = avformat_index_get_entry(stream, entries - 1) else { return nil }
+        let frameTicks = 1 / (rate.doubleValue * timeBase.doubleValue)
+        return Double(last.pointee.timestamp) + 2 * frameTicks >= Double(stream.pointee.duration) ? Int(entries) : nil
     }
 }

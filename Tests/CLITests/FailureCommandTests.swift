@@ -205,6 +205,29 @@ final class FailureCommandTests: XCTestCase {
         XCTAssertEqual(try onsr(["whole.mp4", "whole-out.mp4", "--method", "bicubic"]).status, 0)
     }
 
+    /// An AVI that repeats frames by empty index entries (as opencv-doc's tree.avi does) holds fewer frames than its
+    /// header states but is whole: read from a file (the index gives the count) or a pipe (no index; the frames still
+    /// span the stated duration), it upscales without --allow-damaged and keeps its timing. Cut short, it is damaged.
+    func testAnAVIThatRepeatsFramesIsWhole() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=15:duration=4", "-vf", "select=lt(mod(n\\,10)\\,3)",
+                          "-fps_mode", "passthrough", "-c:v", "mpeg4", "repeats.avi"], in: folder.path)
+        let file = try onsr(["repeats.avi", "file.mkv", "--method", "bicubic", "--report", "file.json"])
+        XCTAssertEqual(file.status, 0, file.stderr)
+        let piped = try Shell.run(["bash", "-c", "\(BuiltProducts.onsrVideo) - piped.mkv --method bicubic < repeats.avi"], in: folder.path)
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        let report = try JSONSerialization.jsonObject(with: try bytes("file.json")) as? [String: Any]
+        XCTAssertEqual(report?["frames"] as? Int, 18)
+        for output in ["file.mkv", "piped.mkv"] {
+            let times = try Shell.ffprobe(["-v", "error", "-show_entries", "packet=pts_time", "-of", "csv=p=0", output], in: folder.path)
+                .split(separator: "\n").compactMap { Double($0) }.sorted()
+            XCTAssertEqual(times.count, 18, output)
+            XCTAssertEqual(times.last ?? 0, 52.0 / 15, accuracy: 0.01, "\(output) keeps the repeats as gaps in time")
+        }
+        let whole = try bytes("repeats.avi")
+        try whole.prefix(whole.count * 6 / 10).write(to: URL(fileURLWithPath: folder.file("cut.avi")))
+        try assertRejected("cut.avi", status: 65, mentioning: "damaged", extra: ["--method", "bicubic"])
+    }
+
     /// Damage outside the video: every frame decodes, but the file ends before the audio its index states, or
     /// inside an audio packet (which the demuxer flags corrupt). Both are damage, named with the time in the audio.
     func testDamageInACopiedStreamIsDamage() throws {
