@@ -83,6 +83,26 @@ public final class Demuxer: @unchecked Sendable {
         return end > size ? end - size : nil
     }
 
+    /// Seconds at which the input starts (an MPEG-TS capture often starts well after zero); 0 when unknown.
+    public var startTime: Double {
+        context.pointee.start_time == onsr_nopts_value() ? 0 : Double(context.pointee.start_time) / Double(AV_TIME_BASE)
+    }
+
+    /// Moves reading to the last keyframe of stream `index` at or before `seconds` (on the input's own clock,
+    /// `startTime` included), so that decoding from there reaches that time. Only where the container indexes that
+    /// stream's keyframes (MP4, Matroska with cues, AVI): elsewhere (MPEG-TS, pipes, live sources) a seek lands
+    /// between keyframes and the decoder would drop the frames up to the next one, so this returns false and
+    /// reading goes on from where it is.
+    public func seek(toSeconds seconds: Double, stream index: Int) -> Bool {
+        let indexed = stream(index)
+        let keyframes = (0..<avformat_index_get_entries_count(indexed)).contains {
+            (avformat_index_get_entry(indexed, $0)?.pointee.flags ?? 0) & AVINDEX_KEYFRAME != 0
+        }
+        guard keyframes else { return false }
+        let target = Int64((seconds * Double(AV_TIME_BASE)).rounded(.down))
+        return avformat_seek_file(context, -1, Int64.min, target, target, 0) >= 0
+    }
+
     /// Number of chapters in the input.
     public var chapterCount: Int { Int(context.pointee.nb_chapters) }
 

@@ -25,6 +25,13 @@ public final class Packet: @unchecked Sendable {
     /// Presentation time in the stream's time base, nil when unknown.
     public var pts: Int64? { pointer.pointee.pts == FlowCode.noTimestamp ? nil : pointer.pointee.pts }
 
+    /// Moves the packet's presentation and decoding times `ticks` of its stream's time base earlier (a trimmed
+    /// output starts at zero).
+    public func shiftTimestamps(earlierBy ticks: Int64) {
+        if pointer.pointee.pts != FlowCode.noTimestamp { pointer.pointee.pts -= ticks }
+        if pointer.pointee.dts != FlowCode.noTimestamp { pointer.pointee.dts -= ticks }
+    }
+
     /// The payload as bytes (copied).
     public var bytes: [UInt8] {
         guard let data = pointer.pointee.data, size > 0 else { return [] }

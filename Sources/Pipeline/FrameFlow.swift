@@ -68,8 +68,12 @@ final class FrameFlow: @unchecked Sendable {
     private(set) var summary = ProcessingSummary()
     private var readerStages = StageSeconds(), upscaleStages = StageSeconds()
 
+    /// The trim window in the video's time base, nil for the whole input.
+    private let window: TrimWindow.Ticks?
+
     init(_ c: Configuration) {
         setup = c
+        window = c.options.trim.isWhole ? nil : c.options.trim.ticks(inputStart: c.demuxer.startTime, timeBase: c.video.timeBase)
         damage = DamageCounter(allowed: c.options.allowDamaged, path: c.options.input)
         input = c.options.input
         dropPolicy = c.options.dropPolicy
@@ -118,6 +122,8 @@ final class FrameFlow: @unchecked Sendable {
     private func readStage() throws {
         let packet = try Packet(), frame = try Frame(), progressive = try Frame(), converter = ColourConverter()
         var lastPts: Int64?, firstPts: Int64?, decodedFrames = 0
+        /// Set when a frame past the trim window's end came: reading stops there, and the rest is not judged.
+        var windowEnded = false
         let frameDuration = FrameFlow.ticksPerFrame(setup.video)
         var deinterlacer: Deinterlacer?
         let wantsCoding = setup.processor.wantsFrameCoding
@@ -163,7 +169,8 @@ final class FrameFlow: @unchecked Sendable {
             return true
         }
 
-        /// Gives one frame its timestamp, converts it to RGB and queues it; false when the queue has closed.
+        /// Gives one frame its timestamp, converts it to RGB and queues it (if the trim window keeps it); false when
+        /// the queue has closed or the window has ended.
         func emit(_ frame: Frame) throws -> Bool {
             var pts = frame.bestEffortTimestamp ?? lastPts.map { $0 + frameDuration } ?? 0
             if let last = lastPts, pts <= last {
@@ -173,6 +180,12 @@ final class FrameFlow: @unchecked Sendable {
             lastPts = pts
             if firstPts == nil { firstPts = pts }
             decodedFrames += 1
+            if let window {
+                if window.isPastEnd(pts) { windowEnded = true; return false }
+                // Decoding starts at the keyframe before the window: frames before it only lead up to it.
+                guard window.keeps(pts) else { return true }
+                pts -= window.from
+            }
             let image = try Stopwatch.time(&readerStages.toRGB) {
                 try converter.rgbImage(from: frame, matrix: setup.matrix, fullRange: setup.fullRange)
             }
@@ -210,18 +223,29 @@ final class FrameFlow: @unchecked Sendable {
             }
             guard case .packet = step else { break }
             if packet.streamIndex == setup.video.index {
+                if windowEnded {
+                    // Copied streams lag the video in the file by up to its interleaving: read on until the video
+                    // is two seconds past the window.
+                    if let pts = packet.pts, let end = window?.to, pts >= end + FrameFlow.ticks(seconds: 2, setup.video) { break reading }
+                    continue
+                }
                 if packet.isCorrupt { try damage.record("packet flagged corrupt by the demuxer", at: seconds(packet.pts)) }
                 do {
                     try Stopwatch.time(&readerStages.demuxDecode) { try setup.decoder.send(packet) }
                 } catch {
                     try damage.record("\(error)", at: seconds(packet.pts))
                 }
-                if try !drain() { return }
+                if try !drain() && !windowEnded { return }
             } else if let target = setup.plan.copies[packet.streamIndex] {
                 let timeBase = setup.demuxer.streams[packet.streamIndex].timeBase
                 let when = packet.pts.map { Double($0) * timeBase.doubleValue }
                 if packet.isCorrupt {
                     try damage.record("a packet of stream #\(packet.streamIndex) flagged corrupt by the demuxer", at: when)
+                }
+                if !setup.options.trim.isWhole {
+                    let kept = setup.options.trim.ticks(inputStart: setup.demuxer.startTime, timeBase: timeBase)
+                    guard let pts = packet.pts, kept.keeps(pts) else { continue }
+                    packet.shiftTimestamps(earlierBy: kept.from)
                 }
                 do {
                     try muxLock.withLock { try setup.muxer.write(packet, toStream: target, from: timeBase) }
@@ -232,22 +256,31 @@ final class FrameFlow: @unchecked Sendable {
                 }
             }
         }
-        do {
-            try setup.decoder.sendEndOfStream()
-        } catch {
-            try damage.record("\(error)", at: seconds(lastPts))
+        if !windowEnded {
+            do {
+                try setup.decoder.sendEndOfStream()
+            } catch {
+                try damage.record("\(error)", at: seconds(lastPts))
+            }
+            if try !drain() && !windowEnded { return }
         }
-        if try !drain() { return }
-        if let deinterlacer {
+        if let deinterlacer, !windowEnded {
             try deinterlacer.sendEndOfStream()
-            if try !drainDeinterlaced() { return }
+            if try !drainDeinterlaced() && !windowEnded { return }
         }
         if interlacedFrames > 0 && deinterlacer == nil {
             setup.events(.warning("\(input): \(interlacedFrames) interlaced frames upscaled as progressive frames (--deinterlace off)"))
         }
         var span: Double?
         if let first = firstPts, let last = lastPts { span = Double(last - first + frameDuration) * setup.video.timeBase.doubleValue }
-        if let shortfall = FrameFlow.shortfall(of: setup.video, containerDuration: setup.demuxer.duration, frames: decodedFrames, span: span) {
+        if window != nil, let last = lastPts {
+            // Reading began at a keyframe near the start: the span runs from the input's start, the frames uncounted.
+            span = Double(last + frameDuration) * setup.video.timeBase.doubleValue - setup.demuxer.startTime
+        }
+        if windowEnded {
+            // The window ended before the input: what lies after it was not read.
+        } else if let shortfall = FrameFlow.shortfall(of: setup.video, containerDuration: setup.demuxer.duration,
+                                                      frames: window == nil ? decodedFrames : nil, span: span) {
             try damage.record(shortfall, at: seconds(lastPts))
         } else if let missing = setup.demuxer.bytesMissingFromIndex {
             // Every video frame came, but the index places other data (audio, subtitles) past the end of the file.
@@ -258,22 +291,28 @@ final class FrameFlow: @unchecked Sendable {
 
     /// How far a stream that decoded `frames` frames over `span` seconds falls short of what its container
     /// states, when it does: a demuxer that meets a cut or garbage may just stop, as if the file ended there.
+    /// `frames` is nil where frames were skipped on purpose (a trim window's start): only the span counts then.
     /// Judged by the stated frame count where the container has one (MP4, AVI), else by the stated duration, with
     /// a margin of two frames or 2% for edit lists and rounding. Fewer frames than stated are no cut when the
     /// frames that came still span the stated duration: AVI states one index entry per tick of its frame rate and
     /// repeats a frame with an empty entry, which the demuxer skips (opencv-doc's tree.avi: 68 frames decode of
     /// 444 stated, the last at 29.53 s of 29.60 s), and any variable-rate stream leaves such gaps.
-    static func shortfall(of video: StreamInfo, containerDuration: Double?, frames: Int, span: Double?) -> String? {
+    static func shortfall(of video: StreamInfo, containerDuration: Double?, frames: Int?, span: Double?) -> String? {
         let statedDuration = video.statedDuration ?? containerDuration
         let frameSeconds = video.averageFrameRate.isValid && video.averageFrameRate.doubleValue > 0 ? 1 / video.averageFrameRate.doubleValue : 0.04
         func spanFallsShort(of stated: Double) -> Bool { stated - (span ?? 0) > max(2 * frameSeconds, stated / 50) }
-        if let stated = video.statedFrameCount {
+        if let stated = video.statedFrameCount, let frames {
             guard stated - frames > max(2, stated / 50) else { return nil }
             if let duration = statedDuration, duration > 0, span != nil, !spanFallsShort(of: duration) { return nil }
             return "the video ends after \(frames) of the \(stated) frames its container states"
         }
         guard let stated = statedDuration, stated > 0, spanFallsShort(of: stated) else { return nil }
         return String(format: "the video ends after %.2f s of the %.2f s its container states", span ?? 0, stated)
+    }
+
+    /// `seconds` in ticks of the stream's time base.
+    static func ticks(seconds: Double, _ video: StreamInfo) -> Int64 {
+        video.timeBase.isValid && video.timeBase.doubleValue > 0 ? Int64((seconds / video.timeBase.doubleValue).rounded()) : 0
     }
 
     /// Ticks of the stream's time base per frame, for inputs whose frames carry no timestamps.
@@ -340,7 +379,10 @@ final class FrameFlow: @unchecked Sendable {
                 case .end:
                     try Stopwatch.time(&stages.encode) { try setup.encoder.sendEndOfStream() }
                     try drain()
-                    guard framesWritten > 0 else { throw JobError(.dataError, "\(setup.demuxer.path): no video frame could be decoded") }
+                    guard framesWritten > 0 else {
+                        if setup.options.trim.isWhole { throw JobError(.dataError, "\(setup.demuxer.path): no video frame could be decoded") }
+                        throw JobError(.usage, "\(setup.demuxer.path): no video frame from --start \(TrimWindow.describe(setup.options.trim.start)) on")
+                    }
                     return
                 }
             }

@@ -64,10 +64,12 @@ public struct JobReport: Codable, Sendable {
     public var scenes: [SceneRecord]?
     /// Live mode: when adapted models took over.
     public var modelSwitches: [ModelSwitch]?
-    /// Frames dropped (drop policy) and frames upscaled by the fallback because they were late.
     /// Interlaced input: the field order the stream states, the frames decoded flagged interlaced, and the
     /// deinterlacer they went through (nil with `--deinterlace off`). Nil for progressive input.
     public var interlace: InterlaceRecord? = nil
+    /// The part of the input upscaled (`--start`, `--duration`); nil for the whole input.
+    public var trim: TrimWindow? = nil
+    /// Frames dropped (drop policy) and frames upscaled by the fallback because they were late.
     public var droppedFrames: Int
     public var lateFrames: Int
     /// Seconds from a frame's decoding to its encoding.

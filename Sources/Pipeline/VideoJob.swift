@@ -20,6 +20,8 @@ public struct VideoJobOptions: Sendable {
     public var maxLatency = 2.0
     /// Whether interlaced input is deinterlaced before upscaling.
     public var deinterlace = DeinterlaceMode.auto
+    /// The part of the input to upscale (`--start`, `--duration`); the whole input by default.
+    public var trim = TrimWindow()
 
     public init(input: String, output: String) {
         self.input = input
@@ -76,6 +78,10 @@ public final class VideoJob {
         let wall = Stopwatch()
         let demuxer = try InputCheck.openMedia(options.input, format: options.inputFormat)
         let video = try InputCheck.videoStream(of: demuxer)
+        if options.trim.start > 0, let length = video.statedDuration ?? demuxer.duration, options.trim.start >= length {
+            throw JobError(.usage, "\(options.input): --start \(TrimWindow.describe(options.trim.start)) is past the end of the video "
+                            + "(\(TrimWindow.describe(length)))")
+        }
         let decoder = try InputCheck.openDecoder(demuxer, stream: video, threads: 0, exportQuantisers: processor.wantsFrameCoding)
         // Pipes and network outputs are written as they go; files appear under their name only when complete.
         let streamed = InputCheck.isURL(options.output)
@@ -127,8 +133,14 @@ public final class VideoJob {
             throw JobError.wrap(error, kind: .cannotCreate, context: options.output)
         }
 
-        let expected = video.statedFrameCount
-            ?? (video.statedDuration ?? demuxer.duration).map { Int(($0 * video.averageFrameRate.doubleValue).rounded()) }
+        let statedDuration = video.statedDuration ?? demuxer.duration
+        let expected = options.trim.isWhole
+            ? video.statedFrameCount ?? statedDuration.map { Int(($0 * video.averageFrameRate.doubleValue).rounded()) }
+            : options.trim.expectedFrames(statedDuration: statedDuration, frameRate: video.averageFrameRate.doubleValue)
+        if options.trim.start > 0 {
+            // Where the input cannot seek to a keyframe, its frames before the window are decoded and dropped instead.
+            _ = demuxer.seek(toSeconds: demuxer.startTime + options.trim.start, stream: video.index)
+        }
         events(.started(input: options.input, output: options.output, expectedFrames: expected))
 
         processor.prepare(for: SourceStream(codecName: video.codecName, pixelFormatName: sourceFormat))
@@ -159,6 +171,7 @@ public final class VideoJob {
                                   deinterlacer: flow.deinterlacedFrames > 0 ? Deinterlacer.filterName : nil,
                                   deinterlacedFrames: flow.deinterlacedFrames)
                 : nil,
+            trim: options.trim.isWhole ? nil : options.trim,
             droppedFrames: flow.droppedFrames, lateFrames: flow.lateFrames, latency: flow.latency.summary, seconds: flow.stages, wallSeconds: seconds,
             framesPerSecond: seconds > 0 ? Double(flow.framesWritten) / seconds : 0)
     }

@@ -92,8 +92,15 @@ struct Upscale: ParsableCommand, KeepsLongSpinning {
     @Option(help: "Interlaced input: auto (deinterlace with FFmpeg's bwdif before upscaling, the default) or off (upscale fields as they are).")
     var deinterlace = DeinterlaceMode.auto
 
+    @Option(help: "Upscale from this time of the input on: seconds (90, 12.5) or [HH:]MM:SS[.fff]; the output starts at zero.")
+    var start: TimeValue?
+
+    @Option(help: "Upscale this much of the input: seconds or [HH:]MM:SS[.fff] (with --start, a preview before the whole run).")
+    var duration: TimeValue?
+
     func validate() throws {
         guard maxLatency > 0 else { throw ValidationError("--max-latency must be positive") }
+        if let duration, duration.seconds <= 0 { throw ValidationError("--duration must be positive") }
     }
 
     /// Live ONSR adapts on a background thread beside the upscaling one, in one process, and long spinning keeps
@@ -115,6 +122,7 @@ struct Upscale: ParsableCommand, KeepsLongSpinning {
             options.dropPolicy = dropPolicy
             options.maxLatency = maxLatency
             options.deinterlace = deinterlace
+            options.trim = TrimWindow(start: start?.seconds ?? 0, duration: duration?.seconds)
             let printer = ProgressPrinter(quiet: common.quiet)
             let live = schedule.isLive(input: input)
             // Under back-pressure a pipe or file waits for its reader, so live mode may give its background

@@ -13,6 +13,16 @@ extension KernelShape: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 extension SelfEnsemble: ExpressibleByArgument {}
 
+/// A time on the command line: seconds (`90`, `12.5`) or `[HH:]MM:SS[.fff]` (`TimeArgument`).
+struct TimeValue: ExpressibleByArgument {
+    let seconds: Double
+
+    init?(argument: String) {
+        guard let seconds = TimeArgument.seconds(argument) else { return nil }
+        self.seconds = seconds
+    }
+}
+
 /// How frames are upscaled.
 struct MethodOptions: ParsableArguments {
     @Option(name: .customLong("method"), help: """
