@@ -14,6 +14,9 @@ public struct EncoderSettings: Sendable, Equatable {
     public var options: [(key: String, value: String)] = []
     /// Encoder threads; 0 lets the encoder pick.
     public var threads: Int = 0
+    /// False when `codec` is the default rather than the user's choice: a numbered picture sequence is then
+    /// written with its container's own picture codec instead.
+    public var codecChosen = false
 
     public init() {}
 
@@ -21,6 +24,20 @@ public struct EncoderSettings: Sendable, Equatable {
         lhs.codec == rhs.codec && lhs.crf == rhs.crf && lhs.preset == rhs.preset && lhs.pixelFormat == rhs.pixelFormat
             && lhs.threads == rhs.threads && lhs.options.map { "\($0.key)=\($0.value)" } == rhs.options.map { "\($0.key)=\($0.value)" }
     }
+
+    /// Gives an encoder whose own default quality is poor a good one, where the user set none: mjpeg's default
+    /// is a 200 kb/s budget, so a JPEG gets a fixed quantiser of 2 instead (FFmpeg's `-q:v 2`).
+    public mutating func applyQualityDefault() {
+        guard codec == "mjpeg", crf == nil, options.isEmpty else { return }
+        options = [(key: "flags", value: "+qscale"), (key: "global_quality", value: String(2 * EncoderSettings.lambdaPerQuantiser))]
+    }
+
+    /// FFmpeg's FF_QP2LAMBDA: the rate-distortion lambda of one quantiser step.
+    static let lambdaPerQuantiser = 118
+
+    /// True for encoders that take full-range YUV only: FFmpeg's mjpeg refuses video range at normal compliance
+    /// (JPEG files carry no range, and readers take them as full range).
+    public static func takesFullRangeOnly(_ name: String) -> Bool { name == "mjpeg" }
 
     /// True when this FFmpeg has an encoder of that name.
     public static func encoderExists(_ name: String) -> Bool { avcodec_find_encoder_by_name(name) != nil }

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Paths of partial outputs (and batch lock files) that must vanish if the process is interrupted.
+/// Paths of partial outputs (files, a picture sequence's folder, batch lock files) that must vanish if the process
+/// is interrupted.
 public final class PartialFiles: @unchecked Sendable {
     public static let shared = PartialFiles()
     private let lock = NSLock()
@@ -9,10 +10,10 @@ public final class PartialFiles: @unchecked Sendable {
     public func add(_ path: String) { lock.lock(); paths.insert(path); lock.unlock() }
     public func remove(_ path: String) { lock.lock(); paths.remove(path); lock.unlock() }
 
-    /// Deletes every registered partial file (called on SIGINT / SIGTERM before exiting).
+    /// Deletes every registered partial file or folder (called on SIGINT / SIGTERM before exiting).
     public func deleteAll() {
         lock.lock(); let doomed = paths; paths.removeAll(); lock.unlock()
-        for path in doomed { unlink(path) }
+        for path in doomed where unlink(path) != 0 { try? FileManager.default.removeItem(atPath: path) }
     }
 }
 

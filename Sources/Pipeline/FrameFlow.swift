@@ -35,6 +35,8 @@ final class FrameFlow: @unchecked Sendable {
         /// Output index of the upscaled video stream.
         let videoOutput: Int
         let matrix: ColourMatrix, fullRange: Bool
+        /// The range frames are encoded in: the input's, or full where the encoder takes nothing else (JPEG).
+        let outputFullRange: Bool
         let expectedFrames: Int?
         let options: VideoJobOptions
         let processor: FrameProcessor
@@ -368,7 +370,7 @@ final class FrameFlow: @unchecked Sendable {
                 switch item {
                 case .frame(let timed):
                     let frame = try Stopwatch.time(&stages.fromRGB) {
-                        try converter.frame(from: timed.image, for: setup.encoder, matrix: setup.matrix, fullRange: setup.fullRange)
+                        try converter.frame(from: timed.image, for: setup.encoder, matrix: setup.matrix, fullRange: setup.outputFullRange)
                     }
                     frame.pts = timed.pts
                     try Stopwatch.time(&stages.encode) { try setup.encoder.send(frame) }

@@ -88,7 +88,16 @@ public final class VideoJob {
         if streamed && options.outputFormat == nil && options.output == "-" {
             throw JobError(.usage, "-: name the container of standard output with --output-format (e.g. nut, matroska, mpegts)")
         }
-        let output = streamed ? nil : try AtomicOutput(finalPath: options.output, overwrite: options.overwrite, inputs: [options.input])
+        // A numbered picture sequence (frame_%04d.png) is many files: written into a hidden folder, moved out at the end.
+        let sequence = !streamed && Muxer.isNumberedSequence(options.output)
+        let output: PendingOutput?
+        if streamed {
+            output = nil
+        } else if sequence {
+            output = try AtomicSequence(finalPattern: options.output, overwrite: options.overwrite, inputs: [options.input])
+        } else {
+            output = try AtomicOutput(finalPath: options.output, overwrite: options.overwrite, inputs: [options.input])
+        }
         let muxer: Muxer
         do {
             muxer = try Muxer(path: output?.temporaryPath ?? InputCheck.ffmpegName(options.output), formatName: options.outputFormat,
@@ -98,20 +107,29 @@ public final class VideoJob {
             throw JobError(kind, "\(options.output): \(error.context ?? error.reason)")
         }
 
+        var settings = options.encoder
+        if sequence && !settings.codecChosen, let pictures = muxer.defaultVideoEncoder(forName: options.output) {
+            // Pictures are written with their own codec (png, mjpeg, ...), as FFmpeg writes a sequence.
+            settings.codec = pictures
+            settings.crf = nil
+        }
+        settings.applyQualityDefault()
         // Before any encoder opens: a container that cannot hold the video codec (libx264 into WebM) otherwise
         // fails in avformat_write_header with "Invalid argument".
-        if muxer.canHold(encoder: options.encoder.codec) == false {
-            throw JobError(.usage, "\(options.output): a \(muxer.formatName) file cannot hold \(options.encoder.codec) video; "
+        if muxer.canHold(encoder: settings.codec) == false {
+            throw JobError(.usage, "\(options.output): a \(muxer.formatName) file cannot hold \(settings.codec) video; "
                             + "choose another --codec or container")
         }
         let colour = video.colour
         let matrix = colour.matrix(height: video.height)
         let sourceFormat = video.pixelFormatName ?? "yuv420p"
         let fullRange = colour.isFullRange(pixelFormatName: sourceFormat)
+        // JPEG pictures are full range (FFmpeg's mjpeg encoder refuses video range): the output follows the encoder.
+        let outputFullRange = fullRange || EncoderSettings.takesFullRangeOnly(settings.codec)
         let format = VideoFormat(width: video.width * processor.scale, height: video.height * processor.scale,
                                  timeBase: video.timeBase, frameRate: video.averageFrameRate,
                                  sampleAspectRatio: video.sampleAspectRatio,
-                                 colour: colour.resolved(matrix: matrix, fullRange: fullRange), sourcePixelFormat: sourceFormat)
+                                 colour: colour.resolved(matrix: matrix, fullRange: outputFullRange), sourcePixelFormat: sourceFormat)
         // FFmpeg refuses pictures of (w + 128) * (h + 128) >= INT_MAX / 8 samples, with only "Invalid argument".
         if (format.width + 128) * (format.height + 128) >= Int(Int32.max) / 8 {
             throw JobError(.dataError, "\(options.input): a \(video.width)x\(video.height) video upscaled x\(processor.scale) is "
@@ -119,12 +137,14 @@ public final class VideoJob {
         }
         let encoder: Encoder
         do {
-            encoder = try Encoder(settings: options.encoder, format: format, globalHeader: muxer.wantsGlobalHeader)
+            encoder = try Encoder(settings: settings, format: format, globalHeader: muxer.wantsGlobalHeader)
         } catch {
-            throw JobError.wrap(error, kind: .usage, context: "cannot open encoder \(options.encoder.codec)")
+            throw JobError.wrap(error, kind: .usage, context: "cannot open encoder \(settings.codec)")
         }
+        // Pictures hold no sound: a sequence keeps the video only, as FFmpeg maps streams into one.
         let (plan, videoOutput) = try StreamPlan.build(demuxer: demuxer, muxer: muxer, video: video, encoder: encoder,
-                                                       dropUnsupported: options.dropUnsupportedStreams, allowDamaged: options.allowDamaged)
+                                                       dropUnsupported: options.dropUnsupportedStreams || sequence,
+                                                       allowDamaged: options.allowDamaged)
         plan.warnings.forEach { events(.warning($0)) }
         do {
             try muxer.copyMetadataAndChapters(from: demuxer)
@@ -145,7 +165,8 @@ public final class VideoJob {
 
         processor.prepare(for: SourceStream(codecName: video.codecName, pixelFormatName: sourceFormat))
         let flow = FrameFlow(.init(demuxer: demuxer, decoder: decoder, encoder: encoder, muxer: muxer, video: video, plan: plan,
-                                   videoOutput: videoOutput, matrix: matrix, fullRange: fullRange, expectedFrames: expected,
+                                   videoOutput: videoOutput, matrix: matrix, fullRange: fullRange, outputFullRange: outputFullRange,
+                                   expectedFrames: expected,
                                    options: options, processor: processor, events: events))
         try flow.run()
         do {
@@ -159,10 +180,10 @@ public final class VideoJob {
         return JobReport(
             input: options.input, output: options.output,
             inputSize: [video.width, video.height], outputSize: [format.width, format.height],
-            settings: .init(method: processor.name, scale: processor.scale, codec: options.encoder.codec, crf: options.encoder.crf,
-                            preset: options.encoder.preset, pixelFormat: encoder.pixelFormatName,
-                            encoderOptions: options.encoder.options.map { "\($0.key)=\($0.value)" }),
-            colour: format.colour.names.merging(["matrixUsed": matrix.rawValue, "fullRange": String(fullRange)]) { a, _ in a },
+            settings: .init(method: processor.name, scale: processor.scale, codec: settings.codec, crf: settings.crf,
+                            preset: settings.preset, pixelFormat: encoder.pixelFormatName,
+                            encoderOptions: settings.options.map { "\($0.key)=\($0.value)" }),
+            colour: format.colour.names.merging(["matrixUsed": matrix.rawValue, "fullRange": String(outputFullRange)]) { a, _ in a },
             frames: flow.framesWritten, damagedPackets: flow.damage.count, repairedTimestamps: flow.repairedTimestamps,
             streams: plan.entries, scenes: flow.summary.scenes.isEmpty ? nil : flow.summary.scenes,
             modelSwitches: flow.summary.switches.isEmpty ? nil : flow.summary.switches,

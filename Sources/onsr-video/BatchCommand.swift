@@ -49,7 +49,7 @@ struct BatchCommand: ParsableCommand {
     /// Everything that changes an output; an item finished with other settings is redone.
     var settingsDescription: String {
         var parts = ["method=\(method.method.rawValue)", "scale=\(method.scale)", "model=\(method.model ?? "default")",
-                     "codec=\(encoding.codec)", "crf=\(encoding.settings.crf.map { String($0) } ?? "default")",
+                     "codec=\(encoding.settings.codec)", "crf=\(encoding.settings.crf.map { String($0) } ?? "default")",
                      "preset=\(encoding.preset ?? "default")", "pix-fmt=\(encoding.pixelFormat ?? "auto")",
                      "encoder-options=\(encoding.encoderOptions.joined(separator: ","))", "container=\(container ?? "same")"]
         // Named only when not the default, so that items finished before these options existed still count.

@@ -179,8 +179,8 @@ struct ScheduleFlags: ParsableArguments {
 
 /// How the upscaled video is encoded.
 struct EncodingOptions: ParsableArguments {
-    @Option(help: "Video encoder FFmpeg offers (libx264, libx265, libsvtav1, libaom-av1, libvpx-vp9, ffv1, ...).")
-    var codec = "libx264"
+    @Option(help: "Video encoder FFmpeg offers (libx264, libx265, libsvtav1, libaom-av1, libvpx-vp9, ffv1, ...); default libx264, or the pictures' own codec for a numbered sequence (frame_%04d.png).")
+    var codec: String?
 
     @Option(parsing: .unconditional, help: "Constant rate factor (default 18 for libx264 / libx265, the encoder's own default otherwise).")
     var crf: Double?
@@ -196,7 +196,7 @@ struct EncodingOptions: ParsableArguments {
 
     /// The same choices as command-line arguments, for a child process.
     var arguments: [String] {
-        var result = ["--codec", codec]
+        var result = codec.map { ["--codec", $0] } ?? []
         if let crf { result += ["--crf", String(crf)] }
         if let preset { result += ["--preset", preset] }
         if let pixelFormat { result += ["--pix-fmt", pixelFormat] }
@@ -209,6 +209,7 @@ struct EncodingOptions: ParsableArguments {
     static let x26xPresets = ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo"]
 
     func validate() throws {
+        let codec = self.codec ?? EncoderSettings().codec
         guard EncoderSettings.encoderExists(codec) else { throw ValidationError("this FFmpeg has no encoder named \(codec)") }
         if let preset, ["libx264", "libx264rgb", "libx265"].contains(codec), !EncodingOptions.x26xPresets.contains(preset) {
             throw ValidationError("--preset \(preset) is not a \(codec) preset (\(EncodingOptions.x26xPresets.joined(separator: ", ")))")
@@ -223,8 +224,9 @@ struct EncodingOptions: ParsableArguments {
 
     var settings: EncoderSettings {
         var settings = EncoderSettings()
-        settings.codec = codec
-        settings.crf = crf ?? (["libx264", "libx265", "libx264rgb"].contains(codec) ? 18 : nil)
+        settings.codec = codec ?? settings.codec
+        settings.codecChosen = codec != nil
+        settings.crf = crf ?? (["libx264", "libx265", "libx264rgb"].contains(settings.codec) ? 18 : nil)
         settings.preset = preset
         settings.pixelFormat = pixelFormat
         settings.options = encoderOptions.map { option in

@@ -1,0 +1,95 @@
+import Decode
+import Foundation
+
+/// Where a job's output is written until it is complete: one file (`AtomicOutput`) or a numbered picture sequence
+/// (`AtomicSequence`).
+public protocol PendingOutput: AnyObject {
+    /// The name the muxer writes to meanwhile.
+    var temporaryPath: String { get }
+    /// Moves the finished output into place.
+    func commit() throws
+}
+
+extension AtomicOutput: PendingOutput {}
+
+/// A numbered picture sequence (`frames/f_%04d.png`) written into a hidden folder beside its destination and moved
+/// into place, picture by picture, only when the run is complete: no picture of a run that fails or is interrupted
+/// ever carries a final name. The folder is named like any partial output (`.NAME.onsr-partial-PID@HOST@N`, with
+/// `#` for the pattern's `%`), so a later run to the same destination removes what a killed one left.
+public final class AtomicSequence: PendingOutput {
+    /// The destination pattern.
+    public let finalPattern: String
+    /// The hidden folder the pictures are written into.
+    public let temporaryFolder: String
+    /// The pattern inside that folder.
+    public let temporaryPath: String
+    private let overwrite: Bool
+    private var settled = false
+
+    /// Checks the destination folder and whether the sequence's first picture exists (it needs `overwrite`), then
+    /// makes the hidden folder. `inputs` are never replaced.
+    public init(finalPattern: String, overwrite: Bool, inputs: [String]) throws {
+        let url = URL(fileURLWithPath: finalPattern)
+        let folder = url.deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw JobError(.cannotCreate, "\(finalPattern): folder \(folder) does not exist")
+        }
+        guard access(folder, W_OK) == 0 else { throw JobError(.cannotCreate, "\(finalPattern): folder \(folder) is not writable") }
+        if let first = Muxer.sequenceFile(finalPattern, number: 1) {
+            for input in inputs where AtomicOutput.sameFile(input, first) {
+                throw JobError(.usage, "\(first): output would overwrite the input")
+            }
+            if !overwrite && FileManager.default.fileExists(atPath: first) {
+                throw JobError(.cannotCreate, "\(first): already exists; pass --overwrite to replace the sequence")
+            }
+        }
+        let name = url.lastPathComponent
+        // The muxer reads a frame-number pattern anywhere in the path: the folder's name must hold none.
+        let folderName = name.replacingOccurrences(of: "%", with: "#")
+        StalePartials.removeDead(of: folderName, in: folder)
+        let hidden = StalePartials.prefix(of: folderName) + "\(StalePartials.owner)@\(AtomicSequence.counter.next())"
+        temporaryFolder = URL(fileURLWithPath: folder).appendingPathComponent(hidden).path
+        do {
+            try FileManager.default.createDirectory(atPath: temporaryFolder, withIntermediateDirectories: false)
+        } catch {
+            throw JobError(.cannotCreate, "\(finalPattern): cannot create \(temporaryFolder): \(error.localizedDescription)")
+        }
+        PartialFiles.shared.add(temporaryFolder)
+        temporaryPath = URL(fileURLWithPath: temporaryFolder).appendingPathComponent(name).path
+        self.finalPattern = url.path
+        self.overwrite = overwrite
+    }
+
+    deinit { if !settled { discard() } }
+
+    /// Moves every picture into the destination folder (in number order), then removes the hidden folder. Without
+    /// `overwrite`, a picture whose name is taken stops the move before any picture moves.
+    public func commit() throws {
+        precondition(!settled, "output already committed or discarded")
+        let folder = URL(fileURLWithPath: finalPattern).deletingLastPathComponent()
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: temporaryFolder)) ?? []).sorted()
+        if !overwrite, let taken = names.first(where: { FileManager.default.fileExists(atPath: folder.appendingPathComponent($0).path) }) {
+            discard()
+            throw JobError(.cannotCreate, "\(folder.appendingPathComponent(taken).path): already exists; pass --overwrite to replace the sequence")
+        }
+        for name in names {
+            let target = folder.appendingPathComponent(name).path
+            guard rename((temporaryFolder as NSString).appendingPathComponent(name), target) == 0 else {
+                let reason = String(cString: strerror(errno))
+                discard()
+                throw JobError(.cannotCreate, "\(target): cannot move the finished picture into place: \(reason)")
+            }
+        }
+        discard()
+    }
+
+    /// Deletes the hidden folder and what it holds.
+    public func discard() {
+        try? FileManager.default.removeItem(atPath: temporaryFolder)
+        settled = true
+        PartialFiles.shared.remove(temporaryFolder)
+    }
+
+    private static let counter = Counter()
+}
