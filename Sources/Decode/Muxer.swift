@@ -42,17 +42,6 @@ public final class Muxer: @unchecked Sendable {
         avformat_free_context(context)
     }
 
-    /// True when `name` holds a frame-number pattern (`frame_%04d.png`, `%d.jpg`): FFmpeg's image2 muxer then
-    /// writes one picture per frame, numbered from 1.
-    public static func isNumberedSequence(_ name: String) -> Bool { av_filename_number_test(name) != 0 }
-
-    /// The file `pattern` (a numbered sequence) gives frame `number`, nil when it is no such pattern.
-    public static func sequenceFile(_ pattern: String, number: Int) -> String? {
-        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        guard av_get_frame_filename2(&buffer, Int32(buffer.count), pattern, Int32(number), 0) == 0 else { return nil }
-        return String(cString: buffer)
-    }
-
     /// The encoder FFmpeg writes this container's video with by default for a file called `name` (a picture
     /// sequence goes by the extension: `png` for `.png`, `mjpeg` for `.jpg`), nil when it has none or this FFmpeg
     /// lacks it.

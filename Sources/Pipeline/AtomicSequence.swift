@@ -36,7 +36,7 @@ public final class AtomicSequence: PendingOutput {
             throw JobError(.cannotCreate, "\(finalPattern): folder \(folder) does not exist")
         }
         guard access(folder, W_OK) == 0 else { throw JobError(.cannotCreate, "\(finalPattern): folder \(folder) is not writable") }
-        if let first = Muxer.sequenceFile(finalPattern, number: 1) {
+        if let first = PictureSequence.file(finalPattern, number: 1) {
             for input in inputs where AtomicOutput.sameFile(input, first) {
                 throw JobError(.usage, "\(first): output would overwrite the input")
             }

@@ -20,9 +20,16 @@ public enum InputCheck {
         path == "-" ? (input ? "pipe:0" : "pipe:1") : path
     }
 
-    /// Fails unless `path` is an existing, readable, non-empty regular file (URLs pass unchecked).
+    /// Fails unless `path` is an existing, readable, non-empty regular file (URLs pass unchecked; a numbered
+    /// picture sequence, `frame_%04d.png`, is checked by its first picture).
     static func requireReadableFile(_ path: String) throws {
         guard !isURL(path) else { return }
+        if !FileManager.default.fileExists(atPath: path) && PictureSequence.isPattern(path) {
+            guard let first = PictureSequence.firstInputFile(path) else {
+                throw JobError(.noInput, "\(path): no such file (nor a picture numbered 0 to 4 in this sequence)")
+            }
+            return try requireReadableFile(first)
+        }
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw JobError(.noInput, "\(path): no such file")

@@ -89,7 +89,7 @@ public final class VideoJob {
             throw JobError(.usage, "-: name the container of standard output with --output-format (e.g. nut, matroska, mpegts)")
         }
         // A numbered picture sequence (frame_%04d.png) is many files: written into a hidden folder, moved out at the end.
-        let sequence = !streamed && Muxer.isNumberedSequence(options.output)
+        let sequence = !streamed && PictureSequence.isPattern(options.output)
         let output: PendingOutput?
         if streamed {
             output = nil

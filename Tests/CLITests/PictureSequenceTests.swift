@@ -4,8 +4,8 @@ import TestSupport
 import XCTest
 
 /// `onsr-video in.mp4 frames/f_%04d.png`: one picture per frame, numbered from 1, as FFmpeg writes a sequence, and
-/// no picture under its final name before the run is complete.
-final class SequenceOutputTests: XCTestCase {
+/// no picture under its final name before the run is complete; and such a sequence as input.
+final class PictureSequenceTests: XCTestCase {
     var folder: TemporaryFolder!
 
     override func setUpWithError() throws {
@@ -51,6 +51,20 @@ final class SequenceOutputTests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("--overwrite"), again.stderr)
         XCTAssertEqual(try onsr(["clip.mp4", "frames/f_%04d.png", "--overwrite", "--duration", "0.2"]).status, 0)
         XCTAssertEqual(listing("frames").count, 10, "the first five are replaced, the rest stay")
+    }
+
+    /// A sequence reads back as a 25 fps video (FFmpeg's image2 default), found by its first picture; a pattern
+    /// with no picture is a missing input.
+    func testASequenceIsAnInput() throws {
+        XCTAssertEqual(try onsr(["clip.mp4", "frames/f_%04d.png"]).status, 0)
+        let result = try onsr(["frames/f_%04d.png", "back.mkv", "--codec", "ffv1"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let stream = try Shell.ffprobe(["-v", "error", "-count_frames", "-show_entries", "stream=width,height,nb_read_frames,r_frame_rate",
+                                        "-of", "csv=p=0", "back.mkv"], in: folder.path)
+        XCTAssertEqual(stream.trimmingCharacters(in: .whitespacesAndNewlines), "640,480,25/1,10")
+        let missing = try onsr(["frames/g_%04d.png", "out.mkv"])
+        XCTAssertEqual(missing.status, 66, missing.stderr)
+        XCTAssertEqual(missing.stderr.split(separator: "\n").count, 1, missing.stderr)
     }
 
     /// A JPEG sequence is written full range (FFmpeg's mjpeg takes nothing else) at a good fixed quantiser: its
