@@ -25,11 +25,22 @@ public struct EncoderSettings: Sendable, Equatable {
             && lhs.threads == rhs.threads && lhs.options.map { "\($0.key)=\($0.value)" } == rhs.options.map { "\($0.key)=\($0.value)" }
     }
 
-    /// Gives an encoder whose own default quality is poor a good one, where the user set none: mjpeg's default
-    /// is a 200 kb/s budget, so a JPEG gets a fixed quantiser of 2 instead (FFmpeg's `-q:v 2`).
+    /// Gives an encoder whose own default quality is poor a good one, where the user set none. mjpeg's default is
+    /// a 200 kb/s budget, so a JPEG gets a fixed quantiser of 2 instead (FFmpeg's `-q:v 2`); libvpx-vp9's is 256 kb/s,
+    /// so WebM gets constant quality at CRF 31 (Google's suggestion for 720p to 1080p) with row threading: on 40
+    /// frames of the sample scaled to 1280x720 (`ffmpeg -c:v libvpx-vp9 -b:v 256k` against `-crf 31 -b:v 0 -row-mt
+    /// 1`), 40.5 against 48.9 dB PSNR, 2.5 against 2.9 s.
     public mutating func applyQualityDefault() {
-        guard codec == "mjpeg", crf == nil, options.isEmpty else { return }
-        options = [(key: "flags", value: "+qscale"), (key: "global_quality", value: String(2 * EncoderSettings.lambdaPerQuantiser))]
+        guard crf == nil, options.isEmpty else { return }
+        switch codec {
+        case "mjpeg":
+            options = [(key: "flags", value: "+qscale"), (key: "global_quality", value: String(2 * EncoderSettings.lambdaPerQuantiser))]
+        case "libvpx-vp9":
+            crf = 31
+            options = [(key: "b", value: "0"), (key: "row-mt", value: "1")]
+        default:
+            break
+        }
     }
 
     /// FFmpeg's FF_QP2LAMBDA: the rate-distortion lambda of one quantiser step.

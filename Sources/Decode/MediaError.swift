@@ -24,6 +24,12 @@ public struct MediaError: Error, CustomStringConvertible, Sendable {
     /// True when the system said the file does not exist.
     public var isNoSuchFile: Bool { code == onsr_averror(ENOENT) }
 
+    /// True when a muxer refused what it was given (a codec, size or pixel format it does not take) rather than
+    /// failing to write: what `avformat_write_header` returns for libx264 into GIF or an odd size into DV.
+    public var isFormatRefusal: Bool {
+        [EINVAL, EPERM, ENOSYS].contains { code == onsr_averror($0) } || isInvalidData
+    }
+
     public var description: String {
         let prefix = context.map { "\($0): " } ?? ""
         return "\(prefix)\(reason) (\(call))"

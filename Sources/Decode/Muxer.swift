@@ -51,6 +51,10 @@ public final class Muxer: @unchecked Sendable {
         return String(cString: codec.pointee.name)
     }
 
+    /// True for containers that hold one video stream of their own kind and nothing else: pictures and animations
+    /// (image2's numbered pictures, GIF, APNG, animated WebP), YUV4MPEG and IVF.
+    public var holdsVideoAlone: Bool { ["image2", "gif", "apng", "webp", "yuv4mpegpipe", "ivf"].contains(formatName) }
+
     /// True when the container asks for codec headers out of band (MP4, MKV).
     public var wantsGlobalHeader: Bool { context.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
 

@@ -33,7 +33,8 @@ struct StreamPlan {
                 plan.entries.append(entry("dropped"))
                 continue
             }
-            let holdable = muxer.canHold(streamOf: demuxer, index: stream.index)
+            // Pictures, animations, Y4M and IVF hold the video alone, whatever FFmpeg answers about a codec in them.
+            let holdable = muxer.holdsVideoAlone ? false : muxer.canHold(streamOf: demuxer, index: stream.index)
             // Data streams (timecodes, GPS tracks) are kept only where the container is known to take them,
             // as ffmpeg does; everything else is kept unless the container is known to refuse it.
             let keep = stream.kind == .data || stream.kind == .unknown ? holdable == true : holdable != false

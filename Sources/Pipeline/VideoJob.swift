@@ -108,9 +108,13 @@ public final class VideoJob {
         }
 
         var settings = options.encoder
-        if sequence && !settings.codecChosen, let pictures = muxer.defaultVideoEncoder(forName: options.output) {
-            // Pictures are written with their own codec (png, mjpeg, ...), as FFmpeg writes a sequence.
-            settings.codec = pictures
+        // Pictures and animations (a sequence, GIF, APNG, WebP), Y4M and IVF hold one kind of video and no sound.
+        let videoAlone = sequence || muxer.holdsVideoAlone
+        if !settings.codecChosen && (videoAlone || muxer.canHold(encoder: settings.codec) == false),
+           let own = muxer.defaultVideoEncoder(forName: options.output) {
+            // Without --codec, a container that takes no H.264 gets its own codec (png, gif, libvpx-vp9 for WebM), as
+            // FFmpeg writes it.
+            settings.codec = own
             settings.crf = nil
         }
         settings.applyQualityDefault()
@@ -141,14 +145,17 @@ public final class VideoJob {
         } catch {
             throw JobError.wrap(error, kind: .usage, context: "cannot open encoder \(settings.codec)")
         }
-        // Pictures hold no sound: a sequence keeps the video only, as FFmpeg maps streams into one.
+        // Pictures hold no sound: such an output keeps the video only, as FFmpeg maps streams into one.
         let (plan, videoOutput) = try StreamPlan.build(demuxer: demuxer, muxer: muxer, video: video, encoder: encoder,
-                                                       dropUnsupported: options.dropUnsupportedStreams || sequence,
+                                                       dropUnsupported: options.dropUnsupportedStreams || videoAlone,
                                                        allowDamaged: options.allowDamaged)
         plan.warnings.forEach { events(.warning($0)) }
         do {
             try muxer.copyMetadataAndChapters(from: demuxer)
             try muxer.writeHeader()
+        } catch let error as MediaError where error.isFormatRefusal {
+            throw JobError(.usage, "\(options.output): a \(muxer.formatName) file refuses \(settings.codec) video at "
+                            + "\(format.width)x\(format.height) (\(error.reason)); choose another --codec or container")
         } catch {
             throw JobError.wrap(error, kind: .cannotCreate, context: options.output)
         }
