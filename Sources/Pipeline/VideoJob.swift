@@ -73,6 +73,19 @@ public final class VideoJob {
         self.init(options: options, processor: PerFrameProcessor(upscaler), events: events)
     }
 
+    /// The encoder settings for `muxer`: without --codec, a container that takes no H.264 gets its own codec (png,
+    /// gif, libvpx-vp9 for WebM), as FFmpeg writes it; then encoders whose own default quality is poor get a good one.
+    static func encoderSettings(_ requested: EncoderSettings, for muxer: Muxer, named name: String, videoAlone: Bool) -> EncoderSettings {
+        var settings = requested
+        if !settings.codecChosen && (videoAlone || muxer.canHold(encoder: settings.codec) == false),
+           let own = muxer.defaultVideoEncoder(forName: name) {
+            settings.codec = own
+            settings.crf = nil
+        }
+        settings.applyQualityDefault()
+        return settings
+    }
+
     /// Runs the job to completion; the output appears under its final name only on success.
     public func run() throws -> JobReport {
         let wall = Stopwatch()
@@ -107,17 +120,9 @@ public final class VideoJob {
             throw JobError(kind, "\(options.output): \(error.context ?? error.reason)")
         }
 
-        var settings = options.encoder
         // Pictures and animations (a sequence, GIF, APNG, WebP), Y4M and IVF hold one kind of video and no sound.
         let videoAlone = sequence || muxer.holdsVideoAlone
-        if !settings.codecChosen && (videoAlone || muxer.canHold(encoder: settings.codec) == false),
-           let own = muxer.defaultVideoEncoder(forName: options.output) {
-            // Without --codec, a container that takes no H.264 gets its own codec (png, gif, libvpx-vp9 for WebM), as
-            // FFmpeg writes it.
-            settings.codec = own
-            settings.crf = nil
-        }
-        settings.applyQualityDefault()
+        let settings = VideoJob.encoderSettings(options.encoder, for: muxer, named: options.output, videoAlone: videoAlone)
         // Before any encoder opens: a container that cannot hold the video codec (libx264 into WebM) otherwise
         // fails in avformat_write_header with "Invalid argument".
         if muxer.canHold(encoder: settings.codec) == false {
