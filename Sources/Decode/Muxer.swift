@@ -113,6 +113,29 @@ public final class Muxer: @unchecked Sendable {
         return Int(output.pointee.index)
     }
 
+    /// Adds the stream an audio encoder writes in place of `demuxer`'s stream `index` (its metadata and dispositions
+    /// kept); returns its index.
+    public func addEncodedStream(_ encoder: AudioEncoder, replacing index: Int, of demuxer: Demuxer) throws -> Int {
+        guard let output = avformat_new_stream(context, nil) else {
+            throw MediaError(code: onsr_averror(ENOMEM), call: "avformat_new_stream", context: path)
+        }
+        try check(avcodec_parameters_from_context(output.pointee.codecpar, encoder.context), "avcodec_parameters_from_context", path)
+        output.pointee.time_base = encoder.context.pointee.time_base
+        try copyStreamProperties(from: demuxer.stream(index), to: output)
+        for key in ["BPS", "NUMBER_OF_BYTES", "NUMBER_OF_FRAMES", "DURATION", "encoder", "ENCODER"] {
+            av_dict_set(&output.pointee.metadata, key, nil, 0)
+        }
+        return Int(output.pointee.index)
+    }
+
+    /// The audio encoder FFmpeg writes this container with by default for a file called `name` (`libopus` for WebM,
+    /// `libvorbis` for Ogg), nil when it has none or this FFmpeg lacks it.
+    public func defaultAudioEncoder(forName name: String) -> String? {
+        let id = av_guess_codec(context.pointee.oformat, nil, name, nil, AVMEDIA_TYPE_AUDIO)
+        guard id != AV_CODEC_ID_NONE, let codec = avcodec_find_encoder(id) else { return nil }
+        return String(cString: codec.pointee.name)
+    }
+
     private func copyStreamProperties(from input: UnsafeMutablePointer<AVStream>, to output: UnsafeMutablePointer<AVStream>) throws {
         output.pointee.disposition = input.pointee.disposition
         try check(av_dict_copy(&output.pointee.metadata, input.pointee.metadata, 0), "av_dict_copy", path)

@@ -118,6 +118,12 @@ public final class Frame: @unchecked Sendable {
     }
 
     /// Drops the payload so the frame can be reused.
+    /// Converts the presentation time from `from` to `to` (an audio graph's time base into its encoder's).
+    public func rescaleTimestamp(from: Rational, to: Rational) {
+        guard pointer.pointee.pts != FlowCode.noTimestamp else { return }
+        pointer.pointee.pts = av_rescale_q(pointer.pointee.pts, from.av, to.av)
+    }
+
     public func reset() { av_frame_unref(pointer) }
 
     /// Makes sure the buffers are not shared with an encoder or decoder before they are written.

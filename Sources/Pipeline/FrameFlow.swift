@@ -238,7 +238,7 @@ final class FrameFlow: @unchecked Sendable {
                     try damage.record("\(error)", at: seconds(packet.pts))
                 }
                 if try !drain() && !windowEnded { return }
-            } else if let target = setup.plan.copies[packet.streamIndex] {
+            } else if setup.plan.copies[packet.streamIndex] != nil || setup.plan.transcodes[packet.streamIndex] != nil {
                 let timeBase = setup.demuxer.streams[packet.streamIndex].timeBase
                 let when = packet.pts.map { Double($0) * timeBase.doubleValue }
                 if packet.isCorrupt {
@@ -250,12 +250,23 @@ final class FrameFlow: @unchecked Sendable {
                     packet.shiftTimestamps(earlierBy: kept.from)
                 }
                 do {
-                    try muxLock.withLock { try setup.muxer.write(packet, toStream: target, from: timeBase) }
+                    if let target = setup.plan.copies[packet.streamIndex] {
+                        try muxLock.withLock { try setup.muxer.write(packet, toStream: target, from: timeBase) }
+                    } else if let transcode = setup.plan.transcodes[packet.streamIndex] {
+                        try transcode.feed(packet, write: writeTranscoded(transcode))
+                    }
                 } catch {
-                    // The muxer refuses a copied packet it cannot place (timestamps gone backwards, a size of 0):
-                    // damage in that stream, not an output failure.
+                    // The muxer refuses a copied packet it cannot place (timestamps gone backwards, a size of 0), or
+                    // the audio decoder a packet: damage in that stream, not an output failure.
                     try damage.record("a packet of stream #\(packet.streamIndex) could not be stored: \(error)", at: when)
                 }
+            }
+        }
+        for (index, transcode) in setup.plan.transcodes.sorted(by: { $0.key < $1.key }) {
+            do {
+                try transcode.finish(write: writeTranscoded(transcode))
+            } catch {
+                try damage.record("the end of stream #\(index) could not be re-encoded: \(error)", at: seconds(lastPts))
             }
         }
         if !windowEnded {
@@ -310,6 +321,11 @@ final class FrameFlow: @unchecked Sendable {
         }
         guard let stated = statedDuration, stated > 0, spanFallsShort(of: stated) else { return nil }
         return String(format: "the video ends after %.2f s of the %.2f s its container states", span ?? 0, stated)
+    }
+
+    /// Writes what a transcoded stream's encoder gives back to its output stream.
+    private func writeTranscoded(_ transcode: AudioTranscode) -> (Packet, Rational) throws -> Void {
+        { packet, timeBase in try self.muxLock.withLock { try self.setup.muxer.write(packet, toStream: transcode.output, from: timeBase) } }
     }
 
     /// `seconds` in ticks of the stream's time base.

@@ -45,9 +45,11 @@ public struct JobReport: Codable, Sendable {
         public var inputIndex: Int
         public var kind: String
         public var codec: String
-        /// "upscaled", "copied" or "dropped".
+        /// "upscaled", "copied", "transcoded" or "dropped".
         public var action: String
         public var language: String?
+        /// What a transcoded stream became (its encoder, e.g. `libopus`).
+        public var outputCodec: String? = nil
     }
 
     public var input: String

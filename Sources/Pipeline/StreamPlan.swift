@@ -1,15 +1,18 @@
 import Decode
 
 /// What happens to each input stream: the main video stream is upscaled, the others are copied packet for
-/// packet or dropped. Decided once, before the output header is written.
+/// packet, re-encoded (audio the container cannot hold as it is) or dropped. Decided once, before the output header
+/// is written.
 struct StreamPlan {
     /// Output stream index for each copied input stream.
     var copies: [Int: Int] = [:]
+    /// Audio streams re-encoded with the container's own codec, by input stream index.
+    var transcodes: [Int: AudioTranscode] = [:]
     var entries: [JobReport.StreamEntry] = []
     var warnings: [String] = []
 
     /// Adds the output streams to `muxer` in input order, with the encoded video stream at its input position.
-    static func build(demuxer: Demuxer, muxer: Muxer, video: StreamInfo, encoder: Encoder,
+    static func build(demuxer: Demuxer, muxer: Muxer, outputName: String, video: StreamInfo, encoder: Encoder,
                       dropUnsupported: Bool, allowDamaged: Bool) throws -> (plan: StreamPlan, videoOutput: Int) {
         var plan = StreamPlan()
         var videoOutput = -1
@@ -38,6 +41,21 @@ struct StreamPlan {
             // Data streams (timecodes, GPS tracks) are kept only where the container is known to take them,
             // as ffmpeg does; everything else is kept unless the container is known to refuse it.
             let keep = stream.kind == .data || stream.kind == .unknown ? holdable == true : holdable != false
+            if !keep && stream.kind == .audio && !dropUnsupported, let name = muxer.defaultAudioEncoder(forName: outputName) {
+                // As FFmpeg does: audio the container cannot hold is re-encoded with its own codec (Opus for WebM).
+                let encoder = try wrapOutput(muxer) {
+                    try AudioEncoder(codecName: name, for: demuxer, stream: stream.index, globalHeader: muxer.wantsGlobalHeader)
+                }
+                let output = try wrapOutput(muxer) { try muxer.addEncodedStream(encoder, replacing: stream.index, of: demuxer) }
+                plan.transcodes[stream.index] = try wrapOutput(muxer) {
+                    try AudioTranscode(demuxer: demuxer, stream: stream.index, encoder: encoder, output: output)
+                }
+                plan.warnings.append("\(label) cannot be stored in \(muxer.formatName); re-encoded as \(name)")
+                var transcoded = entry("transcoded")
+                transcoded.outputCodec = name
+                plan.entries.append(transcoded)
+                continue
+            }
             if !keep {
                 if stream.kind == .data || stream.kind == .unknown || dropUnsupported {
                     plan.warnings.append("\(label) cannot be stored in \(muxer.formatName); dropped")

@@ -151,7 +151,7 @@ public final class VideoJob {
             throw JobError.wrap(error, kind: .usage, context: "cannot open encoder \(settings.codec)")
         }
         // Pictures hold no sound: such an output keeps the video only, as FFmpeg maps streams into one.
-        let (plan, videoOutput) = try StreamPlan.build(demuxer: demuxer, muxer: muxer, video: video, encoder: encoder,
+        let (plan, videoOutput) = try StreamPlan.build(demuxer: demuxer, muxer: muxer, outputName: options.output, video: video, encoder: encoder,
                                                        dropUnsupported: options.dropUnsupportedStreams || videoAlone,
                                                        allowDamaged: options.allowDamaged)
         plan.warnings.forEach { events(.warning($0)) }
@@ -159,8 +159,11 @@ public final class VideoJob {
             try muxer.copyMetadataAndChapters(from: demuxer)
             try muxer.writeHeader()
         } catch let error as MediaError where error.isFormatRefusal {
-            throw JobError(.usage, "\(options.output): a \(muxer.formatName) file refuses \(settings.codec) video at "
-                            + "\(format.width)x\(format.height) (\(error.reason)); choose another --codec or container")
+            // FFmpeg does not say which stream it refused: name what was given.
+            let copied = plan.entries.filter { $0.action == "copied" }.map { "\($0.codec) \($0.kind)" }
+            let given = ["\(settings.codec) video at \(format.width)x\(format.height)"] + copied.map { "copied \($0)" }
+            throw JobError(.usage, "\(options.output): a \(muxer.formatName) file refuses \(given.joined(separator: ", ")) "
+                            + "(\(error.reason)); choose another --codec or container")
         } catch {
             throw JobError.wrap(error, kind: .cannotCreate, context: options.output)
         }

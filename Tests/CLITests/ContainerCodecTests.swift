@@ -3,7 +3,8 @@ import TestSupport
 import XCTest
 
 /// Without --codec, the output is H.264 wherever the container takes it, and otherwise the container's own codec, as
-/// FFmpeg writes it; a container that refuses what it is given says so on one line.
+/// FFmpeg writes it; audio it cannot hold is re-encoded with its own audio codec; a container that refuses what it is
+/// given says so on one line.
 final class ContainerCodecTests: XCTestCase {
     var folder: TemporaryFolder!
 
@@ -29,8 +30,16 @@ final class ContainerCodecTests: XCTestCase {
                            "-of", "csv=p=0", file], in: folder.path).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// WebM gets VP9 at constant quality (libvpx's own default is a 256 kb/s budget); its AAC audio cannot go along.
-    func testWebMIsVP9AtConstantQuality() throws {
+    /// Mono 48 kHz samples of `file`'s first audio stream, as FFmpeg decodes them.
+    func samples(_ file: String) throws -> [Float] {
+        try Shell.ffmpeg(["-i", file, "-map", "0:a:0", "-ar", "48000", "-ac", "1", "-f", "f32le", "\(file).raw"], in: folder.path)
+        let data = try Data(contentsOf: URL(fileURLWithPath: folder.file("\(file).raw")))
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+
+    /// WebM gets VP9 at constant quality (libvpx's own default is a 256 kb/s budget), and the AAC audio it cannot hold
+    /// is re-encoded as Opus: the same sine, as long, at the same level, in time with the video.
+    func testWebMIsVP9AtConstantQualityWithOpusAudio() throws {
         let result = try onsr(["silent.mp4", "out.webm", "--report", "webm.json"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try probe("out.webm"), "vp9,192,128,10")
@@ -38,9 +47,29 @@ final class ContainerCodecTests: XCTestCase {
         XCTAssertEqual(settings?["codec"] as? String, "libvpx-vp9")
         XCTAssertEqual(settings?["crf"] as? Double, 31)
         XCTAssertEqual(settings?["encoderOptions"] as? [String], ["b=0", "row-mt=1"])
-        let withAudio = try onsr(["clip.mp4", "out2.webm"])
-        XCTAssertEqual(withAudio.status, 64, withAudio.stderr)
-        XCTAssertTrue(withAudio.stderr.contains("--drop-unsupported-streams"), withAudio.stderr)
+        let withAudio = try onsr(["clip.mp4", "out2.webm", "--report", "audio.json"])
+        XCTAssertEqual(withAudio.status, 0, withAudio.stderr)
+        XCTAssertTrue(withAudio.stderr.contains("re-encoded as libopus"), withAudio.stderr)
+        let streams = try report("audio.json")["streams"] as? [[String: Any]]
+        XCTAssertEqual(streams?.map { $0["action"] as? String }, ["upscaled", "transcoded"])
+        XCTAssertEqual(streams?.last?["outputCodec"] as? String, "libopus")
+        let (input, output) = (try samples("clip.mp4"), try samples("out2.webm"))
+        XCTAssertEqual(Double(output.count), Double(input.count), accuracy: Double(input.count) * 0.02, "as long")
+        func rms(_ x: [Float]) -> Double { (x.reduce(0) { $0 + Double($1 * $1) } / Double(max(x.count, 1))).squareRoot() }
+        // Zero crossings of the middle half (the codecs' priming and padding make the ends ragged).
+        func crossings(_ x: [Float]) -> Int {
+            let middle = x[(x.count / 4)..<(3 * x.count / 4)]
+            return zip(middle, middle.dropFirst()).filter { ($0 < 0) != ($1 < 0) }.count
+        }
+        XCTAssertEqual(rms(output), rms(input), accuracy: rms(input) * 0.1, "the same level")
+        XCTAssertEqual(Double(crossings(output)), Double(crossings(input)), accuracy: Double(crossings(input)) * 0.02, "the same tone")
+        let first = try Shell.ffprobe(["-v", "error", "-select_streams", "a", "-show_entries", "packet=pts_time", "-of", "csv=p=0",
+                                       "out2.webm"], in: folder.path).split(separator: "\n").first.flatMap { Double($0) }
+        XCTAssertEqual(first ?? 9, 0, accuracy: 0.05, "the audio starts with the video")
+        // Asked to drop what the container cannot hold, it drops it.
+        let dropped = try onsr(["clip.mp4", "out3.webm", "--drop-unsupported-streams", "--report", "dropped.json"])
+        XCTAssertEqual(dropped.status, 0, dropped.stderr)
+        XCTAssertEqual((try report("dropped.json")["streams"] as? [[String: Any]])?.map { $0["action"] as? String }, ["upscaled", "dropped"])
     }
 
     /// Animations take their own codec and the video alone: the audio is dropped, not an error.
