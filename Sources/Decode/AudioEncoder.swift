@@ -72,21 +72,10 @@ public final class AudioEncoder: @unchecked Sendable {
     }
 
     /// Signals the end of the stream so that buffered packets come out.
-    public func sendEndOfStream() throws {
-        let code = avcodec_send_frame(context, nil)
-        if code == FlowCode.endOfFile { return }
-        try check(code, "avcodec_send_frame", codecName)
-    }
+    public func sendEndOfStream() throws { try EncodingContext.sendEndOfStream(context, codecName) }
 
     /// Takes the next encoded packet, if one is ready.
-    public func receive(into packet: Packet) throws -> DecodeStep {
-        packet.reset()
-        let code = avcodec_receive_packet(context, packet.pointer)
-        if code == FlowCode.again { return .needsInput }
-        if code == FlowCode.endOfFile { return .endOfStream }
-        try check(code, "avcodec_receive_packet", codecName)
-        return .output
-    }
+    public func receive(into packet: Packet) throws -> DecodeStep { try EncodingContext.receive(context, codecName, into: packet) }
 
     /// `rate` where the encoder takes it (or takes any), else the lowest rate it takes above `rate`, else its highest.
     static func nearestRate(to rate: Int32, of codec: UnsafePointer<AVCodec>) -> Int32 {

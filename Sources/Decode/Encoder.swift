@@ -214,19 +214,26 @@ public final class Encoder: @unchecked Sendable {
     }
 
     /// Signals the end of the stream so that buffered packets come out.
-    public func sendEndOfStream() throws {
-        let code = avcodec_send_frame(context, nil)
-        if code == FlowCode.endOfFile { return }
-        try check(code, "avcodec_send_frame", codecName)
-    }
+    public func sendEndOfStream() throws { try EncodingContext.sendEndOfStream(context, codecName) }
 
     /// Takes the next encoded packet, if one is ready.
-    public func receive(into packet: Packet) throws -> DecodeStep {
+    public func receive(into packet: Packet) throws -> DecodeStep { try EncodingContext.receive(context, codecName, into: packet) }
+}
+
+/// The end of stream and the packet draining that every encoder context shares (`Encoder`, `AudioEncoder`).
+enum EncodingContext {
+    static func sendEndOfStream(_ context: UnsafeMutablePointer<AVCodecContext>, _ name: String) throws {
+        let code = avcodec_send_frame(context, nil)
+        if code == FlowCode.endOfFile { return }
+        try check(code, "avcodec_send_frame", name)
+    }
+
+    static func receive(_ context: UnsafeMutablePointer<AVCodecContext>, _ name: String, into packet: Packet) throws -> DecodeStep {
         packet.reset()
         let code = avcodec_receive_packet(context, packet.pointer)
         if code == FlowCode.again { return .needsInput }
         if code == FlowCode.endOfFile { return .endOfStream }
-        try check(code, "avcodec_receive_packet", codecName)
+        try check(code, "avcodec_receive_packet", name)
         return .output
     }
 }

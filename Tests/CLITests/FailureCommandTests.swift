@@ -123,12 +123,7 @@ final class FailureCommandTests: XCTestCase {
     func startLongJob() throws -> Process {
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25:duration=20", "-c:v", "libx264", "-preset", "ultrafast", "long.mp4"],
                          in: folder.path)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: BuiltProducts.onsrVideo)
-        process.arguments = ["long.mp4", "out.mp4", "--scale", "4", "--method", "lanczos"]
-        process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let process = try Shell.startOnsrVideo(["long.mp4", "out.mp4", "--scale", "4", "--method", "lanczos"], in: folder.path)
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline && !folder.listing().contains(where: { $0.contains("onsr-partial") }) { usleep(20_000) }
         XCTAssertTrue(folder.listing().contains { $0.contains("onsr-partial") }, "the job had started writing")

@@ -84,12 +84,7 @@ final class PictureSequenceTests: XCTestCase {
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=20", "-c:v", "libx264", "-preset", "ultrafast",
                           "long.mp4"], in: folder.path)
         for signal in [SIGINT, SIGKILL] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: BuiltProducts.onsrVideo)
-            process.arguments = ["long.mp4", "frames/f_%04d.png", "--method", "lanczos", "--scale", "4"]
-            process.currentDirectoryURL = URL(fileURLWithPath: folder.path)
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try Shell.startOnsrVideo(["long.mp4", "frames/f_%04d.png", "--method", "lanczos", "--scale", "4"], in: folder.path)
             let deadline = Date().addingTimeInterval(30)
             func written() -> Int {
                 listing("frames").first { $0.contains("onsr-partial") }.map { listing("frames/\($0)").count } ?? 0

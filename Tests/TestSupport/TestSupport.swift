@@ -48,6 +48,18 @@ public enum Shell {
         guard result.status == 0 else { throw FixtureError("ffprobe \(arguments.joined(separator: " ")) failed: \(result.stderr)") }
         return result.stdout
     }
+
+    /// Starts onsr-video with `arguments` in `folder` and returns at once (stderr discarded), for tests that
+    /// interrupt or kill a run.
+    public static func startOnsrVideo(_ arguments: [String], in folder: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: BuiltProducts.onsrVideo)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: folder)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
 }
 
 /// A fixture that could not be made.

@@ -1,0 +1,71 @@
+import CFFmpeg
+
+/// Owns an `AVFilterGraph` that is one chain of FFmpeg filters, from a buffer source through `filters` to a buffer
+/// sink: what `Deinterlacer` (video, bwdif) and `AudioResampler` (audio, aformat) are built on.
+final class FilterChain: @unchecked Sendable {
+    private let graph: UnsafeMutablePointer<AVFilterGraph>
+    let source: UnsafeMutablePointer<AVFilterContext>
+    let sink: UnsafeMutablePointer<AVFilterContext>
+    /// Names the chain in errors (`bwdif`, `audio resampling`).
+    let label: String
+
+    /// `source` and `sink` are `buffer` / `buffersink` for video, `abuffer` / `abuffersink` for audio; each of
+    /// `filters` is a filter's name and its arguments.
+    init(source: (name: String, arguments: String), filters: [(name: String, arguments: String)], sink: String, label: String) throws {
+        guard let allocated = avfilter_graph_alloc() else { throw MediaError(code: onsr_averror(ENOMEM), call: "avfilter_graph_alloc") }
+        var owned: UnsafeMutablePointer<AVFilterGraph>? = allocated
+        do {
+            self.source = try FilterChain.filter(source.name, named: "in", arguments: source.arguments, in: allocated)
+            var previous = self.source
+            for (position, filter) in filters.enumerated() {
+                let next = try FilterChain.filter(filter.name, named: "f\(position)", arguments: filter.arguments, in: allocated)
+                try check(avfilter_link(previous, 0, next, 0), "avfilter_link", "-> \(filter.name)")
+                previous = next
+            }
+            self.sink = try FilterChain.filter(sink, named: "out", arguments: nil, in: allocated)
+            try check(avfilter_link(previous, 0, self.sink, 0), "avfilter_link", "-> \(sink)")
+            try check(avfilter_graph_config(allocated, nil), "avfilter_graph_config", label)
+        } catch {
+            avfilter_graph_free(&owned)
+            throw error
+        }
+        graph = allocated
+        self.label = label
+    }
+
+    deinit {
+        var doomed: UnsafeMutablePointer<AVFilterGraph>? = graph
+        avfilter_graph_free(&doomed)
+    }
+
+    private static func filter(_ name: String, named label: String, arguments: String?,
+                               in graph: UnsafeMutablePointer<AVFilterGraph>) throws -> UnsafeMutablePointer<AVFilterContext> {
+        guard let filter = avfilter_get_by_name(name) else {
+            throw MediaError(code: onsr_averror(ENOSYS), call: "avfilter_get_by_name", context: name)
+        }
+        var context: UnsafeMutablePointer<AVFilterContext>?
+        try check(avfilter_graph_create_filter(&context, filter, label, arguments, nil, graph), "avfilter_graph_create_filter", name)
+        guard let context else { throw MediaError(code: onsr_averror(ENOMEM), call: "avfilter_graph_create_filter", context: name) }
+        return context
+    }
+
+    /// Feeds one frame; the caller's frame stays its own (the graph takes a new reference).
+    func send(_ frame: Frame) throws {
+        try check(av_buffersrc_add_frame_flags(source, frame.pointer, Int32(AV_BUFFERSRC_FLAG_KEEP_REF)), "av_buffersrc_add_frame_flags", label)
+    }
+
+    /// Signals the end of the stream so that what the filters hold back comes out.
+    func sendEndOfStream() throws {
+        try check(av_buffersrc_add_frame_flags(source, nil, 0), "av_buffersrc_add_frame_flags", label)
+    }
+
+    /// Takes the next frame, if one is ready.
+    func receive(into frame: Frame) throws -> DecodeStep {
+        frame.reset()
+        let code = av_buffersink_get_frame(sink, frame.pointer)
+        if code == FlowCode.again { return .needsInput }
+        if code == FlowCode.endOfFile { return .endOfStream }
+        try check(code, "av_buffersink_get_frame", label)
+        return .output
+    }
+}
