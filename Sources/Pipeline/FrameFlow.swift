@@ -37,6 +37,8 @@ final class FrameFlow: @unchecked Sendable {
         let matrix: ColourMatrix, fullRange: Bool
         /// The range frames are encoded in: the input's, or full where the encoder takes nothing else (JPEG).
         let outputFullRange: Bool
+        /// Brings upscaled frames to the output size asked for; nil where they have it.
+        let resize: FrameResize?
         let expectedFrames: Int?
         let options: VideoJobOptions
         let processor: FrameProcessor
@@ -386,7 +388,8 @@ final class FrameFlow: @unchecked Sendable {
                 switch item {
                 case .frame(let timed):
                     let frame = try Stopwatch.time(&stages.fromRGB) {
-                        try converter.frame(from: timed.image, for: setup.encoder, matrix: setup.matrix, fullRange: setup.outputFullRange)
+                        let image = setup.resize.map { $0(timed.image) } ?? timed.image
+                        return try converter.frame(from: image, for: setup.encoder, matrix: setup.matrix, fullRange: setup.outputFullRange)
                     }
                     frame.pts = timed.pts
                     try Stopwatch.time(&stages.encode) { try setup.encoder.send(frame) }

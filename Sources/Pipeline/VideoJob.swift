@@ -22,6 +22,8 @@ public struct VideoJobOptions: Sendable {
     public var deinterlace = DeinterlaceMode.auto
     /// The part of the input to upscale (`--start`, `--duration`); the whole input by default.
     public var trim = TrimWindow()
+    /// The output picture size (`--width`, `--height`); the model's by default.
+    public var size = OutputSize()
 
     public init(input: String, output: String) {
         self.input = input
@@ -135,12 +137,14 @@ public final class VideoJob {
         let fullRange = colour.isFullRange(pixelFormatName: sourceFormat)
         // JPEG pictures are full range (FFmpeg's mjpeg encoder refuses video range): the output follows the encoder.
         let outputFullRange = fullRange || EncoderSettings.takesFullRangeOnly(settings.codec)
-        let format = VideoFormat(width: video.width * processor.scale, height: video.height * processor.scale,
+        let (scaledWidth, scaledHeight) = (video.width * processor.scale, video.height * processor.scale)
+        let outputSize = options.size.resolved(scaledWidth: scaledWidth, scaledHeight: scaledHeight)
+        let format = VideoFormat(width: outputSize.width, height: outputSize.height,
                                  timeBase: video.timeBase, frameRate: video.averageFrameRate,
                                  sampleAspectRatio: video.sampleAspectRatio,
                                  colour: colour.resolved(matrix: matrix, fullRange: outputFullRange), sourcePixelFormat: sourceFormat)
         // FFmpeg refuses pictures of (w + 128) * (h + 128) >= INT_MAX / 8 samples, with only "Invalid argument".
-        if (format.width + 128) * (format.height + 128) >= Int(Int32.max) / 8 {
+        if (scaledWidth + 128) * (scaledHeight + 128) >= Int(Int32.max) / 8 || (format.width + 128) * (format.height + 128) >= Int(Int32.max) / 8 {
             throw JobError(.dataError, "\(options.input): a \(video.width)x\(video.height) video upscaled x\(processor.scale) is "
                             + "\(format.width)x\(format.height), larger than FFmpeg's encoders take (about 268 million pixels a frame)")
         }
@@ -181,7 +185,7 @@ public final class VideoJob {
         processor.prepare(for: SourceStream(codecName: video.codecName, pixelFormatName: sourceFormat))
         let flow = FrameFlow(.init(demuxer: demuxer, decoder: decoder, encoder: encoder, muxer: muxer, video: video, plan: plan,
                                    videoOutput: videoOutput, matrix: matrix, fullRange: fullRange, outputFullRange: outputFullRange,
-                                   expectedFrames: expected,
+                                   resize: FrameResize(from: scaledWidth, scaledHeight, to: outputSize), expectedFrames: expected,
                                    options: options, processor: processor, events: events))
         try flow.run()
         do {

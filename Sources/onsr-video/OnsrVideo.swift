@@ -98,8 +98,20 @@ struct Upscale: ParsableCommand, KeepsLongSpinning {
     @Option(help: "Upscale this much of the input: seconds or [HH:]MM:SS[.fff] (with --start, a preview before the whole run).")
     var duration: TimeValue?
 
+    @Option(help: "Output width in pixels (even): the upscaled frames are resampled to it (Lanczos); alone, the height keeps the picture's shape.")
+    var width: Int?
+
+    @Option(help: "Output height in pixels (even; e.g. 1080 for a 720p input: upscaled x2, then brought to 1080 lines); alone, the width keeps the shape.")
+    var height: Int?
+
     func validate() throws {
         guard maxLatency > 0 else { throw ValidationError("--max-latency must be positive") }
+        for (name, value) in [("--width", width), ("--height", height)] {
+            guard let value else { continue }
+            guard (2...16_384).contains(value) else { throw ValidationError("\(name) must be between 2 and 16384 pixels") }
+            // 4:2:0 video, the default and most codecs' only form, needs even sides.
+            guard value % 2 == 0 else { throw ValidationError("\(name) must be even, got \(value)") }
+        }
         if let duration, duration.seconds <= 0 { throw ValidationError("--duration must be positive") }
     }
 
@@ -123,6 +135,7 @@ struct Upscale: ParsableCommand, KeepsLongSpinning {
             options.maxLatency = maxLatency
             options.deinterlace = deinterlace
             options.trim = TrimWindow(start: start?.seconds ?? 0, duration: duration?.seconds)
+            options.size = OutputSize(width: width, height: height)
             let printer = ProgressPrinter(quiet: common.quiet)
             let live = schedule.isLive(input: input)
             // Under back-pressure a pipe or file waits for its reader, so live mode may give its background

@@ -2,10 +2,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// Without --codec, the output is H.264 wherever the container takes it, and otherwise the container's own codec, as
-/// FFmpeg writes it; audio it cannot hold is re-encoded with its own audio codec; a container that refuses what it is
-/// given says so on one line.
-final class ContainerCodecTests: XCTestCase {
+/// What the output is made of. Without --codec, H.264 wherever the container takes it, and otherwise the container's
+/// own codec, as FFmpeg writes it; audio it cannot hold is re-encoded with its own audio codec; a container that
+/// refuses what it is given says so on one line; --width / --height resample the upscaled frames.
+final class OutputChoiceTests: XCTestCase {
     var folder: TemporaryFolder!
 
     override func setUpWithError() throws {
@@ -81,6 +81,24 @@ final class ContainerCodecTests: XCTestCase {
             let streams = try report("\(name).json")["streams"] as? [[String: Any]]
             XCTAssertEqual(streams?.map { $0["action"] as? String }, ["upscaled", "dropped"], name)
         }
+    }
+
+    /// --height 96 on a 96x64 input: upscaled x2 to 192x128, then resampled to 144x96 (Lanczos), close to FFmpeg's
+    /// own Lanczos downscaling of the x2 output; an odd side is refused on one line.
+    func testAnOutputSizeIsMetByResampling() throws {
+        XCTAssertEqual(try onsr(["silent.mp4", "x2.mkv", "--codec", "ffv1"]).status, 0)
+        let result = try onsr(["silent.mp4", "sized.mkv", "--codec", "ffv1", "--height", "96", "--report", "sized.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try probe("sized.mkv"), "ffv1,144,96,10")
+        XCTAssertEqual(try report("sized.json")["outputSize"] as? [Int], [144, 96])
+        try Shell.ffmpeg(["-i", "x2.mkv", "-vf", "scale=144:96:flags=lanczos", "-c:v", "ffv1", "reference.mkv"], in: folder.path)
+        let psnr = try Shell.run(["ffmpeg", "-i", "sized.mkv", "-i", "reference.mkv", "-lavfi", "[0:v]setpts=N[a];[1:v]setpts=N[b];[a][b]psnr",
+                                  "-f", "null", "-"], in: folder.path)
+        let average = psnr.stderr.components(separatedBy: "average:").last.flatMap { Double($0.prefix { $0 == "." || $0.isNumber }) }
+        XCTAssertGreaterThan(average ?? 0, 38, String(psnr.stderr.suffix(300)))
+        let odd = try onsr(["silent.mp4", "odd.mkv", "--width", "301"])
+        XCTAssertEqual(odd.status, 64, odd.stderr)
+        XCTAssertTrue(odd.stderr.contains("--width must be even"), odd.stderr)
     }
 
     /// DV takes only its broadcast sizes: a 192x128 picture is refused on one line, as a usage error, with no output.
