@@ -17,21 +17,32 @@ public final class AudioEncoder: @unchecked Sendable {
     /// Bits per second per channel: Opus and Vorbis are close to transparent at 64 kb/s a channel.
     public static let bitRatePerChannel = 64_000
 
-    /// Opens encoder `codecName` for what `demuxer`'s stream `index` carries.
-    public init(codecName: String, for demuxer: Demuxer, stream index: Int, globalHeader: Bool) throws {
+    /// Opens encoder `codecName` for what `demuxer`'s stream `index` carries; where the encoder refuses its channels
+    /// (nine channels of no named layout into Opus), for stereo, which the resampler downmixes to.
+    public convenience init(codecName: String, for demuxer: Demuxer, stream index: Int, globalHeader: Bool) throws {
+        let input = demuxer.stream(index).pointee.codecpar.pointee
+        do {
+            try self.init(codecName: codecName, inputRate: input.sample_rate, layout: input.ch_layout, globalHeader: globalHeader)
+        } catch let error as MediaError where error.call == "avcodec_open2" && input.ch_layout.nb_channels != 2 {
+            var stereo = AVChannelLayout()
+            av_channel_layout_default(&stereo, 2)
+            try self.init(codecName: codecName, inputRate: input.sample_rate, layout: stereo, globalHeader: globalHeader)
+        }
+    }
+
+    private init(codecName: String, inputRate: Int32, layout requested: AVChannelLayout, globalHeader: Bool) throws {
         guard let codec = avcodec_find_encoder_by_name(codecName), codec.pointee.type == AVMEDIA_TYPE_AUDIO else {
             throw MediaError(code: onsr_averror(ENOSYS), call: "avcodec_find_encoder_by_name", context: "no audio encoder \(codecName)")
         }
-        let input = demuxer.stream(index).pointee.codecpar.pointee
         guard let allocated = avcodec_alloc_context3(codec) else {
             throw MediaError(code: onsr_averror(ENOMEM), call: "avcodec_alloc_context3", context: codecName)
         }
         var owned: UnsafeMutablePointer<AVCodecContext>? = allocated
         do {
             let ctx = allocated
-            ctx.pointee.sample_rate = AudioEncoder.nearestRate(to: input.sample_rate, of: codec)
+            ctx.pointee.sample_rate = AudioEncoder.nearestRate(to: inputRate, of: codec)
             ctx.pointee.sample_fmt = codec.pointee.sample_fmts?.pointee ?? AV_SAMPLE_FMT_FLTP
-            var layout = input.ch_layout
+            var layout = requested
             if layout.order == AV_CHANNEL_ORDER_UNSPEC || !AudioEncoder.takes(layout, codec) {
                 // An unnamed layout, or one the encoder cannot map: the default layout of as many channels, else stereo.
                 var fallback = AVChannelLayout()

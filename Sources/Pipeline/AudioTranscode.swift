@@ -6,20 +6,19 @@ import Foundation
 /// Packets go in with their stream's timestamps (shifted by a trim window, if any); encoded packets come out through
 /// `write` with the encoder's time base.
 final class AudioTranscode {
-    /// The output stream the encoded packets go to.
-    let output: Int
+    /// The output stream the encoded packets go to (set once the muxer has the stream).
+    var output = -1
     let encoder: AudioEncoder
     private let decoder: Decoder
     private let timeBase: Rational
     private var resampler: AudioResampler?
     private let decoded: Frame, resampled: Frame, encoded: Packet
 
-    /// Opens the decoder for `demuxer`'s stream `index` and `encoder`, whose stream is `output`.
-    init(demuxer: Demuxer, stream index: Int, encoder: AudioEncoder, output: Int) throws {
+    /// Opens the decoder for `demuxer`'s stream `index`, which `encoder` re-encodes.
+    init(demuxer: Demuxer, stream index: Int, encoder: AudioEncoder) throws {
         decoder = try Decoder(demuxer: demuxer, streamIndex: index, threads: 1)
         timeBase = demuxer.streams[index].timeBase
         self.encoder = encoder
-        self.output = output
         decoded = try Frame()
         resampled = try Frame()
         encoded = try Packet()

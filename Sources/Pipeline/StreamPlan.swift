@@ -43,13 +43,22 @@ struct StreamPlan {
             let keep = stream.kind == .data || stream.kind == .unknown ? holdable == true : holdable != false
             if !keep && stream.kind == .audio && !dropUnsupported, let name = muxer.defaultAudioEncoder(forName: outputName) {
                 // As FFmpeg does: audio the container cannot hold is re-encoded with its own codec (Opus for WebM).
-                let encoder = try wrapOutput(muxer) {
-                    try AudioEncoder(codecName: name, for: demuxer, stream: stream.index, globalHeader: muxer.wantsGlobalHeader)
+                let encoder: AudioEncoder, transcode: AudioTranscode
+                do {
+                    encoder = try AudioEncoder(codecName: name, for: demuxer, stream: stream.index, globalHeader: muxer.wantsGlobalHeader)
+                    transcode = try AudioTranscode(demuxer: demuxer, stream: stream.index, encoder: encoder)
+                } catch {
+                    // What the stream states cannot be decoded or encoded (a damaged header's channel count): damage.
+                    guard allowDamaged else {
+                        throw JobError(.dataError, "\(demuxer.path): \(label) cannot be re-encoded as \(name) (\(error)); "
+                                        + "pass --allow-damaged or --drop-unsupported-streams to drop it")
+                    }
+                    plan.warnings.append("\(label) cannot be re-encoded as \(name) (\(error)); dropped")
+                    plan.entries.append(entry("dropped"))
+                    continue
                 }
-                let output = try wrapOutput(muxer) { try muxer.addEncodedStream(encoder, replacing: stream.index, of: demuxer) }
-                plan.transcodes[stream.index] = try wrapOutput(muxer) {
-                    try AudioTranscode(demuxer: demuxer, stream: stream.index, encoder: encoder, output: output)
-                }
+                transcode.output = try wrapOutput(muxer) { try muxer.addEncodedStream(encoder, replacing: stream.index, of: demuxer) }
+                plan.transcodes[stream.index] = transcode
                 plan.warnings.append("\(label) cannot be stored in \(muxer.formatName); re-encoded as \(name)")
                 var transcoded = entry("transcoded")
                 transcoded.outputCodec = name
