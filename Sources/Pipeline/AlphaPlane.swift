@@ -26,12 +26,16 @@ enum AlphaPlane {
     /// The method named in reports.
     static let method = "bicubic"
 
-    /// `alpha` (`width * height`, row-major) upscaled to `upscaled`'s size, an integer multiple of the input's.
+    /// `alpha` (`width * height`, row-major) upscaled to `upscaled`'s size: by the integer factor the model used, or,
+    /// where an output size was asked for (`OutputSize`), straight to that size.
     static func upscaled(_ alpha: [Float], width: Int, height: Int, to upscaled: RGBImage) -> [Float] {
         precondition(alpha.count == width * height, "alpha plane of \(alpha.count) values for \(width)x\(height)")
         let scale = upscaled.width / width
-        precondition(scale >= 1 && upscaled.width == width * scale && upscaled.height == height * scale,
-                     "\(upscaled.width)x\(upscaled.height) is not an integer multiple of \(width)x\(height)")
+        guard scale >= 1 && upscaled.width == width * scale && upscaled.height == height * scale else {
+            let resampler = Resampler(inputWidth: width, inputHeight: height, outputWidth: upscaled.width, outputHeight: upscaled.height,
+                                      kernel: .bicubic)
+            return resampler.apply(alpha, channels: 1).map { min(max($0, 0), 1) }
+        }
         if scale == 1 { return alpha }
         let resized = BicubicResize(factor: scale, direction: .up)(Tensor(shape: [1, 1, height, width], values: alpha))
         return resized.values.map { min(max($0, 0), 1) }

@@ -45,17 +45,20 @@ public struct FrameFolderJob {
     /// Frames go through this in name order, as a video's frames do (a scene scheduler adapts per scene).
     public let processor: FrameProcessor
     public let overwrite: Bool
+    /// The pictures' output size (`--width`, `--height`); the model's by default.
+    public let size: OutputSize
     private let events: (JobEvent) -> Void
 
-    public init(processor: FrameProcessor, overwrite: Bool, events: @escaping (JobEvent) -> Void = { _ in }) {
+    public init(processor: FrameProcessor, overwrite: Bool, size: OutputSize = OutputSize(), events: @escaping (JobEvent) -> Void = { _ in }) {
         self.processor = processor
         self.overwrite = overwrite
+        self.size = size
         self.events = events
     }
 
     /// One fixed upscaler for every frame.
-    public init(upscaler: FrameUpscaler, overwrite: Bool, events: @escaping (JobEvent) -> Void = { _ in }) {
-        self.init(processor: PerFrameProcessor(upscaler), overwrite: overwrite, events: events)
+    public init(upscaler: FrameUpscaler, overwrite: Bool, size: OutputSize = OutputSize(), events: @escaping (JobEvent) -> Void = { _ in }) {
+        self.init(processor: PerFrameProcessor(upscaler), overwrite: overwrite, size: size, events: events)
     }
 
     /// File extensions read as frames.
@@ -200,17 +203,24 @@ public struct FrameFolderJob {
     private func upscale(_ pairs: [(String, String)], report: inout Report, firstDecoded: DecodedImage? = nil,
                          progress: (Int) -> Void) throws -> ProcessingSummary {
         var pending: [Int64: (target: AtomicOutput, source: PictureForm)] = [:]
+        // Frames of a folder share a size: the resampler is built once per upscaled size.
+        var resizes: [[Int]: FrameResize?] = [:]
         func write(_ frames: [TimedFrame], report: inout Report) throws {
             for frame in frames {
                 guard let (target, source) = pending.removeValue(forKey: frame.pts) else { continue }
                 do {
                     try Stopwatch.time(&report.secondsWrite) {
-                        let alpha = source.alpha.map { AlphaPlane.upscaled($0, width: source.width, height: source.height, to: frame.image) }
+                        let key = [frame.image.width, frame.image.height]
+                        if resizes[key] == nil {
+                            resizes[key] = FrameResize(from: key[0], key[1], to: size.resolved(scaledWidth: key[0], scaledHeight: key[1]))
+                        }
+                        let image = resizes[key]!.map { $0(frame.image) } ?? frame.image
+                        let alpha = source.alpha.map { AlphaPlane.upscaled($0, width: source.width, height: source.height, to: image) }
                         if alpha != nil {
                             report.alphaFrames = (report.alphaFrames ?? 0) + 1
                             report.alphaMethod = AlphaPlane.method
                         }
-                        try ImageFile.writePNG(frame.image, alpha: alpha, to: target.temporaryPath, bitDepth: source.bitDepth, grey: source.grey)
+                        try ImageFile.writePNG(image, alpha: alpha, to: target.temporaryPath, bitDepth: source.bitDepth, grey: source.grey)
                     }
                 } catch {
                     throw JobError.wrap(error, kind: .cannotCreate, context: pairs[Int(frame.pts)].1)

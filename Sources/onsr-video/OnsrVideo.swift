@@ -98,20 +98,10 @@ struct Upscale: ParsableCommand, KeepsLongSpinning {
     @Option(help: "Upscale this much of the input: seconds or [HH:]MM:SS[.fff] (with --start, a preview before the whole run).")
     var duration: TimeValue?
 
-    @Option(help: "Output width in pixels (even): the upscaled frames are resampled to it (Lanczos); alone, the height keeps the picture's shape.")
-    var width: Int?
-
-    @Option(help: "Output height in pixels (even; e.g. 1080 for a 720p input: upscaled x2, then brought to 1080 lines); alone, the width keeps the shape.")
-    var height: Int?
+    @OptionGroup var size: SizeOptions
 
     func validate() throws {
         guard maxLatency > 0 else { throw ValidationError("--max-latency must be positive") }
-        for (name, value) in [("--width", width), ("--height", height)] {
-            guard let value else { continue }
-            guard (2...16_384).contains(value) else { throw ValidationError("\(name) must be between 2 and 16384 pixels") }
-            // 4:2:0 video, the default and most codecs' only form, needs even sides.
-            guard value % 2 == 0 else { throw ValidationError("\(name) must be even, got \(value)") }
-        }
         if let duration, duration.seconds <= 0 { throw ValidationError("--duration must be positive") }
     }
 
@@ -135,7 +125,7 @@ struct Upscale: ParsableCommand, KeepsLongSpinning {
             options.maxLatency = maxLatency
             options.deinterlace = deinterlace
             options.trim = TrimWindow(start: start?.seconds ?? 0, duration: duration?.seconds)
-            options.size = OutputSize(width: width, height: height)
+            options.size = size.size
             let printer = ProgressPrinter(quiet: common.quiet)
             let live = schedule.isLive(input: input)
             // Under back-pressure a pipe or file waits for its reader, so live mode may give its background
@@ -176,6 +166,7 @@ struct ImageCommand: ParsableCommand {
     @Argument(help: "Output PNG.") var output: String
     @OptionGroup var method: MethodOptions
     @OptionGroup var common: RunOptions
+    @OptionGroup var size: SizeOptions
 
     @Flag(inversion: .prefixedNo, help: "Average the learned model's output over turned and mirrored copies of the picture, those its task keeps (a model ONSR fine-tuned through a blur: the half turn; an unadapted one: all eight); 2-8 inferences instead of one.")
     var selfEnsemble = true
@@ -210,7 +201,7 @@ struct ImageCommand: ParsableCommand {
             } else if selfEnsemble {
                 upscaler = SelfEnsembleUpscaler.unadapted(upscaler)
             }
-            let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite)
+            let job = FrameFolderJob(upscaler: upscaler, overwrite: common.overwrite, size: size.size)
             var report = try job.runImage(input, into: output, decoded: decoded)
             report.compute = compute
             if let onsr = upscaler as? OnsrUpscaler {
@@ -237,6 +228,7 @@ struct FramesCommand: ParsableCommand {
     @OptionGroup var method: MethodOptions
     @OptionGroup var schedule: ScheduleFlags
     @OptionGroup var common: RunOptions
+    @OptionGroup var size: SizeOptions
 
     @Flag(help: "Skip frames that cannot be read (listed in the report; the run still exits 65).")
     var allowDamaged = false
@@ -250,7 +242,7 @@ struct FramesCommand: ParsableCommand {
             common.announce(compute)
             // Frames are a video's frames: with --method onsr the scene scheduler adapts once per scene.
             let processor = try schedule.makeProcessor(method, events: printer.handle)
-            let job = FrameFolderJob(processor: processor, overwrite: common.overwrite, events: printer.handle)
+            let job = FrameFolderJob(processor: processor, overwrite: common.overwrite, size: size.size, events: printer.handle)
             var report = try job.runFolder(inputFolder, into: outputFolder, allowDamaged: allowDamaged)
             report.compute = compute
             try common.report.map { try JSONReport.write(report, to: $0) }

@@ -177,6 +177,26 @@ struct ScheduleFlags: ParsableArguments {
     }
 }
 
+/// The output picture size (`OutputSize`), shared by every command that writes pictures.
+struct SizeOptions: ParsableArguments {
+    @Option(help: "Output width in pixels (even): the upscaled frames are resampled to it (Lanczos); alone, the height keeps the picture's shape.")
+    var width: Int?
+
+    @Option(help: "Output height in pixels (even; e.g. 1080 for a 720p input: upscaled x2, then brought to 1080 lines); alone, the width keeps the shape.")
+    var height: Int?
+
+    func validate() throws {
+        for (name, value) in [("--width", width), ("--height", height)] {
+            guard let value else { continue }
+            guard (2...16_384).contains(value) else { throw ValidationError("\(name) must be between 2 and 16384 pixels") }
+            // 4:2:0 video, the default and most codecs' only form, needs even sides.
+            guard value % 2 == 0 else { throw ValidationError("\(name) must be even, got \(value)") }
+        }
+    }
+
+    var size: OutputSize { OutputSize(width: width, height: height) }
+}
+
 /// How the upscaled video is encoded.
 struct EncodingOptions: ParsableArguments {
     @Option(help: "Video encoder FFmpeg offers (libx264, libx265, libsvtav1, libaom-av1, libvpx-vp9, ffv1, ...); default libx264, or the pictures' own codec for a numbered sequence (frame_%04d.png).")

@@ -195,6 +195,26 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertEqual(try colour("out/a.png"), try colour("rgb-out.png"), "the colour planes are upscaled as without alpha")
     }
 
+    /// --height on pictures: the colour resampled to the output size, the alpha plane with it (transparent and opaque
+    /// areas stay so), and `image` takes it as `frames` does.
+    func testAnOutputSizeReachesPicturesAndTheirAlpha() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48,format=rgba,geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,32),0,255)'",
+                          "-frames:v", "1", "in/a.png"], in: folder.path)
+        let result = try onsr(["frames", "in", "out", "--method", "bicubic", "--height", "72"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try describe("out/a.png"), "96,72,rgba")
+        let alpha = try Shell.run(["ffmpeg", "-v", "error", "-i", "out/a.png", "-vf", "extractplanes=a", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                                  in: folder.path).stdoutBytes
+        XCTAssertEqual(alpha.count, 96 * 72)
+        for y in [0, 36, 71] {
+            XCTAssertEqual(alpha[y * 96 + 8], 0, "transparent stays transparent")
+            XCTAssertEqual(alpha[y * 96 + 90], 255, "opaque stays opaque")
+        }
+        XCTAssertEqual(try onsr(["image", "in/a.png", "one.png", "--method", "bicubic", "--width", "100"]).status, 0)
+        XCTAssertEqual(try describe("one.png"), "100,76,rgba")
+    }
+
     func testSixteenBitPNGAndJPEGInputs() throws {
         try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "-pix_fmt", "rgb48be", "in/deep.png"], in: folder.path)
