@@ -27,6 +27,7 @@ struct BatchCommand: ParsableCommand {
     @OptionGroup var method: MethodOptions
     @OptionGroup var schedule: ScheduleFlags
     @OptionGroup var encoding: EncodingOptions
+    @OptionGroup var size: SizeOptions
     @OptionGroup var common: RunOptions
 
     var parsedShard: (index: Int, count: Int) {
@@ -54,6 +55,7 @@ struct BatchCommand: ParsableCommand {
                      "encoder-options=\(encoding.encoderOptions.joined(separator: ","))", "container=\(container ?? "same")"]
         // Named only when not the default, so that items finished before these options existed still count.
         if deinterlace != .auto { parts.append("deinterlace=\(deinterlace.rawValue)") }
+        if !size.size.isNative { parts.append("size=\(size.width.map(String.init) ?? "auto")x\(size.height.map(String.init) ?? "auto")") }
         if method.method == .onsr && !schedule.codecAware { parts.append("codec-aware=off") }
         if method.method == .onsr {
             parts += ["steps=\(method.steps)", "adapt=\(schedule.adapt.rawValue)",
@@ -84,7 +86,7 @@ struct BatchCommand: ParsableCommand {
             let items = BatchPlan.shard(all, index: index, count: count)
             // Each item runs in its own onsr-video process (see ItemProcess).
             let work: (BatchItem, Bool) throws -> Void = { item, overwrite in
-                let shared = method.arguments + ["-q"] + (common.verbose ? ["--verbose"] : [])
+                let shared = method.arguments + size.arguments + ["-q"] + (common.verbose ? ["--verbose"] : [])
                 switch item.kind {
                 case .video:
                     try ItemProcess.run(kindOf: ExitStatus.kind(of:), ["upscale", item.input, item.output] + shared + schedule.arguments + encoding.arguments

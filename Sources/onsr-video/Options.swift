@@ -195,6 +195,9 @@ struct SizeOptions: ParsableArguments {
     }
 
     var size: OutputSize { OutputSize(width: width, height: height) }
+
+    /// The same choices as command-line arguments, for a child process.
+    var arguments: [String] { (width.map { ["--width", String($0)] } ?? []) + (height.map { ["--height", String($0)] } ?? []) }
 }
 
 /// How the upscaled video is encoded.

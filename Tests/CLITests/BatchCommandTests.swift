@@ -166,5 +166,14 @@ final class BatchCommandTests: XCTestCase {
         XCTAssertEqual(size.trimmingCharacters(in: .whitespacesAndNewlines), "128,96")
         let rerun = try onsr(["batch", "frames", "--out", "restored", "--method", "lanczos"])
         XCTAssertTrue(rerun.stderr.contains("batch: 0 done, 0 failed, 2 skipped"), rerun.stderr)
+        // An output size reaches videos and frame folders alike, and is a setting: asked for, every item is redone.
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=5:duration=0.6", "-c:v", "libx264", "frames/clip.mp4"], in: folder.path)
+        let sized = try onsr(["batch", "frames", "--out", "restored", "--method", "lanczos", "--height", "72"])
+        XCTAssertEqual(sized.status, 0, sized.stderr)
+        XCTAssertTrue(sized.stderr.contains("batch: 3 done, 0 failed, 0 skipped"), sized.stderr)
+        for path in ["restored/shot-a/f1.png", "restored/clip.mp4"] {
+            let probe = try Shell.ffprobe(["-select_streams", "v", "-show_entries", "stream=width,height", "-of", "csv=p=0", path], in: folder.path)
+            XCTAssertEqual(probe.trimmingCharacters(in: .whitespacesAndNewlines), "96,72", path)
+        }
     }
 }
