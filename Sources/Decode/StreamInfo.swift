@@ -130,7 +130,8 @@ public struct StreamInfo: Sendable {
     }
 
     /// The index's length where it reaches the stream's stated end (within two frames), else nil: a file cut short
-    /// loses AVI's index, which sits at its end, and the demuxer then indexes only the packets it has read.
+    /// loses AVI's index, which sits at its end, and the demuxer then indexes only the packets it has read. (So an AVI
+    /// that ends on repeated frames still reads as cut short: nothing here tells its index from a partial one.)
     static func framesInWholeIndex(_ stream: UnsafeMutablePointer<AVStream>) -> Int? {
         let entries = avformat_index_get_entries_count(stream)
         let rate = Rational(stream.pointee.avg_frame_rate), timeBase = Rational(stream.pointee.time_base)
