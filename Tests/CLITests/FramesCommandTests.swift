@@ -14,6 +14,12 @@ final class FramesCommandTests: XCTestCase {
         try Shell.run([BuiltProducts.onsrVideo] + BuiltProducts.withFastMethod(arguments), in: folder.path)
     }
 
+    /// The alpha plane of a picture, 8 bits a sample, row-major.
+    func alphaPlane(_ file: String) throws -> [UInt8] {
+        try Shell.run(["ffmpeg", "-v", "error", "-i", file, "-vf", "extractplanes=a", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+                      in: folder.path).stdoutBytes
+    }
+
     func describe(_ file: String) throws -> String {
         try Shell.ffprobe(["-show_entries", "stream=width,height,pix_fmt", "-of", "csv=p=0", file], in: folder.path)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -181,8 +187,7 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertEqual(report?["alphaFrames"] as? Int, 3)
         XCTAssertEqual(report?["alphaMethod"] as? String, "bicubic")
 
-        let alpha = try Shell.run(["ffmpeg", "-v", "error", "-i", "out/a.png", "-vf", "extractplanes=a", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-                                  in: folder.path).stdoutBytes
+        let alpha = try alphaPlane("out/a.png")
         XCTAssertEqual(alpha.count, 128 * 96)
         for y in [0, 40, 95] {
             XCTAssertEqual(alpha[y * 128 + 10], 0, "transparent stays transparent")
@@ -204,8 +209,7 @@ final class FramesCommandTests: XCTestCase {
         let result = try onsr(["frames", "in", "out", "--method", "bicubic", "--height", "72"])
         XCTAssertEqual(result.status, 0, result.stderr)
         XCTAssertEqual(try describe("out/a.png"), "96,72,rgba")
-        let alpha = try Shell.run(["ffmpeg", "-v", "error", "-i", "out/a.png", "-vf", "extractplanes=a", "-f", "rawvideo", "-pix_fmt", "gray", "-"],
-                                  in: folder.path).stdoutBytes
+        let alpha = try alphaPlane("out/a.png")
         XCTAssertEqual(alpha.count, 96 * 72)
         for y in [0, 36, 71] {
             XCTAssertEqual(alpha[y * 96 + 8], 0, "transparent stays transparent")
