@@ -21,7 +21,7 @@ public struct DecodedImage: Sendable {
     public var isLossyCoded: Bool { CodecFacts.isLossy(codecName) }
 }
 
-/// Reads PNG / JPEG (and other formats FFmpeg's image2 demuxer knows) and writes PNG.
+/// Reads PNG / JPEG (and other formats FFmpeg's image2 demuxer knows) and writes PNG or JPEG.
 public enum ImageFile {
     /// Decodes the first picture of `path` into RGB.
     public static func read(path: String) throws -> DecodedImage {
@@ -74,6 +74,22 @@ public enum ImageFile {
         case (false, false): settings.pixelFormat = deep ? "rgb48be" : "rgb24"
         case (false, true): settings.pixelFormat = deep ? "rgba64be" : "rgba"
         }
+        try encodeOne(image, alpha: alpha, settings: settings, to: path)
+    }
+
+    /// Encodes `image` as a full-range 4:4:4 JPEG at FFmpeg's `-q:v 2` (a JPEG holds no alpha plane) and writes it to
+    /// `path` (directly, as `writePNG`).
+    public static func writeJPEG(_ image: RGBImage, to path: String) throws {
+        var settings = EncoderSettings()
+        settings.codec = "mjpeg"
+        settings.pixelFormat = "yuv444p"
+        settings.applyQualityDefault()
+        try encodeOne(image, alpha: nil, settings: settings, to: path)
+    }
+
+    /// Encodes one picture with `settings` (full range, BT.601, as still images are) and writes its bytes to `path`.
+    private static func encodeOne(_ image: RGBImage, alpha: [Float]?, settings requested: EncoderSettings, to path: String) throws {
+        var settings = requested
         settings.threads = 1
         let format = VideoFormat(width: image.width, height: image.height, timeBase: Rational(1, 25), frameRate: Rational(25, 1),
                                  sampleAspectRatio: Rational(1, 1), colour: .stillImage, sourcePixelFormat: settings.pixelFormat!)

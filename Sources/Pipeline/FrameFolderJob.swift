@@ -171,11 +171,18 @@ public struct FrameFolderJob {
         if exists { try? FileManager.default.removeItem(atPath: old) }
     }
 
-    /// Upscales one image file into a PNG. `decoded`, where the caller already read the file (to describe it to
-    /// the upscaler), is upscaled instead of a second read, so the description and the pixels come from one read.
+    /// True for output names that ask for a JPEG (`.jpg`, `.jpeg`); every other picture is written as PNG.
+    static func isJPEG(_ path: String) -> Bool { ["jpg", "jpeg"].contains((path as NSString).pathExtension.lowercased()) }
+
+    /// Upscales one image file into a PNG or a JPEG (by the output's extension). `decoded`, where the caller already
+    /// read the file (to describe it to the upscaler), is upscaled instead of a second read, so the description and
+    /// the pixels come from one read.
     public func runImage(_ input: String, into output: String, decoded: DecodedImage? = nil) throws -> Report {
-        guard (output as NSString).pathExtension.lowercased() == "png" else {
-            throw JobError(.usage, "\(output): images are written as PNG; name the output .png")
+        guard (output as NSString).pathExtension.lowercased() == "png" || FrameFolderJob.isJPEG(output) else {
+            throw JobError(.usage, "\(output): images are written as PNG or JPEG; name the output .png or .jpg")
+        }
+        if FrameFolderJob.isJPEG(output), decoded?.alpha != nil {
+            throw JobError(.usage, "\(output): a JPEG holds no alpha plane, and \(input) has one; name the output .png")
         }
         var report = Report(input: input, output: output, method: processor.name, scale: processor.scale, frames: 0,
                             secondsRead: 0, secondsUpscale: 0, secondsWrite: 0, wallSeconds: 0)
@@ -220,7 +227,14 @@ public struct FrameFolderJob {
                             report.alphaFrames = (report.alphaFrames ?? 0) + 1
                             report.alphaMethod = AlphaPlane.method
                         }
-                        try ImageFile.writePNG(image, alpha: alpha, to: target.temporaryPath, bitDepth: source.bitDepth, grey: source.grey)
+                        if FrameFolderJob.isJPEG(target.finalPath) {
+                            guard alpha == nil else {
+                                throw JobError(.usage, "\(target.finalPath): a JPEG holds no alpha plane; name the output .png")
+                            }
+                            try ImageFile.writeJPEG(image, to: target.temporaryPath)
+                        } else {
+                            try ImageFile.writePNG(image, alpha: alpha, to: target.temporaryPath, bitDepth: source.bitDepth, grey: source.grey)
+                        }
                     }
                 } catch {
                     throw JobError.wrap(error, kind: .cannotCreate, context: pairs[Int(frame.pts)].1)

@@ -160,10 +160,10 @@ struct Upscale: ParsableCommand, KeepsLongSpinning {
 
 /// `onsr-video image IN OUT`: upscale one picture.
 struct ImageCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "image", abstract: "Upscale one image (PNG or JPEG in, PNG out).")
+    static let configuration = CommandConfiguration(commandName: "image", abstract: "Upscale one image (PNG or JPEG in, PNG or JPEG out).")
 
     @Argument(help: "Input image.") var input: String
-    @Argument(help: "Output PNG.") var output: String
+    @Argument(help: "Output picture: .png (alpha, 16 bits and grey kept) or .jpg (full range, 4:4:4, q 2).") var output: String
     @OptionGroup var method: MethodOptions
     @OptionGroup var common: RunOptions
     @OptionGroup var size: SizeOptions

@@ -219,6 +219,29 @@ final class FramesCommandTests: XCTestCase {
         XCTAssertEqual(try describe("one.png"), "100,76,rgba")
     }
 
+    /// `image` writes a JPEG where the output is named so: full range, 4:4:4, close to the PNG of the same run; a
+    /// picture with alpha cannot go into one, and another extension is refused.
+    func testImageWritesAJPEGWhereTheNameAsks() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "pic.png"], in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48,format=rgba", "-frames:v", "1", "alpha.png"], in: folder.path)
+        XCTAssertEqual(try onsr(["image", "pic.png", "big.png", "--method", "bicubic"]).status, 0)
+        let result = try onsr(["image", "pic.png", "big.jpg", "--method", "bicubic"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let stream = try Shell.ffprobe(["-show_entries", "stream=codec_name,width,height,pix_fmt,color_range", "-of", "csv=p=0", "big.jpg"],
+                                       in: folder.path)
+        XCTAssertEqual(stream.trimmingCharacters(in: .whitespacesAndNewlines), "mjpeg,128,96,yuvj444p,pc")
+        let psnr = try Shell.run(["ffmpeg", "-i", "big.jpg", "-i", "big.png", "-lavfi", "[0]format=rgb24[a];[1]format=rgb24[b];[a][b]psnr",
+                                  "-f", "null", "-"], in: folder.path)
+        let average = psnr.stderr.components(separatedBy: "average:").last.flatMap { Double($0.prefix { $0 == "." || $0.isNumber }) }
+        XCTAssertGreaterThan(average ?? 0, 40, String(psnr.stderr.suffix(300)))
+        for (input, output, needle) in [("alpha.png", "a.jpg", "holds no alpha"), ("pic.png", "big.webp", "PNG or JPEG")] {
+            let refused = try onsr(["image", input, output, "--method", "bicubic"])
+            XCTAssertEqual(refused.status, 64, refused.stderr)
+            XCTAssertTrue(refused.stderr.contains(needle), refused.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file(output)))
+        }
+    }
+
     func testSixteenBitPNGAndJPEGInputs() throws {
         try FileManager.default.createDirectory(atPath: folder.file("in"), withIntermediateDirectories: false)
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x48", "-frames:v", "1", "-pix_fmt", "rgb48be", "in/deep.png"], in: folder.path)
