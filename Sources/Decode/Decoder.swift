@@ -11,6 +11,17 @@ public enum DecodeStep: Sendable {
     case endOfStream
 }
 
+extension DecodeStep {
+    /// The state a receive call's return `code` stands for (`avcodec_receive_frame`, `avcodec_receive_packet`,
+    /// `av_buffersink_get_frame`); any other negative code throws, naming `call` and `context`.
+    init(receiving code: Int32, call: String, context: String) throws {
+        if code == FlowCode.again { self = .needsInput; return }
+        if code == FlowCode.endOfFile { self = .endOfStream; return }
+        try check(code, call, context)
+        self = .output
+    }
+}
+
 /// Owns an `AVCodecContext` that decodes one stream of a `Demuxer`.
 public final class Decoder: @unchecked Sendable {
     let context: UnsafeMutablePointer<AVCodecContext>
@@ -80,10 +91,6 @@ public final class Decoder: @unchecked Sendable {
     /// Takes the next decoded frame, if one is ready.
     public func receive(into frame: Frame) throws -> DecodeStep {
         frame.reset()
-        let code = avcodec_receive_frame(context, frame.pointer)
-        if code == FlowCode.again { return .needsInput }
-        if code == FlowCode.endOfFile { return .endOfStream }
-        try check(code, "avcodec_receive_frame", codecName)
-        return .output
+        return try DecodeStep(receiving: avcodec_receive_frame(context, frame.pointer), call: "avcodec_receive_frame", context: codecName)
     }
 }

@@ -230,10 +230,6 @@ enum EncodingContext {
 
     static func receive(_ context: UnsafeMutablePointer<AVCodecContext>, _ name: String, into packet: Packet) throws -> DecodeStep {
         packet.reset()
-        let code = avcodec_receive_packet(context, packet.pointer)
-        if code == FlowCode.again { return .needsInput }
-        if code == FlowCode.endOfFile { return .endOfStream }
-        try check(code, "avcodec_receive_packet", name)
-        return .output
+        return try DecodeStep(receiving: avcodec_receive_packet(context, packet.pointer), call: "avcodec_receive_packet", context: name)
     }
 }

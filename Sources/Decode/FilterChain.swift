@@ -62,10 +62,6 @@ final class FilterChain: @unchecked Sendable {
     /// Takes the next frame, if one is ready.
     func receive(into frame: Frame) throws -> DecodeStep {
         frame.reset()
-        let code = av_buffersink_get_frame(sink, frame.pointer)
-        if code == FlowCode.again { return .needsInput }
-        if code == FlowCode.endOfFile { return .endOfStream }
-        try check(code, "av_buffersink_get_frame", label)
-        return .output
+        return try DecodeStep(receiving: av_buffersink_get_frame(sink, frame.pointer), call: "av_buffersink_get_frame", context: label)
     }
 }

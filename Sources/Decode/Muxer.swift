@@ -58,10 +58,12 @@ public final class Muxer: @unchecked Sendable {
     /// True when the container asks for codec headers out of band (MP4, MKV).
     public var wantsGlobalHeader: Bool { context.pointee.oformat.pointee.flags & AVFMT_GLOBALHEADER != 0 }
 
-    /// Whether the container can hold this stream's codec: true, false, or nil when FFmpeg cannot say.
-    /// Attachments (fonts, cover files) go by the container: Matroska writes them as its attachments, whatever
-    /// their codec, while `avformat_query_codec` answers 0 ("unknown") for them there.
+    /// Whether the container can hold this stream's codec beside the upscaled video: true, false, or nil when FFmpeg
+    /// cannot say. A container that holds the video alone (`holdsVideoAlone`) holds no other stream, whatever FFmpeg
+    /// answers about its codec. Attachments (fonts, cover files) go by the container: Matroska writes them as its
+    /// attachments, whatever their codec, while `avformat_query_codec` answers 0 ("unknown") for them there.
     public func canHold(streamOf demuxer: Demuxer, index: Int) -> Bool? {
+        if holdsVideoAlone { return false }
         let parameters = demuxer.stream(index).pointee.codecpar.pointee
         if parameters.codec_type == AVMEDIA_TYPE_ATTACHMENT { return formatName == "matroska" }
         let codecID = parameters.codec_id

@@ -33,20 +33,16 @@ public final class AtomicOutput {
     /// once for all its frames instead of listing the folder per frame).
     public init(finalPath: String, overwrite: Bool, inputs: [String], sweptStale: Bool = false) throws {
         let url = URL(fileURLWithPath: finalPath)
-        let folder = url.deletingLastPathComponent().path
-        let manager = FileManager.default
+        let folder = try AtomicOutput.existingFolder(of: finalPath)
         var isDirectory: ObjCBool = false
-        guard manager.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw JobError(.cannotCreate, "\(finalPath): folder \(folder) does not exist")
-        }
-        if manager.fileExists(atPath: finalPath, isDirectory: &isDirectory) {
+        if FileManager.default.fileExists(atPath: finalPath, isDirectory: &isDirectory) {
             if isDirectory.boolValue { throw JobError(.cannotCreate, "\(finalPath): is a directory") }
             for input in inputs where AtomicOutput.sameFile(input, finalPath) {
                 throw JobError(.usage, "\(finalPath): output would overwrite the input")
             }
             if !overwrite { throw JobError(.cannotCreate, "\(finalPath): already exists; pass --overwrite to replace it") }
         }
-        guard access(folder, W_OK) == 0 else { throw JobError(.cannotCreate, "\(finalPath): folder \(folder) is not writable") }
+        try AtomicOutput.requireWritable(folder, for: finalPath)
         let name = url.lastPathComponent
         let ext = url.pathExtension
         if !sweptStale { StalePartials.removeDead(of: name, in: folder) }
@@ -76,6 +72,21 @@ public final class AtomicOutput {
         unlink(temporaryPath)
         settled = true
         PartialFiles.shared.remove(temporaryPath)
+    }
+
+    /// The folder `path` goes into, which must exist.
+    static func existingFolder(of path: String) throws -> String {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw JobError(.cannotCreate, "\(path): folder \(folder) does not exist")
+        }
+        return folder
+    }
+
+    /// Fails unless `folder`, where `path` and its partial output go, is writable.
+    static func requireWritable(_ folder: String, for path: String) throws {
+        guard access(folder, W_OK) == 0 else { throw JobError(.cannotCreate, "\(path): folder \(folder) is not writable") }
     }
 
     /// True when both paths name the same existing file (device and inode).

@@ -30,12 +30,7 @@ public final class AtomicSequence: PendingOutput {
     /// makes the hidden folder. `inputs` are never replaced.
     public init(finalPattern: String, overwrite: Bool, inputs: [String]) throws {
         let url = URL(fileURLWithPath: finalPattern)
-        let folder = url.deletingLastPathComponent().path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw JobError(.cannotCreate, "\(finalPattern): folder \(folder) does not exist")
-        }
-        guard access(folder, W_OK) == 0 else { throw JobError(.cannotCreate, "\(finalPattern): folder \(folder) is not writable") }
+        let folder = try AtomicOutput.existingFolder(of: finalPattern)
         if let first = PictureSequence.file(finalPattern, number: 1) {
             for input in inputs where AtomicOutput.sameFile(input, first) {
                 throw JobError(.usage, "\(first): output would overwrite the input")
@@ -44,6 +39,7 @@ public final class AtomicSequence: PendingOutput {
                 throw JobError(.cannotCreate, "\(first): already exists; pass --overwrite to replace the sequence")
             }
         }
+        try AtomicOutput.requireWritable(folder, for: finalPattern)
         let name = url.lastPathComponent
         // The muxer reads a frame-number pattern anywhere in the path: the folder's name must hold none.
         let folderName = name.replacingOccurrences(of: "%", with: "#")

@@ -72,12 +72,21 @@ final class FrameFlow: @unchecked Sendable {
     private(set) var summary = ProcessingSummary()
     private var readerStages = StageSeconds(), upscaleStages = StageSeconds()
 
-    /// The trim window in the video's time base, nil for the whole input.
-    private let window: TrimWindow.Ticks?
+    /// The trim window in each read stream's time base (the video's and every copied or re-encoded stream's), empty
+    /// for the whole input; decided once, not per packet.
+    private let windows: [Int: TrimWindow.Ticks]
+    /// The video's window, nil for the whole input.
+    private var window: TrimWindow.Ticks? { windows[setup.video.index] }
 
     init(_ c: Configuration) {
         setup = c
-        window = c.options.trim.isWhole ? nil : c.options.trim.ticks(inputStart: c.demuxer.startTime, timeBase: c.video.timeBase)
+        var windows: [Int: TrimWindow.Ticks] = [:]
+        if !c.options.trim.isWhole {
+            for index in [c.video.index] + Array(c.plan.copies.keys) + Array(c.plan.transcodes.keys) {
+                windows[index] = c.options.trim.ticks(inputStart: c.demuxer.startTime, timeBase: c.demuxer.streams[index].timeBase)
+            }
+        }
+        self.windows = windows
         damage = DamageCounter(allowed: c.options.allowDamaged, path: c.options.input)
         input = c.options.input
         dropPolicy = c.options.dropPolicy
@@ -129,6 +138,7 @@ final class FrameFlow: @unchecked Sendable {
         /// Set when a frame past the trim window's end came: reading stops there, and the rest is not judged.
         var windowEnded = false
         let frameDuration = FrameFlow.ticksPerFrame(setup.video)
+        let window = self.window
         var deinterlacer: Deinterlacer?
         let wantsCoding = setup.processor.wantsFrameCoding
 
@@ -228,9 +238,8 @@ final class FrameFlow: @unchecked Sendable {
             guard case .packet = step else { break }
             if packet.streamIndex == setup.video.index {
                 if windowEnded {
-                    // Copied streams lag the video in the file by up to its interleaving: read on until the video
-                    // is two seconds past the window.
-                    if let pts = packet.pts, let end = window?.to, pts >= end + FrameFlow.ticks(seconds: 2, setup.video) { break reading }
+                    // Copied streams lag the video in the file by up to its interleaving: read on a little past it.
+                    if let pts = packet.pts, let window, window.isPastReadOn(pts) { break reading }
                     continue
                 }
                 if packet.isCorrupt { try damage.record("packet flagged corrupt by the demuxer", at: seconds(packet.pts)) }
@@ -246,8 +255,7 @@ final class FrameFlow: @unchecked Sendable {
                 if packet.isCorrupt {
                     try damage.record("a packet of stream #\(packet.streamIndex) flagged corrupt by the demuxer", at: when)
                 }
-                if !setup.options.trim.isWhole {
-                    let kept = setup.options.trim.ticks(inputStart: setup.demuxer.startTime, timeBase: timeBase)
+                if let kept = windows[packet.streamIndex] {
                     guard let pts = packet.pts, kept.keeps(pts) else { continue }
                     packet.shiftTimestamps(earlierBy: kept.from)
                 }
@@ -328,11 +336,6 @@ final class FrameFlow: @unchecked Sendable {
     /// Writes what a transcoded stream's encoder gives back to its output stream.
     private func writeTranscoded(_ transcode: AudioTranscode) -> (Packet, Rational) throws -> Void {
         { packet, timeBase in try self.muxLock.withLock { try self.setup.muxer.write(packet, toStream: transcode.output, from: timeBase) } }
-    }
-
-    /// `seconds` in ticks of the stream's time base.
-    static func ticks(seconds: Double, _ video: StreamInfo) -> Int64 {
-        video.timeBase.isValid && video.timeBase.doubleValue > 0 ? Int64((seconds / video.timeBase.doubleValue).rounded()) : 0
     }
 
     /// Ticks of the stream's time base per frame, for inputs whose frames carry no timestamps.

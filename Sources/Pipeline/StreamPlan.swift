@@ -16,6 +16,8 @@ struct StreamPlan {
                       dropUnsupported: Bool, allowDamaged: Bool) throws -> (plan: StreamPlan, videoOutput: Int) {
         var plan = StreamPlan()
         var videoOutput = -1
+        // Pictures, animations, Y4M and IVF hold the video alone: the other streams are left out, as FFmpeg maps them.
+        let dropUnsupported = dropUnsupported || muxer.holdsVideoAlone
         for stream in demuxer.streams {
             let label = "stream #\(stream.index) (\(stream.kind.rawValue) \(stream.codecName))"
             func entry(_ action: String) -> JobReport.StreamEntry {
@@ -36,8 +38,7 @@ struct StreamPlan {
                 plan.entries.append(entry("dropped"))
                 continue
             }
-            // Pictures, animations, Y4M and IVF hold the video alone, whatever FFmpeg answers about a codec in them.
-            let holdable = muxer.holdsVideoAlone ? false : muxer.canHold(streamOf: demuxer, index: stream.index)
+            let holdable = muxer.canHold(streamOf: demuxer, index: stream.index)
             // Data streams (timecodes, GPS tracks) are kept only where the container is known to take them,
             // as ffmpeg does; everything else is kept unless the container is known to refuse it.
             let keep = stream.kind == .data || stream.kind == .unknown ? holdable == true : holdable != false

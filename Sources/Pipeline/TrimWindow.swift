@@ -27,9 +27,10 @@ public struct TrimWindow: Codable, Equatable, Sendable {
     /// True when the window is the whole input.
     public var isWhole: Bool { start == 0 && duration == nil }
 
-    /// How many frames the window should hold, from what the input states (its duration and frame rate); nil
-    /// when neither the window nor the input has an end.
-    public func expectedFrames(statedDuration: Double?, frameRate: Double) -> Int? {
+    /// How many frames the window should hold, from what the input states (for the whole input its frame count where
+    /// it has one, else its duration and frame rate); nil when neither the window nor the input has an end.
+    public func expectedFrames(statedFrames: Int? = nil, statedDuration: Double?, frameRate: Double) -> Int? {
+        if isWhole, let statedFrames { return statedFrames }
         let remaining = statedDuration.map { max(0, $0 - start) }
         guard let length = [remaining, duration].compactMap({ $0 }).min(), frameRate > 0 else { return nil }
         return Int((length * frameRate).rounded())
@@ -39,13 +40,22 @@ public struct TrimWindow: Codable, Equatable, Sendable {
     func ticks(inputStart: Double, timeBase: Rational) -> Ticks {
         let tick = timeBase.isValid && timeBase.doubleValue > 0 ? timeBase.doubleValue : 1.0 / 90_000
         let from = Int64(((inputStart + start) / tick).rounded())
-        return Ticks(from: from, to: duration.map { from + Int64(($0 / tick).rounded()) })
+        return Ticks(from: from, to: duration.map { from + Int64(($0 / tick).rounded()) },
+                     readOn: Int64((TrimWindow.readOnSeconds / tick).rounded()))
     }
 
-    /// A window in one stream's time base: `from` inclusive, `to` exclusive.
+    /// Seconds the video is read past the window's end, for the copied streams' packets that the file interleaves
+    /// behind it.
+    static let readOnSeconds = 2.0
+
+    /// A window in one stream's time base: `from` inclusive, `to` exclusive; `readOn` ticks past `to` are still read.
     struct Ticks {
         let from: Int64
         let to: Int64?
+        let readOn: Int64
+
+        /// Whether `pts` lies past the window's end and the read-on after it: reading can stop.
+        func isPastReadOn(_ pts: Int64) -> Bool { to.map { pts >= $0 + readOn } ?? false }
 
         /// Whether a packet or frame stamped `pts` starts inside the window.
         func keeps(_ pts: Int64) -> Bool { pts >= from && to.map { pts < $0 } ?? true }

@@ -75,11 +75,12 @@ public final class VideoJob {
         self.init(options: options, processor: PerFrameProcessor(upscaler), events: events)
     }
 
-    /// The encoder settings for `muxer`: without --codec, a container that takes no H.264 gets its own codec (png,
-    /// gif, libvpx-vp9 for WebM), as FFmpeg writes it; then encoders whose own default quality is poor get a good one.
-    static func encoderSettings(_ requested: EncoderSettings, for muxer: Muxer, named name: String, videoAlone: Bool) -> EncoderSettings {
+    /// The encoder settings for `muxer`: without --codec, a container that takes no H.264 (pictures and animations, a
+    /// numbered sequence among them, Y4M, IVF, WebM) gets its own codec (png, gif, libvpx-vp9 for WebM), as FFmpeg
+    /// writes it; then encoders whose own default quality is poor get a good one.
+    static func encoderSettings(_ requested: EncoderSettings, for muxer: Muxer, named name: String) -> EncoderSettings {
         var settings = requested
-        if !settings.codecChosen && (videoAlone || muxer.canHold(encoder: settings.codec) == false),
+        if !settings.codecChosen && (muxer.holdsVideoAlone || muxer.canHold(encoder: settings.codec) == false),
            let own = muxer.defaultVideoEncoder(forName: name) {
             settings.codec = own
             settings.crf = nil
@@ -122,9 +123,7 @@ public final class VideoJob {
             throw JobError(kind, "\(options.output): \(error.context ?? error.reason)")
         }
 
-        // Pictures and animations (a sequence, GIF, APNG, WebP), Y4M and IVF hold one kind of video and no sound.
-        let videoAlone = sequence || muxer.holdsVideoAlone
-        let settings = VideoJob.encoderSettings(options.encoder, for: muxer, named: options.output, videoAlone: videoAlone)
+        let settings = VideoJob.encoderSettings(options.encoder, for: muxer, named: options.output)
         // Before any encoder opens: a container that cannot hold the video codec (libx264 into WebM) otherwise
         // fails in avformat_write_header with "Invalid argument".
         if muxer.canHold(encoder: settings.codec) == false {
@@ -154,9 +153,8 @@ public final class VideoJob {
         } catch {
             throw JobError.wrap(error, kind: .usage, context: "cannot open encoder \(settings.codec)")
         }
-        // Pictures hold no sound: such an output keeps the video only, as FFmpeg maps streams into one.
         let (plan, videoOutput) = try StreamPlan.build(demuxer: demuxer, muxer: muxer, outputName: options.output, video: video, encoder: encoder,
-                                                       dropUnsupported: options.dropUnsupportedStreams || videoAlone,
+                                                       dropUnsupported: options.dropUnsupportedStreams,
                                                        allowDamaged: options.allowDamaged)
         plan.warnings.forEach { events(.warning($0)) }
         do {
@@ -172,10 +170,8 @@ public final class VideoJob {
             throw JobError.wrap(error, kind: .cannotCreate, context: options.output)
         }
 
-        let statedDuration = video.statedDuration ?? demuxer.duration
-        let expected = options.trim.isWhole
-            ? video.statedFrameCount ?? statedDuration.map { Int(($0 * video.averageFrameRate.doubleValue).rounded()) }
-            : options.trim.expectedFrames(statedDuration: statedDuration, frameRate: video.averageFrameRate.doubleValue)
+        let expected = options.trim.expectedFrames(statedFrames: video.statedFrameCount, statedDuration: video.statedDuration ?? demuxer.duration,
+                                                   frameRate: video.averageFrameRate.doubleValue)
         if options.trim.start > 0 {
             // Where the input cannot seek to a keyframe, its frames before the window are decoded and dropped instead.
             _ = demuxer.seek(toSeconds: demuxer.startTime + options.trim.start, stream: video.index)
