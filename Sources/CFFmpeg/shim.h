@@ -10,6 +10,7 @@
 #include <libavutil/display.h>
 #include <libavutil/mathematics.h>
 #include <libavutil/video_enc_params.h>
+#include <libavutil/mastering_display_metadata.h>
 #include <libswscale/swscale.h>
 #include <libavfilter/avfilter.h>
 #include <libavfilter/buffersrc.h>

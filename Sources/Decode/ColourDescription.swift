@@ -89,6 +89,11 @@ public struct ColourDescription: Sendable, Equatable {
     }
 
     /// True when samples span the full code range; untagged YUV is limited range, as players assume.
+    /// True for high-dynamic-range transfer: PQ (SMPTE ST 2084, HDR10) or HLG.
+    public var isHDR: Bool {
+        transfer == UInt32(AVCOL_TRC_SMPTE2084.rawValue) || transfer == UInt32(AVCOL_TRC_ARIB_STD_B67.rawValue)
+    }
+
     public func isFullRange(pixelFormat: AVPixelFormat) -> Bool {
         if range == UInt32(AVCOL_RANGE_JPEG.rawValue) { return true }
         if range == UInt32(AVCOL_RANGE_MPEG.rawValue) { return false }

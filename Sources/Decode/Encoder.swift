@@ -44,6 +44,21 @@ public struct EncoderSettings: Sendable, Equatable {
         }
     }
 
+    /// Adds `entries` to the encoder's parameter string option `key` (`x265-params`, ...) ahead of what the user gave
+    /// there, so that the user's own entries, parsed later, win.
+    public mutating func prependParameters(_ key: String, _ entries: String) {
+        if let index = options.lastIndex(where: { $0.key == key }) {
+            options[index].value = entries + ":" + options[index].value
+        } else {
+            options.append((key: key, value: entries))
+        }
+    }
+
+    /// False where the user's options turn the encoder's closed captions off (`a53cc=0`).
+    public var keepsClosedCaptions: Bool {
+        !options.contains { $0.key == "a53cc" && ["0", "false"].contains($0.value.lowercased()) }
+    }
+
     /// FFmpeg's FF_QP2LAMBDA: the rate-distortion lambda of one quantiser step.
     static let lambdaPerQuantiser = 118
 

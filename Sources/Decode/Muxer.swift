@@ -150,6 +150,12 @@ public final class Muxer: @unchecked Sendable {
         }
     }
 
+    /// States `hdr` for output stream `index` where the copied stream properties did not (Matroska and WebM store it
+    /// in the track header; MP4 in FFmpeg 5.1 does not).
+    public func attach(_ hdr: HDRMetadata, toStream index: Int) throws {
+        try hdr.attach(to: context.pointee.streams[index]!, path: path)
+    }
+
     /// Copies the container's metadata and chapters from `demuxer`.
     public func copyMetadataAndChapters(from demuxer: Demuxer) throws {
         let input = demuxer.context

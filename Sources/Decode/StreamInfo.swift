@@ -74,6 +74,8 @@ public struct StreamInfo: Sendable {
     /// Why a container could not be written with this stream copied as it is (a damaged header left it without
     /// a codec, a sample rate, channels or a picture size); nil when its parameters are whole.
     public let incompleteParameters: String?
+    /// Video only: the HDR10 metadata the container states for the stream (the bitstream's is on its frames).
+    public let hdr: HDRMetadata?
 
     /// `indexListsEveryFrame`: the container's index has an entry for every frame that holds data (AVI), so its
     /// length is the frame count where the stated one also counts the empty chunks AVI repeats a frame with (the
@@ -127,6 +129,7 @@ public struct StreamInfo: Sendable {
         default: fieldOrder = nil
         }
         isAttachedPicture = stream.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC != 0
+        hdr = kind == .video ? HDRMetadata(stream: stream) : nil
     }
 
     /// The index's length where it reaches the stream's stated end (within two frames), else nil: a file cut short

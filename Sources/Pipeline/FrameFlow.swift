@@ -40,6 +40,8 @@ final class FrameFlow: @unchecked Sendable {
         /// Brings upscaled frames to the output size asked for; nil where they have it.
         let resize: FrameResize?
         let expectedFrames: Int?
+        /// True where the encoder writes the closed captions frames carry (libx264, mpeg2video).
+        let carriesCaptions: Bool
         let options: VideoJobOptions
         let processor: FrameProcessor
         let events: (JobEvent) -> Void
@@ -67,6 +69,9 @@ final class FrameFlow: @unchecked Sendable {
     /// Decoded frames flagged interlaced, and frames that came out of the deinterlacer.
     private(set) var interlacedFrames = 0
     private(set) var deinterlacedFrames = 0
+    /// Upscaled frames whose input frame carried closed captions, and those of them written with the captions.
+    private(set) var captionedFrames = 0
+    private(set) var captionsWritten = 0
     private(set) var stages = StageSeconds()
     /// What the processor reported when the stream ended.
     private(set) var summary = ProcessingSummary()
@@ -209,6 +214,7 @@ final class FrameFlow: @unchecked Sendable {
             }
             var timed = TimedFrame(image: image, pts: pts, seconds: seconds(pts))
             if wantsCoding { timed.coding = FrameCoding(quantiser: frame.quantiser, intra: frame.isIntra) }
+            timed.captions = frame.closedCaptions
             let item = FlowItem.frame(timed)
             if dropPolicy == .drop {
                 switch decoded.offer(item) {
@@ -395,6 +401,16 @@ final class FrameFlow: @unchecked Sendable {
                         return try converter.frame(from: image, for: setup.encoder, matrix: setup.matrix, fullRange: setup.outputFullRange)
                     }
                     frame.pts = timed.pts
+                    if let captions = timed.captions {
+                        captionedFrames += 1
+                        if setup.carriesCaptions {
+                            try frame.setClosedCaptions(captions)
+                            captionsWritten += 1
+                        } else if captionedFrames == 1 {
+                            setup.events(.warning("\(input): the video carries closed captions, which \(setup.encoder.codecName) cannot "
+                                                  + "write; they are left out (libx264 and mpeg2video carry them)"))
+                        }
+                    }
                     try Stopwatch.time(&stages.encode) { try setup.encoder.send(frame) }
                     try drain()
                     latency.record(since: timed.arrival)

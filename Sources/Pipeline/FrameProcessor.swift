@@ -12,6 +12,8 @@ public struct TimedFrame: Sendable {
     public var arrival: UInt64
     /// How the frame was coded in the input (nil for pictures that were not decoded from a video stream).
     public var coding: FrameCoding? = nil
+    /// The closed captions the input frame carried (A/53 bytes), handed on to the output frame.
+    public var captions: [UInt8]? = nil
 
     public init(image: RGBImage, pts: Int64, seconds: Double? = nil, arrival: UInt64 = DispatchTime.now().uptimeNanoseconds) {
         self.image = image

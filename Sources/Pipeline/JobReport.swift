@@ -71,6 +71,11 @@ public struct JobReport: Codable, Sendable {
     public var interlace: InterlaceRecord? = nil
     /// The part of the input upscaled (`--start`, `--duration`); nil for the whole input.
     public var trim: TrimWindow? = nil
+    /// HDR10 metadata found in the input (the container's, or the first frame's) and handed to the output's encoder
+    /// and container; nil where there was none.
+    public var hdr: HDRMetadata? = nil
+    /// Closed captions carried in the video (A/53): frames that had them and frames written with them; nil where none had.
+    public var closedCaptions: CaptionRecord? = nil
     /// Frames dropped (drop policy) and frames upscaled by the fallback because they were late.
     public var droppedFrames: Int
     public var lateFrames: Int
@@ -96,6 +101,13 @@ public struct JobReport: Codable, Sendable {
 }
 
 /// Input-to-output latency of frames: decoded to encoded, in seconds.
+/// How many of the upscaled frames carried closed captions, and how many were written with them (all, unless the
+/// encoder cannot carry captions).
+public struct CaptionRecord: Codable, Sendable {
+    public var frames: Int
+    public var written: Int
+}
+
 /// What an interlaced input went through; the output is progressive either way.
 public struct InterlaceRecord: Codable, Sendable {
     public var fieldOrder: String?

@@ -89,6 +89,17 @@ public final class VideoJob {
         return settings
     }
 
+    /// The input's HDR10 metadata: what its container states, else, for PQ or HLG video in a file, what its first frame
+    /// carries (HEVC and AV1 keep it in the bitstream), read by a second demuxer so that the job's own reading starts at
+    /// the beginning; a pipe or network input is read once, so there only the container's counts.
+    private func hdrMetadata(of video: StreamInfo) -> HDRMetadata? {
+        if let stated = video.hdr { return stated }
+        guard video.colour.isHDR, !InputCheck.isStream(options.input),
+              let probe = try? Demuxer(path: InputCheck.ffmpegName(options.input, input: true), formatName: options.inputFormat)
+        else { return nil }
+        return HDRMetadata.firstFrame(of: probe, stream: video.index)
+    }
+
     /// Runs the job to completion; the output appears under its final name only on success.
     public func run() throws -> JobReport {
         let wall = Stopwatch()
@@ -123,7 +134,11 @@ public final class VideoJob {
             throw JobError(kind, "\(options.output): \(error.context ?? error.reason)")
         }
 
-        let settings = VideoJob.encoderSettings(options.encoder, for: muxer, named: options.output)
+        var settings = VideoJob.encoderSettings(options.encoder, for: muxer, named: options.output)
+        let hdr = hdrMetadata(of: video)
+        if let hdr, let parameters = hdr.encoderParameters(for: settings.codec) {
+            settings.prependParameters(parameters.key, parameters.value)
+        }
         // Before any encoder opens: a container that cannot hold the video codec (libx264 into WebM) otherwise
         // fails in avformat_write_header with "Invalid argument".
         if muxer.canHold(encoder: settings.codec) == false {
@@ -157,7 +172,12 @@ public final class VideoJob {
                                                        dropUnsupported: options.dropUnsupportedStreams,
                                                        allowDamaged: options.allowDamaged)
         plan.warnings.forEach { events(.warning($0)) }
+        if let hdr, hdr.encoderParameters(for: settings.codec) == nil {
+            events(.warning("\(options.input): \(settings.codec) does not write HDR10 metadata into the video; only the container states it "
+                            + "where it can (Matroska, WebM); libx265, libx264 and libsvtav1 write it"))
+        }
         do {
+            if let hdr { try muxer.attach(hdr, toStream: videoOutput) }
             try muxer.copyMetadataAndChapters(from: demuxer)
             try muxer.writeHeader()
         } catch let error as MediaError where error.isFormatRefusal {
@@ -182,6 +202,7 @@ public final class VideoJob {
         let flow = FrameFlow(.init(demuxer: demuxer, decoder: decoder, encoder: encoder, muxer: muxer, video: video, plan: plan,
                                    videoOutput: videoOutput, matrix: matrix, fullRange: fullRange, outputFullRange: outputFullRange,
                                    resize: FrameResize(from: scaledWidth, scaledHeight, to: outputSize), expectedFrames: expected,
+                                   carriesCaptions: Frame.encoderCarriesCaptions(settings.codec) && settings.keepsClosedCaptions,
                                    options: options, processor: processor, events: events))
         try flow.run()
         do {
@@ -208,6 +229,8 @@ public final class VideoJob {
                                   deinterlacedFrames: flow.deinterlacedFrames)
                 : nil,
             trim: options.trim.isWhole ? nil : options.trim,
+            hdr: hdr,
+            closedCaptions: flow.captionedFrames > 0 ? CaptionRecord(frames: flow.captionedFrames, written: flow.captionsWritten) : nil,
             droppedFrames: flow.droppedFrames, lateFrames: flow.lateFrames, latency: flow.latency.summary, seconds: flow.stages, wallSeconds: seconds,
             framesPerSecond: seconds > 0 ? Double(flow.framesWritten) / seconds : 0)
     }
