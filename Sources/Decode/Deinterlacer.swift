@@ -11,14 +11,24 @@ public final class Deinterlacer: @unchecked Sendable {
     /// The filter's name, for reports.
     public static let filterName = "bwdif"
     private let chain: FilterChain
+    private let width: Int, height: Int, pixelFormat: AVPixelFormat
 
     /// A graph for frames of `width` x `height` in `pixelFormat`, timestamps in `timeBase`.
     public init(width: Int, height: Int, pixelFormat: AVPixelFormat, timeBase: Rational, sampleAspectRatio: Rational) throws {
+        self.width = width
+        self.height = height
+        self.pixelFormat = pixelFormat
         let aspect = sampleAspectRatio.isValid ? sampleAspectRatio : Rational(1, 1)
         let base = timeBase.isValid ? timeBase : Rational(1, 25)
         chain = try FilterChain(source: ("buffer", "video_size=\(width)x\(height):pix_fmt=\(pixelFormat.name):time_base=\(base):pixel_aspect=\(aspect)"),
                                 filters: [(Deinterlacer.filterName, "mode=send_frame:parity=auto:deint=interlaced")],
                                 sink: "buffersink", label: Deinterlacer.filterName)
+    }
+
+    /// False for a frame of another size or pixel format than the graph was built for: bwdif refuses it (EPERM from the
+    /// sink), so a stream that changes them needs a new deinterlacer from there on.
+    public func accepts(_ frame: Frame) -> Bool {
+        frame.width == width && frame.height == height && frame.pixelFormat == pixelFormat
     }
 
     /// Feeds one decoded frame; the caller's frame stays its own (the graph takes a new reference).

@@ -83,6 +83,9 @@ public final class Frame: @unchecked Sendable {
         set { pointer.pointee.pts = newValue ?? FlowCode.noTimestamp }
     }
 
+    /// The shape of one pixel (width / height) the frame states; not valid (0/1) where it states none.
+    public var sampleAspectRatio: Rational { Rational(pointer.pointee.sample_aspect_ratio) }
+
     /// True for a picture coded without reference to others (an I frame).
     public var isIntra: Bool { pointer.pointee.pict_type == AV_PICTURE_TYPE_I }
 

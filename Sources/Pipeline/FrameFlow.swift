@@ -69,6 +69,10 @@ final class FrameFlow: @unchecked Sendable {
     /// Decoded frames flagged interlaced, and frames that came out of the deinterlacer.
     private(set) var interlacedFrames = 0
     private(set) var deinterlacedFrames = 0
+    /// Decoded frames of another size than the stream's, fitted into it (`FrameRefit`), and the sizes met.
+    private(set) var refittedFrames = 0
+    private var refitSizes: Set<[Int]> = []
+    private var refit: FrameRefit
     /// Upscaled frames whose input frame carried closed captions, and those of them written with the captions.
     private(set) var captionedFrames = 0
     private(set) var captionsWritten = 0
@@ -92,6 +96,7 @@ final class FrameFlow: @unchecked Sendable {
             }
         }
         self.windows = windows
+        refit = FrameRefit(width: c.video.width, height: c.video.height, sampleAspectRatio: c.video.sampleAspectRatio)
         damage = DamageCounter(allowed: c.options.allowDamaged, path: c.options.input)
         input = c.options.input
         dropPolicy = c.options.dropPolicy
@@ -160,6 +165,12 @@ final class FrameFlow: @unchecked Sendable {
                 guard case .output = step else { return true }
                 if frame.hasDecodeErrors { try damage.record("concealed decoding errors", at: seconds(frame.bestEffortTimestamp)) }
                 if frame.isInterlaced { interlacedFrames += 1 }
+                if let current = deinterlacer, !current.accepts(frame) {
+                    // The stream changed size or format: the frames held back come out first, then a graph for the new ones.
+                    try Stopwatch.time(&readerStages.demuxDecode) { try current.sendEndOfStream() }
+                    if try !drainDeinterlaced() { return false }
+                    deinterlacer = nil
+                }
                 if deinterlacer == nil && setup.options.deinterlace == .auto && (frame.isInterlaced || setup.video.isInterlaced) {
                     deinterlacer = try Deinterlacer(width: frame.width, height: frame.height, pixelFormat: frame.pixelFormat,
                                                     timeBase: setup.video.timeBase, sampleAspectRatio: setup.video.sampleAspectRatio)
@@ -168,7 +179,6 @@ final class FrameFlow: @unchecked Sendable {
                     do {
                         try Stopwatch.time(&readerStages.demuxDecode) { try deinterlacer.send(frame) }
                     } catch {
-                        // The graph was built for the first frame's size and format; it refuses frames that change them.
                         let near = seconds(frame.bestEffortTimestamp).map { String(format: "near %.2f s", $0) } ?? "at the start"
                         throw JobError(.dataError, "\(setup.demuxer.path): cannot deinterlace a frame \(near) (\(error))")
                     }
@@ -205,12 +215,17 @@ final class FrameFlow: @unchecked Sendable {
                 guard window.keeps(pts) else { return true }
                 pts -= window.from
             }
-            let image = try Stopwatch.time(&readerStages.toRGB) {
+            var image = try Stopwatch.time(&readerStages.toRGB) {
                 try converter.rgbImage(from: frame, matrix: setup.matrix, fullRange: setup.fullRange)
             }
-            guard image.width == setup.video.width, image.height == setup.video.height else {
-                throw JobError(.dataError, "\(setup.demuxer.path): frame size changes from \(setup.video.width)x\(setup.video.height) to "
-                                + "\(image.width)x\(image.height) mid-stream, which onsr-video does not support")
+            if image.width != refit.width || image.height != refit.height {
+                if refitSizes.insert([image.width, image.height]).inserted {
+                    setup.events(.warning("\(input): frames from \(TrimWindow.describe(seconds(lastPts) ?? 0)) are \(image.width)x\(image.height), "
+                                          + "not \(refit.width)x\(refit.height): fitted into \(refit.width)x\(refit.height) with their shape kept "
+                                          + "(black bars) before upscaling"))
+                }
+                image = Stopwatch.time(&readerStages.toRGB) { refit(image, sampleAspectRatio: frame.sampleAspectRatio) }
+                refittedFrames += 1
             }
             var timed = TimedFrame(image: image, pts: pts, seconds: seconds(pts))
             if wantsCoding { timed.coding = FrameCoding(quantiser: frame.quantiser, intra: frame.isIntra) }

@@ -76,6 +76,8 @@ public struct JobReport: Codable, Sendable {
     public var hdr: HDRMetadata? = nil
     /// Closed captions carried in the video (A/53): frames that had them and frames written with them; nil where none had.
     public var closedCaptions: CaptionRecord? = nil
+    /// Decoded frames of another size than the stream's, fitted into its size before upscaling (nil where none were).
+    public var refittedFrames: Int? = nil
     /// Frames dropped (drop policy) and frames upscaled by the fallback because they were late.
     public var droppedFrames: Int
     public var lateFrames: Int

@@ -231,6 +231,7 @@ public final class VideoJob {
             trim: options.trim.isWhole ? nil : options.trim,
             hdr: hdr,
             closedCaptions: flow.captionedFrames > 0 ? CaptionRecord(frames: flow.captionedFrames, written: flow.captionsWritten) : nil,
+            refittedFrames: flow.refittedFrames > 0 ? flow.refittedFrames : nil,
             droppedFrames: flow.droppedFrames, lateFrames: flow.lateFrames, latency: flow.latency.summary, seconds: flow.stages, wallSeconds: seconds,
             framesPerSecond: seconds > 0 ? Double(flow.framesWritten) / seconds : 0)
     }

@@ -221,6 +221,45 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try onsr(["p.mp4", "bad.mp4", "--deinterlace", "maybe"]).status, 64)
     }
 
+    /// A stream that changes size midway (MPEG-TS segments joined as a recording across an ad break would join them) is
+    /// upscaled whole: the frames of the other size are fitted into the first size with their shape kept, on black,
+    /// where FFmpeg would stretch them. Interlaced segments get a deinterlacer of their own size.
+    func testAStreamThatChangesSizeIsFittedWithItsShapeKept() throws {
+        for (index, source) in ["testsrc2=size=160x90:rate=25", "smptebars=size=128x96:rate=25"].enumerated() {
+            try Shell.ffmpeg(["-f", "lavfi", "-i", source, "-frames:v", "15", "-c:v", "libx264", "-output_ts_offset", String(0.6 * Double(index)),
+                              "-f", "mpegts", "part\(index).ts"], in: folder.path)
+            try Shell.ffmpeg(["-f", "lavfi", "-i", source, "-frames:v", "16", "-vf", "tinterlace=interleave_top,fieldorder=tff", "-c:v", "libx264",
+                              "-flags", "+ildct+ilme", "-output_ts_offset", String(1.28 * Double(index)), "-f", "mpegts", "field\(index).ts"], in: folder.path)
+        }
+        for name in ["part", "field"] {
+            try "file '\(name)0.ts'\nfile '\(name)1.ts'\n".write(toFile: folder.file("\(name).txt"), atomically: true, encoding: .utf8)
+            try Shell.ffmpeg(["-f", "concat", "-i", "\(name).txt", "-c", "copy", "\(name)s.ts"], in: folder.path)
+        }
+        let result = try onsr(["parts.ts", "out.mkv", "--method", "bicubic", "--report", "r.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("are 128x96, not 160x90: fitted into 160x90"), result.stderr)
+        XCTAssertEqual(try probe(["-count_frames", "-show_entries", "stream=width,height,nb_read_frames", "-of", "csv=p=0", "out.mkv"])
+                        .trimmingCharacters(in: .whitespacesAndNewlines), "320,180,30")
+        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+        XCTAssertEqual(report?["refittedFrames"] as? Int, 15)
+        // The 4:3 bars take 120 of the 160 columns (240 of 320 upscaled): 40 columns of black on each side (0 in
+        // FFmpeg's full-range grey).
+        let luma = try Shell.run(["ffmpeg", "-v", "error", "-i", "out.mkv", "-vf", "select=eq(n\\,22)", "-frames:v", "1", "-f", "rawvideo",
+                                  "-pix_fmt", "gray", "-"], in: folder.path).stdoutBytes
+        XCTAssertEqual(luma.count, 320 * 180)
+        let columns = { (x: Int) in (0..<180).map { Int(luma[$0 * 320 + x]) } }
+        for x in [4, 34, 285, 315] { XCTAssertTrue(columns(x).allSatisfy { $0 <= 3 }, "black at column \(x): \(columns(x))") }
+        for x in [50, 160, 270] { XCTAssertGreaterThan(columns(x).max() ?? 0, 60, "picture at column \(x)") }
+
+        let fields = try onsr(["fields.ts", "fields.mkv", "--method", "bicubic", "--report", "f.json"])
+        XCTAssertEqual(fields.status, 0, fields.stderr)
+        let interlaced = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("f.json")))) as? [String: Any]
+        XCTAssertEqual(interlaced?["frames"] as? Int, 32)
+        XCTAssertEqual((interlaced?["interlace"] as? [String: Any])?["deinterlacedFrames"] as? Int, 32)
+        XCTAssertEqual(interlaced?["refittedFrames"] as? Int, 16)
+    }
+
     /// Without --model, video the blur estimator finds unblurred (the shipped sample, a phone clip downscaled to
     /// 320x180) starts from the bicubic-trained model; the same clip blurred keeps the blind one; --model wins.
     func testUnblurredVideoStartsFromTheBicubicModel() throws {
