@@ -55,7 +55,8 @@ public enum InputCheck {
     /// The main video stream of an opened input.
     static func videoStream(of demuxer: Demuxer) throws -> StreamInfo {
         guard let index = demuxer.bestVideoStream else {
-            let kinds = Set(demuxer.streams.map(\.kind.rawValue)).sorted().joined(separator: ", ")
+            // A cover picture is stored as a video stream, but it is no video.
+            let kinds = Set(demuxer.streams.map { $0.isAttachedPicture ? "a cover picture" : $0.kind.rawValue }).sorted().joined(separator: ", ")
             let has = kinds.isEmpty ? "no streams" : "only \(kinds)"
             throw JobError(.dataError, "\(demuxer.path): no video stream (it has \(has))")
         }

@@ -71,6 +71,11 @@ final class FailureCommandTests: XCTestCase {
         try assertRejected("missing.mp4", status: 66, mentioning: "no such file")
         try assertRejected("folder.mp4", status: 66, mentioning: "directory")
         try assertRejected("audio.m4a", status: 65, mentioning: "no video stream")
+        // A song with its cover picture: the picture is stored as a video stream, but it is no video.
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=64x64", "-frames:v", "1", "cover.png"], in: folder.path)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "sine=d=1", "-i", "cover.png", "-map", "0", "-map", "1", "-c:a", "libmp3lame", "-c:v", "png",
+                          "-disposition:v", "attached_pic", "song.mp3"], in: folder.path)
+        try assertRejected("song.mp3", status: 65, mentioning: "no video stream (it has only a cover picture, audio)")
     }
 
     func testExistingOutputNeedsOverwriteAndInputIsNeverReplaced() throws {
