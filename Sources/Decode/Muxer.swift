@@ -130,6 +130,10 @@ public final class Muxer: @unchecked Sendable {
         return Int(output.pointee.index)
     }
 
+    /// True for containers that keep a video stream's `timecode` tag (MOV and MP4 write a timecode track from it, Matroska,
+    /// WebM and NUT a tag); MPEG-TS, AVI and the rest drop it. Measured with FFmpeg 5.1's muxers and ffprobe.
+    public var keepsTimecodeTag: Bool { ["mov", "mp4", "matroska", "webm", "nut"].contains(formatName) }
+
     /// The audio encoder FFmpeg writes this container with by default for a file called `name` (`libopus` for WebM,
     /// `libvorbis` for Ogg), nil when it has none or this FFmpeg lacks it.
     public func defaultAudioEncoder(forName name: String) -> String? {

@@ -66,6 +66,13 @@ struct StreamPlan {
                 plan.entries.append(transcoded)
                 continue
             }
+            if !keep && stream.kind == .data && muxer.keepsTimecodeTag && demuxer.metadata(ofStream: stream.index)["timecode"] != nil
+                && demuxer.metadata(ofStream: video.index)["timecode"] != nil {
+                // A QuickTime timecode track holds one number, the start's timecode, which the video stream's `timecode`
+                // tag repeats: from it MOV and MP4 write a new track and Matroska a tag, so nothing is lost there.
+                plan.entries.append(entry("timecode"))
+                continue
+            }
             if !keep {
                 if stream.kind == .data || stream.kind == .unknown || dropUnsupported {
                     plan.warnings.append("\(label) cannot be stored in \(muxer.formatName); dropped")

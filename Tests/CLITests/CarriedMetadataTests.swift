@@ -83,6 +83,25 @@ final class CarriedMetadataTests: XCTestCase {
         XCTAssertFalse(try sideData("plain-x2.mkv").contains { $0.contains("Mastering") })
     }
 
+    /// A QuickTime timecode track is the video's `timecode` tag, which MOV, MP4 and Matroska keep: no warning that it was
+    /// dropped there, and the same start timecode after.
+    func testTheTimecodeIsKept() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "5", "-timecode", "01:02:03:04", "-c:v", "libx264",
+                          "tc.mov"], in: folder.path)
+        for output in ["tc.mov", "tc.mp4", "tc.mkv"].map({ "out-\($0)" }) {
+            let result = try onsr(["tc.mov", output, "--report", "\(output).json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertEqual(result.stderr, "", "nothing is dropped")
+            let streams = try report("\(output).json")["streams"] as? [[String: Any]]
+            XCTAssertEqual(streams?.map { $0["action"] as? String }, ["upscaled", "timecode"])
+            let tags = try Shell.ffprobe(["-show_entries", "stream_tags=timecode", "-of", "csv=p=0", output], in: folder.path)
+            XCTAssertTrue(tags.contains("01:02:03:04"), "\(output): \(tags)")
+        }
+        // MPEG-TS keeps no timecode tag: the track is copied as data there, as `ffmpeg -map 0 -c copy` copies it.
+        XCTAssertEqual(try onsr(["tc.mov", "out.ts", "--report", "ts.json"]).status, 0)
+        XCTAssertEqual((try report("ts.json")["streams"] as? [[String: Any]])?.map { $0["action"] as? String }, ["upscaled", "copied"])
+    }
+
     /// Each frame's A/53 captions, in presentation order, as FFmpeg decodes them.
     func captions(_ file: String) throws -> [[UInt8]?] {
         let demuxer = try Demuxer(path: folder.file(file))
