@@ -26,7 +26,7 @@ public final class Demuxer: @unchecked Sendable {
             inputFormat = format
         }
         var opened: UnsafeMutablePointer<AVFormatContext>?
-        try check(avformat_open_input(&opened, path, inputFormat, nil), "avformat_open_input", path)
+        try check(avformat_open_input(&opened, ffmpegURL(forPath: path), inputFormat, nil), "avformat_open_input", path)
         guard let opened else { throw MediaError(code: onsr_averror(ENOMEM), call: "avformat_open_input", context: path) }
         let probed = avformat_find_stream_info(opened, nil)
         if probed < 0 {
@@ -120,6 +120,15 @@ public final class Demuxer: @unchecked Sendable {
         try check(code, "av_read_frame", path)
         return .packet
     }
+}
+
+/// The name to hand FFmpeg for `path`. FFmpeg reads a leading run of letters, digits, `+`, `-` and `.` ending in a colon
+/// as a protocol, so a file called `a:b.mp4` (or the hidden `.a:b.mp4.onsr-partial-...` written beside it) would be
+/// "Protocol not found"; where no protocol of that name exists, the name is a relative path and gets `./`. Real
+/// protocols (`pipe:0`, `file:`, `concat:`, `tcp://`, ...) and absolute paths pass as they are.
+func ffmpegURL(forPath path: String) -> String {
+    guard !path.hasPrefix("/"), path.contains(":"), avio_find_protocol_name(path) == nil else { return path }
+    return "./" + path
 }
 
 extension Dictionary where Key == String, Value == String {

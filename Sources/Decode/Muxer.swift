@@ -26,7 +26,7 @@ public final class Muxer: @unchecked Sendable {
         try check(avformat_alloc_output_context2(&allocated, format, nil, path), "avformat_alloc_output_context2", path)
         guard let allocated else { throw MediaError(code: onsr_averror(ENOMEM), call: "avformat_alloc_output_context2", context: path) }
         if format.pointee.flags & AVFMT_NOFILE == 0 {
-            let opened = avio_open(&allocated.pointee.pb, path, AVIO_FLAG_WRITE)
+            let opened = avio_open(&allocated.pointee.pb, ffmpegURL(forPath: path), AVIO_FLAG_WRITE)
             if opened < 0 {
                 avformat_free_context(allocated)
                 throw MediaError(code: opened, call: "avio_open", context: path)

@@ -78,6 +78,19 @@ final class FailureCommandTests: XCTestCase {
         try assertRejected("song.mp3", status: 65, mentioning: "no video stream (it has only a cover picture, audio)")
     }
 
+    /// FFmpeg takes `a:` for a protocol; a file named so is still a file, in and out, as a video or a picture sequence.
+    func testNamesWithAColonAreFiles() throws {
+        try FileManager.default.copyItem(atPath: folder.file("good.mp4"), toPath: folder.file("take:1.mp4"))
+        let result = try onsr(["take:1.mp4", "take:1-x2.mkv", "--method", "bicubic", "--duration", "0.2"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try Shell.ffprobe(["-show_entries", "stream=width", "-select_streams", "v", "-of", "csv=p=0", "./take:1-x2.mkv"],
+                                         in: folder.path).trimmingCharacters(in: .whitespacesAndNewlines), "640")
+        let pictures = try onsr(["take:1.mp4", "shot:%02d.png", "--method", "bicubic", "--duration", "0.2"])
+        XCTAssertEqual(pictures.status, 0, pictures.stderr)
+        XCTAssertEqual(folder.listing().filter { $0.hasPrefix("shot:") }, ["shot:01.png", "shot:02.png", "shot:03.png", "shot:04.png", "shot:05.png"])
+        XCTAssertEqual(folder.listing().filter { $0.contains("onsr-partial") }, [])
+    }
+
     func testExistingOutputNeedsOverwriteAndInputIsNeverReplaced() throws {
         let original = try bytes("good.mp4")
         XCTAssertTrue(FileManager.default.createFile(atPath: folder.file("taken.mp4"), contents: Data("keep me".utf8)))
