@@ -66,10 +66,15 @@ public final class Muxer: @unchecked Sendable {
         if holdsVideoAlone { return false }
         let parameters = demuxer.stream(index).pointee.codecpar.pointee
         if parameters.codec_type == AVMEDIA_TYPE_ATTACHMENT { return formatName == "matroska" }
-        let codecID = parameters.codec_id
-        let answer = avformat_query_codec(context.pointee.oformat, codecID, FF_COMPLIANCE_NORMAL)
-        if answer < 0 { return nil }
-        return answer == 1
+        let answer = avformat_query_codec(context.pointee.oformat, parameters.codec_id, FF_COMPLIANCE_NORMAL)
+        if answer >= 0 { return answer == 1 }
+        let input = demuxer.stream(index)
+        return trialHeader { stream in
+            guard avcodec_parameters_copy(stream.pointee.codecpar, input.pointee.codecpar) >= 0 else { return false }
+            stream.pointee.codecpar.pointee.codec_tag = 0
+            stream.pointee.time_base = input.pointee.time_base
+            return true
+        }
     }
 
     /// Whether the container can hold what the encoder named `encoderName` writes: true, false, or nil when
@@ -77,7 +82,35 @@ public final class Muxer: @unchecked Sendable {
     public func canHold(encoder encoderName: String) -> Bool? {
         guard let codec = avcodec_find_encoder_by_name(encoderName) else { return nil }
         let answer = avformat_query_codec(context.pointee.oformat, codec.pointee.id, FF_COMPLIANCE_NORMAL)
-        return answer < 0 ? nil : answer == 1
+        if answer >= 0 { return answer == 1 }
+        return trialHeader { stream in
+            let parameters = stream.pointee.codecpar!
+            parameters.pointee.codec_type = codec.pointee.type
+            parameters.pointee.codec_id = codec.pointee.id
+            if codec.pointee.type == AVMEDIA_TYPE_VIDEO {
+                parameters.pointee.width = 640
+                parameters.pointee.height = 360
+                parameters.pointee.format = codec.pointee.pix_fmts?.pointee.rawValue ?? AV_PIX_FMT_YUV420P.rawValue
+            }
+            stream.pointee.time_base = AVRational(num: 1, den: 25)
+            return true
+        }
+    }
+
+    /// Where `avformat_query_codec` cannot say (Ogg, MPEG program streams, MXF, DV, ... answer "unknown"), the muxer's own
+    /// checks answer: a header with one stream that `describe` fills is written into memory, and refused or not. Nil
+    /// where the trial itself cannot be set up.
+    private func trialHeader(_ describe: (UnsafeMutablePointer<AVStream>) -> Bool) -> Bool? {
+        var allocated: UnsafeMutablePointer<AVFormatContext>?
+        guard avformat_alloc_output_context2(&allocated, context.pointee.oformat, nil, nil) >= 0, let trial = allocated else { return nil }
+        defer { avformat_free_context(trial) }
+        guard let stream = avformat_new_stream(trial, nil), describe(stream), avio_open_dyn_buf(&trial.pointee.pb) >= 0 else { return nil }
+        let code = avformat_write_header(trial, nil)
+        var written: UnsafeMutablePointer<UInt8>?
+        _ = avio_close_dyn_buf(trial.pointee.pb, &written)
+        av_free(written)
+        trial.pointee.pb = nil
+        return code >= 0
     }
 
     /// Adds a stream whose packets are copied from `demuxer`'s stream `index` untouched; returns its index.

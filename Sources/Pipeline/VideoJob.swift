@@ -165,6 +165,10 @@ public final class VideoJob {
         let encoder: Encoder
         do {
             encoder = try Encoder(settings: settings, format: format, globalHeader: muxer.wantsGlobalHeader)
+        } catch let error as MediaError where settings.codec != options.encoder.codec {
+            // The container's own codec, not the user's choice: name the container, which is what the user chose.
+            throw JobError(.usage, "\(options.output): a \(muxer.formatName) file takes \(settings.codec) video, which refuses "
+                            + "\(format.width)x\(format.height) (\(error.reason)); choose another --codec or container")
         } catch {
             throw JobError.wrap(error, kind: .usage, context: "cannot open encoder \(settings.codec)")
         }

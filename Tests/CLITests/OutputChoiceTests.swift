@@ -72,6 +72,23 @@ final class OutputChoiceTests: XCTestCase {
         XCTAssertEqual((try report("dropped.json")["streams"] as? [[String: Any]])?.map { $0["action"] as? String }, ["upscaled", "dropped"])
     }
 
+    /// Where FFmpeg cannot say what a container holds (Ogg, MPEG program streams), a header written into memory asks
+    /// the muxer itself: Ogg gets its own Theora (at quality 7, not a 200 kb/s budget) and Vorbis, an MPEG program
+    /// stream keeps H.264 and gets MP2 for the AAC it refuses. Before, both were refused at the header.
+    func testContainersFFmpegCannotAnswerForAreAskedByATrialHeader() throws {
+        let ogg = try onsr(["clip.mp4", "out.ogv", "--report", "ogg.json"])
+        XCTAssertEqual(ogg.status, 0, ogg.stderr)
+        XCTAssertTrue(ogg.stderr.contains("re-encoded as libvorbis"), ogg.stderr)
+        XCTAssertEqual(try Shell.ffprobe(["-show_entries", "stream=codec_name", "-of", "csv=p=0", "out.ogv"], in: folder.path)
+                        .split(separator: "\n").map(String.init), ["theora", "vorbis"])
+        let settings = try report("ogg.json")["settings"] as? [String: Any]
+        XCTAssertEqual(settings?["encoderOptions"] as? [String], ["flags=+qscale", "global_quality=826"])
+        let program = try onsr(["clip.mp4", "out.mpg"])
+        XCTAssertEqual(program.status, 0, program.stderr)
+        XCTAssertEqual(try Shell.ffprobe(["-show_entries", "stream=codec_name", "-of", "csv=p=0", "out.mpg"], in: folder.path)
+                        .split(separator: "\n").map(String.init), ["h264", "mp2"])
+    }
+
     /// Animations take their own codec and the video alone: the audio is dropped, not an error.
     func testAGIFOrAPNGKeepsTheVideoAlone() throws {
         for (name, codec) in [("out.gif", "gif"), ("out.apng", "apng")] {
@@ -101,12 +118,13 @@ final class OutputChoiceTests: XCTestCase {
         XCTAssertTrue(odd.stderr.contains("--width must be even"), odd.stderr)
     }
 
-    /// DV takes only its broadcast sizes: a 192x128 picture is refused on one line, as a usage error, with no output.
+    /// DV takes only its own codec at its broadcast sizes: a 192x128 picture is refused on one line, as a usage error, with
+    /// no output.
     func testAContainerThatRefusesTheVideoSaysSo() throws {
         let result = try onsr(["silent.mp4", "out.dv"])
         XCTAssertEqual(result.status, 64, result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
-        XCTAssertTrue(result.stderr.contains("out.dv: a dv file refuses libx264 video at 192x128"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("out.dv: a dv file takes dvvideo video, which refuses 192x128"), result.stderr)
         XCTAssertFalse(folder.listing().contains { $0.contains("out.dv") }, "\(folder.listing())")
     }
 }
