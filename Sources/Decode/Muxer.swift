@@ -167,6 +167,34 @@ public final class Muxer: @unchecked Sendable {
     /// WebM and NUT a tag); MPEG-TS, AVI and the rest drop it. Measured with FFmpeg 5.1's muxers and ffprobe.
     public var keepsTimecodeTag: Bool { ["mov", "mp4", "matroska", "webm", "nut"].contains(formatName) }
 
+    /// Adds the stream a subtitle encoder writes in place of `demuxer`'s stream `index` (its metadata, language and
+    /// dispositions kept); returns its index.
+    public func addEncodedStream(_ encoder: SubtitleEncoder, replacing index: Int, of demuxer: Demuxer) throws -> Int {
+        guard let output = avformat_new_stream(context, nil) else {
+            throw MediaError(code: onsr_averror(ENOMEM), call: "avformat_new_stream", context: path)
+        }
+        try check(avcodec_parameters_from_context(output.pointee.codecpar, encoder.context), "avcodec_parameters_from_context", path)
+        output.pointee.time_base = encoder.context.pointee.time_base
+        try copyStreamProperties(from: demuxer.stream(index), to: output)
+        return Int(output.pointee.index)
+    }
+
+    /// The text subtitle encoder for this container: the one FFmpeg writes its subtitles with by default for a file called
+    /// `name` (`ass` for Matroska, `mov_text` for MOV, `webvtt` for WebM), else the first text codec it is known to hold
+    /// (FFmpeg 5.1 names none for MP4, which holds MOV text); nil where it holds none (AVI) or only a bitmap one (MPEG-TS's
+    /// `dvb_subtitle`), which text cannot become.
+    public func textSubtitleEncoder(forName name: String) -> String? {
+        func textEncoder(_ id: AVCodecID) -> String? {
+            guard id != AV_CODEC_ID_NONE, let descriptor = avcodec_descriptor_get(id), descriptor.pointee.props & AV_CODEC_PROP_TEXT_SUB != 0,
+                  let codec = avcodec_find_encoder_by_name(descriptor.pointee.name) ?? avcodec_find_encoder(id) else { return nil }
+            return String(cString: codec.pointee.name)
+        }
+        if let own = textEncoder(av_guess_codec(context.pointee.oformat, nil, name, nil, AVMEDIA_TYPE_SUBTITLE)) { return own }
+        return [AV_CODEC_ID_MOV_TEXT, AV_CODEC_ID_ASS, AV_CODEC_ID_WEBVTT, AV_CODEC_ID_SUBRIP].first {
+            avformat_query_codec(context.pointee.oformat, $0, FF_COMPLIANCE_NORMAL) == 1
+        }.flatMap(textEncoder)
+    }
+
     /// The audio encoder FFmpeg writes this container with by default for a file called `name` (`libopus` for WebM,
     /// `libvorbis` for Ogg), nil when it has none or this FFmpeg lacks it.
     public func defaultAudioEncoder(forName name: String) -> String? {

@@ -24,6 +24,8 @@ public final class Packet: @unchecked Sendable {
     public var isCorrupt: Bool { pointer.pointee.flags & AV_PKT_FLAG_CORRUPT != 0 }
     /// Presentation time in the stream's time base, nil when unknown.
     public var pts: Int64? { pointer.pointee.pts == FlowCode.noTimestamp ? nil : pointer.pointee.pts }
+    /// How long the packet shows, in the stream's time base (0 where unknown).
+    public var duration: Int64 { pointer.pointee.duration }
 
     /// Moves the packet's presentation and decoding times `ticks` of its stream's time base earlier (a trimmed
     /// output starts at zero).

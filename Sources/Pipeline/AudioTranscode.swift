@@ -5,10 +5,11 @@ import Foundation
 /// into WebM becomes Opus, as FFmpeg does by default): decode -> resample and reframe (`AudioResampler`) -> encode.
 /// Packets go in with their stream's timestamps (shifted by a trim window, if any); encoded packets come out through
 /// `write` with the encoder's time base.
-final class AudioTranscode {
+final class AudioTranscode: StreamTranscode {
     /// The output stream the encoded packets go to (set once the muxer has the stream).
     var output = -1
     let encoder: AudioEncoder
+    var outputCodec: String { encoder.codecName }
     private let decoder: Decoder
     private let timeBase: Rational
     private var resampler: AudioResampler?

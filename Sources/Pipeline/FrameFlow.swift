@@ -355,7 +355,7 @@ final class FrameFlow: @unchecked Sendable {
     }
 
     /// Writes what a transcoded stream's encoder gives back to its output stream.
-    private func writeTranscoded(_ transcode: AudioTranscode) -> (Packet, Rational) throws -> Void {
+    private func writeTranscoded(_ transcode: StreamTranscode) -> (Packet, Rational) throws -> Void {
         { packet, timeBase in try self.muxLock.withLock { try self.setup.muxer.write(packet, toStream: transcode.output, from: timeBase) } }
     }
 

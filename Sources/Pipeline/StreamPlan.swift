@@ -6,8 +6,8 @@ import Decode
 struct StreamPlan {
     /// Output stream index for each copied input stream.
     var copies: [Int: Int] = [:]
-    /// Audio streams re-encoded with the container's own codec, by input stream index.
-    var transcodes: [Int: AudioTranscode] = [:]
+    /// Audio and text subtitle streams re-encoded with the container's own codec, by input stream index.
+    var transcodes: [Int: StreamTranscode] = [:]
     var entries: [JobReport.StreamEntry] = []
     var warnings: [String] = []
 
@@ -64,6 +64,19 @@ struct StreamPlan {
                 var transcoded = entry("transcoded")
                 transcoded.outputCodec = name
                 plan.entries.append(transcoded)
+                continue
+            }
+            if !keep && stream.kind == .subtitle && !dropUnsupported, let name = muxer.textSubtitleEncoder(forName: outputName),
+               let transcode = try? SubtitleTranscode(demuxer: demuxer, stream: stream.index, codecName: name, width: video.width,
+                                                      height: video.height, globalHeader: muxer.wantsGlobalHeader) {
+                // As FFmpeg does: text subtitles the container cannot hold become its own text subtitles (MOV text into
+                // Matroska becomes ASS); bitmap ones cannot, and stay an error below.
+                transcode.output = try wrapOutput(muxer) { try muxer.addEncodedStream(transcode.encoder, replacing: stream.index, of: demuxer) }
+                plan.transcodes[stream.index] = transcode
+                plan.warnings.append("\(label) cannot be stored in \(muxer.formatName); converted to \(name)")
+                var converted = entry("transcoded")
+                converted.outputCodec = name
+                plan.entries.append(converted)
                 continue
             }
             if !keep && stream.kind == .data && muxer.keepsTimecodeTag && demuxer.metadata(ofStream: stream.index)["timecode"] != nil

@@ -89,6 +89,31 @@ final class OutputChoiceTests: XCTestCase {
                         .split(separator: "\n").map(String.init), ["h264", "mp2"])
     }
 
+    /// Text subtitles the container cannot hold become its own text subtitles, with their times, as FFmpeg converts them:
+    /// MP4's MOV text into Matroska becomes ASS, SubRip into MP4 becomes MOV text. AVI holds no text subtitles: an error.
+    func testTextSubtitlesBecomeTheContainersOwn() throws {
+        try "1\n00:00:00,000 --> 00:00:00,200\nHello\n\n2\n00:00:00,200 --> 00:00:00,400\nWorld\n"
+            .write(toFile: folder.file("s.srt"), atomically: true, encoding: .utf8)
+        try Shell.ffmpeg(["-i", "silent.mp4", "-i", "s.srt", "-c:v", "copy", "-c:s", "mov_text", "subbed.mp4"], in: folder.path)
+        func events(_ file: String) throws -> String {
+            try Shell.run(["ffmpeg", "-v", "error", "-i", file, "-map", "0:s", "-f", "srt", "-"], in: folder.path).stdout
+        }
+        let expected = try events("subbed.mp4")
+        XCTAssertTrue(expected.contains("00:00:00,200 --> 00:00:00,400\nWorld"), expected)
+        for (input, output, codec) in [("subbed.mp4", "out.mkv", "ass"), ("out.mkv", "back.mp4", "mov_text")] {
+            let result = try onsr([input, output, "--report", "\(output).json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertTrue(result.stderr.contains("converted to \(codec)"), result.stderr)
+            XCTAssertEqual(try events(output), expected, output)
+            let streams = try report("\(output).json")["streams"] as? [[String: Any]]
+            XCTAssertEqual(streams?.last?["action"] as? String, "transcoded")
+            XCTAssertEqual(streams?.last?["outputCodec"] as? String, codec)
+        }
+        let avi = try onsr(["subbed.mp4", "out.avi"])
+        XCTAssertEqual(avi.status, 64, avi.stderr)
+        XCTAssertTrue(avi.stderr.contains("cannot be stored in a avi file"), avi.stderr)
+    }
+
     /// Animations take their own codec and the video alone: the audio is dropped, not an error.
     func testAGIFOrAPNGKeepsTheVideoAlone() throws {
         for (name, codec) in [("out.gif", "gif"), ("out.apng", "apng")] {
