@@ -103,6 +103,8 @@ public final class Encoder: @unchecked Sendable {
     let context: UnsafeMutablePointer<AVCodecContext>
     /// The pixel format frames must arrive in.
     public let pixelFormat: AVPixelFormat
+    /// True where frames must come with a palette of their own (`pal8`: `GIFPalette` makes them).
+    public var takesPalettedFrames: Bool { pixelFormat == AV_PIX_FMT_PAL8 }
     /// Name of `pixelFormat`, e.g. `yuv420p10le`.
     public var pixelFormatName: String { pixelFormat.name }
     /// The encoder's name.
@@ -199,6 +201,8 @@ public final class Encoder: @unchecked Sendable {
         if var cursor = codec.pointee.pix_fmts {
             while cursor.pointee != AV_PIX_FMT_NONE { supported.append(cursor.pointee); cursor += 1 }
         }
+        // A GIF gets a palette of its own per frame (`GIFPalette`), not the fixed bgr8 one FFmpeg picks by default.
+        if settings.pixelFormat == nil && settings.codec == "gif" { return AV_PIX_FMT_PAL8 }
         if let requested = settings.pixelFormat {
             let format = av_get_pix_fmt(requested)
             guard format != AV_PIX_FMT_NONE else {

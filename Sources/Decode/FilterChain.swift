@@ -33,6 +33,36 @@ final class FilterChain: @unchecked Sendable {
         self.label = label
     }
 
+    /// A graph described in FFmpeg's filtergraph syntax between the source and the sink (`description` reads from the
+    /// source as `[in]` and writes to the sink as `[out]`), for graphs that branch: `GIFPalette`'s split into palettegen
+    /// and paletteuse.
+    init(source: (name: String, arguments: String), description: String, sink: String, label: String) throws {
+        guard let allocated = avfilter_graph_alloc() else { throw MediaError(code: onsr_averror(ENOMEM), call: "avfilter_graph_alloc") }
+        var owned: UnsafeMutablePointer<AVFilterGraph>? = allocated
+        var outputs = avfilter_inout_alloc(), inputs = avfilter_inout_alloc()
+        defer {
+            avfilter_inout_free(&outputs)
+            avfilter_inout_free(&inputs)
+        }
+        do {
+            guard let open = outputs, let close = inputs else { throw MediaError(code: onsr_averror(ENOMEM), call: "avfilter_inout_alloc") }
+            self.source = try FilterChain.filter(source.name, named: "in", arguments: source.arguments, in: allocated)
+            self.sink = try FilterChain.filter(sink, named: "out", arguments: nil, in: allocated)
+            // The parser's open ends: its [in] is fed by the source, its [out] feeds the sink.
+            open.pointee.name = av_strdup("in")
+            open.pointee.filter_ctx = self.source
+            close.pointee.name = av_strdup("out")
+            close.pointee.filter_ctx = self.sink
+            try check(avfilter_graph_parse_ptr(allocated, description, &inputs, &outputs, nil), "avfilter_graph_parse_ptr", label)
+            try check(avfilter_graph_config(allocated, nil), "avfilter_graph_config", label)
+        } catch {
+            avfilter_graph_free(&owned)
+            throw error
+        }
+        graph = allocated
+        self.label = label
+    }
+
     deinit {
         var doomed: UnsafeMutablePointer<AVFilterGraph>? = graph
         avfilter_graph_free(&doomed)

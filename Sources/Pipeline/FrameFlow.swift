@@ -401,6 +401,11 @@ final class FrameFlow: @unchecked Sendable {
         do {
             let packet = try Packet(), converter = ColourConverter()
             let clock = Stopwatch()
+            let size = (width: setup.resize?.width ?? setup.video.width * setup.processor.scale,
+                        height: setup.resize?.height ?? setup.video.height * setup.processor.scale)
+            let palette = setup.encoder.takesPalettedFrames
+                ? try GIFPalette(width: size.width, height: size.height, timeBase: setup.encoder.timeBase) : nil
+            let paletted = try Frame()
             func drain() throws {
                 while case .output = try Stopwatch.time(&stages.encode, { try setup.encoder.receive(into: packet) }) {
                     try Stopwatch.time(&stages.mux) {
@@ -408,11 +413,30 @@ final class FrameFlow: @unchecked Sendable {
                     }
                 }
             }
+            /// Sends a frame to the encoder, through the palette where the encoder wants one.
+            func encode(_ frame: Frame?) throws {
+                guard let palette else {
+                    try Stopwatch.time(&stages.encode) { try frame.map(setup.encoder.send) ?? setup.encoder.sendEndOfStream() }
+                    return try drain()
+                }
+                try Stopwatch.time(&stages.fromRGB) { try frame.map(palette.send) ?? palette.sendEndOfStream() }
+                while case .output = try Stopwatch.time(&stages.fromRGB, { try palette.receive(into: paletted) }) {
+                    try Stopwatch.time(&stages.encode) { try setup.encoder.send(paletted) }
+                    try drain()
+                }
+                if frame == nil {
+                    try Stopwatch.time(&stages.encode) { try setup.encoder.sendEndOfStream() }
+                    try drain()
+                }
+            }
             while let item = upscaled.pop() {
                 switch item {
                 case .frame(let timed):
                     let frame = try Stopwatch.time(&stages.fromRGB) {
                         let image = setup.resize.map { $0(timed.image) } ?? timed.image
+                        if palette != nil {
+                            return try converter.frame(from: image, format: GIFPalette.inputFormat, matrix: setup.matrix, fullRange: true)
+                        }
                         return try converter.frame(from: image, for: setup.encoder, matrix: setup.matrix, fullRange: setup.outputFullRange)
                     }
                     frame.pts = timed.pts
@@ -426,14 +450,12 @@ final class FrameFlow: @unchecked Sendable {
                                                   + "write; they are left out (libx264 and mpeg2video carry them)"))
                         }
                     }
-                    try Stopwatch.time(&stages.encode) { try setup.encoder.send(frame) }
-                    try drain()
+                    try encode(frame)
                     latency.record(since: timed.arrival)
                     framesWritten += 1
                     setup.events(.progress(frames: framesWritten, expectedFrames: setup.expectedFrames, elapsed: clock.seconds))
                 case .end:
-                    try Stopwatch.time(&stages.encode) { try setup.encoder.sendEndOfStream() }
-                    try drain()
+                    try encode(nil)
                     guard framesWritten > 0 else {
                         if setup.options.trim.isWhole { throw JobError(.dataError, "\(setup.demuxer.path): no video frame could be decoded") }
                         throw JobError(.usage, "\(setup.demuxer.path): no video frame from --start \(TrimWindow.describe(setup.options.trim.start)) on")

@@ -123,6 +123,14 @@ final class OutputChoiceTests: XCTestCase {
             let streams = try report("\(name).json")["streams"] as? [[String: Any]]
             XCTAssertEqual(streams?.map { $0["action"] as? String }, ["upscaled", "dropped"], name)
         }
+        // Each GIF frame has a palette of its own: close to the same x2 in lossless video (32.3 dB on 2026-11-30), where
+        // FFmpeg's fixed bgr8 palette bands (23.2 dB with --pix-fmt bgr8).
+        XCTAssertEqual((try report("out.gif.json")["settings"] as? [String: Any])?["pixelFormat"] as? String, "pal8")
+        XCTAssertEqual(try onsr(["clip.mp4", "lossless.mkv", "--codec", "ffv1", "--pix-fmt", "bgr0"]).status, 0)
+        let psnr = try Shell.run(["ffmpeg", "-i", "out.gif", "-i", "lossless.mkv", "-lavfi", "[0:v]format=rgb24,settb=1/25,setpts=N[a];"
+                                  + "[1:v]format=rgb24,settb=1/25,setpts=N[b];[a][b]psnr", "-f", "null", "-"], in: folder.path)
+        let average = psnr.stderr.components(separatedBy: "average:").last.flatMap { Double($0.prefix { $0 == "." || $0.isNumber }) }
+        XCTAssertGreaterThan(average ?? 0, 30, String(psnr.stderr.suffix(300)))
     }
 
     /// --height 96 on a 96x64 input: upscaled x2 to 192x128, then resampled to 144x96 (Lanczos), close to FFmpeg's
