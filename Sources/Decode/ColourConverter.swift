@@ -93,9 +93,10 @@ public final class ColourConverter: @unchecked Sendable {
 
     // MARK: RGB to frame
 
-    /// Converts `image` into a new frame in the pixel format `encoder` takes.
-    public func frame(from image: RGBImage, for encoder: Encoder, matrix: ColourMatrix, fullRange: Bool) throws -> Frame {
-        try frame(from: image, format: encoder.pixelFormat, matrix: matrix, fullRange: fullRange)
+    /// Converts `image` into a new frame in the pixel format `encoder` takes, with `alpha` where that format has an
+    /// alpha plane.
+    public func frame(from image: RGBImage, alpha: [Float]? = nil, for encoder: Encoder, matrix: ColourMatrix, fullRange: Bool) throws -> Frame {
+        try frame(from: image, alpha: alpha, format: encoder.pixelFormat, matrix: matrix, fullRange: fullRange)
     }
 
     /// Converts `image` into a new frame of `format` with `matrix` and `fullRange`; `alpha` (one plane, [0, 1]) fills
@@ -129,9 +130,10 @@ public final class ColourConverter: @unchecked Sendable {
             }
             return frame
         }
-        let withAlpha = format.isRGBFamily && format.hasAlpha
+        let withAlpha = format.hasAlpha
+        let yuv = deep ? AV_PIX_FMT_YUV444P16LE : AV_PIX_FMT_YUV444P
         let intermediateFormat = format.isRGBFamily ? (withAlpha ? (deep ? AV_PIX_FMT_GBRAP16LE : AV_PIX_FMT_GBRAP) : (deep ? AV_PIX_FMT_GBRP16LE : AV_PIX_FMT_GBRP))
-                                                    : (deep ? AV_PIX_FMT_YUV444P16LE : AV_PIX_FMT_YUV444P)
+                                                    : (withAlpha ? (deep ? AV_PIX_FMT_YUVA444P16LE : AV_PIX_FMT_YUVA444P) : yuv)
         let intermediate = try Frame(format: intermediateFormat, width: image.width, height: image.height)
         image.pixels.withUnsafeBufferPointer { input in
             if format.isRGBFamily {
@@ -142,8 +144,11 @@ public final class ColourConverter: @unchecked Sendable {
                     opacity.withUnsafeBufferPointer { fillPlane(intermediate, plane: 3, from: $0.baseAddress!, width: image.width, height: image.height) }
                 }
             } else {
-                YUVKernels.fromRGB(input.baseAddress!, frame: intermediate, layout: PlanarYUVLayout(intermediateFormat)!,
-                                   matrix: matrix, fullRange: fullRange)
+                // The YUVA intermediate's first three planes are laid out as the YUV one's; its fourth is the alpha.
+                YUVKernels.fromRGB(input.baseAddress!, frame: intermediate, layout: PlanarYUVLayout(yuv)!, matrix: matrix, fullRange: fullRange)
+                if withAlpha {
+                    opacity.withUnsafeBufferPointer { fillPlane(intermediate, plane: 3, from: $0.baseAddress!, width: image.width, height: image.height) }
+                }
             }
         }
         let converter = try Scaler(from: (image.width, image.height, intermediateFormat), to: (image.width, image.height, format),

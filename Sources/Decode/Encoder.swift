@@ -228,7 +228,8 @@ public final class Encoder: @unchecked Sendable {
         guard !candidates.isEmpty else { return sourceFormat }
         if candidates.contains(sourceFormat) { return sourceFormat }
         var list = candidates + [AV_PIX_FMT_NONE]
-        return avcodec_find_best_pix_fmt_of_list(&list, sourceFormat, 0, nil)
+        // Losing the source's alpha plane counts as a loss (the video path carries it: `TimedFrame.alpha`).
+        return avcodec_find_best_pix_fmt_of_list(&list, sourceFormat, sourceFormat.hasAlpha && !sourceFormat.isPalette ? 1 : 0, nil)
     }
 
     /// Feeds one frame; its `pts` must be in the encoder's time base.

@@ -40,6 +40,22 @@ struct PlanarYUVLayout: Equatable {
     }
 }
 
+/// Facts about pixel formats by FFmpeg's names, for modules that do not import FFmpeg.
+public enum PixelFormats {
+    /// True for the format FFmpeg names `name` where it has an alpha plane of its own (palette formats, whose
+    /// transparency lives in the palette, do not count).
+    public static func keepsAlpha(named name: String) -> Bool {
+        let format = av_get_pix_fmt(name)
+        return format != AV_PIX_FMT_NONE && format.hasAlpha && !format.isPalette
+    }
+
+    /// True for palette formats (`pal8`: GIF frames, some AVI), whose entries may be transparent.
+    public static func isPalette(named name: String) -> Bool {
+        let format = av_get_pix_fmt(name)
+        return format != AV_PIX_FMT_NONE && format.isPalette
+    }
+}
+
 extension AVPixelFormat {
     /// FFmpeg's name of the format.
     public var name: String { av_get_pix_fmt_name(self).map { String(cString: $0) } ?? "unknown" }

@@ -42,6 +42,10 @@ final class FrameFlow: @unchecked Sendable {
         let expectedFrames: Int?
         /// True where the encoder writes the closed captions frames carry (libx264, mpeg2video).
         let carriesCaptions: Bool
+        /// True where the input's frames have an alpha plane and the encoder's format keeps one (ProRes 4444, PNG,
+        /// QuickTime Animation, FFV1): the plane is carried beside the colour. Where only the input has one, the first
+        /// frames are looked at, and transparency found there is warned about once.
+        let carriesAlpha: Bool, inputHasAlpha: Bool
         let options: VideoJobOptions
         let processor: FrameProcessor
         let events: (JobEvent) -> Void
@@ -71,8 +75,11 @@ final class FrameFlow: @unchecked Sendable {
     private(set) var deinterlacedFrames = 0
     /// Decoded frames of another size than the stream's, fitted into it (`FrameRefit`), and the sizes met.
     private(set) var refittedFrames = 0
+    /// Frames written with the input's alpha plane.
+    private(set) var alphaFrames = 0
     private var refitSizes: Set<[Int]> = []
     private var refit: FrameRefit
+    private var warnedOfAlpha = false
     /// Upscaled frames whose input frame carried closed captions, and those of them written with the captions.
     private(set) var captionedFrames = 0
     private(set) var captionsWritten = 0
@@ -218,7 +225,8 @@ final class FrameFlow: @unchecked Sendable {
             var image = try Stopwatch.time(&readerStages.toRGB) {
                 try converter.rgbImage(from: frame, matrix: setup.matrix, fullRange: setup.fullRange)
             }
-            if image.width != refit.width || image.height != refit.height {
+            let refitted = image.width != refit.width || image.height != refit.height
+            if refitted {
                 if refitSizes.insert([image.width, image.height]).inserted {
                     setup.events(.warning("\(input): frames from \(TrimWindow.describe(seconds(lastPts) ?? 0)) are \(image.width)x\(image.height), "
                                           + "not \(refit.width)x\(refit.height): fitted into \(refit.width)x\(refit.height) with their shape kept "
@@ -230,6 +238,17 @@ final class FrameFlow: @unchecked Sendable {
             var timed = TimedFrame(image: image, pts: pts, seconds: seconds(pts))
             if wantsCoding { timed.coding = FrameCoding(quantiser: frame.quantiser, intra: frame.isIntra) }
             timed.captions = frame.closedCaptions
+            if setup.inputHasAlpha && (setup.carriesAlpha || decodedFrames <= 8 && !warnedOfAlpha) {
+                let alpha = try Stopwatch.time(&readerStages.toRGB) { try converter.alphaPlane(from: frame) }
+                if setup.carriesAlpha {
+                    // A frame fitted into another size (`FrameRefit`) has its colour moved; it is written opaque.
+                    timed.alpha = refitted ? nil : alpha
+                } else if alpha?.contains(where: { $0 < 1 }) == true {
+                    warnedOfAlpha = true
+                    setup.events(.warning("\(input): the video has transparency, which \(setup.encoder.codecName) in \(setup.encoder.pixelFormatName) "
+                                          + "cannot keep; it is dropped (prores_ks, libvpx-vp9, ffv1, qtrle and png keep it)"))
+                }
+            }
             let item = FlowItem.frame(timed)
             if dropPolicy == .drop {
                 switch decoded.offer(item) {
@@ -437,7 +456,10 @@ final class FrameFlow: @unchecked Sendable {
                         if palette != nil {
                             return try converter.frame(from: image, format: GIFPalette.inputFormat, matrix: setup.matrix, fullRange: true)
                         }
-                        return try converter.frame(from: image, for: setup.encoder, matrix: setup.matrix, fullRange: setup.outputFullRange)
+                        let alpha = timed.alpha.map { AlphaPlane.upscaled($0, width: setup.video.width, height: setup.video.height, to: image) }
+                        if alpha != nil { alphaFrames += 1 }
+                        return try converter.frame(from: image, alpha: alpha, for: setup.encoder, matrix: setup.matrix,
+                                                   fullRange: setup.outputFullRange)
                     }
                     frame.pts = timed.pts
                     if let captions = timed.captions {

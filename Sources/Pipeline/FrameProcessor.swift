@@ -14,6 +14,9 @@ public struct TimedFrame: Sendable {
     public var coding: FrameCoding? = nil
     /// The closed captions the input frame carried (A/53 bytes), handed on to the output frame.
     public var captions: [UInt8]? = nil
+    /// The input frame's alpha plane (`width * height` of the input, [0, 1]), where the output keeps alpha: upscaled
+    /// with bicubic interpolation when the frame is written (`AlphaPlane`).
+    public var alpha: [Float]? = nil
 
     public init(image: RGBImage, pts: Int64, seconds: Double? = nil, arrival: UInt64 = DispatchTime.now().uptimeNanoseconds) {
         self.image = image

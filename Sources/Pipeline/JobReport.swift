@@ -78,6 +78,9 @@ public struct JobReport: Codable, Sendable {
     public var closedCaptions: CaptionRecord? = nil
     /// Decoded frames of another size than the stream's, fitted into its size before upscaling (nil where none were).
     public var refittedFrames: Int? = nil
+    /// Frames written with the input's alpha plane, and how it was upscaled (`AlphaPlane`); nil where none were.
+    public var alphaFrames: Int? = nil
+    public var alphaMethod: String? = nil
     /// Frames dropped (drop policy) and frames upscaled by the fallback because they were late.
     public var droppedFrames: Int
     public var lateFrames: Int

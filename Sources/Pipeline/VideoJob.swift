@@ -202,11 +202,14 @@ public final class VideoJob {
         }
         events(.started(input: options.input, output: options.output, expectedFrames: expected))
 
+        let inputHasAlpha = PixelFormats.keepsAlpha(named: sourceFormat) || PixelFormats.isPalette(named: sourceFormat)
         processor.prepare(for: SourceStream(codecName: video.codecName, pixelFormatName: sourceFormat))
         let flow = FrameFlow(.init(demuxer: demuxer, decoder: decoder, encoder: encoder, muxer: muxer, video: video, plan: plan,
                                    videoOutput: videoOutput, matrix: matrix, fullRange: fullRange, outputFullRange: outputFullRange,
                                    resize: FrameResize(from: scaledWidth, scaledHeight, to: outputSize), expectedFrames: expected,
                                    carriesCaptions: Frame.encoderCarriesCaptions(settings.codec) && settings.keepsClosedCaptions,
+                                   carriesAlpha: inputHasAlpha && PixelFormats.keepsAlpha(named: encoder.pixelFormatName),
+                                   inputHasAlpha: inputHasAlpha,
                                    options: options, processor: processor, events: events))
         try flow.run()
         do {
@@ -236,6 +239,7 @@ public final class VideoJob {
             hdr: hdr,
             closedCaptions: flow.captionedFrames > 0 ? CaptionRecord(frames: flow.captionedFrames, written: flow.captionsWritten) : nil,
             refittedFrames: flow.refittedFrames > 0 ? flow.refittedFrames : nil,
+            alphaFrames: flow.alphaFrames > 0 ? flow.alphaFrames : nil, alphaMethod: flow.alphaFrames > 0 ? AlphaPlane.method : nil,
             droppedFrames: flow.droppedFrames, lateFrames: flow.lateFrames, latency: flow.latency.summary, seconds: flow.stages, wallSeconds: seconds,
             framesPerSecond: seconds > 0 ? Double(flow.framesWritten) / seconds : 0)
     }

@@ -102,6 +102,38 @@ final class CarriedMetadataTests: XCTestCase {
         XCTAssertEqual((try report("ts.json")["streams"] as? [[String: Any]])?.map { $0["action"] as? String }, ["upscaled", "copied"])
     }
 
+    /// The alpha plane at row 50 of `file`'s first frame (192 wide), as FFmpeg decodes it (`decoder`: libvpx for VP9's
+    /// alpha, which FFmpeg's own VP9 decoder drops).
+    func alphaRow(_ file: String, decoder: [String] = []) throws -> [Int] {
+        let plane = try Shell.run(["ffmpeg", "-v", "error"] + decoder + ["-i", file, "-frames:v", "1", "-vf", "format=rgba,alphaextract",
+                                  "-f", "rawvideo", "-pix_fmt", "gray", "-"], in: folder.path).stdoutBytes
+        return plane.count >= 51 * 192 ? (0..<192).map { Int(plane[50 * 192 + $0]) } : []
+    }
+
+    /// Transparency is kept where the output codec has an alpha plane (the plane upscaled with bicubic interpolation, as
+    /// for pictures), and where it has none a warning says it is dropped.
+    func testTransparencyIsKeptWhereTheCodecHasAlpha() throws {
+        // Left half opaque, right half at 40 of 255.
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=10:duration=0.3,format=rgba,"
+                          + "geq=r='r(X,Y)':g='g(X,Y)':b='b(X,Y)':a='if(lt(X,48),255,40)'", "-c:v", "qtrle", "-pix_fmt", "argb", "anim.mov"],
+                         in: folder.path)
+        try Shell.ffmpeg(["-i", "anim.mov", "-c:v", "prores_ks", "-profile:v", "4444", "-pix_fmt", "yuva444p10le", "prores.mov"], in: folder.path)
+        for (input, output, codec, decoder) in [("anim.mov", "anim.mov", "qtrle", []), ("prores.mov", "prores.mov", "prores_ks", []),
+                                                ("prores.mov", "ffv1.mkv", "ffv1", []), ("anim.mov", "vp9.webm", "libvpx-vp9", ["-c:v", "libvpx-vp9"])] {
+            let result = try onsr([input, "out-\(output)", "--codec", codec, "--report", "\(output).json"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            XCTAssertEqual(result.stderr, "", output)
+            let row = try alphaRow("out-\(output)", decoder: decoder)
+            XCTAssertEqual(row.count, 192, output)
+            XCTAssertTrue(row[0..<90].allSatisfy { $0 >= 253 } && row[102...].allSatisfy { abs($0 - 40) <= 2 }, "\(output): \(row)")
+            XCTAssertEqual(try report("\(output).json")["alphaFrames"] as? Int, 3, output)
+        }
+        let dropped = try onsr(["prores.mov", "out.mp4", "--report", "dropped.json"])
+        XCTAssertEqual(dropped.status, 0, dropped.stderr)
+        XCTAssertTrue(dropped.stderr.contains("has transparency, which libx264 in yuv444p10le cannot keep"), dropped.stderr)
+        XCTAssertNil(try report("dropped.json")["alphaFrames"])
+    }
+
     /// Each frame's A/53 captions, in presentation order, as FFmpeg decodes them.
     func captions(_ file: String) throws -> [[UInt8]?] {
         let demuxer = try Demuxer(path: folder.file(file))

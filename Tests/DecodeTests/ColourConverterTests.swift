@@ -87,4 +87,21 @@ final class ColourConverterTests: XCTestCase {
             for c in 0..<3 { XCTAssertEqual(back.channelMeans[c], image.channelMeans[c], accuracy: 0.02, format.name) }
         }
     }
+
+    /// YCbCr formats with an alpha plane (ProRes 4444's, VP9's, FFV1's) take the alpha given, beside the colour.
+    func testYUVWithAlphaKeepsTheAlphaPlane() throws {
+        let converter = ColourConverter()
+        let image = flatImage((0.3, 0.6, 0.1), width: 16, height: 8)
+        let alpha = (0..<128).map { Float($0 % 16) / 15 }
+        for format in [AV_PIX_FMT_YUVA420P, AV_PIX_FMT_YUVA444P10LE, AV_PIX_FMT_YUVA444P16LE] {
+            let frame = try converter.frame(from: image, alpha: alpha, format: format, matrix: .bt709, fullRange: false)
+            let plane = try XCTUnwrap(converter.alphaPlane(from: frame), format.name)
+            for (read, given) in zip(plane, alpha) { XCTAssertEqual(read, given, accuracy: 0.003, format.name) }
+            let back = try converter.rgbImage(from: frame, matrix: .bt709, fullRange: false)
+            for c in 0..<3 { XCTAssertEqual(back.channelMeans[c], image.channelMeans[c], accuracy: 0.01, format.name) }
+            // Without an alpha plane given, opaque.
+            let opaque = try converter.frame(from: image, format: format, matrix: .bt709, fullRange: false)
+            XCTAssertTrue(try XCTUnwrap(converter.alphaPlane(from: opaque)).allSatisfy { $0 > 0.998 }, format.name)
+        }
+    }
 }
