@@ -418,66 +418,25 @@ final class FrameFlow: @unchecked Sendable {
 
     private func writeStage() throws {
         do {
-            let packet = try Packet(), converter = ColourConverter()
             let clock = Stopwatch()
-            let size = (width: setup.resize?.width ?? setup.video.width * setup.processor.scale,
-                        height: setup.resize?.height ?? setup.video.height * setup.processor.scale)
-            let palette = setup.encoder.takesPalettedFrames
-                ? try GIFPalette(width: size.width, height: size.height, timeBase: setup.encoder.timeBase) : nil
-            let paletted = try Frame()
-            func drain() throws {
-                while case .output = try Stopwatch.time(&stages.encode, { try setup.encoder.receive(into: packet) }) {
-                    try Stopwatch.time(&stages.mux) {
-                        try muxLock.withLock { try setup.muxer.write(packet, toStream: setup.videoOutput, from: setup.encoder.timeBase) }
-                    }
-                }
+            let writer = try FrameWriter(setup) { packet in
+                try self.muxLock.withLock { try self.setup.muxer.write(packet, toStream: self.setup.videoOutput, from: self.setup.encoder.timeBase) }
             }
-            /// Sends a frame to the encoder, through the palette where the encoder wants one.
-            func encode(_ frame: Frame?) throws {
-                guard let palette else {
-                    try Stopwatch.time(&stages.encode) { try frame.map(setup.encoder.send) ?? setup.encoder.sendEndOfStream() }
-                    return try drain()
-                }
-                try Stopwatch.time(&stages.fromRGB) { try frame.map(palette.send) ?? palette.sendEndOfStream() }
-                while case .output = try Stopwatch.time(&stages.fromRGB, { try palette.receive(into: paletted) }) {
-                    try Stopwatch.time(&stages.encode) { try setup.encoder.send(paletted) }
-                    try drain()
-                }
-                if frame == nil {
-                    try Stopwatch.time(&stages.encode) { try setup.encoder.sendEndOfStream() }
-                    try drain()
-                }
+            defer {
+                stages.fromRGB = writer.stages.fromRGB
+                stages.encode = writer.stages.encode
+                stages.mux = writer.stages.mux
+                (alphaFrames, captionedFrames, captionsWritten) = (writer.alphaFrames, writer.captionedFrames, writer.captionsWritten)
             }
             while let item = upscaled.pop() {
                 switch item {
                 case .frame(let timed):
-                    let frame = try Stopwatch.time(&stages.fromRGB) {
-                        let image = setup.resize.map { $0(timed.image) } ?? timed.image
-                        if palette != nil {
-                            return try converter.frame(from: image, format: GIFPalette.inputFormat, matrix: setup.matrix, fullRange: true)
-                        }
-                        let alpha = timed.alpha.map { AlphaPlane.upscaled($0, width: setup.video.width, height: setup.video.height, to: image) }
-                        if alpha != nil { alphaFrames += 1 }
-                        return try converter.frame(from: image, alpha: alpha, for: setup.encoder, matrix: setup.matrix,
-                                                   fullRange: setup.outputFullRange)
-                    }
-                    frame.pts = timed.pts
-                    if let captions = timed.captions {
-                        captionedFrames += 1
-                        if setup.carriesCaptions {
-                            try frame.setClosedCaptions(captions)
-                            captionsWritten += 1
-                        } else if captionedFrames == 1 {
-                            setup.events(.warning("\(input): the video carries closed captions, which \(setup.encoder.codecName) cannot "
-                                                  + "write; they are left out (libx264 and mpeg2video carry them)"))
-                        }
-                    }
-                    try encode(frame)
+                    try writer.write(timed) { setup.events(.warning("\(input): \($0)")) }
                     latency.record(since: timed.arrival)
                     framesWritten += 1
                     setup.events(.progress(frames: framesWritten, expectedFrames: setup.expectedFrames, elapsed: clock.seconds))
                 case .end:
-                    try encode(nil)
+                    try writer.finish()
                     guard framesWritten > 0 else {
                         if setup.options.trim.isWhole { throw JobError(.dataError, "\(setup.demuxer.path): no video frame could be decoded") }
                         throw JobError(.usage, "\(setup.demuxer.path): no video frame from --start \(TrimWindow.describe(setup.options.trim.start)) on")

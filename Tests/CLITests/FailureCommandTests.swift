@@ -127,14 +127,20 @@ final class FailureCommandTests: XCTestCase {
         try Shell.ffmpeg(["-i", "good.mp4", "-i", "s.srt", "-map", "0", "-map", "1", "-c:v", "copy", "-c:a", "copy", "-c:s", "srt", "subs.mkv"],
                          in: folder.path)
         let before = folder.listing()
-        var result = try onsr(["subs.mkv", "out.mp4"])
+        // AVI holds no text subtitles (MP4 would get them as MOV text: `OutputChoiceTests`).
+        var result = try onsr(["subs.mkv", "out.avi"])
         XCTAssertEqual(result.status, 64, result.stderr)
         XCTAssertTrue(result.stderr.contains("subrip"), result.stderr)
         XCTAssertEqual(folder.listing(), before)
+        result = try onsr(["subs.mkv", "out.avi", "--drop-unsupported-streams"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let kinds = try Shell.ffprobe(["-show_entries", "stream=codec_type", "-of", "csv=p=0", "out.avi"], in: folder.path)
+        XCTAssertEqual(kinds.split(separator: "\n"), ["video", "audio"])
+        // Asked to drop what the container cannot hold as it is, MP4 drops the subtitles rather than converting them.
         result = try onsr(["subs.mkv", "out.mp4", "--drop-unsupported-streams"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        let kinds = try Shell.ffprobe(["-show_entries", "stream=codec_type", "-of", "csv=p=0", "out.mp4"], in: folder.path)
-        XCTAssertEqual(kinds.split(separator: "\n"), ["video", "audio"])
+        XCTAssertEqual(try Shell.ffprobe(["-show_entries", "stream=codec_type", "-of", "csv=p=0", "out.mp4"], in: folder.path)
+                        .split(separator: "\n"), ["video", "audio"])
     }
 
     /// A long job writing out.mp4, returned once its partial output exists.
