@@ -73,13 +73,10 @@ final class FrameFlow: @unchecked Sendable {
     /// Decoded frames flagged interlaced, and frames that came out of the deinterlacer.
     private(set) var interlacedFrames = 0
     private(set) var deinterlacedFrames = 0
-    /// Decoded frames of another size than the stream's, fitted into it (`FrameRefit`), and the sizes met.
+    /// Decoded frames of another size than the stream's, fitted into it (`FrameRefit`).
     private(set) var refittedFrames = 0
     /// Frames written with the input's alpha plane.
     private(set) var alphaFrames = 0
-    private var refitSizes: Set<[Int]> = []
-    private var refit: FrameRefit
-    private var warnedOfAlpha = false
     /// Upscaled frames whose input frame carried closed captions, and those of them written with the captions.
     private(set) var captionedFrames = 0
     private(set) var captionsWritten = 0
@@ -103,7 +100,6 @@ final class FrameFlow: @unchecked Sendable {
             }
         }
         self.windows = windows
-        refit = FrameRefit(width: c.video.width, height: c.video.height, sampleAspectRatio: c.video.sampleAspectRatio)
         damage = DamageCounter(allowed: c.options.allowDamaged, path: c.options.input)
         input = c.options.input
         dropPolicy = c.options.dropPolicy
@@ -150,14 +146,17 @@ final class FrameFlow: @unchecked Sendable {
     // MARK: Stage 1: demux, decode, convert to RGB
 
     private func readStage() throws {
-        let packet = try Packet(), frame = try Frame(), progressive = try Frame(), converter = ColourConverter()
+        let packet = try Packet(), frame = try Frame(), progressive = try Frame(), intake = FrameIntake(setup)
+        defer {
+            readerStages.toRGB += intake.seconds
+            refittedFrames = intake.refittedFrames
+        }
         var lastPts: Int64?, firstPts: Int64?, decodedFrames = 0
         /// Set when a frame past the trim window's end came: reading stops there, and the rest is not judged.
         var windowEnded = false
         let frameDuration = FrameFlow.ticksPerFrame(setup.video)
         let window = self.window
         var deinterlacer: Deinterlacer?
-        let wantsCoding = setup.processor.wantsFrameCoding
 
         /// Decoded frames, through the deinterlacer once there is one.
         func drain() throws -> Bool {
@@ -222,33 +221,7 @@ final class FrameFlow: @unchecked Sendable {
                 guard window.keeps(pts) else { return true }
                 pts -= window.from
             }
-            var image = try Stopwatch.time(&readerStages.toRGB) {
-                try converter.rgbImage(from: frame, matrix: setup.matrix, fullRange: setup.fullRange)
-            }
-            let refitted = image.width != refit.width || image.height != refit.height
-            if refitted {
-                if refitSizes.insert([image.width, image.height]).inserted {
-                    setup.events(.warning("\(input): frames from \(TrimWindow.describe(seconds(lastPts) ?? 0)) are \(image.width)x\(image.height), "
-                                          + "not \(refit.width)x\(refit.height): fitted into \(refit.width)x\(refit.height) with their shape kept "
-                                          + "(black bars) before upscaling"))
-                }
-                image = Stopwatch.time(&readerStages.toRGB) { refit(image, sampleAspectRatio: frame.sampleAspectRatio) }
-                refittedFrames += 1
-            }
-            var timed = TimedFrame(image: image, pts: pts, seconds: seconds(pts))
-            if wantsCoding { timed.coding = FrameCoding(quantiser: frame.quantiser, intra: frame.isIntra) }
-            timed.captions = frame.closedCaptions
-            if setup.inputHasAlpha && (setup.carriesAlpha || decodedFrames <= 8 && !warnedOfAlpha) {
-                let alpha = try Stopwatch.time(&readerStages.toRGB) { try converter.alphaPlane(from: frame) }
-                if setup.carriesAlpha {
-                    // A frame fitted into another size (`FrameRefit`) has its colour moved; it is written opaque.
-                    timed.alpha = refitted ? nil : alpha
-                } else if alpha?.contains(where: { $0 < 1 }) == true {
-                    warnedOfAlpha = true
-                    setup.events(.warning("\(input): the video has transparency, which \(setup.encoder.codecName) in \(setup.encoder.pixelFormatName) "
-                                          + "cannot keep; it is dropped (prores_ks, libvpx-vp9, ffv1, qtrle and png keep it)"))
-                }
-            }
+            let timed = try intake.timedFrame(from: frame, pts: pts, seconds: seconds(pts)) { setup.events(.warning("\(input): \($0)")) }
             let item = FlowItem.frame(timed)
             if dropPolicy == .drop {
                 switch decoded.offer(item) {
