@@ -97,17 +97,23 @@ public struct HDRMetadata: Sendable, Equatable, Codable {
     }
 
     private init?(mastering: AVMasteringDisplayMetadata?, light: AVContentLightMetadata?, source: String) {
-        // x265 and x264 take the display whole or not at all, so a half-stated one is dropped.
-        if let m = mastering, m.has_primaries != 0, m.has_luminance != 0 {
-            func xy(_ p: (AVRational, AVRational)) -> [Int] {
-                [Int((av_q2d(p.0) * MasteringDisplay.chromaticityUnit).rounded()), Int((av_q2d(p.1) * MasteringDisplay.chromaticityUnit).rounded())]
-            }
-            // FFmpeg orders the primaries red, green, blue.
-            masteringDisplay = MasteringDisplay(
-                red: xy(m.display_primaries.0), green: xy(m.display_primaries.1), blue: xy(m.display_primaries.2),
-                whitePoint: xy(m.white_point),
-                maxLuminance: Int((av_q2d(m.max_luminance) * MasteringDisplay.luminanceUnit).rounded()),
-                minLuminance: Int((av_q2d(m.min_luminance) * MasteringDisplay.luminanceUnit).rounded()))
+        // x265 and x264 take the display whole or not at all, so a half-stated one is dropped, and so is one whose
+        // numbers are no numbers (a damaged container's 0/0) or out of the standards' 16- and 32-bit ranges.
+        func units(_ value: AVRational, _ unit: Double, limit: Double) -> Int? {
+            let scaled = (av_q2d(value) * unit).rounded()
+            return value.den != 0 && scaled.isFinite && scaled >= 0 && scaled <= limit ? Int(scaled) : nil
+        }
+        func xy(_ p: (AVRational, AVRational)) -> [Int]? {
+            guard let x = units(p.0, MasteringDisplay.chromaticityUnit, limit: 50_000),
+                  let y = units(p.1, MasteringDisplay.chromaticityUnit, limit: 50_000) else { return nil }
+            return [x, y]
+        }
+        // FFmpeg orders the primaries red, green, blue.
+        if let m = mastering, m.has_primaries != 0, m.has_luminance != 0,
+           let red = xy(m.display_primaries.0), let green = xy(m.display_primaries.1), let blue = xy(m.display_primaries.2),
+           let white = xy(m.white_point), let peak = units(m.max_luminance, MasteringDisplay.luminanceUnit, limit: Double(UInt32.max)),
+           let black = units(m.min_luminance, MasteringDisplay.luminanceUnit, limit: Double(UInt32.max)) {
+            masteringDisplay = MasteringDisplay(red: red, green: green, blue: blue, whitePoint: white, maxLuminance: peak, minLuminance: black)
         }
         if let l = light, l.MaxCLL > 0 || l.MaxFALL > 0 {
             contentLight = ContentLight(maxContent: Int(l.MaxCLL), maxFrameAverage: Int(l.MaxFALL))
