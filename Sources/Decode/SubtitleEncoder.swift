@@ -86,7 +86,10 @@ public final class SubtitleEncoder: @unchecked Sendable {
         guard !subtitle.isEmpty, subtitle.value.pts != FlowCode.noTimestamp else { return false }
         // As FFmpeg's own transcoding does: the display window moves into pts and duration.
         let milliseconds = AVRational(num: 1, den: 1000)
-        let start = subtitle.value.pts + av_rescale_q(Int64(subtitle.value.start_display_time), milliseconds, onsr_time_base_q())
+        // A damaged packet's time can be near the end of Int64: such a subtitle is left out, not trapped on.
+        let (start, overflow) = subtitle.value.pts.addingReportingOverflow(
+            av_rescale_q(Int64(subtitle.value.start_display_time), milliseconds, onsr_time_base_q()))
+        guard !overflow else { return false }
         let shown = Int64(subtitle.value.end_display_time) - Int64(subtitle.value.start_display_time)
         subtitle.value.pts = start
         subtitle.value.end_display_time = UInt32(clamping: shown)

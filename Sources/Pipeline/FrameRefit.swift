@@ -36,10 +36,12 @@ public struct FrameRefit {
     public func fittedSize(sourceWidth: Int, sourceHeight: Int, sourceAspect: Double) -> (width: Int, height: Int) {
         let sourceDisplay = Double(sourceWidth) * sourceAspect / Double(sourceHeight)
         let targetDisplay = Double(width) * pixelAspect / Double(height)
+        // Clamped before it becomes an integer: a damaged frame's pixel shape can make the quotient enormous.
+        func side(_ value: Double, _ limit: Int) -> Int { Int(min(Double(limit), max(1, value.isFinite ? value : 1)).rounded()) }
         if sourceDisplay >= targetDisplay {
-            return (width, min(height, max(1, Int((Double(width) * pixelAspect / sourceDisplay).rounded()))))
+            return (width, side(Double(width) * pixelAspect / sourceDisplay, height))
         }
-        return (min(width, max(1, Int((Double(height) * sourceDisplay / pixelAspect).rounded()))), height)
+        return (side(Double(height) * sourceDisplay / pixelAspect, width), height)
     }
 
     /// `image` (of pixel shape `sampleAspectRatio`, or the stream's where the frame states none) in the stream's size.
