@@ -37,7 +37,7 @@ public struct FrameRefit {
         let sourceDisplay = Double(sourceWidth) * sourceAspect / Double(sourceHeight)
         let targetDisplay = Double(width) * pixelAspect / Double(height)
         // Clamped before it becomes an integer: a damaged frame's pixel shape can make the quotient enormous.
-        func side(_ value: Double, _ limit: Int) -> Int { Int(min(Double(limit), max(1, value.isFinite ? value : 1)).rounded()) }
+        func side(_ value: Double, _ limit: Int) -> Int { Int(min(Double(limit), max(1, value.isNaN ? 1 : value)).rounded()) }
         if sourceDisplay >= targetDisplay {
             return (width, side(Double(width) * pixelAspect / sourceDisplay, height))
         }
