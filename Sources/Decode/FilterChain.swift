@@ -1,7 +1,8 @@
 import CFFmpeg
 
-/// Owns an `AVFilterGraph` that is one chain of FFmpeg filters, from a buffer source through `filters` to a buffer
-/// sink: what `Deinterlacer` (video, bwdif) and `AudioResampler` (audio, aformat) are built on.
+/// Owns an `AVFilterGraph` that runs from one buffer source to one buffer sink, through a chain of FFmpeg filters or a
+/// graph that branches between them: what `Deinterlacer` (video, bwdif), `AudioResampler` (audio, aformat) and
+/// `GIFPalette` (palettegen / paletteuse) are built on.
 final class FilterChain: @unchecked Sendable {
     private let graph: UnsafeMutablePointer<AVFilterGraph>
     let source: UnsafeMutablePointer<AVFilterContext>
@@ -12,24 +13,18 @@ final class FilterChain: @unchecked Sendable {
     /// `source` and `sink` are `buffer` / `buffersink` for video, `abuffer` / `abuffersink` for audio; each of
     /// `filters` is a filter's name and its arguments.
     init(source: (name: String, arguments: String), filters: [(name: String, arguments: String)], sink: String, label: String) throws {
-        guard let allocated = avfilter_graph_alloc() else { throw MediaError(code: onsr_averror(ENOMEM), call: "avfilter_graph_alloc") }
-        var owned: UnsafeMutablePointer<AVFilterGraph>? = allocated
-        do {
-            self.source = try FilterChain.filter(source.name, named: "in", arguments: source.arguments, in: allocated)
-            var previous = self.source
+        (graph, self.source, self.sink) = try FilterChain.configured(label) { graph in
+            let first = try FilterChain.filter(source.name, named: "in", arguments: source.arguments, in: graph)
+            var previous = first
             for (position, filter) in filters.enumerated() {
-                let next = try FilterChain.filter(filter.name, named: "f\(position)", arguments: filter.arguments, in: allocated)
+                let next = try FilterChain.filter(filter.name, named: "f\(position)", arguments: filter.arguments, in: graph)
                 try check(avfilter_link(previous, 0, next, 0), "avfilter_link", "-> \(filter.name)")
                 previous = next
             }
-            self.sink = try FilterChain.filter(sink, named: "out", arguments: nil, in: allocated)
-            try check(avfilter_link(previous, 0, self.sink, 0), "avfilter_link", "-> \(sink)")
-            try check(avfilter_graph_config(allocated, nil), "avfilter_graph_config", label)
-        } catch {
-            avfilter_graph_free(&owned)
-            throw error
+            let last = try FilterChain.filter(sink, named: "out", arguments: nil, in: graph)
+            try check(avfilter_link(previous, 0, last, 0), "avfilter_link", "-> \(sink)")
+            return (first, last)
         }
-        graph = allocated
         self.label = label
     }
 
@@ -37,30 +32,40 @@ final class FilterChain: @unchecked Sendable {
     /// source as `[in]` and writes to the sink as `[out]`), for graphs that branch: `GIFPalette`'s split into palettegen
     /// and paletteuse.
     init(source: (name: String, arguments: String), description: String, sink: String, label: String) throws {
-        guard let allocated = avfilter_graph_alloc() else { throw MediaError(code: onsr_averror(ENOMEM), call: "avfilter_graph_alloc") }
-        var owned: UnsafeMutablePointer<AVFilterGraph>? = allocated
-        var outputs = avfilter_inout_alloc(), inputs = avfilter_inout_alloc()
-        defer {
-            avfilter_inout_free(&outputs)
-            avfilter_inout_free(&inputs)
-        }
-        do {
+        (graph, self.source, self.sink) = try FilterChain.configured(label) { graph in
+            let first = try FilterChain.filter(source.name, named: "in", arguments: source.arguments, in: graph)
+            let last = try FilterChain.filter(sink, named: "out", arguments: nil, in: graph)
+            var outputs = avfilter_inout_alloc(), inputs = avfilter_inout_alloc()
+            defer {
+                avfilter_inout_free(&outputs)
+                avfilter_inout_free(&inputs)
+            }
             guard let open = outputs, let close = inputs else { throw MediaError(code: onsr_averror(ENOMEM), call: "avfilter_inout_alloc") }
-            self.source = try FilterChain.filter(source.name, named: "in", arguments: source.arguments, in: allocated)
-            self.sink = try FilterChain.filter(sink, named: "out", arguments: nil, in: allocated)
             // The parser's open ends: its [in] is fed by the source, its [out] feeds the sink.
             open.pointee.name = av_strdup("in")
-            open.pointee.filter_ctx = self.source
+            open.pointee.filter_ctx = first
             close.pointee.name = av_strdup("out")
-            close.pointee.filter_ctx = self.sink
-            try check(avfilter_graph_parse_ptr(allocated, description, &inputs, &outputs, nil), "avfilter_graph_parse_ptr", label)
+            close.pointee.filter_ctx = last
+            try check(avfilter_graph_parse_ptr(graph, description, &inputs, &outputs, nil), "avfilter_graph_parse_ptr", label)
+            return (first, last)
+        }
+        self.label = label
+    }
+
+    /// A new graph that `build` fills (returning its source and sink), configured; freed again if anything fails.
+    private static func configured(_ label: String, build: (UnsafeMutablePointer<AVFilterGraph>) throws
+                                   -> (UnsafeMutablePointer<AVFilterContext>, UnsafeMutablePointer<AVFilterContext>)) throws
+        -> (UnsafeMutablePointer<AVFilterGraph>, UnsafeMutablePointer<AVFilterContext>, UnsafeMutablePointer<AVFilterContext>) {
+        guard let allocated = avfilter_graph_alloc() else { throw MediaError(code: onsr_averror(ENOMEM), call: "avfilter_graph_alloc") }
+        do {
+            let (source, sink) = try build(allocated)
             try check(avfilter_graph_config(allocated, nil), "avfilter_graph_config", label)
+            return (allocated, source, sink)
         } catch {
+            var owned: UnsafeMutablePointer<AVFilterGraph>? = allocated
             avfilter_graph_free(&owned)
             throw error
         }
-        graph = allocated
-        self.label = label
     }
 
     deinit {

@@ -151,11 +151,17 @@ public final class Muxer: @unchecked Sendable {
     /// Adds the stream an audio encoder writes in place of `demuxer`'s stream `index` (its metadata and dispositions
     /// kept); returns its index.
     public func addEncodedStream(_ encoder: AudioEncoder, replacing index: Int, of demuxer: Demuxer) throws -> Int {
+        try addStream(encodedBy: encoder.context, replacing: index, of: demuxer)
+    }
+
+    /// A stream for what the encoder `context` writes, with the replaced stream's metadata, dispositions and side data,
+    /// less the statistics of its old encoding (Matroska's `BPS`, `DURATION`, ...).
+    private func addStream(encodedBy encoder: UnsafeMutablePointer<AVCodecContext>, replacing index: Int, of demuxer: Demuxer) throws -> Int {
         guard let output = avformat_new_stream(context, nil) else {
             throw MediaError(code: onsr_averror(ENOMEM), call: "avformat_new_stream", context: path)
         }
-        try check(avcodec_parameters_from_context(output.pointee.codecpar, encoder.context), "avcodec_parameters_from_context", path)
-        output.pointee.time_base = encoder.context.pointee.time_base
+        try check(avcodec_parameters_from_context(output.pointee.codecpar, encoder), "avcodec_parameters_from_context", path)
+        output.pointee.time_base = encoder.pointee.time_base
         try copyStreamProperties(from: demuxer.stream(index), to: output)
         for key in ["BPS", "NUMBER_OF_BYTES", "NUMBER_OF_FRAMES", "DURATION", "encoder", "ENCODER"] {
             av_dict_set(&output.pointee.metadata, key, nil, 0)
@@ -170,13 +176,7 @@ public final class Muxer: @unchecked Sendable {
     /// Adds the stream a subtitle encoder writes in place of `demuxer`'s stream `index` (its metadata, language and
     /// dispositions kept); returns its index.
     public func addEncodedStream(_ encoder: SubtitleEncoder, replacing index: Int, of demuxer: Demuxer) throws -> Int {
-        guard let output = avformat_new_stream(context, nil) else {
-            throw MediaError(code: onsr_averror(ENOMEM), call: "avformat_new_stream", context: path)
-        }
-        try check(avcodec_parameters_from_context(output.pointee.codecpar, encoder.context), "avcodec_parameters_from_context", path)
-        output.pointee.time_base = encoder.context.pointee.time_base
-        try copyStreamProperties(from: demuxer.stream(index), to: output)
-        return Int(output.pointee.index)
+        try addStream(encodedBy: encoder.context, replacing: index, of: demuxer)
     }
 
     /// The text subtitle encoder for this container: the one FFmpeg writes its subtitles with by default for a file called

@@ -24,6 +24,15 @@ struct StreamPlan {
                 JobReport.StreamEntry(inputIndex: stream.index, kind: stream.kind.rawValue, codec: stream.codecName,
                                       action: action, language: stream.language)
             }
+            /// Gives a re-encoded stream its output stream (`addOutput`), and says so in the warnings and the report.
+            func add(_ transcode: StreamTranscode, saying verb: String, addOutput: () throws -> Int) throws {
+                transcode.output = try wrapOutput(muxer, addOutput)
+                plan.transcodes[stream.index] = transcode
+                plan.warnings.append("\(label) cannot be stored in \(muxer.formatName); \(verb) \(transcode.outputCodec)")
+                var transcoded = entry("transcoded")
+                transcoded.outputCodec = transcode.outputCodec
+                plan.entries.append(transcoded)
+            }
             if stream.index == video.index {
                 videoOutput = try wrapOutput(muxer) { try muxer.addEncodedStream(encoder, replacing: stream.index, of: demuxer) }
                 plan.entries.append(entry("upscaled"))
@@ -58,12 +67,7 @@ struct StreamPlan {
                     plan.entries.append(entry("dropped"))
                     continue
                 }
-                transcode.output = try wrapOutput(muxer) { try muxer.addEncodedStream(encoder, replacing: stream.index, of: demuxer) }
-                plan.transcodes[stream.index] = transcode
-                plan.warnings.append("\(label) cannot be stored in \(muxer.formatName); re-encoded as \(name)")
-                var transcoded = entry("transcoded")
-                transcoded.outputCodec = name
-                plan.entries.append(transcoded)
+                try add(transcode, saying: "re-encoded as") { try muxer.addEncodedStream(encoder, replacing: stream.index, of: demuxer) }
                 continue
             }
             if !keep && stream.kind == .subtitle && !dropUnsupported, let name = muxer.textSubtitleEncoder(forName: outputName),
@@ -71,12 +75,7 @@ struct StreamPlan {
                                                       height: video.height, globalHeader: muxer.wantsGlobalHeader) {
                 // As FFmpeg does: text subtitles the container cannot hold become its own text subtitles (MOV text into
                 // Matroska becomes ASS); bitmap ones cannot, and stay an error below.
-                transcode.output = try wrapOutput(muxer) { try muxer.addEncodedStream(transcode.encoder, replacing: stream.index, of: demuxer) }
-                plan.transcodes[stream.index] = transcode
-                plan.warnings.append("\(label) cannot be stored in \(muxer.formatName); converted to \(name)")
-                var converted = entry("transcoded")
-                converted.outputCodec = name
-                plan.entries.append(converted)
+                try add(transcode, saying: "converted to") { try muxer.addEncodedStream(transcode.encoder, replacing: stream.index, of: demuxer) }
                 continue
             }
             if !keep && stream.kind == .data && muxer.keepsTimecodeTag && demuxer.metadata(ofStream: stream.index)["timecode"] != nil
