@@ -42,6 +42,14 @@ public final class Muxer: @unchecked Sendable {
         avformat_free_context(context)
     }
 
+    /// True where the muxer FFmpeg picks for `name` (or `formatName`) writes files of its own beside the one named: HLS
+    /// and DASH (a playlist and its segments), the segment muxers and tee. Their segments are named from the output's
+    /// name, so they cannot be written under a temporary one and renamed.
+    public static func writesManyFiles(name: String, formatName: String?) -> Bool {
+        guard let format = av_guess_format(formatName, formatName == nil ? name : nil, nil) else { return false }
+        return ["hls", "dash", "segment", "stream_segment,ssegment", "tee", "smoothstreaming"].contains(String(cString: format.pointee.name))
+    }
+
     /// The encoder FFmpeg writes this container's video with by default for a file called `name` (a picture
     /// sequence goes by the extension: `png` for `.png`, `mjpeg` for `.jpg`), nil when it has none or this FFmpeg
     /// lacks it.

@@ -33,16 +33,7 @@ public final class AtomicOutput {
     /// once for all its frames instead of listing the folder per frame).
     public init(finalPath: String, overwrite: Bool, inputs: [String], sweptStale: Bool = false) throws {
         let url = URL(fileURLWithPath: finalPath)
-        let folder = try AtomicOutput.existingFolder(of: finalPath)
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: finalPath, isDirectory: &isDirectory) {
-            if isDirectory.boolValue { throw JobError(.cannotCreate, "\(finalPath): is a directory") }
-            for input in inputs where AtomicOutput.sameFile(input, finalPath) {
-                throw JobError(.usage, "\(finalPath): output would overwrite the input")
-            }
-            if !overwrite { throw JobError(.cannotCreate, "\(finalPath): already exists; pass --overwrite to replace it") }
-        }
-        try AtomicOutput.requireWritable(folder, for: finalPath)
+        let folder = try AtomicOutput.checkDestination(finalPath, overwrite: overwrite, inputs: inputs)
         let name = url.lastPathComponent
         let ext = url.pathExtension
         if !sweptStale { StalePartials.removeDead(of: name, in: folder) }
@@ -75,6 +66,22 @@ public final class AtomicOutput {
     }
 
     /// The folder `path` goes into, which must exist.
+    /// Checks that `finalPath` may be written: its folder exists and is writable, it is no folder and no input, and it
+    /// exists only where `overwrite` allows; returns the folder.
+    static func checkDestination(_ finalPath: String, overwrite: Bool, inputs: [String]) throws -> String {
+        let folder = try existingFolder(of: finalPath)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: finalPath, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { throw JobError(.cannotCreate, "\(finalPath): is a directory") }
+            for input in inputs where sameFile(input, finalPath) {
+                throw JobError(.usage, "\(finalPath): output would overwrite the input")
+            }
+            if !overwrite { throw JobError(.cannotCreate, "\(finalPath): already exists; pass --overwrite to replace it") }
+        }
+        try requireWritable(folder, for: finalPath)
+        return folder
+    }
+
     static func existingFolder(of path: String) throws -> String {
         let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
         var isDirectory: ObjCBool = false

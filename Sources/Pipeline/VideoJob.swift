@@ -120,6 +120,10 @@ public final class VideoJob {
         let output: PendingOutput?
         if streamed {
             output = nil
+        } else if Muxer.writesManyFiles(name: options.output, formatName: options.outputFormat) {
+            // HLS, DASH and segment outputs name their segments after the output: written in place, not atomically.
+            _ = try AtomicOutput.checkDestination(options.output, overwrite: options.overwrite, inputs: [options.input])
+            output = nil
         } else if sequence {
             output = try AtomicSequence(finalPattern: options.output, overwrite: options.overwrite, inputs: [options.input])
         } else {

@@ -114,6 +114,20 @@ final class OutputChoiceTests: XCTestCase {
         XCTAssertTrue(avi.stderr.contains("cannot be stored in a avi file"), avi.stderr)
     }
 
+    /// HLS names its segments after the playlist, so it is written in place: segments named for the output, not for a
+    /// hidden partial name that a later run would take for a dead process's leftover and delete.
+    func testHLSIsWrittenInPlaceWithItsSegments() throws {
+        let result = try onsr(["clip.mp4", "out.m3u8"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let playlist = try String(contentsOfFile: folder.file("out.m3u8"), encoding: .utf8)
+        XCTAssertTrue(playlist.contains("\nout0.ts"), playlist)
+        XCTAssertTrue(folder.listing().contains("out0.ts"), "\(folder.listing())")
+        XCTAssertFalse(folder.listing().contains { $0.contains("onsr-partial") }, "\(folder.listing())")
+        XCTAssertEqual(try onsr(["clip.mp4", "out.m3u8"]).status, 73, "an existing playlist needs --overwrite")
+        XCTAssertEqual(try onsr(["clip.mp4", "out.m3u8", "--overwrite"]).status, 0)
+        XCTAssertTrue(try probe("out.m3u8").hasPrefix("h264,192,128,10"), "the playlist plays")
+    }
+
     /// Animations take their own codec and the video alone: the audio is dropped, not an error.
     func testAGIFOrAPNGKeepsTheVideoAlone() throws {
         for (name, codec) in [("out.gif", "gif"), ("out.apng", "apng")] {
