@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(name: "onsr-bench", dependencies: ["Engine", "Decode", "ONSR", "Pipeline"], swiftSettings: optimise),
         // Helpers shared by the test targets: running commands, ffmpeg / ffprobe as independent judges.
         // Finite differences and the PyTorch fixtures' checks, for the engine's and the method's tests.
-        .target(name: "TestSupport", dependencies: ["Engine"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["Engine", "Decode"], path: "Tests/TestSupport"),
         .testTarget(name: "DecodeTests", dependencies: ["Decode", "TestSupport"]),
         .testTarget(name: "EngineTests", dependencies: ["Engine", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ONSRTests", dependencies: ["ONSR", "Engine", "Decode", "Pipeline", "TestSupport"], resources: [.copy("Fixtures")]),

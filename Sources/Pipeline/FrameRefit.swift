@@ -1,13 +1,13 @@
 import Decode
-import Engine
 
 /// Brings a decoded frame whose size differs from the stream's into the stream's size before it is upscaled: the
 /// encoder, the scheduler and the models were set up for one size, and a stream may change it midway (MPEG-TS
 /// recordings across an advertisement break, HLS captures that switch renditions, files joined with `-c copy`).
 ///
-/// The picture keeps its shape: it is resampled (Lanczos-3, antialiased when shrinking) to the largest size that fits
-/// with the same display aspect ratio (each side's pixel shape counted) and centred on black. FFmpeg's own `ffmpeg -i in.ts
-/// out.mp4` stretches such frames to the first size instead, which turns a 4:3 picture into a 16:9 one.
+/// The picture keeps its shape: it is resampled (`FrameResize`: Lanczos-3, antialiased when shrinking) to the largest
+/// size that fits with the same display aspect ratio (each side's pixel shape counted) and centred on black. FFmpeg's
+/// own `ffmpeg -i in.ts out.mp4` stretches such frames to the first size instead, which turns a 4:3 picture into a 16:9
+/// one.
 ///
 /// Layout: planar RGB in [0, 1], as `RGBImage`.
 public struct FrameRefit {
@@ -21,7 +21,8 @@ public struct FrameRefit {
     }
 
     private struct Placement {
-        let resampler: Resampler
+        /// Lanczos-3 to the fitted size, overshoot clipped (nil where the frame already has it, in another pixel shape).
+        let resize: FrameResize?
         let width: Int, height: Int, x: Int, y: Int
     }
 
@@ -50,23 +51,22 @@ public struct FrameRefit {
         let key = Key(width: image.width, height: image.height, pixelAspect: aspect)
         let placement = placements[key] ?? {
             let size = fittedSize(sourceWidth: image.width, sourceHeight: image.height, sourceAspect: aspect)
-            let made = Placement(resampler: Resampler(inputWidth: image.width, inputHeight: image.height, outputWidth: size.width,
-                                                      outputHeight: size.height, kernel: .lanczos3),
+            let made = Placement(resize: FrameResize(from: image.width, image.height, to: size),
                                  width: size.width, height: size.height, x: (width - size.width) / 2, y: (height - size.height) / 2)
             placements[key] = made
             return made
         }()
-        let fitted = placement.resampler.apply(image.pixels, channels: 3)
+        let fitted = (placement.resize.map { $0(image) } ?? image).pixels
         var result = RGBImage(width: width, height: height)
         let (plane, fittedPlane) = (width * height, placement.width * placement.height)
         result.pixels.withUnsafeMutableBufferPointer { out in
-            for channel in 0..<3 {
-                for row in 0..<placement.height {
-                    let source = channel * fittedPlane + row * placement.width
-                    let target = channel * plane + (row + placement.y) * width + placement.x
-                    for column in 0..<placement.width {
-                        // Lanczos overshoots; the picture's range is [0, 1].
-                        out[target + column] = min(max(fitted[source + column], 0), 1)
+            fitted.withUnsafeBufferPointer { rows in
+                for channel in 0..<3 {
+                    for row in 0..<placement.height {
+                        let source = channel * fittedPlane + row * placement.width
+                        let target = channel * plane + (row + placement.y) * width + placement.x
+                        UnsafeMutableBufferPointer(rebasing: out[target..<target + placement.width])
+                            .update(fromContentsOf: rows[source..<source + placement.width])
                     }
                 }
             }

@@ -140,9 +140,8 @@ public final class VideoJob {
 
         var settings = VideoJob.encoderSettings(options.encoder, for: muxer, named: options.output)
         let hdr = hdrMetadata(of: video)
-        if let hdr, let parameters = hdr.encoderParameters(for: settings.codec) {
-            settings.prependParameters(parameters.key, parameters.value)
-        }
+        let hdrParameters = hdr?.encoderParameters(for: settings.codec)
+        if let hdrParameters { settings.prependParameters(hdrParameters.key, hdrParameters.value) }
         // Before any encoder opens: a container that cannot hold the video codec (libx264 into WebM) otherwise
         // fails in avformat_write_header with "Invalid argument".
         if muxer.canHold(encoder: settings.codec) == false {
@@ -180,7 +179,7 @@ public final class VideoJob {
                                                        dropUnsupported: options.dropUnsupportedStreams,
                                                        allowDamaged: options.allowDamaged)
         plan.warnings.forEach { events(.warning($0)) }
-        if let hdr, hdr.encoderParameters(for: settings.codec) == nil {
+        if hdr != nil && hdrParameters == nil {
             events(.warning("\(options.input): \(settings.codec) does not write HDR10 metadata into the video; only the container states it "
                             + "where it can (Matroska, WebM); libx265, libx264 and libsvtav1 write it"))
         }

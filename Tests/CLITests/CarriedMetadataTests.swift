@@ -136,18 +136,8 @@ final class CarriedMetadataTests: XCTestCase {
 
     /// Each frame's A/53 captions, in presentation order, as FFmpeg decodes them.
     func captions(_ file: String) throws -> [[UInt8]?] {
-        let demuxer = try Demuxer(path: folder.file(file))
-        let decoder = try Decoder(demuxer: demuxer, streamIndex: 0, threads: 1)
-        let packet = try Packet(), frame = try Frame()
         var read: [(Int64, [UInt8]?)] = []
-        func drain() throws { while case .output = try decoder.receive(into: frame) { read.append((frame.bestEffortTimestamp ?? 0, frame.closedCaptions)) } }
-        while case .packet = try demuxer.read(into: packet) {
-            guard packet.streamIndex == 0 else { continue }
-            try decoder.send(packet)
-            try drain()
-        }
-        try decoder.sendEndOfStream()
-        try drain()
+        try forEachDecodedFrame(of: folder.file(file)) { read.append(($0.bestEffortTimestamp ?? 0, $0.closedCaptions)) }
         return read.sorted { $0.0 < $1.0 }.map(\.1)
     }
 

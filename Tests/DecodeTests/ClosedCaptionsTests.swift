@@ -12,17 +12,8 @@ final class ClosedCaptionsTests: XCTestCase {
 
     func testEachPictureGivesTheCaptionsSplicedIntoIt() throws {
         let written = try CaptionedClip.make("cc.mkv", frames: 6, in: folder.path)
-        let demuxer = try Demuxer(path: folder.file("cc.mkv"))
-        let decoder = try Decoder(demuxer: demuxer, streamIndex: 0, threads: 1)
-        let packet = try Packet(), frame = try Frame()
         var read: [[UInt8]?] = []
-        func drain() throws { while case .output = try decoder.receive(into: frame) { read.append(frame.closedCaptions) } }
-        while case .packet = try demuxer.read(into: packet) {
-            try decoder.send(packet)
-            try drain()
-        }
-        try decoder.sendEndOfStream()
-        try drain()
+        try forEachDecodedFrame(of: folder.file("cc.mkv")) { read.append($0.closedCaptions) }
         XCTAssertEqual(read, written)
     }
 

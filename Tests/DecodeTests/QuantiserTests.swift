@@ -11,18 +11,8 @@ final class QuantiserTests: XCTestCase {
 
     /// Every frame's reading, in decoding order.
     func readings(_ file: String, export: Bool = true) throws -> [QuantiserReading?] {
-        let demuxer = try Demuxer(path: folder.file(file))
-        let decoder = try Decoder(demuxer: demuxer, streamIndex: 0, threads: 1, exportQuantisers: export)
-        let packet = try Packet(), frame = try Frame()
         var result: [QuantiserReading?] = []
-        func drain() throws { while case .output = try decoder.receive(into: frame) { result.append(frame.quantiser) } }
-        while case .packet = try demuxer.read(into: packet) {
-            guard packet.streamIndex == 0 else { continue }
-            try decoder.send(packet)
-            try drain()
-        }
-        try decoder.sendEndOfStream()
-        try drain()
+        try forEachDecodedFrame(of: folder.file(file), exportQuantisers: export) { result.append($0.quantiser) }
         return result
     }
 
