@@ -229,7 +229,7 @@ public final class Encoder: @unchecked Sendable {
         if candidates.contains(sourceFormat) { return sourceFormat }
         var list = candidates + [AV_PIX_FMT_NONE]
         // Losing the source's alpha plane counts as a loss (the video path carries it: `TimedFrame.alpha`).
-        return avcodec_find_best_pix_fmt_of_list(&list, sourceFormat, sourceFormat.hasAlpha && !sourceFormat.isPalette ? 1 : 0, nil)
+        return avcodec_find_best_pix_fmt_of_list(&list, sourceFormat, sourceFormat.keepsAlpha ? 1 : 0, nil)
     }
 
     /// Feeds one frame; its `pts` must be in the encoder's time base.

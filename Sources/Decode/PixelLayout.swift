@@ -44,10 +44,7 @@ struct PlanarYUVLayout: Equatable {
 public enum PixelFormats {
     /// True for the format FFmpeg names `name` where it has an alpha plane of its own (palette formats, whose
     /// transparency lives in the palette, do not count).
-    public static func keepsAlpha(named name: String) -> Bool {
-        let format = av_get_pix_fmt(name)
-        return format != AV_PIX_FMT_NONE && format.hasAlpha && !format.isPalette
-    }
+    public static func keepsAlpha(named name: String) -> Bool { av_get_pix_fmt(name).keepsAlpha }
 
     /// True for palette formats (`pal8`: GIF frames, some AVI), whose entries may be transparent.
     public static func isPalette(named name: String) -> Bool {
@@ -78,6 +75,9 @@ extension AVPixelFormat {
         guard let descriptor = av_pix_fmt_desc_get(self) else { return false }
         return descriptor.pointee.flags & UInt64(AV_PIX_FMT_FLAG_ALPHA) != 0
     }
+
+    /// True for formats with an alpha plane of their own (not a palette's transparent entries).
+    var keepsAlpha: Bool { hasAlpha && !isPalette }
 
     /// True for palette formats.
     public var isPalette: Bool {
