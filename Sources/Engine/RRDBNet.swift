@@ -5,7 +5,8 @@
 /// At x2 the input is pixel-unshuffled by 2 first (conv_first sees 12 channels); the trunk always ends in
 /// two nearest-x2 + conv steps. With `bicubicSkip` (our addition, no parameters) the output is added to a
 /// bicubic upsampling of the input, so the trunk only learns the residual: a small network then starts from
-/// bicubic quality instead of from noise, and flat areas stay flat. Layout: N x 3 x H x W in, N x 3 x sH x sW out, values nominally in [0, 1].
+/// bicubic quality instead of from noise, and flat areas stay flat. Layout: N x 3 x H x W in (N x 3·frames x H x W
+/// for a multi-frame network), N x 3 x sH x sW out, values nominally in [0, 1].
 public final class RRDBNet: ParameterContainer {
     /// The numbers that fix the architecture.
     public struct Configuration: Codable, Equatable, Sendable {
@@ -16,20 +17,31 @@ public final class RRDBNet: ParameterContainer {
         public var channels: Int
         /// Adds a bicubic upsampling of the input to the output (BasicSR's RRDBNet has no such skip).
         public var bicubicSkip: Bool
+        /// Consecutive frames in the input, stacked on the channel axis oldest first (BasicSR's `num_in_ch` is
+        /// `channels * frames`); the output is the middle frame's, and the skip upsamples the middle frame.
+        public var frames: Int
 
         public init(features: Int = 64, blocks: Int = 23, growth: Int = 32, scale: Int = 4, channels: Int = 3,
-                    bicubicSkip: Bool = false) {
+                    bicubicSkip: Bool = false, frames: Int = 1) {
             precondition([1, 2, 4].contains(scale), "RRDBNet supports scale 1, 2 or 4, got \(scale)")
+            precondition(frames >= 1 && frames % 2 == 1, "RRDBNet takes an odd number of frames, got \(frames)")
             self.features = features; self.blocks = blocks; self.growth = growth; self.scale = scale; self.channels = channels
             self.bicubicSkip = bicubicSkip
+            self.frames = frames
         }
+
+        /// Channels of the input: `channels` per frame.
+        public var inputChannels: Int { channels * frames }
+        /// The input channels of the frame the output restores.
+        public var middleFrameChannels: Range<Int> { (frames / 2 * channels)..<((frames / 2 + 1) * channels) }
 
         public init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: CodingKeys.self)
             self.init(features: try c.decode(Int.self, forKey: .features), blocks: try c.decode(Int.self, forKey: .blocks),
                       growth: try c.decode(Int.self, forKey: .growth), scale: try c.decode(Int.self, forKey: .scale),
                       channels: try c.decode(Int.self, forKey: .channels),
-                      bicubicSkip: try c.decodeIfPresent(Bool.self, forKey: .bicubicSkip) ?? false)
+                      bicubicSkip: try c.decodeIfPresent(Bool.self, forKey: .bicubicSkip) ?? false,
+                      frames: try c.decodeIfPresent(Int.self, forKey: .frames) ?? 1)
         }
     }
 
@@ -49,7 +61,7 @@ public final class RRDBNet: ParameterContainer {
         var rng = SeededRandom(seed: seed)
         let (nf, gc) = (configuration.features, configuration.growth)
         let unshuffle = configuration.scale == 2 ? 4 : (configuration.scale == 1 ? 16 : 1)
-        convFirst = Conv2d(configuration.channels * unshuffle, nf, kernelSize: 3, rng: &rng)
+        convFirst = Conv2d(configuration.inputChannels * unshuffle, nf, kernelSize: 3, rng: &rng)
         body = (0..<configuration.blocks).map { _ in RRDB(features: nf, growth: gc, rng: &rng) }
         convBody = Conv2d(nf, nf, kernelSize: 3, rng: &rng)
         convUp1 = Conv2d(nf, nf, kernelSize: 3, rng: &rng)
@@ -91,12 +103,12 @@ public final class RRDBNet: ParameterContainer {
     }
 
     /// Forward; with `saving` the activations are kept for `backward` (and the pass runs in fp32).
-    /// Layout: N x 3 x H x W in and out (NCHW); channels last inside.
+    /// Layout: N x 3·frames x H x W in, N x 3 x sH x sW out (NCHW); channels last inside.
     public func forward(_ x: Tensor, saving: Bool) -> Tensor { forward(x, saving: saving, precision: .fp32) }
 
     private func forward(_ x: Tensor, saving: Bool, precision: ElementType) -> Tensor {
         let c = x.nchw.c
-        precondition(c == configuration.channels, "RRDBNet expects \(configuration.channels) channels, got \(c)")
+        precondition(c == configuration.inputChannels, "RRDBNet expects \(configuration.inputChannels) channels, got \(c)")
         precondition(!saving || precision == .fp32, "training passes are fp32")
         let type = precision
         let trunkInput = ChannelsLast.pixelUnshuffle(x, unshuffle, type: type)
@@ -112,7 +124,7 @@ public final class RRDBNet: ParameterContainer {
         let up2 = convUp2.forward(upsampledUp1, postOps: leaky, training: saving)
         let hr = convHR.forward(up2, postOps: leaky, training: saving)
         let out = convLast.forward(hr, outputType: .fp32, training: saving).tensor()
-        if let skip { out.add(skip(x)) }
+        if let skip { out.add(skip(configuration.frames == 1 ? x : x.channels(configuration.middleFrameChannels))) }
         saved = saving ? Saved(input: x, trunkInput: trunkInput, bodyOutput: bodyOutput, upsampledFeature: upsampledFeature,
                                up1: up1, upsampledUp1: upsampledUp1, up2: up2, hr: hr) : nil
         return out
@@ -141,7 +153,10 @@ public final class RRDBNet: ParameterContainer {
         let gradTrunkInput = convFirst.backward(input: s.trunkInput, gradOutput: gradTrunk, needInputGrad: needInputGrad)
         guard let gradTrunkInput else { return nil }
         let gradInput = ChannelsLast.pixelUnshuffleBackward(gradTrunkInput, unshuffle)
-        if let skip { gradInput.add(skip.backward(gradOutput, inputHeight: s.input.nchw.h, inputWidth: s.input.nchw.w)) }
+        if let skip {
+            let gradSkip = skip.backward(gradOutput, inputHeight: s.input.nchw.h, inputWidth: s.input.nchw.w)
+            if configuration.frames == 1 { gradInput.add(gradSkip) } else { gradInput.addChannels(gradSkip, at: configuration.middleFrameChannels.lowerBound) }
+        }
         return gradInput
     }
 }

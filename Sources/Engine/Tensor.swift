@@ -77,6 +77,28 @@ public final class Tensor: @unchecked Sendable {
         for i in 0..<count { data[i] += scale * other.data[i] }
     }
 
+    /// A copy of the channels `range` of an NCHW tensor (one frame of a stacked multi-frame input).
+    public func channels(_ range: Range<Int>) -> Tensor {
+        let (n, c, h, w) = nchw
+        precondition(range.lowerBound >= 0 && range.upperBound <= c, "channels \(range) of \(shape)")
+        let result = Tensor(shape: [n, range.count, h, w]), plane = h * w
+        for sample in 0..<n {
+            (result.data + sample * range.count * plane).update(from: data + (sample * c + range.lowerBound) * plane, count: range.count * plane)
+        }
+        return result
+    }
+
+    /// Adds an NCHW tensor of fewer channels into this one's channels from `first` on (same N, H, W).
+    public func addChannels(_ other: Tensor, at first: Int) {
+        let (n, c, h, w) = nchw, oc = other.nchw.c
+        precondition(other.nchw.n == n && other.nchw.h == h && other.nchw.w == w && first + oc <= c, "addChannels: \(other.shape) at \(first) into \(shape)")
+        let plane = h * w
+        for sample in 0..<n {
+            let target = data + (sample * c + first) * plane, source = other.data + sample * oc * plane
+            for i in 0..<(oc * plane) { target[i] += source[i] }
+        }
+    }
+
     /// Sum of all samples, in Double.
     public func sum() -> Double {
         var total = 0.0

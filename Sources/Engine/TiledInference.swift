@@ -41,7 +41,8 @@ public struct TiledInference {
         let (n, c, h, w) = x.nchw
         let s = network.scale
         if h <= tile + 2 * margin && w <= tile + 2 * margin { return network.infer(x, precision: precision) }
-        let output = Tensor(shape: [n, c, h * s, w * s])
+        let oc = network.configuration.channels
+        let output = Tensor(shape: [n, oc, h * s, w * s])
         for y0 in stride(from: 0, to: h, by: tile) {
             for x0 in stride(from: 0, to: w, by: tile) {
                 let (y1, x1) = (min(y0 + tile, h), min(x0 + tile, w))
@@ -56,7 +57,7 @@ public struct TiledInference {
                 }
                 let result = network.infer(crop, precision: precision)
                 let (rw, ow) = ((cx1 - cx0) * s, w * s)
-                for plane in 0..<(n * c) {
+                for plane in 0..<(n * oc) {
                     for row in (y0 * s)..<(y1 * s) {
                         (output.data + (plane * h * s + row) * ow + x0 * s)
                             .update(from: result.data + (plane * (cy1 - cy0) * s + row - cy0 * s) * rw + (x0 - cx0) * s, count: (x1 - x0) * s)

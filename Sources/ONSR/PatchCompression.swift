@@ -83,44 +83,55 @@ public final class PatchCompressor {
     }
 
     /// The batch with noise added and compressed.
-    public func callAsFunction(_ patches: Tensor) throws -> Tensor {
-        let (n, c, h, w) = patches.nchw
+    public func callAsFunction(_ patches: Tensor) throws -> Tensor { try sequence([patches])[0] }
+
+    /// Consecutive frames' batches (patch i of each frame is one place seen over time), each with noise of its own,
+    /// tiled at the same offset and coded as one group in order: the first intra (or predicted, with the
+    /// profile's share, from a shifted copy coded before it), the rest predicted from the frames before them.
+    public func sequence(_ frames: [Tensor]) throws -> [Tensor] {
+        precondition(!frames.isEmpty && frames.allSatisfy { $0.shape == frames[0].shape }, "frames must be batches of one shape")
+        let (n, c, h, w) = frames[0].nchw
         precondition(c == 3, "patches must be RGB, got \(c) channels")
         let columns = Int(Double(n).squareRoot().rounded(.up)), rows = (n + columns - 1) / columns
         let offsetX = rng.index(16), offsetY = rng.index(16)
         let width = (columns * w + offsetX + 15) / 16 * 16, height = (rows * h + offsetY + 15) / 16 * 16
         let sigma = Float(profile.noiseSigma / 255)
-        let source = patches.values
-        // Picture pixel -> (patch, y, x) of the mosaic, clamped at the mosaic's edges.
-        func mosaic(_ px: Int, _ py: Int, _ channel: Int) -> Float {
-            let mx = min(max(px - offsetX, 0), columns * w - 1), my = min(max(py - offsetY, 0), rows * h - 1)
-            let patch = min((my / h) * columns + mx / w, n - 1)
-            return source[((patch * 3 + channel) * h + my % h) * w + mx % w]
-        }
-        var picture = RGBImage(width: width, height: height)
-        for channel in 0..<3 {
-            for y in 0..<height {
-                for x in 0..<width { picture[channel, y, x] = mosaic(x, y, channel) }
+        var pictures: [RGBImage] = []
+        for frame in frames {
+            let source = frame.values
+            // Picture pixel -> (patch, y, x) of the mosaic, clamped at the mosaic's edges.
+            func mosaic(_ px: Int, _ py: Int, _ channel: Int) -> Float {
+                let mx = min(max(px - offsetX, 0), columns * w - 1), my = min(max(py - offsetY, 0), rows * h - 1)
+                let patch = min((my / h) * columns + mx / w, n - 1)
+                return source[((patch * 3 + channel) * h + my % h) * w + mx % w]
             }
-        }
-        if sigma > 0 {
-            for i in picture.pixels.indices { picture.pixels[i] = min(max(picture.pixels[i] + sigma * rng.normal(), 0), 1) }
-        }
-        var frames = [picture]
-        if rng.uniform() < Float(profile.predictedShare) {
-            frames.insert(shifted(picture, dx: rng.index(9) - 4, dy: rng.index(9) - 4), at: 0)
-        }
-        let decoded = try roundTrip(frames).last!
-        let result = Tensor(shape: [n, 3, h, w])
-        for patch in 0..<n {
-            let top = offsetY + (patch / columns) * h, left = offsetX + (patch % columns) * w
+            var picture = RGBImage(width: width, height: height)
             for channel in 0..<3 {
-                for y in 0..<h {
-                    for x in 0..<w { result.data[((patch * 3 + channel) * h + y) * w + x] = decoded[channel, top + y, left + x] }
+                for y in 0..<height {
+                    for x in 0..<width { picture[channel, y, x] = mosaic(x, y, channel) }
                 }
             }
+            if sigma > 0 {
+                for i in picture.pixels.indices { picture.pixels[i] = min(max(picture.pixels[i] + sigma * rng.normal(), 0), 1) }
+            }
+            pictures.append(picture)
         }
-        return result
+        var coded = pictures
+        if rng.uniform() < Float(profile.predictedShare) {
+            coded.insert(shifted(pictures[0], dx: rng.index(9) - 4, dy: rng.index(9) - 4), at: 0)
+        }
+        return try roundTrip(coded).suffix(frames.count).map { decoded in
+            let result = Tensor(shape: [n, 3, h, w])
+            for patch in 0..<n {
+                let top = offsetY + (patch / columns) * h, left = offsetX + (patch % columns) * w
+                for channel in 0..<3 {
+                    for y in 0..<h {
+                        for x in 0..<w { result.data[((patch * 3 + channel) * h + y) * w + x] = decoded[channel, top + y, left + x] }
+                    }
+                }
+            }
+            return result
+        }
     }
 
     private func shifted(_ image: RGBImage, dx: Int, dy: Int) -> RGBImage {

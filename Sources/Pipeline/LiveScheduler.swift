@@ -91,6 +91,7 @@ public final class LiveScheduler: FrameProcessor {
     /// `precision`: the element type frames are upscaled in (adaptation itself is fp32).
     public init(model: ModelInfo, external: PhotoSet, adaptation: AdaptationOptions, options: LiveOptions,
                 precision: ElementType = .fp32, events: @escaping (JobEvent) -> Void = { _ in }) throws {
+        try ModelStore.requireOneFrame(model, for: "ONSR, which adapts a one-frame Gr")
         self.model = model
         self.external = external
         self.adaptation = adaptation

@@ -93,12 +93,16 @@ public enum ModelStore {
             throw JobError(.dataError, "\(path): not an RRDBNet model (no conv_first.weight)")
         }
         let features = first.shape[0]
+        // A multi-frame model stacks its frames' channels; the metadata says how many.
+        guard let frames = Int(metadata["frames"] ?? "1"), frames >= 1, frames % 2 == 1, first.shape[1] % frames == 0 else {
+            throw JobError(.dataError, "\(path): its metadata's frames (\(metadata["frames"] ?? "")) is not an odd count of conv_first's \(first.shape[1]) channels")
+        }
         let scale: Int
-        switch first.shape[1] {
+        switch first.shape[1] / frames {
         case 3: scale = 4
         case 12: scale = 2
         case 48: scale = 1
-        default: throw JobError(.dataError, "\(path): conv_first takes \(first.shape[1]) channels; expected 3, 12 or 48")
+        default: throw JobError(.dataError, "\(path): conv_first takes \(first.shape[1]) channels; expected 3, 12 or 48 per frame")
         }
         let blocks = Set(tensors.keys.compactMap { key -> Int? in
             guard key.hasPrefix("body.") else { return nil }
@@ -110,7 +114,14 @@ public enum ModelStore {
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         return ModelInfo(name: name, path: path,
                          configuration: .init(features: features, blocks: blocks, growth: growth, scale: scale,
-                                              bicubicSkip: metadata["skip"] == "bicubic"), metadata: metadata)
+                                              bicubicSkip: metadata["skip"] == "bicubic", frames: frames), metadata: metadata)
+    }
+
+    /// Refuses a multi-frame model where one frame is all there is (`use`: what it was asked for, e.g. "ONSR").
+    public static func requireOneFrame(_ model: ModelInfo, for use: String) throws {
+        guard model.configuration.frames == 1 else {
+            throw JobError(.usage, "\(model.name) reads \(model.configuration.frames) consecutive frames at once: it serves --method pretrained on video, not \(use)")
+        }
     }
 
     /// Builds the network and loads the weights.
@@ -138,6 +149,7 @@ public final class PretrainedUpscaler: FrameUpscaler {
 
     /// `precision`: the element type of the activations (`Precision.resolved`).
     public init(model: ModelInfo, tile: Int = 512, precision: ElementType = .fp32) throws {
+        try ModelStore.requireOneFrame(model, for: "single pictures")
         network = try ModelStore.load(model)
         name = "pretrained:\(model.name)"
         tiles = TiledInference(network: network, tile: tile, precision: precision)

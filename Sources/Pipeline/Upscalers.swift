@@ -34,7 +34,9 @@ public enum UpscaleMethod: String, CaseIterable, Sendable, Codable {
         case .lanczos: return InterpolationUpscaler(kernel: .lanczos3, scale: scale, name: rawValue)
         case .pretrained: return try PretrainedUpscaler(model: ModelStore.resolve(model, scale: scale), precision: precision)
         case .onsr:
-            return OnsrUpscaler(model: try ModelStore.resolve(model, scale: scale), external: try DataLocation.externalPhotos(external),
+            let resolved = try ModelStore.resolve(model, scale: scale)
+            try ModelStore.requireOneFrame(resolved, for: "ONSR, which adapts a one-frame Gr")
+            return OnsrUpscaler(model: resolved, external: try DataLocation.externalPhotos(external),
                                 options: adaptation, modelChosenByUser: model != nil, precision: precision, progress: progress)
         }
     }

@@ -4,8 +4,9 @@ import Foundation
 /// Deepening a trained RRDBNet without changing what it computes, so that a larger model can start from a
 /// smaller trained one instead of from noise (net2net-style).
 extension RRDBNet {
-    /// Loads the weights of a shallower RRDBNet (same features, growth, scale and skip, fewer blocks) into this
-    /// network so that it computes exactly the same function: the given blocks come first; every dense block
+    /// Loads the weights of a shallower or one-frame RRDBNet (same features, growth, scale and skip; fewer blocks, or
+    /// one frame where this network takes several) into this network so that it computes exactly the same function
+    /// (for several frames: on frames that are all the same), the given blocks first; every dense block
     /// of the new RRDBs gets a zero `conv5`, which makes it the identity, so each new RRDB multiplies its input
     /// by 1.2 (BasicSR's `rdb3(rdb2(rdb1(x))) * 0.2 + x`), and `conv_body`'s weight is divided by
     /// 1.2^(new blocks) to undo that (`conv_body` is linear, and nothing else reads the trunk).
@@ -16,7 +17,7 @@ extension RRDBNet {
         guard given <= configuration.blocks else {
             throw SafeTensorsError("the weights have \(given) blocks, more than this network's \(configuration.blocks)")
         }
-        try SafeTensors.load(tensors, into: self, only: { name in Self.blockIndex(of: name).map { $0 < given } ?? true })
+        try SafeTensors.load(widened(tensors), into: self, only: { name in Self.blockIndex(of: name).map { $0 < given } ?? true })
         for (name, parameter) in namedParameters() {
             guard let block = Self.blockIndex(of: name), block >= given else { continue }
             if name.hasSuffix(".conv5.weight") || name.hasSuffix(".conv5.bias") { parameter.value.zero() }
@@ -24,6 +25,22 @@ extension RRDBNet {
         let undo = 1 / pow(1.2, Float(configuration.blocks - given))
         let weight = convBody.weight.value
         for i in 0..<weight.count { weight.data[i] *= undo }
+    }
+
+    /// A one-frame model's weights for this multi-frame network, computing the same function: `conv_first` reads the
+    /// middle frame with the given weights and the other frames with zeros, which training then moves.
+    private func widened(_ tensors: [String: Tensor]) -> [String: Tensor] {
+        let target = convFirst.weight.value
+        guard configuration.frames > 1, let given = tensors["conv_first.weight"], given.shape[1] * configuration.frames == target.shape[1]
+        else { return tensors }
+        let (out, perFrame, taps) = (given.shape[0], given.shape[1], given.shape[2] * given.shape[3])
+        let weight = Tensor(shape: target.shape), middle = configuration.frames / 2
+        for o in 0..<out {
+            (weight.data + (o * target.shape[1] + middle * perFrame) * taps).update(from: given.data + o * perFrame * taps, count: perFrame * taps)
+        }
+        var result = tensors
+        result["conv_first.weight"] = weight
+        return result
     }
 
     /// Number of RRDBs in a set of RRDBNet weights (`body.N.` keys).

@@ -46,6 +46,15 @@ public enum RealDegradation {
         return profile
     }
 
+    /// Consecutive frames' batches (each N x 3 x h x w) with noise and compression of one random profile, coded as one
+    /// group of pictures (`PatchCompressor.sequence`).
+    static func compress(sequence frames: [Tensor], range: RealCompressionRange, rng: inout SeededRandom) -> [Tensor] {
+        guard let profile = profile(range: range, rng: &rng) else { return frames }
+        let compressor = PatchCompressor(profile: profile, seed: rng.next())
+        guard let compressed = try? compressor.sequence(frames) else { preconditionFailure("cannot compress training patches with \(profile)") }
+        return compressed
+    }
+
     /// Planar square RGB patches of `side`, with noise and compression of one random profile.
     static func compress(_ patches: [[Float]], side: Int, range: RealCompressionRange = .all, rng: inout SeededRandom) -> [[Float]] {
         guard let profile = profile(range: range, rng: &rng) else { return patches }

@@ -20,12 +20,17 @@ public enum TrainingDegradation: String, Codable, CaseIterable, Sendable {
     /// eigenvalues from `variances`. For `real` this is the blur only: the noise and compression act on a whole
     /// batch (`RealDegradation.compress`).
     func apply(_ patch: [Float], size: Int, scale: Int, variances: ClosedRange<Double>, rng: inout SeededRandom) -> [Float] {
+        apply(frames: [patch], size: size, scale: scale, variances: variances, rng: &rng)[0]
+    }
+
+    /// `apply` on consecutive frames of one place: one kernel for all of them, as one camera and lens give.
+    func apply(frames: [[Float]], size: Int, scale: Int, variances: ClosedRange<Double>, rng: inout SeededRandom) -> [[Float]] {
         switch self {
         case .bicubic:
-            return Degrade.bicubic(patch, channels: 3, height: size, width: size, scale: scale)
+            return frames.map { Degrade.bicubic($0, channels: 3, height: size, width: size, scale: scale) }
         case .blur, .real:
             let kernel = BlurKernel.random(scale: scale, variances: variances, noise: 0.15, isotropicShare: 0.3, rng: &rng)
-            return Degrade.blurSubsample(patch, channels: 3, height: size, width: size, kernel: kernel, scale: scale)
+            return frames.map { Degrade.blurSubsample($0, channels: 3, height: size, width: size, kernel: kernel, scale: scale) }
         }
     }
 }
@@ -52,11 +57,16 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// The quantisers of `real`'s codec round trips (nil: `.all`, what runs before the option had).
     public var compressionRange: RealCompressionRange? = nil
     var realRange: RealCompressionRange { compressionRange ?? .all }
+    /// Consecutive frames Gr sees at once (nil: one; see `MultiFrameBatch`).
+    public var frames: Int? = nil
+    public var frameCount: Int { frames ?? 1 }
 
     public init() {}
 
     public var hrPatch: Int { patch > 0 ? patch : 32 * scale }
-    public var configuration: RRDBNet.Configuration { .init(features: features, blocks: blocks, growth: growth, scale: scale, bicubicSkip: bicubicSkip) }
+    public var configuration: RRDBNet.Configuration {
+        .init(features: features, blocks: blocks, growth: growth, scale: scale, bicubicSkip: bicubicSkip, frames: frameCount)
+    }
 
     /// The step schedule: the rate halves at 50% and again at 75% of the steps.
     public func learningRate(at step: Int) -> Float {
@@ -91,7 +101,7 @@ public final class Trainer {
     public init(options: TrainingOptions, photos: PhotoSet, validation: PhotoSet?, events: @escaping (TrainingEvent) -> Void = { _ in }) throws {
         self.options = options
         self.photos = photos
-        let big = options.hrPatch + 24 * options.scale
+        let big = options.hrPatch + 24 * options.scale + 2 * MultiFrameBatch.reach(options)
         usable = photos.images.filter { $0.width >= big && $0.height >= big }
         guard !usable.isEmpty else {
             throw JobError(.dataError, "\(photos.folder): no photo is at least \(big)x\(big) pixels, the padded crop size")
@@ -102,9 +112,10 @@ public final class Trainer {
         optimiser = Adam(network, learningRate: options.learningRate, betas: (0.9, 0.99))
     }
 
-    /// The HR / LR batch of step `step`.
+    /// The HR / LR batch of step `step` (LR: N x 3·frames x h x w, the frames stacked oldest first).
     public func batch(at step: Int) -> (lr: Tensor, hr: Tensor) {
         var rng = SeededRandom(seed: options.seed &* 0x9E37_79B9 &+ UInt64(step))
+        if options.frameCount > 1 { return MultiFrameBatch(options: options, photos: usable, margin: margin).make(rng: &rng) }
         let (s, size) = (options.scale, options.hrPatch)
         // Degrade a larger crop and keep its centre, so that the blur sees real pixels at the patch border.
         let big = size + 2 * margin
@@ -163,12 +174,20 @@ public final class Trainer {
         var total = (0.0, 0.0)
         let count = min(limit, validation.images.count)
         for (i, image) in validation.images.prefix(count).enumerated() {
-            let side = min(256, image.height, image.width) / (4 * s) * (4 * s)
-            let hr = image.crop(top: (image.height - side) / 2, left: (image.width - side) / 2, height: side, width: side)
             var rng = SeededRandom(seed: 1000 + UInt64(i))
-            var lr = options.degradation.apply(hr, size: side, scale: s, variances: options.variances, rng: &rng)
-            if options.degradation == .real { lr = RealDegradation.compress([lr], side: side / s, range: options.realRange, rng: &rng)[0] }
-            let output = network(Tensor(shape: [1, 3, side / s, side / s], values: lr)).values
+            let side: Int, hr: [Float], lr: [Float], output: [Float]
+            if options.frameCount > 1 {
+                guard let pair = MultiFrameBatch.validationPair(image, options: options, rng: &rng) else { continue }
+                (side, hr, lr) = (pair.side, pair.hr, pair.middleLR)
+                output = network(pair.lr).values
+            } else {
+                side = min(256, image.height, image.width) / (4 * s) * (4 * s)
+                hr = image.crop(top: (image.height - side) / 2, left: (image.width - side) / 2, height: side, width: side)
+                var low = options.degradation.apply(hr, size: side, scale: s, variances: options.variances, rng: &rng)
+                if options.degradation == .real { low = RealDegradation.compress([low], side: side / s, range: options.realRange, rng: &rng)[0] }
+                lr = low
+                output = network(Tensor(shape: [1, 3, side / s, side / s], values: lr)).values
+            }
             let bicubic = Resampler(inputWidth: side / s, inputHeight: side / s, outputWidth: side, outputHeight: side, kernel: .bicubic)
                 .apply(lr, channels: 3)
             total.0 += Quality.psnrY(output, hr, height: side, width: side, shave: s)
@@ -199,6 +218,7 @@ public final class Trainer {
         metadata["growth"] = String(options.growth)
         metadata["skip"] = options.bicubicSkip ? "bicubic" : "none"
         metadata["scale"] = String(options.scale)
+        if options.frameCount > 1 { metadata["frames"] = String(options.frameCount) }
         metadata["degradation"] = options.degradation.rawValue
         if let range = options.blurVariances { metadata["blur_variances"] = "\(range.lowerBound)-\(range.upperBound)" }
         if let range = options.compressionRange { metadata["compression_range"] = range.rawValue }

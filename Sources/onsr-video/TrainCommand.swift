@@ -30,6 +30,7 @@ struct TrainCommand: ParsableCommand {
     var blurVariances: [Double] = []
     @Option(help: "Quantisers of real's codec round trips: all (light to heavy), heavy (where video is handed to the real model), or crf (as all, H.264 at a CRF through x264's rate control).")
     var compressionRange: RealCompressionRange?
+    @Option(help: "Consecutive frames Gr reads at once (an odd number; over 1, a multi-frame model for video, trained on panning crops).") var frames = 1
     @Option(help: "RRDBNet num_feat.") var features = 32
     @Option(help: "RRDBNet num_block.") var blocks = 2
     @Option(help: "RRDBNet num_grow_ch.") var growth = 16
@@ -57,6 +58,7 @@ struct TrainCommand: ParsableCommand {
             throw ValidationError("--blur-variances takes two numbers, 0 < LOW < HIGH")
         }
         guard blurVariances.isEmpty || degradation != .bicubic else { throw ValidationError("--blur-variances needs a blurring --degradation (blur or real)") }
+        guard frames >= 1 && frames % 2 == 1 else { throw ValidationError("--frames must be an odd number") }
         guard compressionRange == nil || degradation == .real else { throw ValidationError("--compression-range needs --degradation real") }
     }
 
@@ -72,6 +74,7 @@ struct TrainCommand: ParsableCommand {
             options.learningRate = learningRate; options.seed = seed
             if blurVariances.count == 2 { options.blurVariances = blurVariances[0]...blurVariances[1] }
             options.compressionRange = compressionRange
+            if frames > 1 { options.frames = frames }
             guard let externalFolder = external ?? DataLocation.folder("external") else {
                 throw JobError(.noInput, "no external photo set: run scripts/setup-data or pass --external DIR")
             }
@@ -86,13 +89,15 @@ struct TrainCommand: ParsableCommand {
                 let info = try ModelStore.describe(path: initial)
                 var deeper = info.configuration
                 deeper.blocks = options.configuration.blocks
+                if deeper.frames == 1 { deeper.frames = options.frameCount }
                 guard deeper == options.configuration, info.configuration.blocks <= options.blocks else {
-                    throw JobError(.usage, "\(initial) is \(info.configuration), not the \(options.configuration) asked for (or the same with fewer blocks)")
+                    throw JobError(.usage, "\(initial) is \(info.configuration), not the \(options.configuration) asked for (or the same with fewer blocks or one frame)")
                 }
                 let (tensors, _) = try SafeTensors.read(path: initial)
                 // The same architecture loads as it is; fewer blocks are deepened.
                 try trainer.network.loadGrowing(from: tensors)
-                let grown = info.configuration.blocks < options.blocks ? ", grown from \(info.configuration.blocks) to \(options.blocks) blocks" : ""
+                var grown = info.configuration.blocks < options.blocks ? ", grown from \(info.configuration.blocks) to \(options.blocks) blocks" : ""
+                if info.configuration.frames < options.frameCount { grown += ", widened from one frame to \(options.frameCount)" }
                 initialSteps = (info.metadata["total_steps"] ?? info.metadata["steps"]).flatMap { Int($0) }
                 log.note("starting from the weights of \(initial)\(grown)")
             }

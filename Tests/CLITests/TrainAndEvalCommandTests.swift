@@ -51,6 +51,31 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: folder.file("big.png")))
     }
 
+    /// `--frames 3` from a one-frame model: the file says so; video takes it frame for frame (each output frame from
+    /// its window), while a picture or ONSR, which adapt or read one frame, refuse it with one line.
+    func testMultiFrameModelUpscalesVideoAndIsRefusedElsewhere() throws {
+        let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
+                      "--batch", "2", "--patch", "16", "--steps", "2", "-q"]
+        XCTAssertEqual(try onsr(common + ["--output", "one.safetensors"]).status, 0)
+        var result = try onsr(common + ["--output", "three.safetensors", "--frames", "3", "--degradation", "real", "--initial", "one.safetensors"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try ModelStore.describe(path: folder.file("three.safetensors")).configuration.frames, 3)
+        XCTAssertNotEqual(try onsr(common + ["--output", "x.safetensors", "--frames", "2"]).status, 0)
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", "7", "-c:v", "libx264", "clip.mp4"], in: folder.path)
+        result = try onsr(["clip.mp4", "big.mp4", "--model", "three.safetensors"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let probe = try Shell.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                                   "stream=width,height,nb_read_frames", "-of", "csv=p=0", "big.mp4"], in: folder.path)
+        XCTAssertEqual(probe.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "192,128,7")
+        for arguments in [["image", "photos/p0.png", "big.png", "--method", "pretrained", "--model", "three.safetensors"],
+                          ["clip.mp4", "onsr.mp4", "--method", "onsr", "--steps", "1", "--model", "three.safetensors"]] {
+            result = try onsr(arguments)
+            XCTAssertNotEqual(result.status, 0, arguments.joined(separator: " "))
+            XCTAssertTrue(result.stderr.contains("reads 3 consecutive frames"), result.stderr)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        }
+    }
+
     /// A run that continues from `--initial` records the steps its weights have seen in all, through two continuations.
     func testContinuedTrainingCountsEveryStep() throws {
         let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",

@@ -35,6 +35,23 @@ final class NetworkGradientTests: XCTestCase {
         }
     }
 
+    /// Three stacked frames: the input gradient of every frame's channels, the skip's only on the middle frame's.
+    func testMultiFrameRRDBNet() {
+        let net = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true, frames: 3), seed: 46)
+        let x = GradientCheck.random([1, 9, 4, 4], seed: 47)
+        let y = net.forward(x, saving: true)
+        XCTAssertEqual(y.shape, [1, 3, 8, 8])
+        let r = GradientCheck.sparse(y.shape, seed: 48, nonzero: 12)
+        let gradX = net.backward(r, needInputGrad: true)!
+        XCTAssertEqual(gradX.shape, x.shape)
+        let loss = { GradientCheck.dot(net(x), r) }
+        GradientCheck.assertMatches(values: x, analytic: gradX, epsilon: 5e-4, tolerance: 5e-2, required: 0.8, "3-frame input", loss: loss)
+        for (name, p) in net.namedParameters() where ["conv_first.weight", "conv_last.weight"].contains(name) {
+            GradientCheck.assertMatches(values: p.value, analytic: p.grad!, samples: 8, epsilon: 5e-4, tolerance: 5e-2, required: 0.8,
+                                        "3-frame \(name)", loss: loss)
+        }
+    }
+
     func testFrozenNetworkDoesNoBackwardWork() {
         let net = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2), seed: 43)
         net.setTrainable(false)
@@ -49,6 +66,19 @@ final class NetworkGradientTests: XCTestCase {
 }
 
 final class BicubicSkipTests: XCTestCase {
+    /// A multi-frame network's skip upsamples the middle frame: with the trunk silenced the output is its bicubic
+    /// interpolation, whatever the other frames hold.
+    func testMultiFrameSkipUpsamplesTheMiddleFrame() {
+        let net = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true, frames: 3), seed: 9)
+        for (name, p) in net.namedParameters() where name.hasPrefix("conv_last") { p.value.zero() }
+        let frames = (0..<3).map { GradientCheck.random([1, 3, 6, 8], seed: 10 + UInt64($0)) }
+        let x = Tensor(shape: [1, 9, 6, 8], values: frames.flatMap(\.values))
+        XCTAssertEqual(x.channels(3..<6).values, frames[1].values)
+        let expected = Resampler(inputWidth: 8, inputHeight: 6, outputWidth: 16, outputHeight: 12, kernel: .bicubic).apply(frames[1].values, channels: 3)
+        let y = net(x).values
+        for i in 0..<y.count { XCTAssertEqual(y[i], expected[i], accuracy: 1e-6) }
+    }
+
     /// With the trunk's last convolution at zero the skip network is exactly bicubic interpolation.
     func testZeroTrunkGivesBicubicUpsampling() {
         let net = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true), seed: 7)

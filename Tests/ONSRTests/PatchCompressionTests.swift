@@ -58,4 +58,25 @@ final class PatchCompressionTests: XCTestCase {
         let heavy = try PatchCompressor(profile: profile, seed: 3)(input)
         XCTAssertGreaterThan(psnr(light, input) - psnr(heavy, input), 3)
     }
+
+    /// Frames coded as one group come back in order, each nearer its own input than its neighbours', deterministic
+    /// for a seed.
+    func testSequenceKeepsTheOrderAndCodesEachFrame() throws {
+        let base = PatchCompressionTests.patches()
+        let frames = (0..<3).map { f -> Tensor in
+            let frame = base.copy()
+            for i in 0..<frame.count { frame.data[i] = min(1, frame.data[i] + 0.08 * Float(f)) }
+            return frame
+        }
+        let profile = CompressionProfile(codec: .h264, quantiser: 30, noiseSigma: 2, predictedShare: 0.5)
+        let coded = try PatchCompressor(profile: profile, seed: 4).sequence(frames)
+        XCTAssertEqual(coded.map(\.values), try PatchCompressor(profile: profile, seed: 4).sequence(frames).map(\.values))
+        XCTAssertEqual(coded.count, 3)
+        for (f, frame) in coded.enumerated() {
+            XCTAssertEqual(frame.shape, base.shape)
+            for other in 0..<3 where other != f {
+                XCTAssertGreaterThan(psnr(frame, frames[f]), psnr(frame, frames[other]) + 3, "frame \(f) against \(other)")
+            }
+        }
+    }
 }

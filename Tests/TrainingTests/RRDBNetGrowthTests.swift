@@ -34,6 +34,27 @@ final class RRDBNetGrowthTests: XCTestCase {
         XCTAssertGreaterThan(conv5.values.map(abs).max()!, 0)
     }
 
+    /// A one-frame model widened to three frames computes the same function on a still shot, and reads the
+    /// neighbours once training moves their weights off zero.
+    func testWidenedNetworkComputesTheSameFunctionOnAStillShot() throws {
+        let one = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true), seed: 59)
+        let three = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true, frames: 3), seed: 60)
+        try three.loadGrowing(from: weights(of: one))
+        let middle = GradientCheck.random([1, 3, 6, 6], seed: 61), other = GradientCheck.random([1, 3, 6, 6], seed: 62)
+        let still = Tensor(shape: [1, 9, 6, 6], values: middle.values + middle.values + middle.values)
+        let moving = Tensor(shape: [1, 9, 6, 6], values: other.values + middle.values + other.values)
+        let expected = one(middle).values
+        XCTAssertEqual(zip(three(still).values, expected).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5)
+        XCTAssertEqual(zip(three(moving).values, expected).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5, "neighbours start unread")
+        let y = three.forward(moving, saving: true)
+        three.backward(GradientCheck.sparse(y.shape, seed: 63, nonzero: 12))
+        let grad = try XCTUnwrap(three.convFirst.weight.grad)
+        let taps = 12 * 9
+        let neighbourGrad = (0..<4).flatMap { o in (0..<12 * 9).map { grad.data[o * 36 * 9 + $0] } }
+        XCTAssertGreaterThan(neighbourGrad.map(abs).max()!, 0, "the first frame's weights get a gradient")
+        XCTAssertEqual(taps, 108)
+    }
+
     func testMoreBlocksThanTheNetworkIsRefused() {
         let big = RRDBNet(.init(features: 4, blocks: 2, growth: 3, scale: 2), seed: 57)
         let small = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2), seed: 58)

@@ -79,6 +79,57 @@ final class TrainerTests: XCTestCase {
         } } }
     }
 
+    /// `--frames 3`: stacked frames of one place, the HR side the middle frame's, aligned with the middle LR frame as in
+    /// one-frame batches; some samples stand still (neighbours equal to the middle frame), most pan (both neighbours
+    /// differ from it); the same step gives the same batch.
+    func testMultiFrameBatchesStackAPanningShot() throws {
+        var options = tinyOptions()
+        options.degradation = .bicubic
+        options.patch = 32
+        options.batch = 8
+        options.frames = 3
+        let trainer = try Trainer(options: options, photos: photos, validation: nil)
+        var (still, panning) = (0, 0)
+        for step in 0..<5 {
+            let (lr, hr) = trainer.batch(at: step)
+            XCTAssertEqual(lr.shape, [8, 9, 16, 16])
+            XCTAssertEqual(hr.shape, [8, 3, 32, 32])
+            XCTAssertEqual(lr.values, trainer.batch(at: step).lr.values)
+            for b in 0..<8 {
+                let frame = { (f: Int) in Array(UnsafeBufferPointer(start: lr.data + (b * 9 + 3 * f) * 256, count: 768)) }
+                let middleHR = Array(UnsafeBufferPointer(start: hr.data + b * 3 * 1024, count: 3 * 1024))
+                let direct = Degrade.bicubic(middleHR, channels: 3, height: 32, width: 32, scale: 2)
+                for c in 0..<3 { for y in 3..<13 { for x in 3..<13 {
+                    XCTAssertEqual(frame(1)[(c * 16 + y) * 16 + x], direct[(c * 16 + y) * 16 + x], accuracy: 1e-5)
+                } } }
+                if frame(0) == frame(1) && frame(2) == frame(1) {
+                    still += 1
+                } else {
+                    // A pan moves both neighbours, by the same step either way.
+                    panning += 1
+                    XCTAssertNotEqual(frame(0), frame(1))
+                    XCTAssertNotEqual(frame(2), frame(1))
+                }
+            }
+        }
+        XCTAssertGreaterThan(still, 0)
+        XCTAssertGreaterThan(panning, still)
+    }
+
+    /// A multi-frame real run trains, validates and replays like a one-frame one.
+    func testMultiFrameRealTrainingIsSeeded() throws {
+        var options = tinyOptions()
+        options.degradation = .real
+        options.frames = 3
+        let first = try Trainer(options: options, photos: photos, validation: photos)
+        let losses = (0..<3).map { _ in first.trainStep() }
+        let second = try Trainer(options: options, photos: photos, validation: photos)
+        XCTAssertEqual((0..<3).map { _ in second.trainStep() }, losses)
+        let score = try XCTUnwrap(first.validate())
+        XCTAssertEqual(score.psnr, try XCTUnwrap(second.validate()).psnr)
+        XCTAssertGreaterThan(score.bicubic, 15)
+    }
+
     /// `--degradation real`: the same step gives the same batch (noise and codec round trips are seeded), the LR
     /// side differs from the blur-only one of the same step (the codec and noise acted on it) yet stays close to
     /// it (the compression is a degradation, not a new picture), and the HR side is untouched.
