@@ -47,9 +47,11 @@ public enum RealDegradation {
     }
 
     /// Consecutive frames' batches (each N x 3 x h x w) with noise and compression of one random profile, coded as one
-    /// group of pictures (`PatchCompressor.sequence`).
+    /// group of pictures (`PatchCompressor.sequence`; with B-frames where H.264 is rate-controlled, `crf`).
     static func compress(sequence frames: [Tensor], range: RealCompressionRange, rng: inout SeededRandom) -> [Tensor] {
-        guard let profile = profile(range: range, rng: &rng) else { return frames }
+        guard var profile = profile(range: range, rng: &rng) else { return frames }
+        // Rate-controlled H.264 puts B-frames between its P-frames, coarser than them: a neighbour can be the better picture.
+        if profile.rateFactor == true { profile.bidirectional = true }
         let compressor = PatchCompressor(profile: profile, seed: rng.next())
         guard let compressed = try? compressor.sequence(frames) else { preconditionFailure("cannot compress training patches with \(profile)") }
         return compressed
