@@ -74,6 +74,11 @@ public final class Muxer: @unchecked Sendable {
         if holdsVideoAlone { return false }
         let parameters = demuxer.stream(index).pointee.codecpar.pointee
         if parameters.codec_type == AVMEDIA_TYPE_ATTACHMENT { return formatName == "matroska" }
+        // MPEG-TS maps only DVB subtitles and teletext to a stream type; it writes any other subtitle codec as private
+        // data, which reads back as `bin_data` (FFmpeg 5.1, `ffprobe`): the subtitles would be lost, not stored.
+        if formatName == "mpegts" && parameters.codec_type == AVMEDIA_TYPE_SUBTITLE {
+            return [AV_CODEC_ID_DVB_SUBTITLE, AV_CODEC_ID_DVB_TELETEXT].contains(parameters.codec_id)
+        }
         let answer = avformat_query_codec(context.pointee.oformat, parameters.codec_id, FF_COMPLIANCE_NORMAL)
         if answer >= 0 { return answer == 1 }
         let input = demuxer.stream(index)

@@ -90,7 +90,8 @@ final class OutputChoiceTests: XCTestCase {
     }
 
     /// Text subtitles the container cannot hold become its own text subtitles, with their times, as FFmpeg converts them:
-    /// MP4's MOV text into Matroska becomes ASS, SubRip into MP4 becomes MOV text. AVI holds no text subtitles: an error.
+    /// MP4's MOV text into Matroska becomes ASS, SubRip into MP4 becomes MOV text. AVI and MPEG-TS hold no text
+    /// subtitles: an error, or with --drop-unsupported-streams a warning.
     func testTextSubtitlesBecomeTheContainersOwn() throws {
         try "1\n00:00:00,000 --> 00:00:00,200\nHello\n\n2\n00:00:00,200 --> 00:00:00,400\nWorld\n"
             .write(toFile: folder.file("s.srt"), atomically: true, encoding: .utf8)
@@ -109,9 +110,17 @@ final class OutputChoiceTests: XCTestCase {
             XCTAssertEqual(streams?.last?["action"] as? String, "transcoded")
             XCTAssertEqual(streams?.last?["outputCodec"] as? String, codec)
         }
-        let avi = try onsr(["subbed.mp4", "out.avi"])
-        XCTAssertEqual(avi.status, 64, avi.stderr)
-        XCTAssertTrue(avi.stderr.contains("cannot be stored in a avi file"), avi.stderr)
+        // AVI holds no subtitles; MPEG-TS only DVB's bitmaps (text would be written as unreadable private data).
+        for container in ["avi", "mpegts"] {
+            let refused = try onsr(["subbed.mp4", "out.\(container == "avi" ? "avi" : "ts")"])
+            XCTAssertEqual(refused.status, 64, refused.stderr)
+            XCTAssertTrue(refused.stderr.contains("cannot be stored in a \(container) file"), refused.stderr)
+        }
+        let dropped = try onsr(["subbed.mp4", "out.ts", "--drop-unsupported-streams"])
+        XCTAssertEqual(dropped.status, 0, dropped.stderr)
+        XCTAssertTrue(dropped.stderr.contains("cannot be stored in mpegts; dropped"), dropped.stderr)
+        let kinds = try Shell.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0", "out.ts"], in: folder.path)
+        XCTAssertFalse(kinds.stdout.contains("data"), kinds.stdout)
     }
 
     /// HLS names its segments after the playlist, so it is written in place: segments named for the output, not for a
