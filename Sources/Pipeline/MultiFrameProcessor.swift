@@ -10,6 +10,8 @@ public final class MultiFrameProcessor: FrameProcessor {
     public let name: String
     public var scale: Int { network.scale }
     private let tiles: TiledInference
+    /// How the model's neighbours are motion-compensated, as it was trained (`alignment` in its metadata).
+    public let alignment: BlockAlignment?
     private var detector: SceneDetector
     /// Frames not yet written, oldest first, with the scene each belongs to; earlier frames kept as neighbours.
     private var held: [(frame: TimedFrame, scene: Int)] = []
@@ -23,6 +25,14 @@ public final class MultiFrameProcessor: FrameProcessor {
         network = try ModelStore.load(model)
         name = "pretrained:\(model.name)"
         tiles = TiledInference(network: network, tile: tile, precision: precision)
+        if let value = model.metadata["alignment"] {
+            guard let alignment = BlockAlignment(metadataValue: value) else {
+                throw JobError(.dataError, "\(model.path): unknown alignment '\(value)' in its metadata")
+            }
+            self.alignment = alignment
+        } else {
+            alignment = nil
+        }
         // Only hard cuts separate neighbours: a fade or a refresh continues the shot.
         detector = SceneDetector(threshold: sceneThreshold, maxSceneLength: .max)
     }
@@ -47,13 +57,18 @@ public final class MultiFrameProcessor: FrameProcessor {
     private func upscaleNext() throws -> TimedFrame {
         let index = written, own = held[index].scene
         let image = held[index].frame.image
-        let window = (-radius...radius).map { offset -> RGBImage in
+        var window = (-radius...radius).map { offset -> RGBImage in
             // Step back towards the middle until the frame exists and belongs to the same shot.
             var j = index + offset
             while j != index && (j < 0 || j >= held.count || held[j].scene != own) { j += offset > 0 ? -1 : 1 }
             precondition(held[j].frame.image.width == image.width && held[j].frame.image.height == image.height,
                          "frames of one stream have one size (FrameRefit)")
             return held[j].frame.image
+        }
+        if let alignment {
+            for f in window.indices where f != radius {
+                window[f].pixels = alignment.align(window[f].pixels, to: image.pixels, width: image.width, height: image.height)
+            }
         }
         let input = Tensor(shape: [1, 3 * window.count, image.height, image.width], values: Array(window.map(\.pixels).joined()))
         let output = RGBImage(clamping: tiles(input).values, width: image.width * scale, height: image.height * scale)

@@ -68,6 +68,7 @@ struct MultiFrameBatch {
         if options.degradation == .real {
             lrFrames = RealDegradation.compress(sequence: lrFrames, range: options.realRange, rng: &rng)
         }
+        if let alignment = options.alignment { lrFrames = Self.aligned(lrFrames, by: alignment) }
         let (smallLR, offset) = (size / s, margin / s)
         let hr = Tensor(shape: [options.batch, 3, size, size])
         for (b, patch) in middles.enumerated() {
@@ -102,6 +103,22 @@ struct MultiFrameBatch {
         var lows = options.degradation.apply(frames: frames, size: side, scale: s, variances: options.variances, rng: &rng)
             .map { Tensor(shape: [1, 3, side / s, side / s], values: $0) }
         if options.degradation == .real { lows = RealDegradation.compress(sequence: lows, range: options.realRange, rng: &rng) }
+        if let alignment = options.alignment { lows = aligned(lows, by: alignment) }
         return (stack(lows), frames[count / 2], lows[count / 2].values, side)
+    }
+
+    /// Every sample's neighbours motion-compensated to its middle frame (each frame N x 3 x h x w).
+    static func aligned(_ frames: [Tensor], by alignment: BlockAlignment) -> [Tensor] {
+        let (n, c, h, w) = frames[0].nchw, size = c * h * w, middle = frames.count / 2
+        return frames.enumerated().map { f, frame in
+            guard f != middle else { return frame }
+            let result = Tensor(shape: frame.shape)
+            for sample in 0..<n {
+                let own = Array(UnsafeBufferPointer(start: frame.data + sample * size, count: size))
+                let target = Array(UnsafeBufferPointer(start: frames[middle].data + sample * size, count: size))
+                (result.data + sample * size).update(from: alignment.align(own, to: target, width: w, height: h), offset: 0, count: size)
+            }
+            return result
+        }
     }
 }

@@ -60,6 +60,9 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Consecutive frames Gr sees at once (nil: one; see `MultiFrameBatch`).
     public var frames: Int? = nil
     public var frameCount: Int { frames ?? 1 }
+    /// Multi-frame only: the neighbours are motion-compensated to the middle frame before Gr reads them, in training
+    /// and wherever the model is used (recorded in the model's metadata).
+    public var alignment: BlockAlignment? = nil
 
     public init() {}
 
@@ -219,6 +222,7 @@ public final class Trainer {
         metadata["skip"] = options.bicubicSkip ? "bicubic" : "none"
         metadata["scale"] = String(options.scale)
         if options.frameCount > 1 { metadata["frames"] = String(options.frameCount) }
+        if let alignment = options.alignment { metadata["alignment"] = alignment.metadataValue }
         metadata["degradation"] = options.degradation.rawValue
         if let range = options.blurVariances { metadata["blur_variances"] = "\(range.lowerBound)-\(range.upperBound)" }
         if let range = options.compressionRange { metadata["compression_range"] = range.rawValue }

@@ -31,6 +31,7 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Quantisers of real's codec round trips: all (light to heavy), heavy (where video is handed to the real model), or crf (as all, H.264 at a CRF through x264's rate control).")
     var compressionRange: RealCompressionRange?
     @Option(help: "Consecutive frames Gr reads at once (an odd number; over 1, a multi-frame model for video, trained on panning crops).") var frames = 1
+    @Flag(help: "With --frames: motion-compensate the neighbours to the middle frame (block matching) before Gr reads them; the model file records it.") var align = false
     @Option(help: "RRDBNet num_feat.") var features = 32
     @Option(help: "RRDBNet num_block.") var blocks = 2
     @Option(help: "RRDBNet num_grow_ch.") var growth = 16
@@ -59,6 +60,7 @@ struct TrainCommand: ParsableCommand {
         }
         guard blurVariances.isEmpty || degradation != .bicubic else { throw ValidationError("--blur-variances needs a blurring --degradation (blur or real)") }
         guard frames >= 1 && frames % 2 == 1 else { throw ValidationError("--frames must be an odd number") }
+        guard !align || frames > 1 else { throw ValidationError("--align needs --frames 3 or more") }
         guard compressionRange == nil || degradation == .real else { throw ValidationError("--compression-range needs --degradation real") }
     }
 
@@ -75,6 +77,7 @@ struct TrainCommand: ParsableCommand {
             if blurVariances.count == 2 { options.blurVariances = blurVariances[0]...blurVariances[1] }
             options.compressionRange = compressionRange
             if frames > 1 { options.frames = frames }
+            if align { options.alignment = BlockAlignment() }
             guard let externalFolder = external ?? DataLocation.folder("external") else {
                 throw JobError(.noInput, "no external photo set: run scripts/setup-data or pass --external DIR")
             }

@@ -67,4 +67,28 @@ final class MultiFrameProcessorTests: XCTestCase {
         XCTAssertEqual(out.count, 1)
         XCTAssertEqual(zip(out[0].image.pixels, expected([frame(0), frame(0), frame(0)])).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5)
     }
+
+    /// A model trained with motion compensation gets its neighbours aligned to the middle frame first.
+    func testAlignedModelReadsCompensatedNeighbours() throws {
+        let path = folder.file("aligned.safetensors")
+        let alignment = BlockAlignment()
+        try SafeTensors.write(SafeTensors.parameters(of: network), to: path,
+                              metadata: ["frames": "3", "skip": "bicubic", "alignment": alignment.metadataValue])
+        let processor = try MultiFrameProcessor(model: try ModelStore.describe(path: path))
+        XCTAssertEqual(processor.alignment, alignment)
+        let frames = (0..<3).map { frame(2 * $0) }
+        var out: [TimedFrame] = []
+        for (i, image) in frames.enumerated() { out += try processor.submit(TimedFrame(image: image, pts: Int64(i))) }
+        out += try processor.finish().frames
+        func aligned(_ image: RGBImage) -> RGBImage {
+            RGBImage(width: 12, height: 8, pixels: alignment.align(image.pixels, to: frames[1].pixels, width: 12, height: 8))
+        }
+        let window = [aligned(frames[0]), frames[1], aligned(frames[2])]
+        XCTAssertEqual(zip(out[1].image.pixels, expected(window)).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5)
+        XCTAssertNotEqual(window[0].pixels, frames[0].pixels, "the test's neighbours must move")
+        try SafeTensors.write(SafeTensors.parameters(of: network), to: path, metadata: ["frames": "3", "alignment": "optical-flow"])
+        XCTAssertThrowsError(try MultiFrameProcessor(model: try ModelStore.describe(path: path))) {
+            XCTAssertTrue("\($0)".contains("unknown alignment"), "\($0)")
+        }
+    }
 }

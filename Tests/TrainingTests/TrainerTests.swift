@@ -116,6 +116,32 @@ final class TrainerTests: XCTestCase {
         XCTAssertGreaterThan(panning, still)
     }
 
+    /// `alignment`: a panning sample's neighbours come back motion-compensated, nearer the middle frame than without.
+    func testAlignedBatchesCompensateThePan() throws {
+        var options = tinyOptions()
+        options.degradation = .bicubic
+        options.patch = 32
+        options.batch = 8
+        options.frames = 3
+        let plain = try Trainer(options: options, photos: photos, validation: nil)
+        options.alignment = BlockAlignment()
+        let aligned = try Trainer(options: options, photos: photos, validation: nil)
+        var (before, after): (Float, Float) = (0, 0)
+        for step in 0..<3 {
+            let (a, b) = (plain.batch(at: step), aligned.batch(at: step))
+            XCTAssertEqual(a.hr.values, b.hr.values)
+            for sample in 0..<8 {
+                let frame = { (lr: Tensor, f: Int) in Array(UnsafeBufferPointer(start: lr.data + (sample * 9 + 3 * f) * 256, count: 768)) }
+                XCTAssertEqual(frame(a.lr, 1), frame(b.lr, 1), "the middle frame is untouched")
+                for f in [0, 2] {
+                    before += zip(frame(a.lr, f), frame(a.lr, 1)).map { abs($0 - $1) }.reduce(0, +)
+                    after += zip(frame(b.lr, f), frame(b.lr, 1)).map { abs($0 - $1) }.reduce(0, +)
+                }
+            }
+        }
+        XCTAssertLessThan(after, before * 0.6, "\(after) against \(before)")
+    }
+
     /// A multi-frame real run trains, validates and replays like a one-frame one.
     func testMultiFrameRealTrainingIsSeeded() throws {
         var options = tinyOptions()
