@@ -1,6 +1,18 @@
 import Engine
 import Foundation
 
+/// How a one-frame model's `conv_first` is spread over a multi-frame network's frames. Either way the network computes
+/// the one-frame function on a still shot (all frames alike).
+public enum FrameWidening: String, CaseIterable, Codable, Sendable {
+    /// The middle frame gets the weights, the neighbours zeros: the same function on any input, and the neighbours are
+    /// read only as far as training moves their weights off zero. Measured (`docs/onsr-study.md`, "A multi-frame Gr"):
+    /// it hardly does, their weights stay at 2% of the middle's.
+    case middle
+    /// Every frame gets an equal share: at the start the network reads the frames' mean (with `--align`, a
+    /// motion-compensated average, which lowers the coding noise), and training sorts the frames apart.
+    case average
+}
+
 /// Deepening a trained RRDBNet without changing what it computes, so that a larger model can start from a
 /// smaller trained one instead of from noise (net2net-style).
 extension RRDBNet {
@@ -12,12 +24,12 @@ extension RRDBNet {
     /// 1.2^(new blocks) to undo that (`conv_body` is linear, and nothing else reads the trunk).
     /// The new blocks' other convs keep their random initialisation: once training moves `conv5` off zero,
     /// they receive gradients.
-    public func loadGrowing(from tensors: [String: Tensor]) throws {
+    public func loadGrowing(from tensors: [String: Tensor], widening: FrameWidening = .middle) throws {
         let given = Self.blockCount(in: tensors)
         guard given <= configuration.blocks else {
             throw SafeTensorsError("the weights have \(given) blocks, more than this network's \(configuration.blocks)")
         }
-        try SafeTensors.load(widened(tensors), into: self, only: { name in Self.blockIndex(of: name).map { $0 < given } ?? true })
+        try SafeTensors.load(widened(tensors, widening), into: self, only: { name in Self.blockIndex(of: name).map { $0 < given } ?? true })
         for (name, parameter) in namedParameters() {
             guard let block = Self.blockIndex(of: name), block >= given else { continue }
             if name.hasSuffix(".conv5.weight") || name.hasSuffix(".conv5.bias") { parameter.value.zero() }
@@ -27,16 +39,20 @@ extension RRDBNet {
         for i in 0..<weight.count { weight.data[i] *= undo }
     }
 
-    /// A one-frame model's weights for this multi-frame network, computing the same function: `conv_first` reads the
-    /// middle frame with the given weights and the other frames with zeros, which training then moves.
-    private func widened(_ tensors: [String: Tensor]) -> [String: Tensor] {
+    /// A one-frame model's weights for this multi-frame network, computing the same function on a still shot (see
+    /// `FrameWidening`).
+    private func widened(_ tensors: [String: Tensor], _ widening: FrameWidening) -> [String: Tensor] {
         let target = convFirst.weight.value
         guard configuration.frames > 1, let given = tensors["conv_first.weight"], given.shape[1] * configuration.frames == target.shape[1]
         else { return tensors }
         let (out, perFrame, taps) = (given.shape[0], given.shape[1], given.shape[2] * given.shape[3])
         let weight = Tensor(shape: target.shape), middle = configuration.frames / 2
+        let frames = widening == .middle ? middle...middle : 0...(configuration.frames - 1)
         for o in 0..<out {
-            (weight.data + (o * target.shape[1] + middle * perFrame) * taps).update(from: given.data + o * perFrame * taps, count: perFrame * taps)
+            for frame in frames {
+                let row = weight.data + (o * target.shape[1] + frame * perFrame) * taps
+                for i in 0..<(perFrame * taps) { row[i] = given.data[o * perFrame * taps + i] / Float(frames.count) }
+            }
         }
         var result = tensors
         result["conv_first.weight"] = weight

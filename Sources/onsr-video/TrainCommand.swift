@@ -7,6 +7,7 @@ import Training
 
 extension TrainingDegradation: ExpressibleByArgument {}
 extension RealCompressionRange: ExpressibleByArgument {}
+extension FrameWidening: ExpressibleByArgument {}
 extension SafeTensors.StorageType: ExpressibleByArgument {
     public init?(argument: String) { self.init(rawValue: argument.uppercased()) }
 }
@@ -32,6 +33,7 @@ struct TrainCommand: ParsableCommand {
     var compressionRange: RealCompressionRange?
     @Option(help: "Consecutive frames Gr reads at once (an odd number; over 1, a multi-frame model for video, trained on panning crops).") var frames = 1
     @Flag(help: "With --frames: motion-compensate the neighbours to the middle frame (block matching) before Gr reads them; the model file records it.") var align = false
+    @Option(help: "With --frames and a one-frame --initial: middle (neighbours start unread) or average (every frame an equal share of conv_first).") var widen = FrameWidening.middle
     @Option(help: "RRDBNet num_feat.") var features = 32
     @Option(help: "RRDBNet num_block.") var blocks = 2
     @Option(help: "RRDBNet num_grow_ch.") var growth = 16
@@ -98,9 +100,9 @@ struct TrainCommand: ParsableCommand {
                 }
                 let (tensors, _) = try SafeTensors.read(path: initial)
                 // The same architecture loads as it is; fewer blocks are deepened.
-                try trainer.network.loadGrowing(from: tensors)
+                try trainer.network.loadGrowing(from: tensors, widening: widen)
                 var grown = info.configuration.blocks < options.blocks ? ", grown from \(info.configuration.blocks) to \(options.blocks) blocks" : ""
-                if info.configuration.frames < options.frameCount { grown += ", widened from one frame to \(options.frameCount)" }
+                if info.configuration.frames < options.frameCount { grown += ", widened from one frame to \(options.frameCount) (\(widen.rawValue))" }
                 initialSteps = (info.metadata["total_steps"] ?? info.metadata["steps"]).flatMap { Int($0) }
                 log.note("starting from the weights of \(initial)\(grown)")
             }
@@ -121,6 +123,7 @@ struct TrainCommand: ParsableCommand {
             let final = trainer.validate(limit: Int.max)
             var record = ["seed": String(seed), "photos": String(photos.images.count)]
             if let initialSteps { record["total_steps"] = String(initialSteps + trainer.step) }
+            if let initial, frames > 1, (try? ModelStore.describe(path: initial).configuration.frames) == 1 { record["widening"] = widen.rawValue }
             if let final {
                 record["val_psnr"] = String(format: "%.3f", final.psnr)
                 record["val_bicubic_psnr"] = String(format: "%.3f", final.bicubic)

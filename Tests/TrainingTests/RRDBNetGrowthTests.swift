@@ -55,6 +55,26 @@ final class RRDBNetGrowthTests: XCTestCase {
         XCTAssertEqual(taps, 108)
     }
 
+    /// `average` widening: every frame reads a third of the weights, so a still shot gives the one-frame output and a
+    /// moving one the output for the frames' mean.
+    func testAverageWideningReadsTheFramesMean() throws {
+        let one = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true), seed: 64)
+        let three = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true, frames: 3), seed: 65)
+        try three.loadGrowing(from: weights(of: one), widening: .average)
+        let frames = (0..<3).map { GradientCheck.random([1, 3, 6, 6], seed: 66 + UInt64($0)) }
+        let still = Tensor(shape: [1, 9, 6, 6], values: frames[1].values + frames[1].values + frames[1].values)
+        XCTAssertEqual(zip(three(still).values, one(frames[1]).values).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5)
+        // conv_first is linear and the skip reads the middle frame, so the trunk sees the mean: compare trunk outputs
+        // by taking the skip (bicubic of the middle frame) out of both.
+        let moving = Tensor(shape: [1, 9, 6, 6], values: frames.flatMap(\.values))
+        let mean = Tensor(shape: [1, 3, 6, 6], values: (0..<108).map { i in (frames[0][i] + frames[1][i] + frames[2][i]) / 3 })
+        let skipOfMiddle = Resampler(inputWidth: 6, inputHeight: 6, outputWidth: 12, outputHeight: 12, kernel: .bicubic).apply(frames[1].values, channels: 3)
+        let skipOfMean = Resampler(inputWidth: 6, inputHeight: 6, outputWidth: 12, outputHeight: 12, kernel: .bicubic).apply(mean.values, channels: 3)
+        let trunkMoving = zip(three(moving).values, skipOfMiddle).map { $0 - $1 }
+        let trunkMean = zip(one(mean).values, skipOfMean).map { $0 - $1 }
+        XCTAssertEqual(zip(trunkMoving, trunkMean).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5)
+    }
+
     func testMoreBlocksThanTheNetworkIsRefused() {
         let big = RRDBNet(.init(features: 4, blocks: 2, growth: 3, scale: 2), seed: 57)
         let small = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2), seed: 58)
