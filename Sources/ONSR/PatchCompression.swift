@@ -51,10 +51,6 @@ public struct CompressionProfile: Codable, Sendable, Equatable, CustomStringConv
     /// block's QP (flat blocks finer, textured ones coarser, as CRF-coded web video has it) instead of one QP for
     /// every block. nil or false: constant QP, what a reading of the input's mean QP reproduces.
     public var rateFactor: Bool?
-    /// H.264 at a rate factor only: a group of three pictures or more is coded with B-frames as x264 places them,
-    /// at its default quantiser offsets (B-frames coarser than the P-frames around them), as web video is; nil or
-    /// false: P-frames only.
-    public var bidirectional: Bool?
 
     public init(codec: Codec, quantiser: Double, chromaSubsampled: Bool = true, noiseSigma: Double = 0, predictedShare: Double = 0) {
         self.codec = codec
@@ -165,8 +161,7 @@ public final class PatchCompressor {
             let quantiser = String(min(max(Int(profile.quantiser.rounded()), 0), 51))
             if profile.rateFactor == true {
                 // x264's own rate control, as the encoders of CRF video run it (default I/P ratio, adaptive quantisation).
-                let bFrames = profile.bidirectional == true && pictures.count >= 3 ? "2" : "0"
-                settings.options = [("crf", quantiser), ("bf", bFrames)]
+                settings.options = [("crf", quantiser), ("bf", "0")]
             } else {
                 // One QP for every frame type: the reading averages the input's I, P and B frames into one number.
                 settings.options = [("qp", quantiser), ("x264-params", "ipratio=1:pbratio=1"), ("bf", "0")]

@@ -47,11 +47,9 @@ public enum RealDegradation {
     }
 
     /// Consecutive frames' batches (each N x 3 x h x w) with noise and compression of one random profile, coded as one
-    /// group of pictures (`PatchCompressor.sequence`; with B-frames where H.264 is rate-controlled, `crf`).
+    /// group of pictures (`PatchCompressor.sequence`).
     static func compress(sequence frames: [Tensor], range: RealCompressionRange, rng: inout SeededRandom) -> [Tensor] {
-        guard var profile = profile(range: range, rng: &rng) else { return frames }
-        // Rate-controlled H.264 puts B-frames between its P-frames, coarser than them: a neighbour can be the better picture.
-        if profile.rateFactor == true { profile.bidirectional = true }
+        guard let profile = profile(range: range, rng: &rng) else { return frames }
         let compressor = PatchCompressor(profile: profile, seed: rng.next())
         guard let compressed = try? compressor.sequence(frames) else { preconditionFailure("cannot compress training patches with \(profile)") }
         return compressed
