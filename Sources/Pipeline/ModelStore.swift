@@ -120,7 +120,7 @@ public enum ModelStore {
     /// Refuses a multi-frame model where one frame is all there is (`use`: what it was asked for, e.g. "ONSR").
     public static func requireOneFrame(_ model: ModelInfo, for use: String) throws {
         guard model.configuration.frames == 1 else {
-            throw JobError(.usage, "\(model.name) reads \(model.configuration.frames) consecutive frames at once: it serves --method pretrained on video, not \(use)")
+            throw JobError(.usage, "\(model.name) reads \(model.configuration.frames) consecutive frames at once: it serves --method pretrained on video and frame folders, not \(use)")
         }
     }
 

@@ -4,7 +4,8 @@ import Engine
 /// A multi-frame Gr (`RRDBNet.Configuration.frames` > 1) on a video: each frame is upscaled from itself and its
 /// neighbours, so the output of frame i waits for frame i + frames/2. A neighbour across a hard scene cut, or past
 /// either end of the stream, is replaced by the nearest frame of the same scene: the network then sees that frame
-/// twice, not a picture of another shot.
+/// twice, not a picture of another shot. A model trained with `--align` gets its neighbours motion-compensated to the
+/// frame (`BlockAlignment`) as it was trained.
 public final class MultiFrameProcessor: FrameProcessor {
     public let network: RRDBNet
     public let name: String

@@ -165,6 +165,8 @@ struct ScheduleFlags: ParsableArguments {
         schedule.selfEnsembles = selfEnsemble
         let adaptation = method.adaptation
         let model = try ModelStore.resolve(method.model, scale: method.scale)
+        // The model's own mismatch first: no photo set would make a multi-frame model adaptable.
+        try ModelStore.requireOneFrame(model, for: "ONSR, which adapts a one-frame Gr")
         let external = schedule.policy == .none ? nil : try DataLocation.externalPhotos(method.external)
         if live && schedule.policy != .none, let external {
             if selfEnsemble { events(.warning("live mode upscales each frame once, so that no frame waits: --self-ensemble is not applied")) }

@@ -25,6 +25,16 @@ final class TrainerTests: XCTestCase {
         return options
     }
 
+    /// Three-frame batches of eight 32-pixel crops, bicubic-degraded so that frames can be compared exactly.
+    func threeFrameOptions() -> TrainingOptions {
+        var options = tinyOptions()
+        options.degradation = .bicubic
+        options.patch = 32
+        options.batch = 8
+        options.frames = 3
+        return options
+    }
+
     func weights(_ trainer: Trainer) -> [UInt32] { trainer.network.namedParameters().flatMap { $0.1.value.values.map(\.bitPattern) } }
 
     func testSameSeedSameLossesAndResumeIsExact() throws {
@@ -83,12 +93,7 @@ final class TrainerTests: XCTestCase {
     /// one-frame batches; some samples stand still (neighbours equal to the middle frame), most pan (both neighbours
     /// differ from it); the same step gives the same batch.
     func testMultiFrameBatchesStackAPanningShot() throws {
-        var options = tinyOptions()
-        options.degradation = .bicubic
-        options.patch = 32
-        options.batch = 8
-        options.frames = 3
-        let trainer = try Trainer(options: options, photos: photos, validation: nil)
+        let trainer = try Trainer(options: threeFrameOptions(), photos: photos, validation: nil)
         var (still, panning) = (0, 0)
         for step in 0..<5 {
             let (lr, hr) = trainer.batch(at: step)
@@ -118,11 +123,7 @@ final class TrainerTests: XCTestCase {
 
     /// `alignment`: a panning sample's neighbours come back motion-compensated, nearer the middle frame than without.
     func testAlignedBatchesCompensateThePan() throws {
-        var options = tinyOptions()
-        options.degradation = .bicubic
-        options.patch = 32
-        options.batch = 8
-        options.frames = 3
+        var options = threeFrameOptions()
         let plain = try Trainer(options: options, photos: photos, validation: nil)
         options.alignment = BlockAlignment()
         let aligned = try Trainer(options: options, photos: photos, validation: nil)
