@@ -176,6 +176,8 @@ public final class Trainer {
         let s = options.scale
         var total = (0.0, 0.0)
         let count = min(limit, validation.images.count)
+        // A multi-frame pair needs room for the pan: a photo too small for it is left out of the mean.
+        var scored = 0
         for (i, image) in validation.images.prefix(count).enumerated() {
             var rng = SeededRandom(seed: 1000 + UInt64(i))
             let side: Int, hr: [Float], lr: [Float], output: [Float]
@@ -195,8 +197,10 @@ public final class Trainer {
                 .apply(lr, channels: 3)
             total.0 += Quality.psnrY(output, hr, height: side, width: side, shave: s)
             total.1 += Quality.psnrY(bicubic, hr, height: side, width: side, shave: s)
+            scored += 1
         }
-        let result = (total.0 / Double(count), total.1 / Double(count))
+        guard scored > 0 else { return nil }
+        let result = (total.0 / Double(scored), total.1 / Double(scored))
         events(.validation(step: step, psnr: result.0, bicubicPSNR: result.1))
         return result
     }
