@@ -72,19 +72,11 @@ struct MultiFrameBatch {
         let (smallLR, offset) = (size / s, margin / s)
         let hr = Tensor(shape: [options.batch, 3, size, size])
         for (b, patch) in middles.enumerated() {
-            for c in 0..<3 {
-                for y in 0..<size {
-                    (hr.data + ((b * 3 + c) * size + y) * size).update(from: patch, offset: (c * big + margin + y) * big + margin, count: size)
-                }
-            }
+            copyCentre(of: patch, side: big, offset: margin, size: size, into: hr.data + b * 3 * size * size)
         }
         let centres = lrFrames.map { frame -> Tensor in
             let result = Tensor(shape: [options.batch, 3, smallLR, smallLR])
-            for plane in 0..<(options.batch * 3) {
-                for y in 0..<smallLR {
-                    (result.data + (plane * smallLR + y) * smallLR).update(from: frame.data + (plane * bigLR + offset + y) * bigLR + offset, count: smallLR)
-                }
-            }
+            copyCentre(of: frame.data, count: frame.count, side: bigLR, offset: offset, size: smallLR, into: result.data)
             return result
         }
         return (Self.stack(centres), hr)

@@ -139,16 +139,8 @@ public final class Trainer {
             lows = RealDegradation.compress(lows, side: bigLR, range: options.realRange, rng: &rng)
         }
         for (b, (patch, low)) in zip(crops, lows).enumerated() {
-            let (smallLR, offset) = (size / s, margin / s)
-            for c in 0..<3 {
-                for y in 0..<size {
-                    (hr.data + ((b * 3 + c) * size + y) * size).update(from: patch, offset: (c * big + margin + y) * big + margin, count: size)
-                }
-                for y in 0..<smallLR {
-                    (lr.data + ((b * 3 + c) * smallLR + y) * smallLR)
-                        .update(from: low, offset: (c * bigLR + offset + y) * bigLR + offset, count: smallLR)
-                }
-            }
+            copyCentre(of: patch, side: big, offset: margin, size: size, into: hr.data + b * 3 * size * size)
+            copyCentre(of: low, side: bigLR, offset: margin / s, size: size / s, into: lr.data + b * 3 * (size / s) * (size / s))
         }
         return (lr, hr)
     }
@@ -234,6 +226,21 @@ public final class Trainer {
         metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
         try TrainingCheckpoint.writeAtomically(SafeTensors.parameters(of: network), to: path, storage: storage, metadata: metadata)
     }
+}
+
+/// Copies the centre `size` x `size` square of every plane of `planes` (planar, `side` x `side` each), `offset` pixels in
+/// from the top and left, into `target` (planar, `size` x `size` each): a padded crop's kept patch.
+func copyCentre(of planes: UnsafePointer<Float>, count: Int, side: Int, offset: Int, size: Int, into target: UnsafeMutablePointer<Float>) {
+    for plane in 0..<(count / (side * side)) {
+        for y in 0..<size {
+            (target + (plane * size + y) * size).update(from: planes + (plane * side + offset + y) * side + offset, count: size)
+        }
+    }
+}
+
+/// `copyCentre` from an array.
+func copyCentre(of planes: [Float], side: Int, offset: Int, size: Int, into target: UnsafeMutablePointer<Float>) {
+    planes.withUnsafeBufferPointer { copyCentre(of: $0.baseAddress!, count: planes.count, side: side, offset: offset, size: size, into: target) }
 }
 
 extension UnsafeMutablePointer where Pointee == Float {

@@ -147,11 +147,18 @@ struct ScheduleFlags: ParsableArguments {
     func makeProcessor(_ method: MethodOptions, live: Bool = false, inputWaits: Bool = false,
                        events: @escaping (JobEvent) -> Void) throws -> FrameProcessor {
         guard method.method == .onsr else {
-            if method.method == .pretrained, case let model = try ModelStore.resolve(method.model, scale: method.scale), model.configuration.frames > 1 {
-                if selfEnsemble { events(.warning("\(model.name) reads \(model.configuration.frames) frames at once: --self-ensemble is not applied")) }
-                return try MultiFrameProcessor(model: model, sceneThreshold: sceneThreshold, precision: method.precision.resolved)
+            let upscaler: FrameUpscaler
+            if method.method == .pretrained {
+                // The model file is read once: its frame count decides the processor.
+                let model = try ModelStore.resolve(method.model, scale: method.scale)
+                if model.configuration.frames > 1 {
+                    if selfEnsemble { events(.warning("\(model.name) reads \(model.configuration.frames) frames at once: --self-ensemble is not applied")) }
+                    return try MultiFrameProcessor(model: model, sceneThreshold: sceneThreshold, precision: method.precision.resolved)
+                }
+                upscaler = try PretrainedUpscaler(model: model, precision: method.precision.resolved)
+            } else {
+                upscaler = try method.makeUpscaler()
             }
-            let upscaler = try method.makeUpscaler()
             return PerFrameProcessor(selfEnsemble ? SelfEnsembleUpscaler.unadapted(upscaler) : upscaler)
         }
         var schedule = ScheduleOptions()
