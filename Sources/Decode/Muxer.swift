@@ -43,11 +43,19 @@ public final class Muxer: @unchecked Sendable {
     }
 
     /// True where the muxer FFmpeg picks for `name` (or `formatName`) writes files of its own beside the one named: HLS
-    /// and DASH (a playlist and its segments), the segment muxers and tee. Their segments are named from the output's
-    /// name, so they cannot be written under a temporary one and renamed.
+    /// and DASH (a playlist and its segments), the segment muxers, tee and smooth streaming. Their segments are named
+    /// from the output's name, so they cannot be written under a temporary name and renamed as one file.
     public static func writesManyFiles(name: String, formatName: String?) -> Bool {
         guard let format = av_guess_format(formatName, formatName == nil ? name : nil, nil) else { return false }
         return ["hls", "dash", "segment", "stream_segment,ssegment", "tee", "smoothstreaming"].contains(String(cString: format.pointee.name))
+    }
+
+    /// True for the many-file muxers whose files all go into the output's folder under names relative to it (HLS,
+    /// DASH, the segment muxers), so that the set can be written in another folder and moved; tee names other
+    /// outputs, and smooth streaming writes a folder of its own.
+    public static func writesSegmentsBeside(name: String, formatName: String?) -> Bool {
+        guard let format = av_guess_format(formatName, formatName == nil ? name : nil, nil) else { return false }
+        return ["hls", "dash", "segment", "stream_segment,ssegment"].contains(String(cString: format.pointee.name))
     }
 
     /// The encoder FFmpeg writes this container's video with by default for a file called `name` (a picture

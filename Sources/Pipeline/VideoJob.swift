@@ -121,9 +121,12 @@ public final class VideoJob {
         if streamed {
             output = nil
         } else if Muxer.writesManyFiles(name: options.output, formatName: options.outputFormat) {
-            // HLS, DASH and segment outputs name their segments after the output: written in place, not atomically.
             _ = try AtomicOutput.checkDestination(options.output, overwrite: options.overwrite, inputs: [options.input])
-            output = nil
+            // HLS, DASH and segment outputs name their segments relative to the output: written together in a hidden
+            // folder and moved out. Tee and smooth streaming name files elsewhere: written in place.
+            output = Muxer.writesSegmentsBeside(name: options.output, formatName: options.outputFormat)
+                ? try AtomicSequence(finalPattern: options.output, overwrite: options.overwrite, inputs: [options.input], playlist: true)
+                : nil
         } else if sequence {
             output = try AtomicSequence(finalPattern: options.output, overwrite: options.overwrite, inputs: [options.input])
         } else {

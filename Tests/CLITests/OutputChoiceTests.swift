@@ -123,18 +123,46 @@ final class OutputChoiceTests: XCTestCase {
         XCTAssertFalse(kinds.stdout.contains("data"), kinds.stdout)
     }
 
-    /// HLS names its segments after the playlist, so it is written in place: segments named for the output, not for a
-    /// hidden partial name that a later run would take for a dead process's leftover and delete.
-    func testHLSIsWrittenInPlaceWithItsSegments() throws {
+    /// HLS and DASH name their segments relative to the playlist: the set is written in a hidden folder and moved
+    /// out whole, segments named for the output, the playlist complete.
+    func testHLSAndDASHAreMovedIntoPlaceWithTheirSegments() throws {
         let result = try onsr(["clip.mp4", "out.m3u8"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let playlist = try String(contentsOfFile: folder.file("out.m3u8"), encoding: .utf8)
-        XCTAssertTrue(playlist.contains("\nout0.ts"), playlist)
+        XCTAssertTrue(playlist.contains("\nout0.ts") && playlist.contains("#EXT-X-ENDLIST"), playlist)
         XCTAssertTrue(folder.listing().contains("out0.ts"), "\(folder.listing())")
         XCTAssertFalse(folder.listing().contains { $0.contains("onsr-partial") }, "\(folder.listing())")
         XCTAssertEqual(try onsr(["clip.mp4", "out.m3u8"]).status, 73, "an existing playlist needs --overwrite")
         XCTAssertEqual(try onsr(["clip.mp4", "out.m3u8", "--overwrite"]).status, 0)
         XCTAssertTrue(try probe("out.m3u8").hasPrefix("h264,192,128,10"), "the playlist plays")
+
+        XCTAssertEqual(try onsr(["clip.mp4", "out.mpd"]).status, 0)
+        XCTAssertTrue(folder.listing().contains("init-stream0.m4s"), "\(folder.listing())")
+        XCTAssertFalse(folder.listing().contains { $0.contains("onsr-partial") }, "\(folder.listing())")
+        XCTAssertTrue(try probe("out.mpd").hasPrefix("h264,192,128,10"), "the manifest plays")
+    }
+
+    /// An interrupted HLS run leaves no playlist and no segment under a final name.
+    func testAnInterruptedHLSRunLeavesNothing() throws {
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25:duration=60", "-c:v", "libx264", "-preset", "ultrafast",
+                          "long.mp4"], in: folder.path)
+        try FileManager.default.createDirectory(atPath: folder.file("live"), withIntermediateDirectories: false)
+        let before = Set(folder.listing())
+        let process = try Shell.startOnsrVideo(["long.mp4", "live/out.m3u8", "--method", "lanczos", "--scale", "4", "--preset", "ultrafast"],
+                                               in: folder.path)
+        // The playlist is first written when the first segment is complete (x264's keyframes are 10 s apart here).
+        func hidden() -> [String] {
+            let live = (try? FileManager.default.contentsOfDirectory(atPath: folder.file("live"))) ?? []
+            return live.first { $0.contains("onsr-partial") }.flatMap { try? FileManager.default.contentsOfDirectory(atPath: folder.file("live/\($0)")) } ?? []
+        }
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && !hidden().contains("out.m3u8") { usleep(20_000) }
+        XCTAssertTrue(hidden().contains("out.m3u8") && hidden().contains("out0.ts"), "the job had written a playlist and a segment: \(hidden())")
+        kill(process.processIdentifier, SIGINT)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 130)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.file("live")), [], "no playlist, no segment, no hidden folder")
+        XCTAssertEqual(Set(folder.listing()), before)
     }
 
     /// Animations take their own codec and the video alone: the audio is dropped, not an error.
