@@ -80,6 +80,10 @@ final class FrameFlow: @unchecked Sendable {
     /// Upscaled frames whose input frame carried closed captions, and those of them written with the captions.
     private(set) var captionedFrames = 0
     private(set) var captionsWritten = 0
+    /// Captions of dropped frames, carried on to the next frame kept.
+    private var captionCarry = ClosedCaptionCarry()
+    /// Caption packets of dropped frames that were never written: no room in the next kept frame, or none came.
+    var captionPacketsLost: Int { captionCarry.lostPackets + captionCarry.pending.count / 3 }
     private(set) var stages = StageSeconds()
     /// What the processor reported when the stream ended.
     private(set) var summary = ProcessingSummary()
@@ -221,19 +225,21 @@ final class FrameFlow: @unchecked Sendable {
                 guard window.keeps(pts) else { return true }
                 pts -= window.from
             }
-            let timed = try intake.timedFrame(from: frame, pts: pts, seconds: seconds(pts)) { setup.events(.warning("\(input): \($0)")) }
-            let item = FlowItem.frame(timed)
+            var timed = try intake.timedFrame(from: frame, pts: pts, seconds: seconds(pts)) { setup.events(.warning("\(input): \($0)")) }
             if dropPolicy == .drop {
-                switch decoded.offer(item) {
+                timed.captions = captionCarry.kept(timed.captions)
+                switch decoded.offer(.frame(timed)) {
                 case .queued: break
                 case .closed: return false
                 case .full:
+                    // The caption stream is one text in order: what this frame carried waits for the next one kept.
+                    captionCarry.dropped(timed.captions)
                     droppedFrames += 1
                     if droppedFrames == 1 {
                         setup.events(.warning("input is faster than upscaling: dropping frames (the report counts them)"))
                     }
                 }
-            } else if !decoded.push(item) {
+            } else if !decoded.push(.frame(timed)) {
                 return false
             }
             return true

@@ -111,6 +111,8 @@ public struct JobReport: Codable, Sendable {
 public struct CaptionRecord: Codable, Sendable {
     public var frames: Int
     public var written: Int
+    /// `cc_data` packets of dropped frames that no kept frame had room for (absent when none).
+    public var lostPackets: Int? = nil
 }
 
 /// What an interlaced input went through; the output is progressive either way.

@@ -243,7 +243,9 @@ public final class VideoJob {
                 : nil,
             trim: options.trim.isWhole ? nil : options.trim,
             hdr: hdr,
-            closedCaptions: flow.captionedFrames > 0 ? CaptionRecord(frames: flow.captionedFrames, written: flow.captionsWritten) : nil,
+            closedCaptions: flow.captionedFrames > 0 || flow.captionPacketsLost > 0
+                ? CaptionRecord(frames: flow.captionedFrames, written: flow.captionsWritten,
+                                lostPackets: flow.captionPacketsLost > 0 ? flow.captionPacketsLost : nil) : nil,
             refittedFrames: flow.refittedFrames > 0 ? flow.refittedFrames : nil,
             alphaFrames: flow.alphaFrames > 0 ? flow.alphaFrames : nil, alphaMethod: flow.alphaFrames > 0 ? AlphaPlane.method : nil,
             droppedFrames: flow.droppedFrames, lateFrames: flow.lateFrames, latency: flow.latency.summary, seconds: flow.stages, wallSeconds: seconds,

@@ -163,4 +163,31 @@ final class CarriedMetadataTests: XCTestCase {
         XCTAssertEqual(try report("off.json")["closedCaptions"] as? [String: Int], ["frames": 10, "written": 0])
         XCTAssertTrue(try captions("off.mp4").allSatisfy { $0 == nil })
     }
+
+    /// With `--drop-policy drop` the captions of a dropped frame go out with the next frame kept: the written stream
+    /// is the input's, in order, less only what the report counts as lost (no room left in a frame, or dropped after
+    /// the last kept one).
+    func testDroppedFramesPassTheirCaptionsOn() throws {
+        let sent = try CaptionedClip.make("cc.mkv", frames: 60, in: folder.path).flatMap { $0 }
+        // A live source (real time through a pipe) and an upscaler slower than it (eight passes a frame): frames are
+        // dropped between kept ones.
+        let result = try Shell.run(["bash", "-c", "ffmpeg -v error -re -i cc.mkv -c copy -f matroska - | \(BuiltProducts.onsrVideo) - drop.mp4 "
+                                    + "--format matroska --drop-policy drop --scale 4 --method pretrained --self-ensemble --report drop.json"],
+                                   in: folder.path)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try report("drop.json")
+        XCTAssertGreaterThan(report["droppedFrames"] as? Int ?? 0, 0, "frames were dropped")
+        let lost = (report["closedCaptions"] as? [String: Int])?["lostPackets"] ?? 0
+        let perFrame = try captions("drop.mp4").map { ($0?.count ?? 0) / 3 }
+        let received = try captions("drop.mp4").compactMap { $0 }.flatMap { $0 }
+        XCTAssertEqual(received.count / 3 + lost, sent.count / 3, "every packet written or counted lost")
+        // Every packet is unique here: the received ones must appear in the sent stream in the same order.
+        var next = 0
+        for start in stride(from: 0, to: received.count, by: 3) {
+            while next < sent.count && Array(sent[next..<next + 3]) != Array(received[start..<start + 3]) { next += 3 }
+            XCTAssertLessThan(next, sent.count, "packet \(start / 3) out of order or unknown")
+            next += 3
+        }
+        XCTAssertTrue(perFrame.contains { $0 > 2 }, "a kept frame carried a dropped one's captions: \(perFrame)")
+    }
 }
