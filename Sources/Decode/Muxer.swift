@@ -42,20 +42,25 @@ public final class Muxer: @unchecked Sendable {
         avformat_free_context(context)
     }
 
-    /// True where the muxer FFmpeg picks for `name` (or `formatName`) writes files of its own beside the one named: HLS
-    /// and DASH (a playlist and its segments), the segment muxers, tee and smooth streaming. Their segments are named
-    /// from the output's name, so they cannot be written under a temporary name and renamed as one file.
-    public static func writesManyFiles(name: String, formatName: String?) -> Bool {
-        guard let format = av_guess_format(formatName, formatName == nil ? name : nil, nil) else { return false }
-        return ["hls", "dash", "segment", "stream_segment,ssegment", "tee", "smoothstreaming"].contains(String(cString: format.pointee.name))
+    /// How the muxer FFmpeg picks for `name` (or `formatName`) lays out what it writes.
+    public enum FileLayout: Sendable {
+        /// One file under the name given: it can be written under a temporary name and renamed.
+        case oneFile
+        /// HLS and DASH (a playlist and its segments) and the segment muxers: every file in the output's folder,
+        /// named relative to the output, so the set can be written in another folder and moved.
+        case segmentsBeside
+        /// Tee (other outputs named in the spec) and smooth streaming (a folder of its own): written in place.
+        case elsewhere
     }
 
-    /// True for the many-file muxers whose files all go into the output's folder under names relative to it (HLS,
-    /// DASH, the segment muxers), so that the set can be written in another folder and moved; tee names other
-    /// outputs, and smooth streaming writes a folder of its own.
-    public static func writesSegmentsBeside(name: String, formatName: String?) -> Bool {
-        guard let format = av_guess_format(formatName, formatName == nil ? name : nil, nil) else { return false }
-        return ["hls", "dash", "segment", "stream_segment,ssegment"].contains(String(cString: format.pointee.name))
+    /// The layout of the muxer FFmpeg picks for `name` (or `formatName`); `.oneFile` where it knows none.
+    public static func fileLayout(name: String, formatName: String?) -> FileLayout {
+        guard let format = av_guess_format(formatName, formatName == nil ? name : nil, nil) else { return .oneFile }
+        switch String(cString: format.pointee.name) {
+        case "hls", "dash", "segment", "stream_segment,ssegment": return .segmentsBeside
+        case "tee", "smoothstreaming": return .elsewhere
+        default: return .oneFile
+        }
     }
 
     /// The encoder FFmpeg writes this container's video with by default for a file called `name` (a picture

@@ -82,8 +82,13 @@ final class FrameFlow: @unchecked Sendable {
     private(set) var captionsWritten = 0
     /// Captions of dropped frames, carried on to the next frame kept.
     private var captionCarry = ClosedCaptionCarry()
-    /// Caption packets of dropped frames that were never written: no room in the next kept frame, or none came.
-    var captionPacketsLost: Int { captionCarry.lostPackets + captionCarry.pending.count / 3 }
+    /// The report's captions: frames that had them, frames written with them, and packets of dropped frames never
+    /// written (no room in the next kept frame, or none came); nil where no frame had any.
+    var captionRecord: CaptionRecord? {
+        let lost = captionCarry.lostPackets + captionCarry.pending.count / 3
+        guard captionedFrames > 0 || lost > 0 else { return nil }
+        return CaptionRecord(frames: captionedFrames, written: captionsWritten, lostPackets: lost > 0 ? lost : nil)
+    }
     private(set) var stages = StageSeconds()
     /// What the processor reported when the stream ended.
     private(set) var summary = ProcessingSummary()

@@ -120,11 +120,11 @@ public final class VideoJob {
         let output: PendingOutput?
         if streamed {
             output = nil
-        } else if Muxer.writesManyFiles(name: options.output, formatName: options.outputFormat) {
+        } else if case let layout = Muxer.fileLayout(name: options.output, formatName: options.outputFormat), layout != .oneFile {
             _ = try AtomicOutput.checkDestination(options.output, overwrite: options.overwrite, inputs: [options.input])
             // HLS, DASH and segment outputs name their segments relative to the output: written together in a hidden
             // folder and moved out. Tee and smooth streaming name files elsewhere: written in place.
-            output = Muxer.writesSegmentsBeside(name: options.output, formatName: options.outputFormat)
+            output = layout == .segmentsBeside
                 ? try AtomicSequence(finalPattern: options.output, overwrite: options.overwrite, inputs: [options.input], playlist: true)
                 : nil
         } else if sequence {
@@ -243,9 +243,7 @@ public final class VideoJob {
                 : nil,
             trim: options.trim.isWhole ? nil : options.trim,
             hdr: hdr,
-            closedCaptions: flow.captionedFrames > 0 || flow.captionPacketsLost > 0
-                ? CaptionRecord(frames: flow.captionedFrames, written: flow.captionsWritten,
-                                lostPackets: flow.captionPacketsLost > 0 ? flow.captionPacketsLost : nil) : nil,
+            closedCaptions: flow.captionRecord,
             refittedFrames: flow.refittedFrames > 0 ? flow.refittedFrames : nil,
             alphaFrames: flow.alphaFrames > 0 ? flow.alphaFrames : nil, alphaMethod: flow.alphaFrames > 0 ? AlphaPlane.method : nil,
             droppedFrames: flow.droppedFrames, lateFrames: flow.lateFrames, latency: flow.latency.summary, seconds: flow.stages, wallSeconds: seconds,

@@ -178,8 +178,9 @@ final class CarriedMetadataTests: XCTestCase {
         let report = try report("drop.json")
         XCTAssertGreaterThan(report["droppedFrames"] as? Int ?? 0, 0, "frames were dropped")
         let lost = (report["closedCaptions"] as? [String: Int])?["lostPackets"] ?? 0
-        let perFrame = try captions("drop.mp4").map { ($0?.count ?? 0) / 3 }
-        let received = try captions("drop.mp4").compactMap { $0 }.flatMap { $0 }
+        let written = try captions("drop.mp4")
+        let perFrame = written.map { ($0?.count ?? 0) / 3 }
+        let received = written.compactMap { $0 }.flatMap { $0 }
         XCTAssertEqual(received.count / 3 + lost, sent.count / 3, "every packet written or counted lost")
         // Every packet is unique here: the received ones must appear in the sent stream in the same order.
         var next = 0
