@@ -63,6 +63,10 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Multi-frame only: the neighbours are motion-compensated to the middle frame before Gr reads them, in training
     /// and wherever the model is used (recorded in the model's metadata).
     public var alignment: BlockAlignment? = nil
+    /// Each HR crop is taken this many times larger (a factor drawn from 1 up to it) and shrunk back (antialiased
+    /// bicubic) before it is degraded (nil: off). The external photos are about 1,000 pixels high, while video
+    /// frames hold a whole scene in a few hundred, so shrunk crops hold content as densely as video does.
+    public var rescaleMax: Double? = nil
 
     public init() {}
 
@@ -128,7 +132,11 @@ public final class Trainer {
         var crops: [[Float]] = []
         for _ in 0..<options.batch {
             let image = usable[rng.index(usable.count)]
-            let crop = image.crop(top: rng.index(image.height - big + 1), left: rng.index(image.width - big + 1), height: big, width: big)
+            let source = options.rescaleMax.map { min(Int((Double(big) * rng.uniform(1, $0)).rounded()), image.height, image.width) } ?? big
+            var crop = image.crop(top: rng.index(image.height - source + 1), left: rng.index(image.width - source + 1), height: source, width: source)
+            if source != big {
+                crop = Resampler(inputWidth: source, inputHeight: source, outputWidth: big, outputHeight: big, kernel: .bicubic).apply(crop, channels: 3)
+            }
             let patch = dihedral(crop, size: big, transform: rng.index(8))
             lows.append(options.degradation.apply(patch, size: big, scale: s, variances: options.variances, rng: &rng))
             crops.append(patch)
@@ -222,6 +230,7 @@ public final class Trainer {
         metadata["degradation"] = options.degradation.rawValue
         if let range = options.blurVariances { metadata["blur_variances"] = "\(range.lowerBound)-\(range.upperBound)" }
         if let range = options.compressionRange { metadata["compression_range"] = range.rawValue }
+        if let factor = options.rescaleMax { metadata["rescale_max"] = "\(factor)" }
         metadata["steps"] = String(step)
         metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
         try TrainingCheckpoint.writeAtomically(SafeTensors.parameters(of: network), to: path, storage: storage, metadata: metadata)

@@ -34,6 +34,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Consecutive frames Gr reads at once (an odd number; over 1, a multi-frame model for video, trained on panning crops).") var frames = 1
     @Flag(help: "With --frames: motion-compensate the neighbours to the middle frame (block matching) before Gr reads them; the model file records it.") var align = false
     @Option(help: "With --frames and a one-frame --initial: middle (neighbours start unread) or average (every frame an equal share of conv_first).") var widen = FrameWidening.middle
+    @Option(help: "Take each HR crop up to this many times larger and shrink it back (antialiased bicubic) before degrading it, so that crops hold content as densely as video frames do (1: off).")
+    var rescaleMax = 1.0
     @Option(help: "RRDBNet num_feat.") var features = 32
     @Option(help: "RRDBNet num_block.") var blocks = 2
     @Option(help: "RRDBNet num_grow_ch.") var growth = 16
@@ -64,6 +66,8 @@ struct TrainCommand: ParsableCommand {
         guard frames >= 1 && frames % 2 == 1 else { throw ValidationError("--frames must be an odd number") }
         guard !align || frames > 1 else { throw ValidationError("--align needs --frames 3 or more") }
         guard compressionRange == nil || degradation == .real else { throw ValidationError("--compression-range needs --degradation real") }
+        guard rescaleMax >= 1 else { throw ValidationError("--rescale-max must be at least 1") }
+        guard rescaleMax == 1 || frames == 1 else { throw ValidationError("--rescale-max is for one-frame models") }
     }
 
     func run() throws {
@@ -80,6 +84,7 @@ struct TrainCommand: ParsableCommand {
             options.compressionRange = compressionRange
             if frames > 1 { options.frames = frames }
             if align { options.alignment = BlockAlignment() }
+            options.rescaleMax = rescaleMax > 1 ? rescaleMax : nil
             guard let externalFolder = external ?? DataLocation.folder("external") else {
                 throw JobError(.noInput, "no external photo set: run scripts/setup-data or pass --external DIR")
             }

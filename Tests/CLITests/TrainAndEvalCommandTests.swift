@@ -129,6 +129,21 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--compression-range", "medium"]).status, 0)
     }
 
+    /// `--rescale-max` shrinks larger crops (other patches, other losses), is recorded in the model, and takes factors
+    /// of at least 1 on one-frame models only.
+    func testRescaleMaxChangesTheCropsAndIsRecorded() throws {
+        let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
+                      "--batch", "2", "--patch", "16", "--steps", "3", "-q"]
+        XCTAssertEqual(try onsr(common + ["--output", "plain.safetensors"]).status, 0)
+        let result = try onsr(common + ["--output", "dense.safetensors", "--rescale-max", "1.5"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertEqual(try ModelStore.describe(path: folder.file("dense.safetensors")).metadata["rescale_max"], "1.5")
+        XCTAssertNil(try ModelStore.describe(path: folder.file("plain.safetensors")).metadata["rescale_max"])
+        XCTAssertNotEqual(try losses("plain.safetensors.log.jsonl"), try losses("dense.safetensors.log.jsonl"), "other crops, other losses")
+        XCTAssertEqual(try onsr(common + ["--output", "bad.safetensors", "--rescale-max", "0.5"]).status, 64)
+        XCTAssertEqual(try onsr(common + ["--output", "bad.safetensors", "--rescale-max", "2", "--frames", "3"]).status, 64)
+    }
+
     /// `image` adapts by default (ONSR); `--method pretrained` does not.
     func testImageUsesONSRByDefault() throws {
         var result = try onsr(["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1",

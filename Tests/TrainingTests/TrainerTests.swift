@@ -181,4 +181,40 @@ final class TrainerTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(changed, 4, "most batches are compressed (a tenth are left clean)")
     }
+    /// `rescaleMax`: crops taken larger and shrunk back hold the photo's content more densely, so neighbouring HR
+    /// pixels differ more than in plain crops of the same photos; the LR side is still that HR crop degraded, and
+    /// batches stay reproducible.
+    func testRescaledCropsAreDenserAndReproducible() throws {
+        let large = try TemporaryFolder("onsr-train-large")
+        defer { large.remove() }
+        let photos = try TrainingPhotos.make(count: 2, width: 320, height: 320, in: large)
+        var options = tinyOptions()
+        options.patch = 32
+        options.batch = 8
+        options.degradation = .bicubic
+        let plain = try Trainer(options: options, photos: photos, validation: nil)
+        options.rescaleMax = 3
+        let rescaled = try Trainer(options: options, photos: photos, validation: nil)
+        XCTAssertEqual(rescaled.batch(at: 2).hr.values, rescaled.batch(at: 2).hr.values)
+        func neighbourEnergy(_ trainer: Trainer) -> Double {
+            var total = 0.0, count = 0
+            for step in 0..<3 {
+                let hr = trainer.batch(at: step).hr
+                let (planes, h, w) = (hr.shape[0] * hr.shape[1], hr.shape[2], hr.shape[3])
+                for plane in 0..<planes { for y in 0..<h { for x in 1..<w {
+                    let d = Double(hr.values[(plane * h + y) * w + x] - hr.values[(plane * h + y) * w + x - 1])
+                    total += d * d; count += 1
+                } } }
+            }
+            return total / Double(count)
+        }
+        let (before, after) = (neighbourEnergy(plain), neighbourEnergy(rescaled))
+        XCTAssertGreaterThan(after, before * 1.5, "shrunk crops should hold denser content (\(after) against \(before))")
+        // The LR side is the HR side bicubic-downscaled, as without the option.
+        let (lr, hr) = rescaled.batch(at: 1)
+        let expected = Degrade.bicubic(Array(hr.values[0..<(3 * 32 * 32)]), channels: 3, height: 32, width: 32, scale: 2)
+        let inner = (4..<12).flatMap { y in (4..<12).map { x in y * 16 + x } }
+        let error = inner.map { abs(lr.values[$0] - expected[$0]) }.max()!
+        XCTAssertLessThan(error, 0.02, "the LR patch is its own HR crop degraded")
+    }
 }
