@@ -168,9 +168,10 @@ final class CarriedMetadataTests: XCTestCase {
     /// is the input's, in order, less only what the report counts as lost (no room left in a frame, or dropped after
     /// the last kept one).
     func testDroppedFramesPassTheirCaptionsOn() throws {
-        let sent = try CaptionedClip.make("cc.mkv", frames: 60, in: folder.path).flatMap { $0 }
+        let sent = try CaptionedClip.make("cc.mkv", frames: 140, in: folder.path).flatMap { $0 }
         // A live source (real time through a pipe) and an upscaler slower than it (eight passes a frame): frames are
-        // dropped between kept ones.
+        // dropped between kept ones. The source lasts 5.6 s, so that a slow machine, which may take seconds to load
+        // the model and finish its first frame, still keeps frames after the first drops.
         let result = try Shell.run(["bash", "-c", "ffmpeg -v error -re -i cc.mkv -c copy -f matroska - | \(BuiltProducts.onsrVideo) - drop.mp4 "
                                     + "--format matroska --drop-policy drop --scale 4 --method pretrained --self-ensemble --report drop.json"],
                                    in: folder.path)

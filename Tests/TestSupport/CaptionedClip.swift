@@ -9,6 +9,8 @@ public enum CaptionedClip {
     /// presentation order, the A/53 `cc_data` triplets of each picture, as FFmpeg's decoder attaches them to frames.
     @discardableResult
     public static func make(_ name: String, frames: Int, in folder: String) throws -> [[UInt8]] {
+        // Picture p's caption bytes run up to 0x71 + p, which must stay a byte for every packet to be unique.
+        precondition(frames <= 0xFF - 0x71 + 1, "at most 143 captioned pictures")
         let raw = "\(name).h264"
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=96x64:rate=25", "-frames:v", String(frames), "-c:v", "libx264",
                           "-bf", "0", "-x264-params", "aud=1", "-f", "h264", raw], in: folder)
