@@ -113,17 +113,25 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertFalse(try XCTUnwrap(lines.first { $0.hasPrefix("fast-x2-g ") }).contains("eigenvalues"), listing.stdout)
     }
 
+    /// Trains `common` without and with `option`: the option is recorded in the model under `key` (absent without
+    /// it) and changes the training pairs, so the logged losses differ.
+    func assertRecordedAndChangesLosses(_ common: [String], option: [String], key: String, value: String,
+                                        file: StaticString = #filePath, line: UInt = #line) throws {
+        XCTAssertEqual(try onsr(common + ["--output", "plain.safetensors"]).status, 0, file: file, line: line)
+        let result = try onsr(common + ["--output", "varied.safetensors"] + option)
+        XCTAssertEqual(result.status, 0, result.stderr, file: file, line: line)
+        XCTAssertEqual(try ModelStore.describe(path: folder.file("varied.safetensors")).metadata[key], value, file: file, line: line)
+        XCTAssertNil(try ModelStore.describe(path: folder.file("plain.safetensors")).metadata[key], file: file, line: line)
+        XCTAssertNotEqual(try losses("plain.safetensors.log.jsonl"), try losses("varied.safetensors.log.jsonl"),
+                          "other training pairs, other losses", file: file, line: line)
+    }
+
     /// `--compression-range heavy` draws other codec round trips than the default (other losses), is recorded in the
     /// model, and needs `--degradation real`.
     func testCompressionRangeChangesTheRoundTripsAndIsRecorded() throws {
         let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
                       "--batch", "2", "--patch", "16", "--steps", "6", "--degradation", "real", "-q"]
-        XCTAssertEqual(try onsr(common + ["--output", "all.safetensors"]).status, 0)
-        let result = try onsr(common + ["--output", "heavy.safetensors", "--compression-range", "heavy"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(try ModelStore.describe(path: folder.file("heavy.safetensors")).metadata["compression_range"], "heavy")
-        XCTAssertNil(try ModelStore.describe(path: folder.file("all.safetensors")).metadata["compression_range"])
-        XCTAssertNotEqual(try losses("all.safetensors.log.jsonl"), try losses("heavy.safetensors.log.jsonl"), "other round trips, other losses")
+        try assertRecordedAndChangesLosses(common, option: ["--compression-range", "heavy"], key: "compression_range", value: "heavy")
         XCTAssertNotEqual(try onsr(common.filter { $0 != "real" && $0 != "--degradation" } + ["--output", "bad.safetensors",
                                                                                                "--compression-range", "heavy"]).status, 0)
         XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--compression-range", "medium"]).status, 0)
@@ -134,12 +142,7 @@ final class TrainAndEvalCommandTests: XCTestCase {
     func testRescaleMaxChangesTheCropsAndIsRecorded() throws {
         let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
                       "--batch", "2", "--patch", "16", "--steps", "3", "-q"]
-        XCTAssertEqual(try onsr(common + ["--output", "plain.safetensors"]).status, 0)
-        let result = try onsr(common + ["--output", "dense.safetensors", "--rescale-max", "1.5"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertEqual(try ModelStore.describe(path: folder.file("dense.safetensors")).metadata["rescale_max"], "1.5")
-        XCTAssertNil(try ModelStore.describe(path: folder.file("plain.safetensors")).metadata["rescale_max"])
-        XCTAssertNotEqual(try losses("plain.safetensors.log.jsonl"), try losses("dense.safetensors.log.jsonl"), "other crops, other losses")
+        try assertRecordedAndChangesLosses(common, option: ["--rescale-max", "1.5"], key: "rescale_max", value: "1.5")
         XCTAssertEqual(try onsr(common + ["--output", "bad.safetensors", "--rescale-max", "0.5"]).status, 64)
         XCTAssertEqual(try onsr(common + ["--output", "bad.safetensors", "--rescale-max", "2", "--frames", "3"]).status, 64)
     }
