@@ -65,7 +65,8 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     public var alignment: BlockAlignment? = nil
     /// Each HR crop is taken this many times larger (a factor drawn from 1 up to it) and shrunk back (antialiased
     /// bicubic) before it is degraded (nil: off). The external photos are about 1,000 pixels high, while video
-    /// frames hold a whole scene in a few hundred, so shrunk crops hold content as densely as video does.
+    /// frames hold a whole scene in a few hundred, so shrunk crops hold content as densely as video does. A study
+    /// option: no shipped model uses it (training/README.md has what it gave).
     public var rescaleMax: Double? = nil
 
     public init() {}

@@ -181,6 +181,7 @@ final class TrainerTests: XCTestCase {
         }
         XCTAssertGreaterThanOrEqual(changed, 4, "most batches are compressed (a tenth are left clean)")
     }
+
     /// `rescaleMax`: crops taken larger and shrunk back hold the photo's content more densely, so neighbouring HR
     /// pixels differ more than in plain crops of the same photos; the LR side is still that HR crop degraded, and
     /// batches stay reproducible.
