@@ -102,7 +102,7 @@ public final class EstimatorTrainer {
         var grainDraws = SeededRandom(seed: stepSeed ^ 0x9E37_79B9_7F4A_7C15)
         for _ in 0..<options.batch {
             let image = usable[rng.index(usable.count)]
-            let source = options.rescaleMax.map { min(Int((Double(big) * rng.uniform(1, $0)).rounded()), image.height, image.width) } ?? big
+            let source = rescaledCropSide(big, of: image, rescaleMax: options.rescaleMax, rng: &rng)
             let crop = dihedral(image.crop(top: rng.index(image.height - source + 1), left: rng.index(image.width - source + 1), height: source, width: source),
                                 size: source, transform: rng.index(8))
             var kernel: BlurKernel?
@@ -132,8 +132,7 @@ public final class EstimatorTrainer {
         patches.withUnsafeMutableBufferPointer { results in
             Parallel.each(work.count) { i in
                 let (original, source, kernel, noise, grain) = work[i]
-                var crop = source == big ? original
-                    : Resampler(inputWidth: source, inputHeight: source, outputWidth: big, outputHeight: big, kernel: .bicubic).apply(original, channels: 3)
+                var crop = shrunk(original, from: source, to: big)
                 if let grain {
                     var grainRNG = SeededRandom(seed: grain.seed)
                     for j in crop.indices { crop[j] += grain.sigma * grainRNG.normal() }

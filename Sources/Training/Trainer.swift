@@ -133,11 +133,9 @@ public final class Trainer {
         var crops: [[Float]] = []
         for _ in 0..<options.batch {
             let image = usable[rng.index(usable.count)]
-            let source = options.rescaleMax.map { min(Int((Double(big) * rng.uniform(1, $0)).rounded()), image.height, image.width) } ?? big
-            var crop = image.crop(top: rng.index(image.height - source + 1), left: rng.index(image.width - source + 1), height: source, width: source)
-            if source != big {
-                crop = Resampler(inputWidth: source, inputHeight: source, outputWidth: big, outputHeight: big, kernel: .bicubic).apply(crop, channels: 3)
-            }
+            let source = rescaledCropSide(big, of: image, rescaleMax: options.rescaleMax, rng: &rng)
+            let crop = shrunk(image.crop(top: rng.index(image.height - source + 1), left: rng.index(image.width - source + 1),
+                                         height: source, width: source), from: source, to: big)
             let patch = dihedral(crop, size: big, transform: rng.index(8))
             lows.append(options.degradation.apply(patch, size: big, scale: s, variances: options.variances, rng: &rng))
             crops.append(patch)
@@ -265,4 +263,17 @@ extension UnsafeMutablePointer where Pointee == Float {
 func dihedral(_ planes: [Float], size: Int, transform: Int) -> [Float] {
     if transform == 0 { return planes }
     return FrameSymmetry(trainingCode: transform).apply(RGBImage(width: size, height: size, pixels: planes)).pixels
+}
+
+/// The side of a crop that is shrunk to `side` afterwards: `side` times a factor drawn from 1 up to `rescaleMax` (nil:
+/// `side`, nothing drawn), at most the photo's size. Training's dense-content option (`rescaleMax`) for Gr and the
+/// estimator alike.
+func rescaledCropSide(_ side: Int, of image: RGBImage, rescaleMax: Double?, rng: inout SeededRandom) -> Int {
+    rescaleMax.map { min(Int((Double(side) * rng.uniform(1, $0)).rounded()), image.height, image.width) } ?? side
+}
+
+/// A planar square crop of side `source` brought to `side` (antialiased bicubic); as it is where the sides agree.
+func shrunk(_ crop: [Float], from source: Int, to side: Int) -> [Float] {
+    source == side ? crop
+        : Resampler(inputWidth: source, inputHeight: source, outputWidth: side, outputHeight: side, kernel: .bicubic).apply(crop, channels: 3)
 }
