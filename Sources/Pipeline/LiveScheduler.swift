@@ -40,6 +40,10 @@ public struct LiveOptions: Sendable {
     /// adaptation gets most of the machine and its model takes over sooner. Right for an input that can wait
     /// (a pipe under back-pressure), wrong for a real-time source, whose frames would then come late.
     public var favourAdaptation = false
+    /// See `ScheduleOptions.codecAware`.
+    public var codecAware = ScheduleOptions().codecAware
+    /// See `ScheduleOptions.blurEstimateWitness`.
+    public var blurEstimateWitness = ScheduleOptions().blurEstimateWitness
     public init() {}
 }
 
@@ -48,7 +52,9 @@ public struct LiveOptions: Sendable {
 /// at the next scene cut, or through a short cross-fade of outputs when no cut comes within
 /// `maxSwitchDelay`, so no frame ever waits for an adaptation. A new adaptation starts with each new scene;
 /// with two-phase it first checks, as the file-mode scheduler does (`DegradationCheck`), whether the previous
-/// degradation still holds, and then keeps the running model.
+/// degradation still holds, and then keeps the running model. A fresh adaptation is set up as in file mode
+/// (`SceneSetup`): the blur estimator's kernel, or the spectral shape on coded input, and the input's compression
+/// reproduced in the external branch.
 public final class LiveScheduler: FrameProcessor {
     public let model: ModelInfo
     public let options: LiveOptions
@@ -69,11 +75,14 @@ public final class LiveScheduler: FrameProcessor {
     private let pretrained: [Tensor]
     private var detector: SceneDetector
     private var index = 0
+    /// The input stream, known before the first frame (`prepare`), read by the background thread.
+    private var source: SourceStream?
 
     // Shared with the background thread, under `lock`.
     private let lock = NSLock()
-    /// The current scene's first `sampleFrames` frames, and how many scenes have begun.
-    private var sceneFrames: [RGBImage] = []
+    /// The current scene's first `sampleFrames` frames (with their coding, which the compression profile reads),
+    /// and how many scenes have begun.
+    private var sceneFrames: [TimedFrame] = []
     private var sceneGeneration = 0
     private var latestIndex = 0
     private var latestSeconds: Double?
@@ -82,7 +91,11 @@ public final class LiveScheduler: FrameProcessor {
     private var ready: (weights: [Tensor], record: ModelSwitch, streamSeconds: Double?)?
     private var backgroundSeconds = 0.0
     private var previous: OnlineAdapter?
-    private var finishedAdaptations: [(scene: Int, record: AdaptationRecord)] = []
+    /// The reading the last fresh adaptation started from: what a later cut compares its own reading with.
+    private var lastEstimate: BlurEstimate?
+    private var finishedAdaptations: [FinishedAdaptation] = []
+    /// Warnings of the background thread, reported from the upscaling thread, which owns `events`.
+    private var warnings: [String] = []
     private var finishedThread = DispatchGroup()
 
     private var fade: (record: ModelSwitch, weights: [Tensor], done: Int)?
@@ -109,6 +122,8 @@ public final class LiveScheduler: FrameProcessor {
     }
 
     public var acceptsLateFrames: Bool { true }
+    public func prepare(for source: SourceStream) { self.source = source }
+    public var wantsFrameCoding: Bool { options.codecAware }
 
     public func submit(_ frame: TimedFrame, late: Bool) throws -> [TimedFrame] {
         if index == 0 { try AdaptationInputCheck.frame(frame.image, options: adaptation) }
@@ -123,7 +138,7 @@ public final class LiveScheduler: FrameProcessor {
         scenes[scenes.count - 1].lastFrame = index
         scenes[scenes.count - 1].endSeconds = frame.seconds
         lock.withLock {
-            if sceneFrames.count < options.sampleFrames { sceneFrames.append(frame.image) }
+            if sceneFrames.count < options.sampleFrames { sceneFrames.append(frame) }
             latestIndex = index
             latestSeconds = frame.seconds
         }
@@ -147,13 +162,31 @@ public final class LiveScheduler: FrameProcessor {
         return ([], ProcessingSummary(adaptSeconds: adaptSeconds, scenes: scenes, switches: switches))
     }
 
-    /// Moves the background thread's finished adaptations into their scenes' records.
+    /// What the background thread hands over when an adaptation ends: its record, and for a full one what it was
+    /// set up with (as `SceneRecord` reports it).
+    private struct FinishedAdaptation {
+        let scene: Int
+        let record: AdaptationRecord
+        let compression: CompressionProfile?
+        let blurEstimate: BlurEstimate?
+        let kernelShape: KernelShape?
+    }
+
+    /// Moves the background thread's finished adaptations into their scenes' records, and reports its warnings.
     private func collectAdaptationRecords() {
-        let finished = lock.withLock { () -> [(scene: Int, record: AdaptationRecord)] in
-            defer { finishedAdaptations.removeAll() }
-            return finishedAdaptations
+        let (finished, said) = lock.withLock { () -> ([FinishedAdaptation], [String]) in
+            defer { finishedAdaptations.removeAll(); warnings.removeAll() }
+            return (finishedAdaptations, warnings)
         }
-        for (scene, record) in finished where scenes.indices.contains(scene) { scenes[scene].adaptation = record }
+        for warning in said { events(.warning(warning)) }
+        for done in finished where scenes.indices.contains(done.scene) {
+            scenes[done.scene].adaptation = done.record
+            // Only a scene that ran its own adaptation reproduced its compression (a kept model did not).
+            if done.record.kind == .full {
+                (scenes[done.scene].compression, scenes[done.scene].blurEstimate, scenes[done.scene].kernelShape)
+                    = (done.compression, done.blurEstimate, done.kernelShape)
+            }
+        }
     }
 
     // MARK: Switching models
@@ -239,30 +272,51 @@ public final class LiveScheduler: FrameProcessor {
             return sceneGeneration
         }
         finishedThread.enter()
+        let source = self.source
         let thread = Thread { [self] in
             let watch = Stopwatch()
             var settings = adaptation
             settings.steps = options.steps
-            let previous = lock.withLock { self.previous }
-            let makeAdapter = { (gd: DegradationNet?, dl: Discriminator?) in
-                OnlineAdapter(gr: self.trainee, external: self.external.images, options: settings, gd: gd, dl: dl)
-            }
+            let (previous, previousEstimate) = lock.withLock { (self.previous, self.lastEstimate) }
             let ended = { self.lock.withLock { self.streamEnded } }
             // Frames keep flowing meanwhile; the adaptation starts once its scene's first frames are in (or the
             // scene ended sooner) and keeps to them.
-            var frames: [RGBImage] = []
+            var timed: [TimedFrame] = []
             while !ended() {
                 let (available, generation) = lock.withLock { (sceneFrames, sceneGeneration) }
-                if generation == startGeneration { frames = available }
-                if frames.count < options.sampleFrames && generation == startGeneration { usleep(5_000); continue }
+                if generation == startGeneration { timed = available }
+                if timed.count < options.sampleFrames && generation == startGeneration { usleep(5_000); continue }
                 break
+            }
+            let frames = timed.map(\.image)
+            let estimate = frames.isEmpty ? nil : BlurEstimation.estimate(frames: frames, scale: scale)
+            let coded = SceneSetup.isCoded(source)
+            var reproduced: (profile: CompressionProfile, compressor: PatchCompressor)?
+            do {
+                reproduced = try SceneSetup.compression(codecAware: options.codecAware, source: source, frames: timed,
+                                                        scene: sceneIndex, seed: adaptation.seed)
+            } catch {
+                lock.withLock { warnings.append("scene at frame \(startFrame): \(error); its adaptation runs blur-only") }
+            }
+            // A fresh adapter (no Gd to continue) is set up from this scene's reading, as in file mode.
+            var freshStrategy: TwoPhase?
+            let makeAdapter = { (gd: DegradationNet?, dl: Discriminator?) -> OnlineAdapter in
+                var strategy = TwoPhase()
+                if gd == nil {
+                    strategy = SceneSetup.freshStrategy(estimate: estimate, inputIsCoded: coded)
+                    freshStrategy = strategy
+                }
+                let adapter = OnlineAdapter(gr: self.trainee, external: self.external.images, options: settings, strategy: strategy, gd: gd, dl: dl)
+                adapter.compression = reproduced?.compressor
+                return adapter
             }
             var adapter: OnlineAdapter?, record: AdaptationRecord?, complete = false
             if !frames.isEmpty, let previous {
                 // The same decision as file mode: keep the previous models, or adapt in full.
+                let estimates = options.blurEstimateWitness ? previousEstimate.flatMap { before in estimate.map { (before, $0) } } : nil
                 let outcome = SceneCutPolicy(steps: options.steps, refitTolerance: options.refitTolerance)
                     .decide(frames: frames, index: startFrame, gr: trainee, pretrained: pretrained, previous: previous,
-                            makeAdapter: makeAdapter, shouldStop: ended)
+                            estimates: estimates, makeAdapter: makeAdapter, shouldStop: ended)
                 adapter = outcome.adapter
                 // Kept models need no switch: the running model is the previous scene's.
                 complete = outcome.completed && outcome.record.kind == .full
@@ -287,11 +341,21 @@ public final class LiveScheduler: FrameProcessor {
                                               internalLossBefore: before, internalLossAfter: after, seconds: watch.seconds)
                 }
             }
+            if let adapter, adapter.compressionFailures > 0 {
+                lock.withLock {
+                    warnings.append("scene at frame \(startFrame): \(adapter.compressionFailures) of \(options.steps) external-branch steps "
+                                    + "could not reproduce the input's compression and ran blur-only")
+                }
+            }
             let weights = trainee.snapshot()
             lock.withLock {
-                if let record { finishedAdaptations.append((sceneIndex, record)) }
+                if let record {
+                    finishedAdaptations.append(FinishedAdaptation(scene: sceneIndex, record: record, compression: reproduced?.profile,
+                                                                  blurEstimate: estimate, kernelShape: freshStrategy?.kernelShape))
+                }
                 backgroundSeconds += watch.seconds
                 if let adapter { self.previous = adapter }
+                if freshStrategy != nil { lastEstimate = estimate }
                 if complete, let record {
                     let change = ModelSwitch(adaptationStartFrame: startFrame, adaptationReadyFrame: latestIndex, tookOverAtFrame: -1,
                                              how: "", steps: record.steps, adaptationSeconds: watch.seconds,

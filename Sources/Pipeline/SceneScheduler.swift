@@ -97,9 +97,6 @@ public final class SceneScheduler: FrameProcessor {
     /// The compression of the scene being adapted, and its compressor (seeded by the scene: runs are reproducible).
     private var compression: CompressionProfile?
     private var compressor: PatchCompressor?
-    /// Whether the input comes through a lossy codec (`CodecFacts.isLossy`: H.264, HEVC, VP9, AV1, MPEG-2, ...),
-    /// whether or not the external branch can reproduce that codec.
-    private var inputIsCoded: Bool { source.map { CodecFacts.isLossy($0.codecName) } ?? false }
     /// The frames a scene's adaptation reads, and the blur estimator's reading of them (made once per scene, when
     /// a fresh adapter or the cut decision first needs it).
     private var adaptationFrames: [RGBImage] = []
@@ -162,10 +159,9 @@ public final class SceneScheduler: FrameProcessor {
                 let wantsLookAhead = options.policy == .perScene || (options.policy == .once && scenes.isEmpty)
                 if wantsLookAhead && !final && !sceneEnded && sceneFrames.count < options.lookAhead { break }
                 let lookAhead = sceneFrames.prefix(options.lookAhead).map(\.frame)
-                compression = options.codecAware && options.policy != .none
-                    ? CompressionEstimate.profile(source: source, frames: lookAhead) : nil
-                let seed = UInt64(scenes.count) &* 7919 &+ adaptation.seed
-                compressor = try compression.map { try CompressionEstimate.compressor($0, seed: seed) }
+                let reproduced = try SceneSetup.compression(codecAware: options.codecAware && options.policy != .none, source: source,
+                                                            frames: lookAhead, scene: scenes.count, seed: adaptation.seed)
+                (compression, compressor) = (reproduced?.profile, reproduced?.compressor)
                 try beginScene(head.index, start: start, seconds: head.frame.seconds, signature: head.signature,
                                frames: lookAhead.map(\.image))
                 preparedScene = head.index
@@ -230,20 +226,13 @@ public final class SceneScheduler: FrameProcessor {
         events(.scene(scene))
     }
 
-    /// A fresh adapter (no `gd`) starts Gd at the blur estimator's reading of the scene and fine-tunes Gr through
-    /// it (two-phase's learned shape); one that continues a Gd (a warm start, the probe after a cut) keeps that Gd.
-    ///
-    /// Input from a lossy codec takes the spectral shape instead, as before the estimator: its reading of coded frames is too
-    /// small (even H.264 at CRF 16 halves it on the benchmark's clips and can make it say "no blur"), and
-    /// `scripts/bench-codec 12 100` put ONSR with the learned shape below the spectral one in all six codings
-    /// (codec-aware from the 9,000-step fast-x2-g, mean of 5 clips: 31.050 against 31.371 dB at CRF 16, 28.863
-    /// against 28.970 at CRF 28; docs/onsr-study.md, "Coded video"). The reading is still made: a cut compares it with
-    /// the last one.
+    /// A fresh adapter (no `gd`) is set up from the scene's estimate (`SceneSetup.freshStrategy`); one that continues
+    /// a Gd (a warm start, the probe after a cut) keeps that Gd.
     private func makeAdapter(gd: DegradationNet?, dl: Discriminator?) -> OnlineAdapter {
         var strategy = TwoPhase()
         if gd == nil && strategy.kernelShape == .learned {
             lastEstimate = currentEstimate()
-            if inputIsCoded { strategy.kernelShape = .spectral } else { strategy.estimate = lastEstimate }
+            strategy = SceneSetup.freshStrategy(estimate: lastEstimate, inputIsCoded: SceneSetup.isCoded(source))
         }
         let adapter = OnlineAdapter(gr: gr, external: external!.images, options: adapterSettings, strategy: strategy, gd: gd, dl: dl)
         adapter.compression = compressor

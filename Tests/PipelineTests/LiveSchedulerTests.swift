@@ -1,6 +1,7 @@
 import Decode
 import Engine
 import Foundation
+import ONSR
 import Pipeline
 import TestSupport
 import XCTest
@@ -16,25 +17,30 @@ final class LiveSchedulerTests: XCTestCase {
 
     override func tearDown() { fixture.remove() }
 
-    func scheduler(refitTolerance: Float, favourAdaptation: Bool = false) throws -> LiveScheduler {
+    func scheduler(refitTolerance: Float, favourAdaptation: Bool = false, blurEstimateWitness: Bool = false) throws -> LiveScheduler {
         let adaptation = TinyAdaptationFixture.adaptation
         var options = LiveOptions()
         options.steps = 4
         options.maxSwitchDelay = 1_000
         options.refitTolerance = refitTolerance
+        // Most tests here drive the L_IB probe, as the file-mode scheduler's do; the estimator's witness has its own.
+        options.blurEstimateWitness = blurEstimateWitness
         options.favourAdaptation = favourAdaptation
         return try LiveScheduler(model: model, external: photos, adaptation: adaptation, options: options)
     }
 
     /// Feeds frames of `shot` until the background adaptation started at its first frame has finished, so that
     /// the test does not depend on the machine's speed.
-    func feedUntilAdapted(_ live: LiveScheduler, shot: Int, from frame: inout Int, outputs: inout [TimedFrame]) throws {
+    func feedUntilAdapted(_ live: LiveScheduler, shot: Int, from frame: inout Int, outputs: inout [TimedFrame],
+                          coding: FrameCoding? = nil) throws {
         let finishedBefore = live.adaptSeconds
         var t = 0
         let deadline = Date().addingTimeInterval(60)
         repeat {
             let image = SyntheticShots.frame(shot: shot, t: t % 4)
-            let produced = try live.submit(TimedFrame(image: image, pts: Int64(frame), seconds: Double(frame) / 10))
+            var timed = TimedFrame(image: image, pts: Int64(frame), seconds: Double(frame) / 10)
+            timed.coding = coding
+            let produced = try live.submit(timed)
             XCTAssertEqual(produced.count, 1, "every frame comes out at once, adapted or not")
             outputs += produced
             frame += 1
@@ -105,5 +111,52 @@ final class LiveSchedulerTests: XCTestCase {
         for i in 0..<shared {
             XCTAssertEqual(runs[0].outputs[i].image.pixels, runs[1].outputs[i].image.pixels, "frame \(i)")
         }
+    }
+
+    /// A fresh adaptation is set up as in file mode (`SceneSetup`): on H.264 input the input's compression is reproduced
+    /// and Gr is fine-tuned through the spectral shape; on uncoded input through the blur estimator's kernel, read from
+    /// the scene's first frames.
+    func testAFreshAdaptationReproducesTheInputsCodecAndReadsItsBlur() throws {
+        let sampled = (0..<LiveOptions().sampleFrames).map { SyntheticShots.frame(shot: 0, t: $0 % 4) }
+        let reading = try XCTUnwrap(BlurEstimation.estimate(frames: sampled, scale: model.configuration.scale))
+        let coding = FrameCoding(quantiser: QuantiserReading(scale: .h264, mean: 30, range: 30...30), intra: false)
+        for codec in ["h264", "ffv1"] {
+            let live = try scheduler(refitTolerance: 0)
+            live.prepare(for: SourceStream(codecName: codec, pixelFormatName: "yuv420p"))
+            XCTAssertTrue(live.wantsFrameCoding, "the decoder is asked for the quantisers")
+            var frame = 0, outputs: [TimedFrame] = []
+            try feedUntilAdapted(live, shot: 0, from: &frame, outputs: &outputs, coding: coding)
+            _ = try live.finish()
+            let scene = try XCTUnwrap(live.scenes.first)
+            XCTAssertEqual(scene.adaptation?.kind, .full)
+            XCTAssertEqual(scene.blurEstimate, reading, "\(codec): the reading of the scene's first frames")
+            if codec == "h264" {
+                XCTAssertEqual(scene.kernelShape, .spectral, "coded frames read too sharp")
+                XCTAssertEqual(scene.compression?.codec, .h264)
+                XCTAssertEqual(scene.compression?.quantiser, 30)
+                XCTAssertEqual(scene.compression?.predictedShare, 1)
+            } else {
+                XCTAssertEqual(scene.kernelShape, .learned)
+                XCTAssertNil(scene.compression, "FFV1 is lossless: nothing to reproduce")
+            }
+        }
+    }
+
+    /// A changed reading of the blur at a cut means a changed degradation, whatever the probe finds, as in file mode:
+    /// with the probe told to find every degradation unchanged (tolerance 0), the second shot still gets its own
+    /// adaptation (with the witness off, `testTheAdaptedModelTakesOverAtTheNextCut`, it keeps the first one's).
+    func testAChangedBlurReadingAtACutBringsAFullAdaptation() throws {
+        let readings = try [0, 1].map { shot in
+            try XCTUnwrap(BlurEstimation.estimate(frames: (0..<8).map { SyntheticShots.frame(shot: shot, t: $0 % 4) }, scale: 2))
+        }
+        XCTAssertTrue(readings[1].differs(from: readings[0], scale: 2).differs, "the fixture's two shots read as different blurs")
+        let live = try scheduler(refitTolerance: 0, blurEstimateWitness: true)
+        var frame = 0, outputs: [TimedFrame] = []
+        try feedUntilAdapted(live, shot: 0, from: &frame, outputs: &outputs)
+        try feedUntilAdapted(live, shot: 1, from: &frame, outputs: &outputs)
+        _ = try live.finish()
+        XCTAssertEqual(live.scenes.compactMap(\.adaptation?.kind), [.full, .full])
+        XCTAssertEqual(live.scenes[1].adaptation?.probe?.unchanged, false)
+        XCTAssertEqual(live.scenes.map(\.blurEstimate), readings)
     }
 }
