@@ -182,6 +182,7 @@ struct ScheduleFlags: ParsableArguments {
             options.sceneThreshold = sceneThreshold
             options.maxSwitchDelay = maxSwitchDelay
             options.favourAdaptation = inputWaits
+            options.codecAware = codecAware
             return try LiveScheduler(model: model, external: external, adaptation: adaptation, options: options,
                                      precision: method.precision.resolved, events: events)
         }

@@ -17,7 +17,8 @@ final class LiveSchedulerTests: XCTestCase {
 
     override func tearDown() { fixture.remove() }
 
-    func scheduler(refitTolerance: Float, favourAdaptation: Bool = false, blurEstimateWitness: Bool = false) throws -> LiveScheduler {
+    func scheduler(refitTolerance: Float, favourAdaptation: Bool = false, blurEstimateWitness: Bool = false,
+                   codecAware: Bool = true) throws -> LiveScheduler {
         let adaptation = TinyAdaptationFixture.adaptation
         var options = LiveOptions()
         options.steps = 4
@@ -26,6 +27,7 @@ final class LiveSchedulerTests: XCTestCase {
         // Most tests here drive the L_IB probe, as the file-mode scheduler's do; the estimator's witness has its own.
         options.blurEstimateWitness = blurEstimateWitness
         options.favourAdaptation = favourAdaptation
+        options.codecAware = codecAware
         return try LiveScheduler(model: model, external: photos, adaptation: adaptation, options: options)
     }
 
@@ -115,22 +117,25 @@ final class LiveSchedulerTests: XCTestCase {
 
     /// A fresh adaptation is set up as in file mode (`SceneSetup`): on H.264 input the input's compression is reproduced
     /// and Gr is fine-tuned through the spectral shape; on uncoded input through the blur estimator's kernel, read from
-    /// the scene's first frames.
+    /// the scene's first frames. `--no-codec-aware` keeps the shape and reproduces no compression.
     func testAFreshAdaptationReproducesTheInputsCodecAndReadsItsBlur() throws {
         let sampled = (0..<LiveOptions().sampleFrames).map { SyntheticShots.frame(shot: 0, t: $0 % 4) }
         let reading = try XCTUnwrap(BlurEstimation.estimate(frames: sampled, scale: model.configuration.scale))
         let coding = FrameCoding(quantiser: QuantiserReading(scale: .h264, mean: 30, range: 30...30), intra: false)
-        for codec in ["h264", "ffv1"] {
-            let live = try scheduler(refitTolerance: 0)
+        for (codec, codecAware) in [("h264", true), ("ffv1", true), ("h264", false)] {
+            let live = try scheduler(refitTolerance: 0, codecAware: codecAware)
             live.prepare(for: SourceStream(codecName: codec, pixelFormatName: "yuv420p"))
-            XCTAssertTrue(live.wantsFrameCoding, "the decoder is asked for the quantisers")
+            XCTAssertEqual(live.wantsFrameCoding, codecAware, "the decoder is asked for the quantisers")
             var frame = 0, outputs: [TimedFrame] = []
             try feedUntilAdapted(live, shot: 0, from: &frame, outputs: &outputs, coding: coding)
             _ = try live.finish()
             let scene = try XCTUnwrap(live.scenes.first)
             XCTAssertEqual(scene.adaptation?.kind, .full)
             XCTAssertEqual(scene.blurEstimate, reading, "\(codec): the reading of the scene's first frames")
-            if codec == "h264" {
+            if codec == "h264" && !codecAware {
+                XCTAssertEqual(scene.kernelShape, .spectral)
+                XCTAssertNil(scene.compression, "blur-only, as asked")
+            } else if codec == "h264" {
                 XCTAssertEqual(scene.kernelShape, .spectral, "coded frames read too sharp")
                 XCTAssertEqual(scene.compression?.codec, .h264)
                 XCTAssertEqual(scene.compression?.quantiser, 30)
