@@ -6,7 +6,8 @@
 /// two nearest-x2 + conv steps. With `bicubicSkip` (our addition, no parameters) the output is added to a
 /// bicubic upsampling of the input, so the trunk only learns the residual: a small network then starts from
 /// bicubic quality instead of from noise, and flat areas stay flat. Layout: N x 3 x H x W in (N x 3·frames x H x W
-/// for a multi-frame network), N x 3 x sH x sW out, values nominally in [0, 1].
+/// for a multi-frame network), N x 3 x sH x sW out, values nominally in [0, 1]. A conditioned network (`conditions`,
+/// our addition, SRMD-style) also reads constant planes that describe the degradation, after the image channels.
 public final class RRDBNet: ParameterContainer {
     /// The numbers that fix the architecture.
     public struct Configuration: Codable, Equatable, Sendable {
@@ -20,18 +21,25 @@ public final class RRDBNet: ParameterContainer {
         /// Consecutive frames in the input, stacked on the channel axis oldest first (BasicSR's `num_in_ch` is
         /// `channels * frames`); the output is the middle frame's, and the skip upsamples the middle frame.
         public var frames: Int
+        /// Condition planes after the image channels: values that describe the input's degradation (e.g. a blur
+        /// kernel's code), constant over the picture; 0 for a blind network.
+        public var conditions: Int
 
         public init(features: Int = 64, blocks: Int = 23, growth: Int = 32, scale: Int = 4, channels: Int = 3,
-                    bicubicSkip: Bool = false, frames: Int = 1) {
+                    bicubicSkip: Bool = false, frames: Int = 1, conditions: Int = 0) {
             precondition([1, 2, 4].contains(scale), "RRDBNet supports scale 1, 2 or 4, got \(scale)")
             precondition(frames >= 1 && frames % 2 == 1, "RRDBNet takes an odd number of frames, got \(frames)")
+            precondition(conditions >= 0 && (conditions == 0 || frames == 1), "condition planes are for one-frame networks")
             self.features = features; self.blocks = blocks; self.growth = growth; self.scale = scale; self.channels = channels
             self.bicubicSkip = bicubicSkip
             self.frames = frames
+            self.conditions = conditions
         }
 
-        /// Channels of the input: `channels` per frame.
-        public var inputChannels: Int { channels * frames }
+        /// Channels of the pictures in the input: `channels` per frame.
+        public var imageChannels: Int { channels * frames }
+        /// Channels of the whole input: the pictures', then the condition planes.
+        public var inputChannels: Int { imageChannels + conditions }
         /// The input channels of the frame the output restores.
         public var middleFrameChannels: Range<Int> { (frames / 2 * channels)..<((frames / 2 + 1) * channels) }
 
@@ -41,13 +49,18 @@ public final class RRDBNet: ParameterContainer {
                       growth: try c.decode(Int.self, forKey: .growth), scale: try c.decode(Int.self, forKey: .scale),
                       channels: try c.decode(Int.self, forKey: .channels),
                       bicubicSkip: try c.decodeIfPresent(Bool.self, forKey: .bicubicSkip) ?? false,
-                      frames: try c.decodeIfPresent(Int.self, forKey: .frames) ?? 1)
+                      frames: try c.decodeIfPresent(Int.self, forKey: .frames) ?? 1,
+                      conditions: try c.decodeIfPresent(Int.self, forKey: .conditions) ?? 0)
         }
     }
 
     public let configuration: Configuration
     public let convFirst: Conv2d, convBody: Conv2d, convUp1: Conv2d, convUp2: Conv2d, convHR: Conv2d, convLast: Conv2d
     public let body: [RRDB]
+    /// A conditioned network's condition values (`Configuration.conditions` of them), appended as constant planes to
+    /// an input that holds only the pictures: how ONSR and the upscalers, which pass pictures, set the degradation.
+    /// An input that brings its own planes (training, one condition per patch) ignores it.
+    public var condition: [Float]?
     private let skip: BicubicResize?
     private var saved: Saved?
 
@@ -107,6 +120,7 @@ public final class RRDBNet: ParameterContainer {
     public func forward(_ x: Tensor, saving: Bool) -> Tensor { forward(x, saving: saving, precision: .fp32) }
 
     private func forward(_ x: Tensor, saving: Bool, precision: ElementType) -> Tensor {
+        let x = withConditionPlanes(x)
         let c = x.nchw.c
         precondition(c == configuration.inputChannels, "RRDBNet expects \(configuration.inputChannels) channels, got \(c)")
         precondition(!saving || precision == .fp32, "training passes are fp32")
@@ -124,7 +138,9 @@ public final class RRDBNet: ParameterContainer {
         let up2 = convUp2.forward(upsampledUp1, postOps: leaky, training: saving)
         let hr = convHR.forward(up2, postOps: leaky, training: saving)
         let out = convLast.forward(hr, outputType: .fp32, training: saving).tensor()
-        if let skip { out.add(skip(configuration.frames == 1 ? x : x.channels(configuration.middleFrameChannels))) }
+        if let skip {
+            out.add(skip(configuration.inputChannels == configuration.channels ? x : x.channels(configuration.middleFrameChannels)))
+        }
         saved = saving ? Saved(input: x, trunkInput: trunkInput, bodyOutput: bodyOutput, upsampledFeature: upsampledFeature,
                                up1: up1, upsampledUp1: upsampledUp1, up2: up2, hr: hr) : nil
         return out
@@ -152,11 +168,31 @@ public final class RRDBNet: ParameterContainer {
         ChannelsLast.add(gradCombined, into: gradTrunk)
         let gradTrunkInput = convFirst.backward(input: s.trunkInput, gradOutput: gradTrunk, needInputGrad: needInputGrad)
         guard let gradTrunkInput else { return nil }
-        let gradInput = ChannelsLast.pixelUnshuffleBackward(gradTrunkInput, unshuffle)
+        var gradInput = ChannelsLast.pixelUnshuffleBackward(gradTrunkInput, unshuffle)
+        // The condition planes are settings, not pixels: their gradient is dropped.
+        if configuration.conditions > 0 { gradInput = gradInput.channels(0..<configuration.imageChannels) }
         if let skip {
             let gradSkip = skip.backward(gradOutput, inputHeight: s.input.nchw.h, inputWidth: s.input.nchw.w)
-            if configuration.frames == 1 { gradInput.add(gradSkip) } else { gradInput.addChannels(gradSkip, at: configuration.middleFrameChannels.lowerBound) }
+            if configuration.imageChannels == configuration.channels { gradInput.add(gradSkip) } else { gradInput.addChannels(gradSkip, at: configuration.middleFrameChannels.lowerBound) }
         }
         return gradInput
+    }
+
+    /// `x` with `condition`'s constant planes appended where the network is conditioned and `x` holds only the pictures.
+    private func withConditionPlanes(_ x: Tensor) -> Tensor {
+        let (n, c, h, w) = x.nchw
+        guard configuration.conditions > 0, c == configuration.imageChannels else { return x }
+        guard let condition, condition.count == configuration.conditions else {
+            preconditionFailure("a conditioned RRDBNet needs its \(configuration.conditions) condition values set")
+        }
+        let result = Tensor(shape: [n, configuration.inputChannels, h, w])
+        let plane = h * w
+        for b in 0..<n {
+            (result.data + b * configuration.inputChannels * plane).update(from: x.data + b * c * plane, count: c * plane)
+            for (k, value) in condition.enumerated() {
+                (result.data + (b * configuration.inputChannels + c + k) * plane).update(repeating: value, count: plane)
+            }
+        }
+        return result
     }
 }

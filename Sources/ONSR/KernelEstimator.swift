@@ -134,6 +134,21 @@ public enum KernelCode {
         return (log(trace), (sigma.xx - sigma.yy) / trace, 2 * sigma.yx / trace)
     }
 
+    /// Condition planes of a kernel-conditioned Gr (`RRDBNet.Configuration.conditions`): (log tr, u, v).
+    public static let conditions = 3
+
+    /// The condition values of a kernel of covariance `sigma` (HR pixels², as sampled: `KernelComparison.covariance`).
+    public static func condition(_ sigma: (yy: Double, yx: Double, xx: Double)) -> [Float] {
+        let code = encode(sigma)
+        return [Float(code.logTrace), Float(code.u), Float(code.v)]
+    }
+
+    /// `condition` with Gaussian noise: `logSizeNoise` (standard deviation) on the log size, a third of it on the shape.
+    public static func condition(_ sigma: (yy: Double, yx: Double, xx: Double), logSizeNoise: Double, rng: inout SeededRandom) -> [Float] {
+        let clean = condition(sigma), noise = Float(logSizeNoise)
+        return [clean[0] + noise * rng.normal(), clean[1] + noise / 3 * rng.normal(), clean[2] + noise / 3 * rng.normal()]
+    }
+
     /// The covariance of (log tr, u, v); the shape is pulled inside the disc so that both eigenvalues stay positive.
     public static func decode(logTrace: Double, u: Double, v: Double) -> (yy: Double, yx: Double, xx: Double) {
         let trace = exp(logTrace)

@@ -93,16 +93,16 @@ public enum ModelStore {
             throw JobError(.dataError, "\(path): not an RRDBNet model (no conv_first.weight)")
         }
         let features = first.shape[0]
-        // A multi-frame model stacks its frames' channels; the metadata says how many.
-        guard let frames = Int(metadata["frames"] ?? "1"), frames >= 1, frames % 2 == 1, first.shape[1] % frames == 0 else {
-            throw JobError(.dataError, "\(path): its metadata's frames (\(metadata["frames"] ?? "")) is not an odd count of conv_first's \(first.shape[1]) channels")
+        // A multi-frame model stacks its frames' channels, a conditioned one adds its condition planes; the metadata
+        // says how many of each.
+        guard let frames = Int(metadata["frames"] ?? "1"), frames >= 1, frames % 2 == 1,
+              let conditions = Int(metadata["conditions"] ?? "0"), conditions >= 0, conditions == 0 || frames == 1 else {
+            throw JobError(.dataError, "\(path): its metadata's frames (\(metadata["frames"] ?? "1")) or conditions (\(metadata["conditions"] ?? "0")) make no RRDBNet")
         }
-        let scale: Int
-        switch first.shape[1] / frames {
-        case 3: scale = 4
-        case 12: scale = 2
-        case 48: scale = 1
-        default: throw JobError(.dataError, "\(path): conv_first takes \(first.shape[1]) channels; expected 3, 12 or 48 per frame")
+        // conv_first reads the pixel-unshuffled input: 1, 4 or 16 channels per input channel at x4, x2, x1.
+        guard let scale = [(4, 1), (2, 4), (1, 16)].first(where: { first.shape[1] == (3 * frames + conditions) * $0.1 })?.0 else {
+            throw JobError(.dataError, "\(path): conv_first takes \(first.shape[1]) channels; expected 3, 12 or 48 per frame"
+                           + (conditions > 0 ? " and condition plane" : ""))
         }
         let blocks = Set(tensors.keys.compactMap { key -> Int? in
             guard key.hasPrefix("body.") else { return nil }
@@ -114,7 +114,8 @@ public enum ModelStore {
         let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
         return ModelInfo(name: name, path: path,
                          configuration: .init(features: features, blocks: blocks, growth: growth, scale: scale,
-                                              bicubicSkip: metadata["skip"] == "bicubic", frames: frames), metadata: metadata)
+                                              bicubicSkip: metadata["skip"] == "bicubic", frames: frames, conditions: conditions),
+                         metadata: metadata)
     }
 
     /// Refuses a multi-frame model where one frame is all there is (`use`: what it was asked for, e.g. "ONSR").

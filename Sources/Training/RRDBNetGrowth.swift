@@ -43,8 +43,11 @@ extension RRDBNet {
     /// `FrameWidening`).
     private func widened(_ tensors: [String: Tensor], _ widening: FrameWidening) -> [String: Tensor] {
         let target = convFirst.weight.value
-        guard configuration.frames > 1, let given = tensors["conv_first.weight"], given.shape[1] * configuration.frames == target.shape[1]
-        else { return tensors }
+        guard let given = tensors["conv_first.weight"] else { return tensors }
+        if configuration.conditions > 0 && given.shape[1] * configuration.inputChannels == target.shape[1] * configuration.imageChannels {
+            return conditionWidened(tensors, given: given)
+        }
+        guard configuration.frames > 1, given.shape[1] * configuration.frames == target.shape[1] else { return tensors }
         let (out, perFrame, taps) = (given.shape[0], given.shape[1], given.shape[2] * given.shape[3])
         let weight = Tensor(shape: target.shape), middle = configuration.frames / 2
         let frames = widening == .middle ? middle...middle : 0...(configuration.frames - 1)
@@ -54,6 +57,19 @@ extension RRDBNet {
                 for i in 0..<(perFrame * taps) { row[i] = given.data[o * perFrame * taps + i] / Float(frames.count) }
             }
         }
+        var result = tensors
+        result["conv_first.weight"] = weight
+        return result
+    }
+
+    /// A blind model's weights for this conditioned network: the pictures' channels of `conv_first` as they were, the
+    /// condition planes' at zero, so that the network starts as the blind model whatever the condition says.
+    private func conditionWidened(_ tensors: [String: Tensor], given: Tensor) -> [String: Tensor] {
+        let target = convFirst.weight.value
+        let (out, taps) = (given.shape[0], given.shape[2] * given.shape[3])
+        let (read, width) = (given.shape[1] * taps, target.shape[1] * taps)
+        let weight = Tensor(shape: target.shape)
+        for o in 0..<out { (weight.data + o * width).update(from: given.data + o * read, count: read) }
         var result = tensors
         result["conv_first.weight"] = weight
         return result

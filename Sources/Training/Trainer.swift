@@ -25,12 +25,18 @@ public enum TrainingDegradation: String, Codable, CaseIterable, Sendable {
 
     /// `apply` on consecutive frames of one place: one kernel for all of them, as one camera and lens give.
     func apply(frames: [[Float]], size: Int, scale: Int, variances: ClosedRange<Double>, rng: inout SeededRandom) -> [[Float]] {
+        degrade(frames: frames, size: size, scale: scale, variances: variances, rng: &rng).frames
+    }
+
+    /// `apply`, and the kernel it drew (nil for `bicubic`).
+    func degrade(frames: [[Float]], size: Int, scale: Int, variances: ClosedRange<Double>,
+                 rng: inout SeededRandom) -> (frames: [[Float]], kernel: BlurKernel?) {
         switch self {
         case .bicubic:
-            return frames.map { Degrade.bicubic($0, channels: 3, height: size, width: size, scale: scale) }
+            return (frames.map { Degrade.bicubic($0, channels: 3, height: size, width: size, scale: scale) }, nil)
         case .blur, .real:
             let kernel = BlurKernel.random(scale: scale, variances: variances, noise: 0.15, isotropicShare: 0.3, rng: &rng)
-            return frames.map { Degrade.blurSubsample($0, channels: 3, height: size, width: size, kernel: kernel, scale: scale) }
+            return (frames.map { Degrade.blurSubsample($0, channels: 3, height: size, width: size, kernel: kernel, scale: scale) }, kernel)
         }
     }
 }
@@ -68,12 +74,18 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// frames hold a whole scene in a few hundred, so shrunk crops hold content as densely as video does. A study
     /// option: no shipped model uses it (training/README.md has what it gave).
     public var rescaleMax: Double? = nil
+    /// Condition Gr on the blur kernel (nil: blind): each LR patch comes with its kernel's code (`KernelCode.condition`)
+    /// as constant planes, the log size perturbed by Gaussian noise of this standard deviation and the shape by a third
+    /// of it, so that the model learns to take an estimate's code as the estimate it is. A study option: no shipped
+    /// model uses it.
+    public var conditionNoise: Double? = nil
 
     public init() {}
 
     public var hrPatch: Int { patch > 0 ? patch : 32 * scale }
     public var configuration: RRDBNet.Configuration {
-        .init(features: features, blocks: blocks, growth: growth, scale: scale, bicubicSkip: bicubicSkip, frames: frameCount)
+        .init(features: features, blocks: blocks, growth: growth, scale: scale, bicubicSkip: bicubicSkip, frames: frameCount,
+              conditions: conditionNoise == nil ? 0 : KernelCode.conditions)
     }
 
     /// The step schedule: the rate halves at 50% and again at 75% of the steps.
@@ -120,24 +132,29 @@ public final class Trainer {
         optimiser = Adam(network, learningRate: options.learningRate, betas: (0.9, 0.99))
     }
 
-    /// The HR / LR batch of step `step` (LR: N x 3·frames x h x w, the frames stacked oldest first).
+    /// The HR / LR batch of step `step` (LR: N x 3·frames x h x w, the frames stacked oldest first; a conditioned
+    /// network's LR also holds each patch's condition planes).
     public func batch(at step: Int) -> (lr: Tensor, hr: Tensor) {
         var rng = SeededRandom(seed: options.seed &* 0x9E37_79B9 &+ UInt64(step))
         if options.frameCount > 1 { return MultiFrameBatch(options: options, photos: usable, margin: margin).make(rng: &rng) }
         let (s, size) = (options.scale, options.hrPatch)
         // Degrade a larger crop and keep its centre, so that the blur sees real pixels at the patch border.
         let big = size + 2 * margin
-        let lr = Tensor(shape: [options.batch, 3, size / s, size / s])
+        let conditions = options.configuration.conditions
+        let lr = Tensor(shape: [options.batch, 3 + conditions, size / s, size / s])
         let hr = Tensor(shape: [options.batch, 3, size, size])
         var lows: [[Float]] = []
         var crops: [[Float]] = []
+        var kernels: [BlurKernel?] = []
         for _ in 0..<options.batch {
             let image = usable[rng.index(usable.count)]
             let source = rescaledCropSide(big, of: image, rescaleMax: options.rescaleMax, rng: &rng)
             let crop = shrunk(image.crop(top: rng.index(image.height - source + 1), left: rng.index(image.width - source + 1),
                                          height: source, width: source), from: source, to: big)
             let patch = dihedral(crop, size: big, transform: rng.index(8))
-            lows.append(options.degradation.apply(patch, size: big, scale: s, variances: options.variances, rng: &rng))
+            let degraded = options.degradation.degrade(frames: [patch], size: big, scale: s, variances: options.variances, rng: &rng)
+            lows.append(degraded.frames[0])
+            kernels.append(degraded.kernel)
             crops.append(patch)
         }
         let bigLR = big / s
@@ -145,9 +162,16 @@ public final class Trainer {
             // The whole padded LR crops are compressed, so that the kept centres see the codec's blocks in full.
             lows = RealDegradation.compress(lows, side: bigLR, range: options.realRange, rng: &rng)
         }
+        // The condition noise has its own stream, so that conditioning leaves every other draw of a run as it was.
+        var conditionRNG = SeededRandom(seed: options.seed &* 0x5851_F42D &+ UInt64(step))
+        let plane = (size / s) * (size / s)
         for (b, (patch, low)) in zip(crops, lows).enumerated() {
             copyCentre(of: patch, side: big, offset: margin, size: size, into: hr.data + b * 3 * size * size)
-            copyCentre(of: low, side: bigLR, offset: margin / s, size: size / s, into: lr.data + b * 3 * (size / s) * (size / s))
+            copyCentre(of: low, side: bigLR, offset: margin / s, size: size / s, into: lr.data + b * (3 + conditions) * plane)
+            if let noise = options.conditionNoise, let kernel = kernels[b] {
+                let code = KernelCode.condition(KernelComparison.covariance(kernel), logSizeNoise: noise, rng: &conditionRNG)
+                for (k, value) in code.enumerated() { (lr.data + (b * (3 + conditions) + 3 + k) * plane).update(repeating: value, count: plane) }
+            }
         }
         return (lr, hr)
     }
@@ -187,9 +211,12 @@ public final class Trainer {
             } else {
                 side = min(256, image.height, image.width) / (4 * s) * (4 * s)
                 hr = image.crop(top: (image.height - side) / 2, left: (image.width - side) / 2, height: side, width: side)
-                var low = options.degradation.apply(hr, size: side, scale: s, variances: options.variances, rng: &rng)
+                let degraded = options.degradation.degrade(frames: [hr], size: side, scale: s, variances: options.variances, rng: &rng)
+                var low = degraded.frames[0]
                 if options.degradation == .real { low = RealDegradation.compress([low], side: side / s, range: options.realRange, rng: &rng)[0] }
                 lr = low
+                // A conditioned network is validated with the true kernel's code.
+                network.condition = degraded.kernel.map { KernelCode.condition(KernelComparison.covariance($0)) }
                 output = network(Tensor(shape: [1, 3, side / s, side / s], values: lr)).values
             }
             let bicubic = Resampler(inputWidth: side / s, inputHeight: side / s, outputWidth: side, outputHeight: side, kernel: .bicubic)
@@ -230,6 +257,11 @@ public final class Trainer {
         if let range = options.blurVariances { metadata["blur_variances"] = "\(range.lowerBound)-\(range.upperBound)" }
         if let range = options.compressionRange { metadata["compression_range"] = range.rawValue }
         if let factor = options.rescaleMax { metadata["rescale_max"] = "\(factor)" }
+        if let noise = options.conditionNoise {
+            metadata["conditions"] = String(KernelCode.conditions)
+            metadata["condition"] = "kernel-code"
+            metadata["condition_noise"] = "\(noise)"
+        }
         metadata["steps"] = String(step)
         metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
         try TrainingCheckpoint.writeAtomically(SafeTensors.parameters(of: network), to: path, storage: storage, metadata: metadata)

@@ -36,6 +36,8 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "With --frames and a one-frame --initial: middle (neighbours start unread) or average (every frame an equal share of conv_first).") var widen = FrameWidening.middle
     @Option(help: "Take each HR crop up to this many times larger and shrink it back (antialiased bicubic) before degrading it, so that crops hold content as densely as video frames do (1: off).")
     var rescaleMax = 1.0
+    @Option(help: "Condition Gr on the blur kernel (a study option): each patch comes with its kernel's code, the log size perturbed by Gaussian noise of this standard deviation (the shape by a third of it); a blind --initial starts with the code unread.")
+    var conditionNoise: Double?
     @Option(help: "RRDBNet num_feat.") var features = 32
     @Option(help: "RRDBNet num_block.") var blocks = 2
     @Option(help: "RRDBNet num_grow_ch.") var growth = 16
@@ -68,6 +70,10 @@ struct TrainCommand: ParsableCommand {
         guard compressionRange == nil || degradation == .real else { throw ValidationError("--compression-range needs --degradation real") }
         guard rescaleMax >= 1 else { throw ValidationError("--rescale-max must be at least 1") }
         guard rescaleMax == 1 || frames == 1 else { throw ValidationError("--rescale-max is for one-frame models") }
+        if let conditionNoise {
+            guard conditionNoise >= 0 else { throw ValidationError("--condition-noise must be 0 or more") }
+            guard degradation == .blur, frames == 1 else { throw ValidationError("--condition-noise needs --degradation blur and one frame") }
+        }
     }
 
     func run() throws {
@@ -85,6 +91,7 @@ struct TrainCommand: ParsableCommand {
             if frames > 1 { options.frames = frames }
             if align { options.alignment = BlockAlignment() }
             options.rescaleMax = rescaleMax > 1 ? rescaleMax : nil
+            options.conditionNoise = conditionNoise
             guard let externalFolder = external ?? DataLocation.folder("external") else {
                 throw JobError(.noInput, "no external photo set: run scripts/setup-data or pass --external DIR")
             }
@@ -100,6 +107,7 @@ struct TrainCommand: ParsableCommand {
                 var deeper = info.configuration
                 deeper.blocks = options.configuration.blocks
                 if deeper.frames == 1 { deeper.frames = options.frameCount }
+                if deeper.conditions == 0 { deeper.conditions = options.configuration.conditions }
                 guard deeper == options.configuration, info.configuration.blocks <= options.blocks else {
                     throw JobError(.usage, "\(initial) is \(info.configuration), not the \(options.configuration) asked for (or the same with fewer blocks or one frame)")
                 }
