@@ -62,6 +62,9 @@ public struct Benchmark {
     public var selfEnsemble: SelfEnsemble? = .single
     public let degradation: Degradation
     public let cases: [Case]
+    /// What a kernel-conditioned Gr that ONSR adapts is told of each case's blur (`RRDBNet.condition`); blind ones
+    /// ignore it.
+    public var condition: (Case) -> [Float]? = { _ in nil }
 
     /// Degrades every photo of `photos` (each cropped to a multiple of the scale).
     public init(photos: PhotoSet, scale: Int, degradation: Degradation, seed: UInt64) {
@@ -127,6 +130,10 @@ public struct Benchmark {
         var blendSSIMs = blendPSNRs
         for item in cases {
             let adapted = try PretrainedUpscaler(model: model(item), precision: precision)
+            if adapted.network.configuration.conditions > 0 {
+                guard let code = condition(item) else { throw JobError(.usage, "\(item.name): a kernel-conditioned Gr needs a kernel, and there is none") }
+                adapted.network.condition = code
+            }
             // The unadapted output and the adapted ones may average over different symmetries (`SelfEnsemble.kept`).
             let secondary = try mix(item).map {
                 (upscaler: SelfEnsembleUpscaler(try PretrainedUpscaler(model: $0.model, precision: precision),

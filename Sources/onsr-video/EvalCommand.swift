@@ -20,6 +20,14 @@ enum EnsembleStudy: String, ExpressibleByArgument, CaseIterable {
     var unadapted: SelfEnsemble { fixed ?? SelfEnsemble.kept(adaptedWith: nil) }
 }
 
+/// `eval --condition`: what a kernel-conditioned Gr (`train --condition-noise`) is told of each photo's blur.
+enum ConditionSource: String, ExpressibleByArgument, CaseIterable {
+    /// The blur estimator's reading (the shipped one or `--estimator`), as a product would know it.
+    case estimate
+    /// The true kernel: the ceiling of conditioning.
+    case truth
+}
+
 /// `onsr-video eval`: the blind-SR benchmark.
 struct EvalCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,6 +62,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR two-phase, spectral shape: multiply the shaped kernel's covariance by this.") var spectralSize = StudyVariant.Settings().spectralSize
     @Option(help: "ONSR two-phase, spectral shape: spread each Gr step's kernel size evenly over (spectral-size - this) ... spectral-size.") var spectralSpread = StudyVariant.Settings().spectralSpread
     @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?
+    @Option(help: "A kernel-conditioned Gr's code: the blur estimator's reading (estimate) or the true kernel (truth).")
+    var condition = ConditionSource.estimate
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Inference precision of the learned methods: fp32 (default: the benchmark's reference), bf16 or auto.") var precision = Precision.fp32
     @Option(help: "Average the learned methods' outputs over symmetries of the input: none, half-turn, dihedral (all eight; sound for unadapted models only) or kept (the ones each model's task keeps, as `image` does).") var selfEnsemble = EnsembleStudy.none
@@ -84,6 +94,32 @@ struct EvalCommand: ParsableCommand {
                 loadedEstimator = .some(network)
                 return network
             }
+            // A kernel-conditioned Gr is told each photo's blur as `--condition` says (ignored by blind ones).
+            var conditions: [String: [Float]] = [:]
+            func conditionCode(_ item: Benchmark.Case) throws -> [Float]? {
+                if let known = conditions[item.name] { return known }
+                let sigma: (yy: Double, yx: Double, xx: Double)
+                switch condition {
+                case .truth:
+                    guard let kernel = item.kernel else { return nil }
+                    sigma = KernelComparison.covariance(kernel)
+                case .estimate:
+                    guard let reading = try blurEstimator()?.estimate(frames: [item.lr]) else { return nil }
+                    sigma = reading.sampledCovariance(scale: scale)
+                }
+                conditions[item.name] = KernelCode.condition(sigma)
+                return conditions[item.name]
+            }
+            func conditioned(_ upscaler: PretrainedUpscaler, _ item: Benchmark.Case) throws -> PretrainedUpscaler {
+                if upscaler.network.configuration.conditions > 0 {
+                    guard let code = try conditionCode(item) else {
+                        throw JobError(.usage, "\(item.name): a kernel-conditioned Gr needs a kernel (\(condition.rawValue)), and there is none")
+                    }
+                    upscaler.network.condition = code
+                }
+                return upscaler
+            }
+            benchmark.condition = { item in try? conditionCode(item) }
             for method in methods {
                 if method == "estimator" {
                     guard let network = try blurEstimator() else {
@@ -143,14 +179,17 @@ struct EvalCommand: ParsableCommand {
                     })
                 } else if let known = UpscaleMethod(rawValue: method) {
                     let label = known == .pretrained ? "pretrained (\(try ModelStore.resolve(model, scale: scale).name))" : method
-                    rows.append(try benchmark.run(method: label) { _ in
+                    rows.append(try benchmark.run(method: label) { item in
                         let upscaler = try known.makeUpscaler(scale: scale, model: model, precision: precision.resolved)
-                        return known == .pretrained ? SelfEnsembleUpscaler(upscaler, ensemble: selfEnsemble.unadapted) : upscaler
+                        guard known == .pretrained else { return upscaler }
+                        if let learned = upscaler as? PretrainedUpscaler { _ = try conditioned(learned, item) }
+                        return SelfEnsembleUpscaler(upscaler, ensemble: selfEnsemble.unadapted)
                     })
                 } else {
                     let info = try ModelStore.resolve(method, scale: scale)
-                    rows.append(try benchmark.run(method: "pretrained (\(info.name))") { _ in
-                        SelfEnsembleUpscaler(try PretrainedUpscaler(model: info, precision: precision.resolved), ensemble: selfEnsemble.unadapted)
+                    rows.append(try benchmark.run(method: "pretrained (\(info.name))") { item in
+                        SelfEnsembleUpscaler(try conditioned(PretrainedUpscaler(model: info, precision: precision.resolved), item),
+                                             ensemble: selfEnsemble.unadapted)
                     })
                 }
             }

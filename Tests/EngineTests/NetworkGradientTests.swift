@@ -52,6 +52,30 @@ final class NetworkGradientTests: XCTestCase {
         }
     }
 
+    /// A kernel-conditioned net: the condition property stands for planes the input could bring itself, and the input
+    /// gradient covers the picture only (the condition is a setting); conv_first's gradient checks out through the planes.
+    func testConditionedRRDBNet() {
+        let net = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true, conditions: 3), seed: 49)
+        let x = GradientCheck.random([1, 3, 4, 4], seed: 50)
+        let code: [Float] = [1.2, -0.3, 0.25]
+        let planes = Tensor(shape: [1, 6, 4, 4], values: x.values + code.flatMap { [Float](repeating: $0, count: 16) })
+        net.condition = code
+        XCTAssertEqual(net(x).values, net(planes).values, "the property appends the same planes")
+        net.condition = [0.2, 0.3, -0.1]
+        XCTAssertGreaterThan(zip(net(x).values, net(planes).values).map { abs($0 - $1) }.max()!, 1e-4, "the condition is read")
+        net.condition = code
+        let y = net.forward(x, saving: true)
+        let r = GradientCheck.sparse(y.shape, seed: 51, nonzero: 12)
+        let gradX = net.backward(r, needInputGrad: true)!
+        XCTAssertEqual(gradX.shape, x.shape)
+        let loss = { GradientCheck.dot(net(x), r) }
+        GradientCheck.assertMatches(values: x, analytic: gradX, epsilon: 5e-4, tolerance: 5e-2, required: 0.8, "conditioned input", loss: loss)
+        for (name, p) in net.namedParameters() where name == "conv_first.weight" {
+            GradientCheck.assertMatches(values: p.value, analytic: p.grad!, samples: 12, epsilon: 5e-4, tolerance: 5e-2, required: 0.8,
+                                        "conditioned \(name)", loss: loss)
+        }
+    }
+
     func testFrozenNetworkDoesNoBackwardWork() {
         let net = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2), seed: 43)
         net.setTrainable(false)

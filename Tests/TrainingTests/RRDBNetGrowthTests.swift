@@ -75,6 +75,25 @@ final class RRDBNetGrowthTests: XCTestCase {
         XCTAssertEqual(zip(trunkMoving, trunkMean).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5)
     }
 
+    /// A blind model loaded into a kernel-conditioned network computes the same function whatever the condition says,
+    /// and the condition planes' weights get a gradient, so training teaches the network to read them.
+    func testConditionedNetworkStartsAsTheBlindOne() throws {
+        let blind = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true), seed: 70)
+        let conditioned = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true, conditions: 3), seed: 71)
+        try conditioned.loadGrowing(from: weights(of: blind))
+        let x = GradientCheck.random([1, 3, 6, 6], seed: 72)
+        for code: [Float] in [[0, 0, 0], [2.1, 0.4, -0.3]] {
+            conditioned.condition = code
+            XCTAssertEqual(zip(conditioned(x).values, blind(x).values).map { abs($0 - $1) }.max()!, 0, accuracy: 1e-5, "\(code)")
+        }
+        let y = conditioned.forward(x, saving: true)
+        conditioned.backward(GradientCheck.sparse(y.shape, seed: 73, nonzero: 12))
+        let grad = try XCTUnwrap(conditioned.convFirst.weight.grad)
+        // conv_first reads 24 unshuffled channels: the picture's 12, then the condition's 12.
+        let conditionGrad = (0..<4).flatMap { o in (12 * 9..<24 * 9).map { grad.data[o * 24 * 9 + $0] } }
+        XCTAssertGreaterThan(conditionGrad.map(abs).max()!, 0)
+    }
+
     func testMoreBlocksThanTheNetworkIsRefused() {
         let big = RRDBNet(.init(features: 4, blocks: 2, growth: 3, scale: 2), seed: 57)
         let small = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2), seed: 58)

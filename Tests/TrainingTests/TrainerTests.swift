@@ -218,4 +218,41 @@ final class TrainerTests: XCTestCase {
         let error = inner.map { abs(lr.values[$0] - expected[$0]) }.max()!
         XCTAssertLessThan(error, 0.02, "the LR patch is its own HR crop degraded")
     }
+
+    /// `conditionNoise`: each LR patch brings its kernel's code as three constant planes after the picture, which is the
+    /// blind run's picture (the noise has its own stream); without noise a patch's code is its kernel's exactly (a
+    /// plausible size, a shape inside the unit disc), with noise it moves and the pictures stay.
+    func testConditionedBatchesCarryEachKernelsCode() throws {
+        var options = tinyOptions()
+        options.batch = 4
+        let blind = try Trainer(options: options, photos: photos, validation: nil).batch(at: 3)
+        options.conditionNoise = 0
+        let exact = try Trainer(options: options, photos: photos, validation: nil)
+        XCTAssertEqual(exact.network.configuration.conditions, 3)
+        let (lr, hr) = exact.batch(at: 3)
+        XCTAssertEqual(lr.shape, [4, 6, 8, 8])
+        XCTAssertEqual(hr.values, blind.hr.values)
+        let plane = 64
+        var codes: [[Float]] = []
+        for b in 0..<4 {
+            let (picture, blindPicture) = ((b * 6 * plane)..<((b * 6 + 3) * plane), (b * 3 * plane)..<((b + 1) * 3 * plane))
+            XCTAssertEqual(Array(lr.values[picture]), Array(blind.lr.values[blindPicture]))
+            let code = (0..<3).map { k in lr.values[(b * 6 + 3 + k) * plane] }
+            for k in 0..<3 {
+                let start = (b * 6 + 3 + k) * plane
+                XCTAssertEqual(Set(lr.values[start..<(start + plane)]), [code[k]], "a constant plane")
+            }
+            let sizes: ClosedRange<Float> = log(0.5)...log(11)
+            XCTAssertTrue(sizes.contains(code[0]), "log size \(code[0]) of a kernel of the blind range")
+            XCTAssertLessThan(code[1] * code[1] + code[2] * code[2], 1, "the shape lies inside the unit disc")
+            codes.append(code)
+        }
+        XCTAssertEqual(Set(codes.map { $0[0] }).count, 4, "every patch its own kernel")
+        options.conditionNoise = 0.2
+        let noisy = try Trainer(options: options, photos: photos, validation: nil).batch(at: 3).lr
+        let pictures = (0..<4).flatMap { (b: Int) -> [Float] in Array(noisy.values[(b * 6 * plane)..<((b * 6 + 3) * plane)]) }
+        XCTAssertEqual(pictures, blind.lr.values)
+        XCTAssertNotEqual(noisy.values[3 * plane], codes[0][0], "the noise moves the code")
+        XCTAssertEqual(noisy.values[3 * plane], codes[0][0], accuracy: 1, "by about its standard deviation")
+    }
 }
