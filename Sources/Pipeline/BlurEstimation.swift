@@ -1,4 +1,5 @@
 import Decode
+import Engine
 import Foundation
 import ONSR
 
@@ -36,15 +37,18 @@ public enum BlurEstimation {
         /// The reading the adaptation's strategy gets: the estimate, or for the blind half of a mix the estimate
         /// with the call "blurred".
         public let estimate: BlurEstimate?
-        /// The bicubic-trained Gr whose unadapted output is mixed into the adapted one's, and its share, where the
-        /// estimate is unsure whether the picture carries blur (`BlurEstimate.noBlurWeight` strictly between 0 and 1).
+        /// The Gr whose unadapted output is mixed into the adapted one's, and its share: the bicubic-trained one where
+        /// the estimate is unsure whether the picture carries blur (`BlurEstimate.noBlurWeight` strictly between 0 and
+        /// 1), the kernel-conditioned one (`conditionedShare`) where it reads a blur.
         public let mix: (model: ModelInfo, weight: Float)?
     }
 
     /// The start for one picture: as `startingModel`, except that where the estimate's no-blur probability falls in
     /// `BlurEstimate.mixBand` the blind Gr is adapted through the estimated kernel and the bicubic-trained Gr's
-    /// output is mixed in by `noBlurWeight`; on a `coded` picture that share never exceeds `codedShareCap`. Only
-    /// where the tool picks the model: a Gr the user named is adapted as the estimate calls it.
+    /// output is mixed in by `noBlurWeight`; on a `coded` picture that share never exceeds `codedShareCap`. A picture
+    /// read as blurred (below the band) and not coded gets the kernel-conditioned Gr's output (`fast-xS-cond`, told the
+    /// estimated kernel) mixed in by `conditionedShare`. Only where the tool picks the model: a Gr the user named is
+    /// adapted as the estimate calls it.
     public static func pictureStart(_ model: ModelInfo, chosenByUser: Bool, estimate: BlurEstimate?, coded: Bool = false) -> Start {
         guard !chosenByUser, let estimate, let bicubic = sibling(of: model, "bicubic") else {
             return Start(model: model, estimate: estimate, mix: nil)
@@ -53,8 +57,37 @@ public enum BlurEstimation {
         if weight >= 1 { return Start(model: bicubic, estimate: estimate, mix: nil) }
         // A coded picture's estimate reads the coding as sharpness, so its size says nothing about mild blur.
         let blind = coded ? model : blindStart(model, estimate: estimate)
-        if weight <= 0 { return Start(model: blind, estimate: estimate, mix: nil) }
+        if weight <= 0 {
+            // The estimator misreads coded pictures (it takes the coding for sharpness), so only clean ones are told it.
+            let conditioned = coded ? nil : sibling(of: model, "cond")
+            return Start(model: blind, estimate: estimate, mix: conditioned.map { ($0, conditionedShare) })
+        }
         return Start(model: blind, estimate: estimate.assumingBlur, mix: (bicubic, Float(weight)))
+    }
+
+    /// The kernel-conditioned Gr's share of a blurred picture's output. Not tuned: half, the even mix, and the only
+    /// share measured. On the training-set crops (11 crops, blind kernels, seeds 1-3, `onsr-video eval --photos CROPS
+    /// --methods onsr:two-phase --mix-with fast-x2-cond --mix-share 0.5 --checkpoints 0 200 --blends 0.5 0.75 1 --seed
+    /// N`) the `image` default gains +0.831 dB on average over fast-x2-g at blend 0.75 (worst crop −0.29), against
+    /// +0.763 (worst −0.10) without the mix; fast-x2-cond alone, unadapted, +0.532, and ONSR from it +0.706
+    /// (docs/onsr-study.md, "A kernel-conditioned Gr").
+    public static let conditionedShare: Float = 0.5
+
+    /// The condition a kernel-conditioned Gr is told for `estimate`: the code of its kernel as sampled
+    /// (`KernelCode.condition`), what `train --condition-noise` taught it.
+    public static func condition(_ estimate: BlurEstimate, scale: Int) -> [Float] {
+        KernelCode.condition(estimate.sampledCovariance(scale: scale))
+    }
+
+    /// Sets a kernel-conditioned `network`'s condition from the blur estimator's reading of `image` where it has none
+    /// yet (blind networks are left alone); `estimate` where the caller has read it already.
+    public static func tellBlur(to network: RRDBNet, image: RGBImage, estimate: BlurEstimate? = nil) throws {
+        guard network.configuration.conditions > 0, network.condition == nil else { return }
+        guard let reading = estimate ?? BlurEstimation.estimate(frames: [image], scale: network.scale) else {
+            throw JobError(.usage, "a kernel-conditioned model needs the blur estimator's reading, and there is none for x\(network.scale) "
+                           + "pictures of \(image.width)x\(image.height)")
+        }
+        network.condition = condition(reading, scale: network.scale)
     }
 
     /// The blind Gr for a blurred input: the one trained on mild blur (`fast-xS-mild`) where the estimated blur's

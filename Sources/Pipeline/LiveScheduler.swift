@@ -105,6 +105,7 @@ public final class LiveScheduler: FrameProcessor {
     public init(model: ModelInfo, external: PhotoSet, adaptation: AdaptationOptions, options: LiveOptions,
                 precision: ElementType = .fp32, events: @escaping (JobEvent) -> Void = { _ in }) throws {
         try ModelStore.requireOneFrame(model, for: "ONSR, which adapts a one-frame Gr")
+        try ModelStore.requireBlind(model, for: "ONSR on video, whose scenes each have their own blur")
         self.model = model
         self.external = external
         self.adaptation = adaptation

@@ -118,6 +118,13 @@ public enum ModelStore {
                          metadata: metadata)
     }
 
+    /// Refuses a kernel-conditioned model where nothing reads the blur per scene (`use`: what it was asked for).
+    public static func requireBlind(_ model: ModelInfo, for use: String) throws {
+        guard model.configuration.conditions == 0 else {
+            throw JobError(.usage, "\(model.name) is told the blur kernel: it serves image and --method pretrained, not \(use)")
+        }
+    }
+
     /// Refuses a multi-frame model where one frame is all there is (`use`: what it was asked for, e.g. "ONSR").
     public static func requireOneFrame(_ model: ModelInfo, for use: String) throws {
         guard model.configuration.frames == 1 else {
@@ -164,9 +171,13 @@ public final class PretrainedUpscaler: FrameUpscaler {
         network.implementation(height: min(height, tiles.tile), width: min(width, tiles.tile), precision: tiles.precision)
     }
 
+    /// A kernel-conditioned model is told the blur estimator's reading of the first picture it is given, unless its
+    /// caller set a condition (`BlurEstimation.tellBlur`): one reading for a whole video, as the starting model is
+    /// chosen once per video.
     public func upscale(_ image: RGBImage) throws -> RGBImage {
-        RGBImage(clamping: tiles(Tensor(shape: [1, 3, image.height, image.width], values: image.pixels)).values,
-                 width: image.width * scale, height: image.height * scale)
+        try BlurEstimation.tellBlur(to: network, image: image)
+        return RGBImage(clamping: tiles(Tensor(shape: [1, 3, image.height, image.width], values: image.pixels)).values,
+                        width: image.width * scale, height: image.height * scale)
     }
 }
 

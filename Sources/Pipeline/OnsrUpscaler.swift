@@ -94,6 +94,7 @@ public final class OnsrUpscaler: FrameUpscaler {
             kernelShape = (strategy as? TwoPhase)?.kernelShape
             let upscaler = try PretrainedUpscaler(model: model, precision: precision)
             let gr = upscaler.network
+            try BlurEstimation.tellBlur(to: gr, image: image, estimate: blurEstimate)
             if options.steps > 0 {
                 try AdaptationInputCheck.frame(image, options: options)
                 try AdaptationInputCheck.external(external, options: options, scale: scale)
@@ -104,13 +105,15 @@ public final class OnsrUpscaler: FrameUpscaler {
                 blend = adapter.blend
                 gr.setTrainable(false)
             }
-            let ensemble = selfEnsembles ? SelfEnsemble.kept(adaptedWith: options.steps > 0 ? strategy : nil) : .single
+            let ensemble = selfEnsembles ? SelfEnsemble.kept(adaptedWith: options.steps > 0 ? strategy : nil, conditioned: gr.configuration.conditions > 0) : .single
             selfEnsemble = ensemble
             let main = SelfEnsembleUpscaler(upscaler, ensemble: ensemble)
             adapted = try mixedWith.map { mix in
-                MixedUpscaler(primary: main, secondary: SelfEnsembleUpscaler(try PretrainedUpscaler(model: mix.model, precision: precision),
-                                                                             ensemble: selfEnsembles ? SelfEnsemble.kept(adaptedWith: nil) : .single),
-                              weight: mix.weight)
+                let secondary = try PretrainedUpscaler(model: mix.model, precision: precision)
+                try BlurEstimation.tellBlur(to: secondary.network, image: image, estimate: blurEstimate)
+                let kept = SelfEnsemble.kept(adaptedWith: nil, conditioned: secondary.network.configuration.conditions > 0)
+                return MixedUpscaler(primary: main, secondary: SelfEnsembleUpscaler(secondary, ensemble: selfEnsembles ? kept : .single),
+                                     weight: mix.weight)
             } ?? main
         }
         return try adapted!.upscale(image)

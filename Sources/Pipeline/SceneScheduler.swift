@@ -116,6 +116,7 @@ public final class SceneScheduler: FrameProcessor {
                 precision: ElementType = .fp32, events: @escaping (JobEvent) -> Void = { _ in }) throws {
         precondition(external != nil || options.policy == .none, "adaptation needs the external photo set")
         try ModelStore.requireOneFrame(model, for: "ONSR, which adapts a one-frame Gr")
+        try ModelStore.requireBlind(model, for: "ONSR on video, whose scenes each have their own blur")
         precondition(options.lookAhead >= 1, "look-ahead must be at least one frame")
         self.model = model
         self.external = external

@@ -25,9 +25,11 @@ public enum SelfEnsemble: String, CaseIterable, Sendable, Codable {
     public static func kept(adaptedThroughBlur: Bool) -> SelfEnsemble { adaptedThroughBlur ? .halfTurn : .dihedral }
 
     /// The symmetries kept by a Gr adapted with `strategy` (nil: not adapted): it was fine-tuned through a blur
-    /// unless two-phase started from a "no extra blur" estimate.
-    public static func kept(adaptedWith strategy: AdaptationStrategy?) -> SelfEnsemble {
-        kept(adaptedThroughBlur: strategy.map { !(($0 as? TwoPhase)?.estimate?.isNoBlur ?? false) } ?? false)
+    /// unless two-phase started from a "no extra blur" estimate. A kernel-conditioned Gr (`conditioned`) is told one
+    /// kernel, whose direction mirrors and quarter turns change, so it keeps the half turn at most, like a Gr
+    /// fine-tuned through that kernel.
+    public static func kept(adaptedWith strategy: AdaptationStrategy?, conditioned: Bool = false) -> SelfEnsemble {
+        kept(adaptedThroughBlur: conditioned || (strategy.map { !(($0 as? TwoPhase)?.estimate?.isNoBlur ?? false) } ?? false))
     }
 
     /// `pass` run on each of the symmetries' transforms of `image`, its outputs turned back and averaged: one pass

@@ -102,6 +102,15 @@ public struct Benchmark {
                    perImagePSNR: psnrs)
     }
 
+    /// `upscaler` told `item`'s blur (`condition`) where its Gr is kernel-conditioned.
+    public func conditioned(_ upscaler: PretrainedUpscaler, _ item: Case) throws -> PretrainedUpscaler {
+        if upscaler.network.configuration.conditions > 0 {
+            guard let code = condition(item) else { throw JobError(.usage, "\(item.name): a kernel-conditioned Gr needs a kernel, and there is none") }
+            upscaler.network.condition = code
+        }
+        return upscaler
+    }
+
     /// Runs ONSR adaptation on every case and scores it after each number of `checkpoints` steps, so one
     /// adaptation gives the whole quality-against-steps curve; rows are labelled `label` plus the step count.
     /// Seconds are cumulative (adaptation so far plus one inference). Each of `blends` adds a row per
@@ -129,15 +138,12 @@ public struct Benchmark {
         var blendPSNRs = [[[Double]]](repeating: [[Double]](repeating: [], count: blends.count), count: points.count)
         var blendSSIMs = blendPSNRs
         for item in cases {
-            let adapted = try PretrainedUpscaler(model: model(item), precision: precision)
-            if adapted.network.configuration.conditions > 0 {
-                guard let code = condition(item) else { throw JobError(.usage, "\(item.name): a kernel-conditioned Gr needs a kernel, and there is none") }
-                adapted.network.condition = code
-            }
+            let adapted = try conditioned(PretrainedUpscaler(model: model(item), precision: precision), item)
             // The unadapted output and the adapted ones may average over different symmetries (`SelfEnsemble.kept`).
             let secondary = try mix(item).map {
-                (upscaler: SelfEnsembleUpscaler(try PretrainedUpscaler(model: $0.model, precision: precision),
-                                                ensemble: selfEnsemble ?? SelfEnsemble.kept(adaptedWith: nil)), weight: $0.weight)
+                (upscaler: SelfEnsembleUpscaler(try conditioned(PretrainedUpscaler(model: $0.model, precision: precision), item),
+                                                ensemble: selfEnsemble ?? SelfEnsemble.kept(adaptedWith: nil, conditioned: $0.model.configuration.conditions > 0)),
+                 weight: $0.weight)
             }
             func ensembled(_ ensemble: SelfEnsemble) -> FrameUpscaler {
                 let main = SelfEnsembleUpscaler(adapted, ensemble: ensemble)

@@ -64,6 +64,9 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?
     @Option(help: "A kernel-conditioned Gr's code: the blur estimator's reading (estimate) or the true kernel (truth).")
     var condition = ConditionSource.estimate
+    @Option(help: "ONSR with --checkpoints, a study: mix this model's unadapted output into every scored output (where the no-blur band mixes none), by --mix-share.")
+    var mixWith: String?
+    @Option(help: "With --mix-with: the mixed-in model's share of the output.") var mixShare: Float = 0.5
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Inference precision of the learned methods: fp32 (default: the benchmark's reference), bf16 or auto.") var precision = Precision.fp32
     @Option(help: "Average the learned methods' outputs over symmetries of the input: none, half-turn, dihedral (all eight; sound for unadapted models only) or kept (the ones each model's task keeps, as `image` does).") var selfEnsemble = EnsembleStudy.none
@@ -74,6 +77,8 @@ struct EvalCommand: ParsableCommand {
         guard checkpoints.allSatisfy({ $0 >= 0 }), steps >= 0 else { throw ValidationError("step counts must not be negative") }
         guard limit.map({ $0 > 0 }) ?? true else { throw ValidationError("--limit must be positive") }
         guard blends.isEmpty || !checkpoints.isEmpty else { throw ValidationError("--blends needs --checkpoints") }
+        guard mixWith == nil || !checkpoints.isEmpty else { throw ValidationError("--mix-with needs --checkpoints") }
+        guard (0...1).contains(mixShare) else { throw ValidationError("--mix-share lies in [0, 1]") }
     }
 
     func run() throws {
@@ -109,15 +114,6 @@ struct EvalCommand: ParsableCommand {
                 }
                 conditions[item.name] = KernelCode.condition(sigma)
                 return conditions[item.name]
-            }
-            func conditioned(_ upscaler: PretrainedUpscaler, _ item: Benchmark.Case) throws -> PretrainedUpscaler {
-                if upscaler.network.configuration.conditions > 0 {
-                    guard let code = try conditionCode(item) else {
-                        throw JobError(.usage, "\(item.name): a kernel-conditioned Gr needs a kernel (\(condition.rawValue)), and there is none")
-                    }
-                    upscaler.network.condition = code
-                }
-                return upscaler
             }
             benchmark.condition = { item in try? conditionCode(item) }
             for method in methods {
@@ -157,9 +153,11 @@ struct EvalCommand: ParsableCommand {
                     let start = { (item: Benchmark.Case) in starts[item.name]!.model }
                     let strategy = { (item: Benchmark.Case) in variant.strategy(settings, trueKernel: item.kernel, estimate: starts[item.name]!.estimate) }
                     if !checkpoints.isEmpty {
-                        rows += try benchmark.runAdaptation(label: "\(method) (\(info.name))", model: start, external: externalSet!,
+                        let mixed = try mixWith.map { (model: try ModelStore.resolve($0, scale: scale), weight: mixShare) }
+                        let label = "\(method) (\(info.name))" + (mixed.map { ", \($0.weight) of \($0.model.name) mixed in" } ?? "")
+                        rows += try benchmark.runAdaptation(label: label, model: start, external: externalSet!,
                                                             options: options, strategy: strategy, checkpoints: checkpoints, blends: blends,
-                                                            mix: { starts[$0.name]!.mix })
+                                                            mix: { starts[$0.name]!.mix ?? mixed })
                         continue
                     }
                     rows.append(try benchmark.run(method: "\(method) (\(info.name), \(steps) steps)") { item in
@@ -182,13 +180,13 @@ struct EvalCommand: ParsableCommand {
                     rows.append(try benchmark.run(method: label) { item in
                         let upscaler = try known.makeUpscaler(scale: scale, model: model, precision: precision.resolved)
                         guard known == .pretrained else { return upscaler }
-                        if let learned = upscaler as? PretrainedUpscaler { _ = try conditioned(learned, item) }
+                        if let learned = upscaler as? PretrainedUpscaler { _ = try benchmark.conditioned(learned, item) }
                         return SelfEnsembleUpscaler(upscaler, ensemble: selfEnsemble.unadapted)
                     })
                 } else {
                     let info = try ModelStore.resolve(method, scale: scale)
                     rows.append(try benchmark.run(method: "pretrained (\(info.name))") { item in
-                        SelfEnsembleUpscaler(try conditioned(PretrainedUpscaler(model: info, precision: precision.resolved), item),
+                        SelfEnsembleUpscaler(try benchmark.conditioned(PretrainedUpscaler(model: info, precision: precision.resolved), item),
                                              ensemble: selfEnsemble.unadapted)
                     })
                 }

@@ -268,7 +268,9 @@ struct ModelsCommand: ParsableCommand {
             let range = model.metadata["blur_variances"].map { " (eigenvalues \($0))" } ?? ""
             let trained = (model.metadata["total_steps"] ?? model.metadata["steps"]).map { ", \($0) steps, \(model.metadata["degradation"] ?? "?")-trained\(range)" } ?? ""
             let skip = c.bicubicSkip ? " + bicubic skip" : ""
-            print("\(model.name)  x\(c.scale)  RRDBNet(\(c.features), \(c.blocks), \(c.growth))\(skip)\(trained)\(psnr)")
+            // A conditioned model's validation is told the true kernel, so its number is not comparable with a blind one's.
+            let told = c.conditions > 0 ? ", kernel-conditioned (validated with the true kernel)" : ""
+            print("\(model.name)  x\(c.scale)  RRDBNet(\(c.features), \(c.blocks), \(c.growth))\(skip)\(trained)\(told)\(psnr)")
         }
     }
 }

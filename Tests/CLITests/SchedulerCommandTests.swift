@@ -95,6 +95,16 @@ final class SchedulerCommandTests: XCTestCase {
         XCTAssertNil(scenes.first?["compression"], "VP9 is not reproduced in the external branch")
     }
 
+    /// A kernel-conditioned Gr is told one blur; video ONSR, whose scenes each have their own, refuses it in one line.
+    func testVideoONSRRefusesAKernelConditionedModel() throws {
+        for mode in [[], ["--live"]] {
+            let result = try onsr(["three.mp4", "told.mp4", "--method", "onsr", "--model", "fast-x2-cond", "--external", "photos"] + mode)
+            XCTAssertEqual(result.status, 64, result.stderr)
+            XCTAssertTrue(result.stderr.contains("fast-x2-cond is told the blur kernel"), result.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("told.mp4")))
+        }
+    }
+
     func testAdaptNoneRunsNoAdaptationAndBadOptionsAreRefused() throws {
         var result = try onsr(["three.mp4", "none.mp4", "--method", "onsr", "--adapt", "none", "--report", "none.json"])
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -147,6 +147,24 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertEqual(try onsr(common + ["--output", "bad.safetensors", "--rescale-max", "2", "--frames", "3"]).status, 64)
     }
 
+    /// `--condition-noise` trains a kernel-conditioned Gr (recorded in the model, which reads three more planes), on
+    /// blur only; `eval` tells it the estimate or the true kernel, and scores the two differently.
+    func testConditionNoiseTrainsAKernelConditionedGr() throws {
+        let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
+                      "--batch", "2", "--patch", "16", "--steps", "3", "-q"]
+        try assertRecordedAndChangesLosses(common, option: ["--condition-noise", "0.15"], key: "conditions", value: "3")
+        XCTAssertEqual(try ModelStore.describe(path: folder.file("varied.safetensors")).configuration.conditions, 3)
+        XCTAssertEqual(try onsr(common + ["--output", "bad.safetensors", "--condition-noise", "0.1", "--degradation", "real"]).status, 64)
+        XCTAssertEqual(try onsr(common + ["--output", "bad.safetensors", "--condition-noise", "-1"]).status, 64)
+        var scores: [String] = []
+        for told in ["estimate", "truth"] {
+            let result = try onsr(["eval", "--photos", "photos", "--methods", "varied.safetensors", "--condition", told])
+            XCTAssertEqual(result.status, 0, result.stderr)
+            scores.append(try XCTUnwrap(result.stdout.split(separator: "\n").first { $0.contains("pretrained (varied)") }.map(String.init)))
+        }
+        XCTAssertNotEqual(scores[0], scores[1], "told another kernel, the model restores otherwise")
+    }
+
     /// `image` adapts by default (ONSR); `--method pretrained` does not.
     func testImageUsesONSRByDefault() throws {
         var result = try onsr(["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1",

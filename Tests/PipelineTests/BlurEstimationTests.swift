@@ -27,8 +27,9 @@ final class BlurEstimationTests: XCTestCase {
             // A thin kernel, which keeps the default blind Gr whatever the bank holds (the bank has its own test).
             BlurEstimation.pictureStart(blind, chosenByUser: chosenByUser, estimate: BlurEstimate(covariance: (4.7, 0, 0.3), noBlurProbability: probability))
         }
-        // Sure either way: one model, the estimate as read.
-        XCTAssertNil(start(0.05).mix)
+        // Sure either way: one model adapted, the estimate as read (a blurred picture mixes in the kernel-conditioned
+        // Gr, which has its own test).
+        XCTAssertEqual(start(0.05).mix?.model.name, "fast-x2-cond")
         XCTAssertEqual(start(0.05).model.name, blind.name)
         XCTAssertNil(start(0.95).mix)
         XCTAssertEqual(start(0.95).model.name, "fast-x2-bicubic")
@@ -78,13 +79,60 @@ final class BlurEstimationTests: XCTestCase {
         XCTAssertEqual(unsure.mix?.model.name, "fast-x2-bicubic")
     }
 
-    func testShippedEstimatorReadsFrames() throws {
+    /// A 120 x 100 picture of blocks, `offset` pixels along.
+    private func pattern(offset: Int) -> RGBImage {
         var image = RGBImage(width: 120, height: 100)
-        for y in 0..<100 { for x in 0..<120 { for c in 0..<3 { image[c, y, x] = Float((x / 6 + y / 9 + c) % 3) / 2 } } }
+        for y in 0..<100 { for x in 0..<120 { for c in 0..<3 { image[c, y, x] = Float(((x + offset) / 6 + y / 9 + c) % 3) / 2 } } }
+        return image
+    }
+
+    func testShippedEstimatorReadsFrames() throws {
+        let image = pattern(offset: 0)
         let estimate = try XCTUnwrap(BlurEstimation.estimate(frames: [image], scale: 2))
         XCTAssertTrue((0...1).contains(estimate.noBlurProbability))
         XCTAssertGreaterThan(estimate.trace, 0)
         XCTAssertNil(BlurEstimation.estimate(frames: [RGBImage(width: 40, height: 40)], scale: 2), "smaller than one patch")
         XCTAssertNil(BlurEstimation.estimate(frames: [image], scale: 3), "no estimator for x3")
+    }
+
+    /// A picture read as blurred, not lossy-coded, gets half its output from the kernel-conditioned Gr; not a coded one
+    /// (the estimator misreads it), not one the user chose the model for, not an unsure one (the bicubic mix's band).
+    func testABlurredCleanPictureMixesInTheKernelConditionedGr() throws {
+        let blind = try ModelStore.resolve(nil, scale: 2)
+        let start = BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred)
+        XCTAssertEqual(start.mix?.model.name, "fast-x2-cond")
+        XCTAssertEqual(start.mix?.weight, BlurEstimation.conditionedShare)
+        XCTAssertEqual(start.model.name, "fast-x2-mid", "the adapted start is the bank's as before")
+        XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred, coded: true).mix)
+        XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: true, estimate: blurred).mix)
+        let unsure = BlurEstimate(covariance: blurred.covariance, noBlurProbability: 0.7)
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: unsure).mix?.model.name, "fast-x2-bicubic")
+        XCTAssertNil(BlurEstimation.pictureStart(try ModelStore.resolve(nil, scale: 4), chosenByUser: false, estimate: blurred).mix,
+                     "no x4 model is told the kernel")
+    }
+
+    /// A kernel-conditioned Gr is told the estimator's reading of the first picture it upscales (as `KernelCode` codes
+    /// the reading's sampled kernel), keeps it for the pictures after, and keeps a condition its caller set.
+    func testAKernelConditionedGrIsToldTheEstimatorsReading() throws {
+        let model = try ModelStore.resolve("fast-x2-cond", scale: 2)
+        XCTAssertEqual(model.configuration.conditions, 3)
+        let picture = pattern(offset: 0)
+        let reading = try XCTUnwrap(BlurEstimation.estimate(frames: [picture], scale: 2))
+        let upscaler = try PretrainedUpscaler(model: model)
+        XCTAssertNil(upscaler.network.condition)
+        let first = try upscaler.upscale(picture)
+        XCTAssertEqual(upscaler.network.condition, BlurEstimation.condition(reading, scale: 2))
+        XCTAssertEqual(upscaler.network.condition?[0] ?? 0, Float(log(reading.sampledTrace(scale: 2))), accuracy: 1e-5)
+        _ = try upscaler.upscale(pattern(offset: 5))
+        XCTAssertEqual(upscaler.network.condition, BlurEstimation.condition(reading, scale: 2), "one reading per run")
+        // Told another blur, the same picture comes out otherwise.
+        let told = try PretrainedUpscaler(model: model)
+        told.network.condition = BlurEstimation.condition(reading.scaled(by: 2), scale: 2)
+        let other = try told.upscale(picture)
+        XCTAssertEqual(told.network.condition, BlurEstimation.condition(reading.scaled(by: 2), scale: 2))
+        XCTAssertGreaterThan(zip(first.pixels, other.pixels).map { abs($0 - $1) }.max()!, 1e-3)
+        // Nothing reads a blur per scene in video ONSR: it refuses the model.
+        XCTAssertThrowsError(try ModelStore.requireBlind(model, for: "ONSR on video")) { XCTAssertEqual(($0 as? JobError)?.kind, .usage) }
+        XCTAssertNoThrow(try ModelStore.requireBlind(try ModelStore.resolve(nil, scale: 2), for: "ONSR on video"))
     }
 }
