@@ -102,7 +102,7 @@ public enum ModelStore {
         // conv_first reads the pixel-unshuffled input: 1, 4 or 16 channels per input channel at x4, x2, x1.
         guard let scale = [(4, 1), (2, 4), (1, 16)].first(where: { first.shape[1] == (3 * frames + conditions) * $0.1 })?.0 else {
             throw JobError(.dataError, "\(path): conv_first takes \(first.shape[1]) channels; expected 3, 12 or 48 per frame"
-                           + (conditions > 0 ? " and condition plane" : ""))
+                           + (conditions > 0 ? ", plus 1, 4 or 16 per condition plane (\(conditions))" : ""))
         }
         let blocks = Set(tensors.keys.compactMap { key -> Int? in
             guard key.hasPrefix("body.") else { return nil }

@@ -105,7 +105,8 @@ public final class OnsrUpscaler: FrameUpscaler {
                 blend = adapter.blend
                 gr.setTrainable(false)
             }
-            let ensemble = selfEnsembles ? SelfEnsemble.kept(adaptedWith: options.steps > 0 ? strategy : nil, conditioned: gr.configuration.conditions > 0) : .single
+            let kept = SelfEnsemble.kept(adaptedWith: options.steps > 0 ? strategy : nil, conditioned: gr.configuration.conditions > 0)
+            let ensemble = selfEnsembles ? kept : .single
             selfEnsemble = ensemble
             let main = SelfEnsembleUpscaler(upscaler, ensemble: ensemble)
             adapted = try mixedWith.map { mix in
