@@ -103,16 +103,15 @@ struct EvalCommand: ParsableCommand {
             var conditions: [String: [Float]] = [:]
             func conditionCode(_ item: Benchmark.Case) throws -> [Float]? {
                 if let known = conditions[item.name] { return known }
-                let sigma: (yy: Double, yx: Double, xx: Double)
                 switch condition {
                 case .truth:
                     guard let kernel = item.kernel else { return nil }
-                    sigma = KernelComparison.covariance(kernel)
+                    conditions[item.name] = KernelCode.condition(KernelComparison.covariance(kernel))
                 case .estimate:
+                    // As the product tells it (`BlurEstimation.condition`), from this run's estimator.
                     guard let reading = try blurEstimator()?.estimate(frames: [item.lr]) else { return nil }
-                    sigma = reading.sampledCovariance(scale: scale)
+                    conditions[item.name] = BlurEstimation.condition(reading, scale: scale)
                 }
-                conditions[item.name] = KernelCode.condition(sigma)
                 return conditions[item.name]
             }
             benchmark.condition = { item in try? conditionCode(item) }
