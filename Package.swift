@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "ONSR", "Decode", "Engine", "TestSupport"]),
         .testTarget(name: "BatchTests", dependencies: ["Batch", "Pipeline", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Pipeline", "ONSR", "Engine", "Decode", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["onsr-video", "Decode", "Pipeline", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["onsr-video", "Decode", "ONSR", "Pipeline", "TestSupport"]),
     ],
     // The FFmpeg and BLAS layers pass C pointers between pipeline threads that each own them in turn;
     // Swift 5 mode keeps those hand-offs expressible without wrapping every pointer.

@@ -65,6 +65,9 @@ public struct Benchmark {
     /// What a kernel-conditioned Gr that ONSR adapts is told of each case's blur (`RRDBNet.condition`); blind ones
     /// ignore it.
     public var condition: (Case) -> [Float]? = { _ in nil }
+    /// Where set, a study keeps every scored output there (`keep`), so mixes of outputs can be scored afterwards
+    /// without adapting again; ONSR's adapted output is kept before any mix.
+    public var outputFolder: URL?
 
     /// Degrades every photo of `photos` (each cropped to a multiple of the scale).
     public init(photos: PhotoSet, scale: Int, degradation: Degradation, seed: UInt64) {
@@ -94,6 +97,7 @@ public struct Benchmark {
             let start = DispatchTime.now().uptimeNanoseconds
             let output = try upscaler.upscale(item.lr)
             seconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            try keep(output, item, method)
             psnrs.append(Quality.psnrY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
             ssims.append(Quality.ssimY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
         }
@@ -151,6 +155,7 @@ public struct Benchmark {
             }
             let unadaptedUpscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedWith: nil))
             let upscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedWith: strategy(item)))
+            let unmixed = SelfEnsembleUpscaler(adapted, ensemble: selfEnsemble ?? SelfEnsemble.kept(adaptedWith: strategy(item)))
             let pretrained = adapted.network.snapshot()
             adapted.network.setTrainable(true)
             let adapter = OnlineAdapter(gr: adapted.network, external: external.images, options: options, strategy: strategy(item))
@@ -178,6 +183,7 @@ public struct Benchmark {
                      Quality.ssimY(image.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
                 }
                 let scored = score(output)
+                if outputFolder != nil && done > 0 { try keep(try unmixed.upscale(item.lr), item, "\(label), \(steps) steps") }
                 psnrs[index].append(scored.psnr)
                 ssims[index].append(scored.ssim)
                 if done > 0 && !blends.isEmpty {
@@ -185,6 +191,7 @@ public struct Benchmark {
                     for (b, weight) in blends.enumerated() {
                         adapted.network.blend(from: pretrained, to: weights, weight: weight)
                         let blended = score(try upscaler.upscale(item.lr))
+                        if outputFolder != nil { try keep(try unmixed.upscale(item.lr), item, "\(label), \(steps) steps, blend \(weight)") }
                         blendPSNRs[index][b].append(blended.psnr)
                         blendSSIMs[index][b].append(blended.ssim)
                     }
@@ -222,6 +229,21 @@ public struct Benchmark {
                 perImageInternalLoss: consistency[i], perImageInternalLossUnadapted: consistencyUnadapted[i],
                 perImageSpectralAgreement: agreements[i].isEmpty ? nil : agreements[i])
         } + blendRows
+    }
+
+    /// Writes `image` to `outputFolder` (where set) as `NAME--LABEL.f32`: height and width as two little-endian
+    /// Int32, then the planar samples as Float32; the case's HR photo beside it once, as `NAME--hr.f32`.
+    func keep(_ image: RGBImage, _ item: Case, _ label: String) throws {
+        guard let folder = outputFolder else { return }
+        func write(_ image: RGBImage, _ label: String) throws {
+            let safe = String((item.name + "--" + label).map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
+            var data = Data()
+            for value in [Int32(image.height), Int32(image.width)] { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+            image.pixels.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: $0.count * 4)) }
+            try data.write(to: folder.appendingPathComponent(safe + ".f32"))
+        }
+        if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(item.name + "--hr.f32").path) { try write(item.hr, "hr") }
+        try write(image, label)
     }
 
     /// The results as a Markdown table (with a kernel NCC column when any row has one).

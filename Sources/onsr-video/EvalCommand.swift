@@ -64,9 +64,13 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?
     @Option(help: "A kernel-conditioned Gr's code: the blur estimator's reading (estimate) or the true kernel (truth).")
     var condition = ConditionSource.estimate
+    @Option(help: "A study: add this to the log size a kernel-conditioned Gr is told (negative: a smaller blur than the reading).")
+    var conditionLogSizeOffset: Float = 0
     @Option(help: "ONSR with --checkpoints, a study: mix this model's unadapted output into every scored output (where the no-blur band mixes none), by --mix-share.")
     var mixWith: String?
     @Option(help: "With --mix-with: the mixed-in model's share of the output.") var mixShare: Float = 0.5
+    @Option(help: "A study: keep every scored output in this folder as raw Float32 (ONSR's adapted output before any mix), to score mixes afterwards.")
+    var keepOutputs: String?
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(help: "Inference precision of the learned methods: fp32 (default: the benchmark's reference), bf16 or auto.") var precision = Precision.fp32
     @Option(help: "Average the learned methods' outputs over symmetries of the input: none, half-turn, dihedral (all eight; sound for unadapted models only) or kept (the ones each model's task keeps, as `image` does).") var selfEnsemble = EnsembleStudy.none
@@ -89,6 +93,10 @@ struct EvalCommand: ParsableCommand {
             var benchmark = Benchmark(photos: try PhotoSet(folder: folder, limit: limit), scale: scale, degradation: degradation, seed: seed)
             benchmark.precision = precision.resolved
             benchmark.selfEnsemble = selfEnsemble.fixed
+            if let keepOutputs {
+                try FileManager.default.createDirectory(atPath: keepOutputs, withIntermediateDirectories: true)
+                benchmark.outputFolder = URL(fileURLWithPath: keepOutputs)
+            }
             var rows: [Benchmark.Row] = []
             let externalSet = methods.contains { $0.hasPrefix("onsr") } ? try DataLocation.externalPhotos(external) : nil
             // Read once: every method that needs it uses the same estimator.
@@ -112,6 +120,7 @@ struct EvalCommand: ParsableCommand {
                     guard let reading = try blurEstimator()?.estimate(frames: [item.lr]) else { return nil }
                     conditions[item.name] = BlurEstimation.condition(reading, scale: scale)
                 }
+                if conditionLogSizeOffset != 0 { conditions[item.name]?[0] += conditionLogSizeOffset }
                 return conditions[item.name]
             }
             benchmark.condition = { item in try? conditionCode(item) }

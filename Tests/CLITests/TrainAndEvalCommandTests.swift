@@ -1,5 +1,6 @@
 import Decode
 import Foundation
+import ONSR
 import Pipeline
 import TestSupport
 import XCTest
@@ -163,6 +164,9 @@ final class TrainAndEvalCommandTests: XCTestCase {
             scores.append(try XCTUnwrap(result.stdout.split(separator: "\n").first { $0.contains("pretrained (varied)") }.map(String.init)))
         }
         XCTAssertNotEqual(scores[0], scores[1], "told another kernel, the model restores otherwise")
+        let smaller = try onsr(["eval", "--photos", "photos", "--methods", "varied.safetensors", "--condition-log-size-offset=-0.5"])
+        XCTAssertEqual(smaller.status, 0, smaller.stderr)
+        XCTAssertFalse(smaller.stdout.contains(scores[0]), "told a smaller blur than the estimate, the model restores otherwise")
     }
 
     /// `image` adapts by default (ONSR); `--method pretrained` does not.
@@ -224,6 +228,27 @@ final class TrainAndEvalCommandTests: XCTestCase {
         result = try onsr(common + ["--output", "bad.safetensors", "--hold-out-every", "1"])
         XCTAssertEqual(result.status, 64, result.stderr)
         XCTAssertTrue(result.stderr.contains("--hold-out-every"), result.stderr)
+    }
+
+    /// `--keep-outputs` keeps each photo's HR and every scored output, and what it keeps scores as the table says.
+    func testEvalKeepsTheOutputsItScores() throws {
+        let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "--keep-outputs", "kept", "--json", "eval.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        func read(_ name: String) throws -> RGBImage {
+            let data = try Data(contentsOf: URL(fileURLWithPath: folder.file("kept/\(name).f32")))
+            let header = data.prefix(8).withUnsafeBytes { (Int(Int32(littleEndian: $0.load(as: Int32.self))),
+                                                           Int(Int32(littleEndian: $0.load(fromByteOffset: 4, as: Int32.self)))) }
+            XCTAssertEqual(data.count, 8 + 3 * header.0 * header.1 * 4)
+            let pixels = data.dropFirst(8).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            return RGBImage(width: header.1, height: header.0, pixels: pixels)
+        }
+        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("eval.json")))) as! [[String: Any]]
+        let scored = try XCTUnwrap(rows[0]["perImagePSNR"] as? [Double])
+        for (i, psnr) in scored.enumerated() {
+            let (hr, output) = (try read("p\(i).png--hr"), try read("p\(i).png--bicubic"))
+            XCTAssertEqual(hr.pixels, try ImageFile.read(path: folder.file("photos/p\(i).png")).image.pixels)
+            XCTAssertEqual(Quality.psnrY(output.pixels, hr.pixels, height: hr.height, width: hr.width, shave: 2), psnr, accuracy: 1e-9)
+        }
     }
 
     func testEvalPrintsATableAndWritesJSON() throws {
