@@ -235,15 +235,17 @@ public struct Benchmark {
     /// Int32, then the planar samples as Float32; the case's HR photo beside it once, as `NAME--hr.f32`.
     func keep(_ image: RGBImage, _ item: Case, _ label: String) throws {
         guard let folder = outputFolder else { return }
-        func write(_ image: RGBImage, _ label: String) throws {
-            let safe = String((item.name + "--" + label).map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" })
+        func file(_ label: String) -> URL {
+            folder.appendingPathComponent(String((item.name + "--" + label).map { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" ? $0 : "_" }) + ".f32")
+        }
+        func write(_ image: RGBImage, to url: URL) throws {
             var data = Data()
             for value in [Int32(image.height), Int32(image.width)] { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
-            image.pixels.withUnsafeBufferPointer { data.append(UnsafeBufferPointer(start: UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: UInt8.self), count: $0.count * 4)) }
-            try data.write(to: folder.appendingPathComponent(safe + ".f32"))
+            image.pixels.withUnsafeBufferPointer { data.append(Data(buffer: $0)) }
+            try data.write(to: url)
         }
-        if !FileManager.default.fileExists(atPath: folder.appendingPathComponent(item.name + "--hr.f32").path) { try write(item.hr, "hr") }
-        try write(image, label)
+        if !FileManager.default.fileExists(atPath: file("hr").path) { try write(item.hr, to: file("hr")) }
+        try write(image, to: file(label))
     }
 
     /// The results as a Markdown table (with a kernel NCC column when any row has one).
