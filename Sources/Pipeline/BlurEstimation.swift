@@ -46,8 +46,8 @@ public enum BlurEstimation {
     /// The start for one picture: as `startingModel`, except that where the estimate's no-blur probability falls in
     /// `BlurEstimate.mixBand` the blind Gr is adapted through the estimated kernel and the bicubic-trained Gr's
     /// output is mixed in by `noBlurWeight`; on a `coded` picture that share never exceeds `codedShareCap`. A picture
-    /// read as blurred (below the band) and not coded gets the kernel-conditioned Gr's output (`fast-xS-cond`, told the
-    /// estimated kernel) mixed in by `conditionedShare`. Only where the tool picks the model: a Gr the user named is
+    /// read as blurred (below the band), not coded and not past `strongTrace` gets the kernel-conditioned Gr's output
+    /// (`fast-xS-cond`, told the estimated kernel) mixed in by `conditionedShare`. Only where the tool picks the model: a Gr the user named is
     /// adapted as the estimate calls it.
     public static func pictureStart(_ model: ModelInfo, chosenByUser: Bool, estimate: BlurEstimate?, coded: Bool = false) -> Start {
         guard !chosenByUser, let estimate, let bicubic = sibling(of: model, "bicubic") else {
@@ -58,8 +58,9 @@ public enum BlurEstimation {
         // A coded picture's estimate reads the coding as sharpness, so its size says nothing about mild blur.
         let blind = coded ? model : blindStart(model, estimate: estimate)
         if weight <= 0 {
-            // The estimator misreads coded pictures (it takes the coding for sharpness), so only clean ones are told it.
-            let conditioned = coded ? nil : sibling(of: model, "cond")
+            // The estimator misreads coded pictures (it takes the coding for sharpness), so only clean ones are told it;
+            // nor is a blur past fast-xS-cond's training range (where the strong-blur Gr starts).
+            let conditioned = coded || estimate.sampledTrace(scale: model.configuration.scale) > strongTrace ? nil : sibling(of: model, "cond")
             return Start(model: blind, estimate: estimate, mix: conditioned.map { ($0, conditionedShare) })
         }
         return Start(model: blind, estimate: estimate.assumingBlur, mix: (bicubic, Float(weight)))
@@ -72,7 +73,9 @@ public enum BlurEstimation {
     /// gains +1.237 dB on average over fast-x2-g at 0.3, against +1.213 at 0.5, +1.230 at 0.4 and +1.191 with no mix;
     /// on blind kernels alone +0.849 (worst crop −0.74) against +0.846 (−0.62) and +0.765 (−0.98); wide kernels, which
     /// reach past the range the model was trained on, and the one bicubic-only crop read below the band lose less at
-    /// 0.3 (docs/onsr-study.md, "A kernel-conditioned Gr").
+    /// 0.3. Past `strongTrace` (the model was trained on eigenvalues up to 5, the strong-blur Gr starts there) the mix
+    /// loses on those crops (−0.14 dB on average over the 11 such cases), and leaving it out lifts the 99 from +1.237
+    /// to +1.252, the wide ones from +1.023 to +1.075 (docs/onsr-study.md, "A kernel-conditioned Gr").
     public static let conditionedShare: Float = 0.3
 
     /// The condition a kernel-conditioned Gr is told for `estimate`: the code of its kernel as sampled

@@ -95,8 +95,9 @@ final class BlurEstimationTests: XCTestCase {
         XCTAssertNil(BlurEstimation.estimate(frames: [image], scale: 3), "no estimator for x3")
     }
 
-    /// A picture read as blurred, not lossy-coded, gets half its output from the kernel-conditioned Gr; not a coded one
-    /// (the estimator misreads it), not one the user chose the model for, not an unsure one (the bicubic mix's band).
+    /// A picture read as blurred, not lossy-coded, gets part of its output from the kernel-conditioned Gr; not a coded
+    /// one (the estimator misreads it), not one the user chose the model for, not an unsure one (the bicubic mix's band),
+    /// not one read past the conditioned model's range.
     func testABlurredCleanPictureMixesInTheKernelConditionedGr() throws {
         let blind = try ModelStore.resolve(nil, scale: 2)
         let start = BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred)
@@ -105,6 +106,10 @@ final class BlurEstimationTests: XCTestCase {
         XCTAssertEqual(start.model.name, "fast-x2-mid", "the adapted start is the bank's as before")
         XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred, coded: true).mix)
         XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: true, estimate: blurred).mix)
+        let strong = BlurEstimate(covariance: (yy: 6, yx: 0, xx: 6), noBlurProbability: 0.01)
+        XCTAssertGreaterThan(strong.sampledTrace(scale: 2), BlurEstimation.strongTrace)
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: strong).model.name, "fast-x2-strong")
+        XCTAssertNil(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: strong).mix, "past the conditioned model's range")
         let unsure = BlurEstimate(covariance: blurred.covariance, noBlurProbability: 0.7)
         XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: unsure).mix?.model.name, "fast-x2-bicubic")
         XCTAssertNil(BlurEstimation.pictureStart(try ModelStore.resolve(nil, scale: 4), chosenByUser: false, estimate: blurred).mix,
