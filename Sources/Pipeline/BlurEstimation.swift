@@ -47,8 +47,8 @@ public enum BlurEstimation {
     /// `BlurEstimate.mixBand` the blind Gr is adapted through the estimated kernel and the bicubic-trained Gr's
     /// output is mixed in by `noBlurWeight`; on a `coded` picture that share never exceeds `codedShareCap`. A picture
     /// read as blurred (below the band), not coded and not past `strongTrace` gets the kernel-conditioned Gr's output
-    /// (`fast-xS-cond`, told the estimated kernel) mixed in by `conditionedShare`. Only where the tool picks the model: a Gr the user named is
-    /// adapted as the estimate calls it.
+    /// (`fast-xS-cond`, told the estimated kernel) mixed in by `conditionedShare`. Only where the tool picks the model:
+    /// a Gr the user named is adapted as the estimate calls it.
     public static func pictureStart(_ model: ModelInfo, chosenByUser: Bool, estimate: BlurEstimate?, coded: Bool = false) -> Start {
         guard !chosenByUser, let estimate, let bicubic = sibling(of: model, "bicubic") else {
             return Start(model: model, estimate: estimate, mix: nil)
