@@ -24,15 +24,18 @@ public final class MixedUpscaler: FrameUpscaler {
     }
 
     public func upscale(_ image: RGBImage) throws -> RGBImage {
-        var first = try primary.upscale(image)
-        let second = try secondary.upscale(image)
+        MixedUpscaler.mix(try primary.upscale(image), try secondary.upscale(image), weight: weight)
+    }
+
+    /// (1 − weight) · first + weight · second, pixel by pixel; for callers that hold the two outputs already.
+    public static func mix(_ first: RGBImage, _ second: RGBImage, weight: Float) -> RGBImage {
         precondition(first.width == second.width && first.height == second.height, "mixed upscalers disagree on the output size")
-        let w = weight
-        first.pixels.withUnsafeMutableBufferPointer { a in
+        var mixed = first
+        mixed.pixels.withUnsafeMutableBufferPointer { a in
             second.pixels.withUnsafeBufferPointer { b in
-                for i in 0..<a.count { a[i] += w * (b[i] - a[i]) }
+                for i in 0..<a.count { a[i] += weight * (b[i] - a[i]) }
             }
         }
-        return first
+        return mixed
     }
 }

@@ -143,26 +143,29 @@ public struct Benchmark {
         var blendSSIMs = blendPSNRs
         for item in cases {
             let adapted = try conditioned(PretrainedUpscaler(model: model(item), precision: precision), item)
+            // The mixed-in Gr is not adapted, so its output is the same at every checkpoint and blend: it runs once, and
+            // its time is counted in every scored output's.
+            let secondaryStart = DispatchTime.now().uptimeNanoseconds
+            let secondaryOutput = try mix(item).map { mixIn in
+                let ensemble = selfEnsemble ?? SelfEnsemble.kept(adaptedWith: nil, conditioned: mixIn.model.configuration.conditions > 0)
+                let upscaler = SelfEnsembleUpscaler(try conditioned(PretrainedUpscaler(model: mixIn.model, precision: precision), item),
+                                                    ensemble: ensemble)
+                return (image: try upscaler.upscale(item.lr), weight: mixIn.weight)
+            }
+            let secondarySeconds = Double(DispatchTime.now().uptimeNanoseconds - secondaryStart) / 1e9
+            func mixed(_ main: RGBImage) -> RGBImage {
+                secondaryOutput.map { MixedUpscaler.mix(main, $0.image, weight: $0.weight) } ?? main
+            }
             // The unadapted output and the adapted ones may average over different symmetries (`SelfEnsemble.kept`).
-            let secondary = try mix(item).map {
-                (upscaler: SelfEnsembleUpscaler(try conditioned(PretrainedUpscaler(model: $0.model, precision: precision), item),
-                                                ensemble: selfEnsemble ?? SelfEnsemble.kept(adaptedWith: nil, conditioned: $0.model.configuration.conditions > 0)),
-                 weight: $0.weight)
-            }
-            func ensembled(_ ensemble: SelfEnsemble) -> FrameUpscaler {
-                let main = SelfEnsembleUpscaler(adapted, ensemble: ensemble)
-                return secondary.map { MixedUpscaler(primary: main, secondary: $0.upscaler, weight: $0.weight) } ?? main
-            }
-            let unadaptedUpscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedWith: nil))
-            let upscaler = ensembled(selfEnsemble ?? SelfEnsemble.kept(adaptedWith: strategy(item)))
-            let unmixed = SelfEnsembleUpscaler(adapted, ensemble: selfEnsemble ?? SelfEnsemble.kept(adaptedWith: strategy(item)))
+            let unadaptedMain = SelfEnsembleUpscaler(adapted, ensemble: selfEnsemble ?? SelfEnsemble.kept(adaptedWith: nil))
+            let adaptedMain = SelfEnsembleUpscaler(adapted, ensemble: selfEnsemble ?? SelfEnsemble.kept(adaptedWith: strategy(item)))
             let pretrained = adapted.network.snapshot()
             adapted.network.setTrainable(true)
             let adapter = OnlineAdapter(gr: adapted.network, external: external.images, options: options, strategy: strategy(item))
             var done = 0, spent = 0.0
             let unadaptedStart = DispatchTime.now().uptimeNanoseconds
-            let unadapted = try unadaptedUpscaler.upscale(item.lr)
-            let unadaptedSeconds = Double(DispatchTime.now().uptimeNanoseconds - unadaptedStart) / 1e9
+            let unadapted = mixed(try unadaptedMain.upscale(item.lr))
+            let unadaptedSeconds = Double(DispatchTime.now().uptimeNanoseconds - unadaptedStart) / 1e9 + secondarySeconds
             let lr = Tensor(shape: [1, 3, item.lr.height, item.lr.width], values: item.lr.pixels)
             func internalLoss(_ output: RGBImage) -> Double {
                 let sr = Tensor(shape: [1, 3, output.height, output.width], values: output.pixels)
@@ -175,23 +178,26 @@ public struct Benchmark {
                 spent += Double(DispatchTime.now().uptimeNanoseconds - watch) / 1e9
                 // With no steps taken Gr is still the pretrained one: its output is the unadapted one.
                 let inference = DispatchTime.now().uptimeNanoseconds
-                let output = done == 0 ? unadapted : try upscaler.upscale(item.lr)
-                let inferenceSeconds = done == 0 ? unadaptedSeconds : Double(DispatchTime.now().uptimeNanoseconds - inference) / 1e9
+                let main = done == 0 ? nil : try adaptedMain.upscale(item.lr)
+                let output = main.map(mixed) ?? unadapted
+                let inferenceSeconds = done == 0 ? unadaptedSeconds
+                    : Double(DispatchTime.now().uptimeNanoseconds - inference) / 1e9 + secondarySeconds
                 seconds[index] += spent + inferenceSeconds
                 func score(_ image: RGBImage) -> (psnr: Double, ssim: Double) {
                     (Quality.psnrY(image.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale),
                      Quality.ssimY(image.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: scale))
                 }
                 let scored = score(output)
-                if outputFolder != nil && done > 0 { try keep(try unmixed.upscale(item.lr), item, "\(label), \(steps) steps") }
+                if let main { try keep(main, item, "\(label), \(steps) steps") }
                 psnrs[index].append(scored.psnr)
                 ssims[index].append(scored.ssim)
                 if done > 0 && !blends.isEmpty {
                     let weights = adapted.network.snapshot()
                     for (b, weight) in blends.enumerated() {
                         adapted.network.blend(from: pretrained, to: weights, weight: weight)
-                        let blended = score(try upscaler.upscale(item.lr))
-                        if outputFolder != nil { try keep(try unmixed.upscale(item.lr), item, "\(label), \(steps) steps, blend \(weight)") }
+                        let main = try adaptedMain.upscale(item.lr)
+                        let blended = score(mixed(main))
+                        try keep(main, item, "\(label), \(steps) steps, blend \(weight)")
                         blendPSNRs[index][b].append(blended.psnr)
                         blendSSIMs[index][b].append(blended.ssim)
                     }

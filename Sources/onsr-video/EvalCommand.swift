@@ -66,7 +66,7 @@ struct EvalCommand: ParsableCommand {
     var condition = ConditionSource.estimate
     @Option(help: "A study: add this to the log size a kernel-conditioned Gr is told (negative: a smaller blur than the reading).")
     var conditionLogSizeOffset: Float = 0
-    @Option(help: "ONSR with --checkpoints, a study: mix this model's unadapted output into every scored output (where the no-blur band mixes none), by --mix-share.")
+    @Option(help: "ONSR with --checkpoints, a study: mix this model's unadapted output, by --mix-share, into every scored output the product's start mixes nothing into (read as unblurred, coded, or past the strong-blur threshold; below the no-blur band the product already mixes fast-xS-cond in).")
     var mixWith: String?
     @Option(help: "With --mix-with: the mixed-in model's share of the output.") var mixShare: Float = 0.5
     @Option(help: "A study: keep every scored output in this folder as raw Float32 (ONSR's adapted output before any mix), to score mixes afterwards.")
