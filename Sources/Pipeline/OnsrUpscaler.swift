@@ -105,14 +105,14 @@ public final class OnsrUpscaler: FrameUpscaler {
                 blend = adapter.blend
                 gr.setTrainable(false)
             }
-            let kept = SelfEnsemble.kept(adaptedWith: options.steps > 0 ? strategy : nil, conditioned: gr.configuration.conditions > 0)
+            let kept = SelfEnsemble.kept(adaptedWith: options.steps > 0 ? strategy : nil)
             let ensemble = selfEnsembles ? kept : .single
             selfEnsemble = ensemble
             let main = SelfEnsembleUpscaler(upscaler, ensemble: ensemble)
             adapted = try mixedWith.map { mix in
                 let secondary = try PretrainedUpscaler(model: mix.model, precision: precision)
                 try BlurEstimation.tellBlur(to: secondary.network, image: image, estimate: blurEstimate)
-                let kept = SelfEnsemble.kept(adaptedWith: nil, conditioned: secondary.network.configuration.conditions > 0)
+                let kept = secondary.network.configuration.conditions > 0 ? SelfEnsemble.conditionedInMix : SelfEnsemble.kept(adaptedWith: nil)
                 return MixedUpscaler(primary: main, secondary: SelfEnsembleUpscaler(secondary, ensemble: selfEnsembles ? kept : .single),
                                      weight: mix.weight)
             } ?? main

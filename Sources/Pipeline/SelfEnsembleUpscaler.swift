@@ -25,20 +25,33 @@ public enum SelfEnsemble: String, CaseIterable, Sendable, Codable {
     public static func kept(adaptedThroughBlur: Bool) -> SelfEnsemble { adaptedThroughBlur ? .halfTurn : .dihedral }
 
     /// The symmetries kept by a Gr adapted with `strategy` (nil: not adapted): it was fine-tuned through a blur
-    /// unless two-phase started from a "no extra blur" estimate. A kernel-conditioned Gr (`conditioned`) is told one
-    /// kernel, whose direction mirrors and quarter turns change, so it keeps the half turn at most, like a Gr
-    /// fine-tuned through that kernel.
-    public static func kept(adaptedWith strategy: AdaptationStrategy?, conditioned: Bool = false) -> SelfEnsemble {
-        kept(adaptedThroughBlur: conditioned || (strategy.map { !(($0 as? TwoPhase)?.estimate?.isNoBlur ?? false) } ?? false))
+    /// unless two-phase started from a "no extra blur" estimate. An unadapted kernel-conditioned Gr keeps all eight:
+    /// each pass is told the blur turned with its picture (`SelfEnsembleUpscaler`).
+    public static func kept(adaptedWith strategy: AdaptationStrategy?) -> SelfEnsemble {
+        kept(adaptedThroughBlur: strategy.map { !(($0 as? TwoPhase)?.estimate?.isNoBlur ?? false) } ?? false)
     }
+
+    /// The symmetries of a kernel-conditioned Gr's output where it is mixed into an adapted Gr's
+    /// (`BlurEstimation.conditionedShare`): the half turn, though all eight serve it alone. On the 11 training-set
+    /// crops, x2 blind kernels, seeds 1-3 (33 cases; `onsr-video eval --photos CROPS --methods fast-x2-cond --condition
+    /// estimate --self-ensemble half-turn|dihedral --keep-outputs DIR --seed N` beside the `image` default's adapted
+    /// outputs, mixed as the product mixes them): alone, all eight gain +0.124 dB over the half turn (28 of 33 cases
+    /// up); in the mix only +0.013 on average, one crop 0.33 dB down (Bridge, seed 3: its adapted output's errors
+    /// cancel more of the half turn's).
+    public static let conditionedInMix = SelfEnsemble.halfTurn
 
     /// `pass` run on each of the symmetries' transforms of `image`, its outputs turned back and averaged: one pass
     /// per transform; in mean squared error never worse than the passes' average.
     public func average(_ image: RGBImage, pass: (RGBImage) throws -> RGBImage) rethrows -> RGBImage {
-        var sum = try pass(image)
+        try average(image) { transformed, _ in try pass(transformed) }
+    }
+
+    /// `average`, each pass also told the symmetry its picture went through.
+    public func average(_ image: RGBImage, pass: (RGBImage, FrameSymmetry) throws -> RGBImage) rethrows -> RGBImage {
+        var sum = try pass(image, .identity)
         guard symmetries.count > 1 else { return sum }
         for symmetry in symmetries.dropFirst() {
-            let output = symmetry.invert(try pass(symmetry.apply(image)))
+            let output = symmetry.invert(try pass(symmetry.apply(image), symmetry))
             precondition(output.width == sum.width && output.height == sum.height, "a transformed pass changed the output size")
             sum.pixels.withUnsafeMutableBufferPointer { a in
                 output.pixels.withUnsafeBufferPointer { b in
@@ -80,6 +93,14 @@ public struct FrameSymmetry: Equatable, Sendable {
     public init(trainingCode code: Int) {
         precondition((0..<8).contains(code), "a frame symmetry's code lies in 0..<8, got \(code)")
         self.init(code: [0, 1, 2, 3, 4, 6, 5, 7][code])
+    }
+
+    /// A kernel-conditioned Gr's condition (`KernelCode.condition`: log tr, u = (σxx − σyy) / tr, v = 2σyx / tr) for
+    /// the blur `condition` describes, as it appears in a picture under this symmetry: the size stays, a transpose
+    /// swaps σxx and σyy (u changes sign), one mirror negates σyx (v changes sign; two mirrors, the half turn, keep it).
+    public func transform(condition: [Float]) -> [Float] {
+        precondition(condition.count == KernelCode.conditions, "a kernel condition has \(KernelCode.conditions) values, got \(condition.count)")
+        return [condition[0], transposes ? -condition[1] : condition[1], mirrorsX != mirrorsY ? -condition[2] : condition[2]]
     }
 
     var mirrorsX: Bool { code & 1 != 0 }
@@ -150,7 +171,19 @@ public final class SelfEnsembleUpscaler: FrameUpscaler {
         upscaler is PretrainedUpscaler ? SelfEnsembleUpscaler(upscaler, ensemble: SelfEnsemble.kept(adaptedWith: nil)) : upscaler
     }
 
+    /// A kernel-conditioned Gr is told its reading of `image` once, and each transformed pass the same blur turned
+    /// with the picture (`FrameSymmetry.transform(condition:)`); it keeps that reading afterwards, as
+    /// `PretrainedUpscaler` does (one reading for a whole video).
     public func upscale(_ image: RGBImage) throws -> RGBImage {
-        try ensemble.average(image, pass: inner.upscale)
+        guard let network = (inner as? PretrainedUpscaler)?.network, network.configuration.conditions > 0, ensemble != .single else {
+            return try ensemble.average(image, pass: inner.upscale)
+        }
+        try BlurEstimation.tellBlur(to: network, image: image)
+        guard let told = network.condition else { preconditionFailure("tellBlur leaves a conditioned network told") }
+        defer { network.condition = told }
+        return try ensemble.average(image) { transformed, symmetry in
+            network.condition = symmetry.transform(condition: told)
+            return try inner.upscale(transformed)
+        }
     }
 }

@@ -61,7 +61,7 @@ public struct Benchmark {
     /// nil: the ones each Gr's task keeps, as `image` chooses them (`SelfEnsemble.kept`).
     public var selfEnsemble: SelfEnsemble? = .single
     public let degradation: Degradation
-    public let cases: [Case]
+    public private(set) var cases: [Case]
     /// What a kernel-conditioned Gr that ONSR adapts is told of each case's blur (`RRDBNet.condition`); blind ones
     /// ignore it.
     public var condition: (Case) -> [Float]? = { _ in nil }
@@ -86,6 +86,13 @@ public struct Benchmark {
             let lr = Degrade.blurSubsample(hr.pixels, channels: 3, height: h, width: w, kernel: kernel, scale: scale)
             return Case(name: name, hr: hr, lr: RGBImage(width: w / scale, height: h / scale, pixels: lr), kernel: kernel)
         }
+    }
+
+    /// Keeps only the cases named `names` (a study of a few cases of a set), each degraded as its place in the whole
+    /// set seeded it. Precondition: every name is a case's.
+    public mutating func keepOnly(named names: [String]) {
+        precondition(names.allSatisfy { name in cases.contains { $0.name == name } }, "keepOnly: a name that is no case's")
+        cases = cases.filter { names.contains($0.name) }
     }
 
     /// Runs one method over every case. `makeUpscaler` is called per image, so adaptive methods start fresh.
@@ -147,7 +154,7 @@ public struct Benchmark {
             // its time is counted in every scored output's.
             let secondaryStart = DispatchTime.now().uptimeNanoseconds
             let secondaryOutput = try mix(item).map { mixIn in
-                let ensemble = selfEnsemble ?? SelfEnsemble.kept(adaptedWith: nil, conditioned: mixIn.model.configuration.conditions > 0)
+                let ensemble = selfEnsemble ?? (mixIn.model.configuration.conditions > 0 ? SelfEnsemble.conditionedInMix : SelfEnsemble.kept(adaptedWith: nil))
                 let upscaler = SelfEnsembleUpscaler(try conditioned(PretrainedUpscaler(model: mixIn.model, precision: precision), item),
                                                     ensemble: ensemble)
                 return (image: try upscaler.upscale(item.lr), weight: mixIn.weight)

@@ -72,6 +72,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "A study: keep every scored output in this folder as raw Float32 (ONSR's adapted output before any mix), to score mixes afterwards.")
     var keepOutputs: String?
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
+    @Option(parsing: .upToNextOption, help: "A study: score only the photos with these file names, each degraded as in the whole set (its kernel is seeded by its place in the folder).")
+    var only: [String] = []
     @Option(help: "Inference precision of the learned methods: fp32 (default: the benchmark's reference), bf16 or auto.") var precision = Precision.fp32
     @Option(help: "Average the learned methods' outputs over symmetries of the input: none, half-turn, dihedral (all eight; sound for unadapted models only) or kept (the ones each model's task keeps, as `image` does).") var selfEnsemble = EnsembleStudy.none
     @Option(help: "Write the results as JSON here.") var json: String?
@@ -91,6 +93,13 @@ struct EvalCommand: ParsableCommand {
                 throw JobError(.noInput, "no evaluation photos: run scripts/setup-data or pass --photos DIR")
             }
             var benchmark = Benchmark(photos: try PhotoSet(folder: folder, limit: limit), scale: scale, degradation: degradation, seed: seed)
+            if !only.isEmpty {
+                let names = Set(benchmark.cases.map(\.name))
+                if let missing = only.first(where: { !names.contains($0) }) {
+                    throw JobError(.usage, "--only: no photo named \(missing) in \(folder)")
+                }
+                benchmark.keepOnly(named: only)
+            }
             benchmark.precision = precision.resolved
             benchmark.selfEnsemble = selfEnsemble.fixed
             if let keepOutputs {

@@ -258,6 +258,22 @@ final class TrainAndEvalCommandTests: XCTestCase {
         }
     }
 
+    func testEvalOnlyScoresTheNamedPhotosDegradedAsInTheWholeSet() throws {
+        func perImage(_ extra: [String]) throws -> [Double] {
+            let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "--seed", "3", "--json", "eval.json"] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("eval.json")))) as! [[String: Any]]
+            return try XCTUnwrap(rows[0]["perImagePSNR"] as? [Double])
+        }
+        let whole = try perImage([])
+        XCTAssertEqual(whole.count, 2)
+        // p1's kernel is seeded by its place in the folder, not by its place among the photos kept.
+        XCTAssertEqual(try perImage(["--only", "p1.png"]), [whole[1]])
+        let unknown = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "--only", "p9.png"])
+        XCTAssertEqual(unknown.status, 64)
+        XCTAssertTrue(unknown.stderr.contains("p9.png"), unknown.stderr)
+    }
+
     func testEvalPrintsATableAndWritesJSON() throws {
         let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "lanczos", "--json", "eval.json"])
         XCTAssertEqual(result.status, 0, result.stderr)

@@ -1,4 +1,6 @@
 import Decode
+import Engine
+import ONSR
 import Pipeline
 import XCTest
 
@@ -42,6 +44,45 @@ final class SelfEnsembleUpscalerTests: XCTestCase {
             } } }
         }
         XCTAssertEqual(FrameSymmetry(trainingCode: 5), FrameSymmetry(code: 6))
+    }
+
+    /// The told blur turns as the kernel itself does: a tilted, elongated kernel's picture under each symmetry has the
+    /// condition `transform(condition:)` gives, measured from its taps.
+    func testTheToldBlurTurnsAsTheKernelDoes() {
+        var rng = SeededRandom(seed: 5)
+        let kernel = BlurKernel.gaussian(scale: 2, lambda1: 4, lambda2: 0.8, theta: 0.6, rng: &rng)
+        let size = kernel.size
+        let picture = RGBImage(width: size, height: size, pixels: kernel.taps + kernel.taps + kernel.taps)
+        let code = KernelCode.condition(KernelComparison.covariance(kernel))
+        XCTAssertGreaterThan(min(abs(code[1]), abs(code[2])), 0.1, "both shape components tell")
+        for c in 0..<8 {
+            let symmetry = FrameSymmetry(code: c)
+            let turned = BlurKernel(size: size, taps: Array(symmetry.apply(picture).pixels[0..<(size * size)]))
+            let measured = KernelCode.condition(KernelComparison.covariance(turned))
+            for (a, b) in zip(symmetry.transform(condition: code), measured) { XCTAssertEqual(a, b, accuracy: 1e-4, "symmetry \(c)") }
+        }
+    }
+
+    /// A kernel-conditioned Gr's ensemble tells each pass the blur turned with its picture, so the ensemble commutes
+    /// with the symmetries; told the unturned blur, a turned picture would come out otherwise.
+    func testAConditionedEnsembleTurnsTheToldBlurWithThePicture() throws {
+        let upscaler = try PretrainedUpscaler(model: try ModelStore.resolve("fast-x2-cond", scale: 2))
+        var rng = SeededRandom(seed: 9)
+        let picture = RGBImage(width: 20, height: 14, pixels: (0..<(3 * 280)).map { _ in Float(rng.uniform(0.1, 0.9)) })
+        let code: [Float] = [log(4), 0.5, -0.4]
+        upscaler.network.condition = code
+        let ensemble = SelfEnsembleUpscaler(upscaler, ensemble: .dihedral)
+        let plain = try ensemble.upscale(picture)
+        XCTAssertEqual(upscaler.network.condition, code, "the reading stays")
+        func distance(_ a: RGBImage, _ b: RGBImage) -> Float { zip(a.pixels, b.pixels).map { abs($0 - $1) }.max()! }
+        for c in 1..<8 {
+            let symmetry = FrameSymmetry(code: c)
+            upscaler.network.condition = symmetry.transform(condition: code)
+            XCTAssertLessThan(distance(try ensemble.upscale(symmetry.apply(picture)), symmetry.apply(plain)), 1e-4, "symmetry \(c)")
+        }
+        upscaler.network.condition = code
+        let quarter = FrameSymmetry(code: 5)
+        XCTAssertGreaterThan(distance(try ensemble.upscale(quarter.apply(picture)), quarter.apply(plain)), 1e-3)
     }
 
     func testAnUpscalerThatCommutesWithTheSymmetriesIsLeftAsItIs() throws {
