@@ -65,7 +65,7 @@ public struct FrameRefit {
                     for row in 0..<placement.height {
                         let source = channel * fittedPlane + row * placement.width
                         let target = channel * plane + (row + placement.y) * width + placement.x
-                        UnsafeMutableBufferPointer(rebasing: out[target..<target + placement.width])
+                        _ = UnsafeMutableBufferPointer(rebasing: out[target..<target + placement.width])
                             .update(fromContentsOf: rows[source..<source + placement.width])
                     }
                 }
