@@ -66,6 +66,24 @@ public enum BlurEstimation {
         return Start(model: blind, estimate: estimate.assumingBlur, mix: (bicubic, Float(weight)))
     }
 
+    /// The fixed Gr for one picture where the tool picks it (`image --method pretrained`, `EstimatedStartUpscaler`):
+    /// the bicubic-trained Gr where the estimate reads no blur, the default blind one where it reads a blur, and
+    /// across `BlurEstimate.mixBand` the blind one with the bicubic-trained one's output mixed in by `noBlurWeight`
+    /// (on a `coded` picture never more than `codedShareCap`), the band and the cap as measured on the unadapted
+    /// models. The kernel-conditioned Gr is not used: told the estimate alone it loses up to 6 dB where the estimator
+    /// overreads a smooth picture (on the four training-set crop sets, `onsr-video eval --photos CROPS_i --methods
+    /// fast-x2-g fast-x2-bicubic fast-x2-cond fast-x2-strong estimator --condition estimate --self-ensemble kept
+    /// --seed N [--degradation D]`, blind and wide seeds 1-3 and 1-2 and bicubic-only, 198 cases: a sky, lxqt-cloud,
+    /// read at total variance 5.9 against 1.9, −6.05 dB), and even a fifth of its output in the mix costs up to 1.29
+    /// dB there; this rule gains +0.602 dB over fast-x2-g on average (bicubic-only +3.468, blind +0.021, wide +0.039),
+    /// worst case −0.03 (docs/onsr-study.md, "A fixed Gr chosen by the estimate").
+    public static func fixedStart(_ model: ModelInfo, estimate: BlurEstimate?, coded: Bool) -> Start {
+        guard let estimate, let bicubic = sibling(of: model, "bicubic") else { return Start(model: model, estimate: estimate, mix: nil) }
+        let weight = coded ? min(estimate.noBlurWeight, codedShareCap) : estimate.noBlurWeight
+        if weight >= 1 { return Start(model: bicubic, estimate: estimate, mix: nil) }
+        return Start(model: model, estimate: estimate, mix: weight > 0 ? (bicubic, Float(weight)) : nil)
+    }
+
     /// The kernel-conditioned Gr's share of a blurred picture's output. Chosen on the training-set crops from one
     /// adaptation per crop and kernel, its outputs kept and mixed afterwards (`onsr-video eval --photos CROPS --methods
     /// fast-x2-g fast-x2-bicubic fast-x2-cond estimator onsr:two-phase --condition estimate --checkpoints 0 200 --blends

@@ -183,7 +183,9 @@ struct ImageCommand: ParsableCommand {
             options.chosenMethod = options.chosenMethod ?? .onsr
             options.chosenSteps = options.chosenSteps ?? 200
             // Bad input fails before the adaptation's setup (external photos, model) costs anything.
-            let decoded = options.method == .onsr ? try FrameFolderJob.readImage(input) : nil
+            // Without --model the fixed Gr is picked from the picture's blur, which needs the picture read as well.
+            let picksFixedModel = options.method == .pretrained && options.model == nil
+            let decoded = options.method == .onsr || picksFixedModel ? try FrameFolderJob.readImage(input) : nil
             if !methodChosen, let picture = decoded?.image, !AdaptationInputCheck.holdsPatch(picture, options: options.adaptation) {
                 // A picture too small to learn from (an icon, a thumbnail) is still a picture to upscale: the
                 // default gives way to the fixed model; `--method onsr` asked for keeps the error.
@@ -195,7 +197,12 @@ struct ImageCommand: ParsableCommand {
             let compute = try options.computeReport(for: common)
             common.announce(compute)
             var upscaler = try options.makeUpscaler { printer.handle(.adaptation(step: $0.step, of: steps, internalLoss: $0.heldAsideInternalLoss)) }
-            if let onsr = upscaler as? OnsrUpscaler {
+            if picksFixedModel, let fixed = upscaler as? PretrainedUpscaler, fixed.network.configuration.frames == 1 {
+                let estimated = EstimatedStartUpscaler(model: try ModelStore.resolve(nil, scale: options.scale), precision: fixed.precision)
+                estimated.inputIsCoded = decoded?.isLossyCoded ?? false
+                estimated.selfEnsembles = selfEnsemble
+                upscaler = estimated
+            } else if let onsr = upscaler as? OnsrUpscaler {
                 if let decoded { onsr.describeInput(decoded, path: input) }
                 onsr.selfEnsembles = selfEnsemble
             } else if selfEnsemble {
@@ -210,6 +217,11 @@ struct ImageCommand: ParsableCommand {
                 report.mixedShare = onsr.mixedWith.map { Double($0.weight) }
                 report.blend = onsr.blend
                 report.selfEnsemble = onsr.selfEnsembles ? onsr.selfEnsemble : nil
+            } else if let estimated = upscaler as? EstimatedStartUpscaler {
+                report.blurEstimate = estimated.start?.estimate
+                (report.startingModel, report.mixedModel) = (estimated.start?.model.name, estimated.start?.mix?.model.name)
+                report.mixedShare = estimated.start?.mix.map { Double($0.weight) }
+                report.selfEnsemble = estimated.selfEnsemble
             } else if let ensembled = upscaler as? SelfEnsembleUpscaler {
                 report.selfEnsemble = ensembled.ensemble
             }

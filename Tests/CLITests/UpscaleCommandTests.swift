@@ -293,6 +293,11 @@ final class UpscaleCommandTests: XCTestCase {
         }
         XCTAssertEqual(try method("sharp.png"), "onsr:two-phase:fast-x2-bicubic")
         XCTAssertEqual(try method("sharp.png", ["--model", "fast-x2-g"]), "onsr:two-phase:fast-x2-g")
+        // The fixed model is picked so as well (EstimatedStartUpscaler), and kept where the user named it.
+        try Shell.ffmpeg(["-i", "sharp.png", "-vf", "gblur=sigma=2.5", "soft.png"], in: folder.path)
+        XCTAssertEqual(try method("sharp.png", ["--method", "pretrained"]), "pretrained:fast-x2-bicubic+dihedral")
+        XCTAssertEqual(try method("soft.png", ["--method", "pretrained"]), "pretrained:fast-x2-g+dihedral")
+        XCTAssertEqual(try method("sharp.png", ["--method", "pretrained", "--model", "fast-x2-g"]), "pretrained:fast-x2-g+dihedral")
     }
 
     /// `image` averages the model's output over the symmetries its task keeps: all eight for an unadapted model, the

@@ -21,6 +21,28 @@ final class BlurEstimationTests: XCTestCase {
         XCTAssertFalse(BlurEstimate(covariance: (1, 0, 1), noBlurProbability: BlurEstimate.noBlurThreshold).isNoBlur)
     }
 
+    /// The fixed Gr a picture gets where the tool picks it: the bicubic-trained one for no blur, the blind one for a
+    /// blur (never the kernel-conditioned one), the two mixed across the band, the bicubic share capped on a JPEG.
+    func testTheReadingPicksTheFixedGrWithoutTheConditionedOne() throws {
+        let blind = try ModelStore.resolve(nil, scale: 2)
+        XCTAssertEqual(BlurEstimation.fixedStart(blind, estimate: sharp, coded: false).model.name, "fast-x2-bicubic")
+        XCTAssertNil(BlurEstimation.fixedStart(blind, estimate: sharp, coded: false).mix)
+        XCTAssertEqual(BlurEstimation.fixedStart(blind, estimate: blurred, coded: false).model.name, blind.name)
+        XCTAssertNil(BlurEstimation.fixedStart(blind, estimate: blurred, coded: false).mix)
+        XCTAssertEqual(BlurEstimation.pictureStart(blind, chosenByUser: false, estimate: blurred).mix?.model.name, "fast-x2-cond",
+                       "where ONSR adapts, the conditioned Gr is mixed in")
+        let unsure = BlurEstimation.fixedStart(blind, estimate: BlurEstimate(covariance: (2, 0, 2), noBlurProbability: 0.75), coded: false)
+        XCTAssertEqual(unsure.model.name, blind.name)
+        XCTAssertEqual(unsure.mix?.model.name, "fast-x2-bicubic")
+        XCTAssertEqual(Double(unsure.mix?.weight ?? 0), 0.75, accuracy: 1e-6)
+        let coded = BlurEstimation.fixedStart(blind, estimate: sharp, coded: true)
+        XCTAssertEqual(coded.model.name, blind.name)
+        XCTAssertEqual(Double(coded.mix?.weight ?? 0), BlurEstimation.codedShareCap, accuracy: 1e-6)
+        XCTAssertEqual(BlurEstimation.fixedStart(blind, estimate: nil, coded: false).model.name, blind.name)
+        let x4 = try ModelStore.resolve(nil, scale: 4)
+        XCTAssertEqual(BlurEstimation.fixedStart(x4, estimate: sharp, coded: false).model.name, x4.name, "no x4 bicubic-trained Gr")
+    }
+
     func testAnUnsureEstimateMixesTheBicubicModelIntoTheAdaptedBlindOne() throws {
         let blind = try ModelStore.resolve(nil, scale: 2)
         func start(_ probability: Double, chosenByUser: Bool = false) -> BlurEstimation.Start {
