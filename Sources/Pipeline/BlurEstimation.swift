@@ -71,12 +71,12 @@ public enum BlurEstimation {
     /// across `BlurEstimate.mixBand` the blind one with the bicubic-trained one's output mixed in by `noBlurWeight`
     /// (on a `coded` picture never more than `codedShareCap`), the band and the cap as measured on the unadapted
     /// models. The kernel-conditioned Gr is not used: told the estimate alone it loses up to 6 dB where the estimator
-    /// overreads a smooth picture (on the four training-set crop sets, `onsr-video eval --photos CROPS_i --methods
+    /// reads a soft photo as blurred (on the four training-set crop sets, `onsr-video eval --photos CROPS_i --methods
     /// fast-x2-g fast-x2-bicubic fast-x2-cond fast-x2-strong estimator --condition estimate --self-ensemble kept
-    /// --seed N [--degradation D]`, blind and wide seeds 1-3 and 1-2 and bicubic-only, 198 cases: a sky, lxqt-cloud,
-    /// read at total variance 5.9 against 1.9, −6.05 dB), and even a fifth of its output in the mix costs up to 1.29
-    /// dB there; this rule gains +0.602 dB over fast-x2-g on average (bicubic-only +3.468, blind +0.021, wide +0.039),
-    /// worst case −0.03 (docs/onsr-study.md, "A fixed Gr chosen by the estimate").
+    /// --seed N [--degradation D]`, blind and wide seeds 1-3 and 1-2 and bicubic-only, 264 cases: a cloudy sky,
+    /// lxqt-cloud, read at total variance 5.9 against 1.9, −6.05 dB), and even a fifth of its output in the mix costs
+    /// up to 2.13 dB; this rule gains +0.552 dB over fast-x2-g on average (bicubic-only +3.230, blind +0.013, wide
+    /// +0.020), worst case −0.85 (docs/onsr-study.md, "A fixed Gr chosen by the estimate").
     public static func fixedStart(_ model: ModelInfo, estimate: BlurEstimate?, coded: Bool) -> Start {
         guard let estimate, let bicubic = sibling(of: model, "bicubic") else { return Start(model: model, estimate: estimate, mix: nil) }
         let weight = coded ? min(estimate.noBlurWeight, codedShareCap) : estimate.noBlurWeight

@@ -184,8 +184,8 @@ struct ImageCommand: ParsableCommand {
             options.chosenSteps = options.chosenSteps ?? 200
             // Bad input fails before the adaptation's setup (external photos, model) costs anything.
             // Without --model the fixed Gr is picked from the picture's blur, which needs the picture read as well.
-            let picksFixedModel = options.method == .pretrained && options.model == nil
-            let decoded = options.method == .onsr || picksFixedModel ? try FrameFolderJob.readImage(input) : nil
+            let decoded = options.method == .onsr || (options.method == .pretrained && options.model == nil)
+                ? try FrameFolderJob.readImage(input) : nil
             if !methodChosen, let picture = decoded?.image, !AdaptationInputCheck.holdsPatch(picture, options: options.adaptation) {
                 // A picture too small to learn from (an icon, a thumbnail) is still a picture to upscale: the
                 // default gives way to the fixed model; `--method onsr` asked for keeps the error.
@@ -193,6 +193,7 @@ struct ImageCommand: ParsableCommand {
                 printer.handle(.warning("\(input): \(picture.width)x\(picture.height) is smaller than ONSR's "
                                         + "\(options.adaptation.patchSize)x\(options.adaptation.patchSize) patch; upscaled with the pretrained model"))
             }
+            let picksFixedModel = options.method == .pretrained && options.model == nil
             let steps = options.steps
             let compute = try options.computeReport(for: common)
             common.announce(compute)
