@@ -35,7 +35,7 @@ public enum SelfEnsemble: String, CaseIterable, Sendable, Codable {
     /// (`BlurEstimation.conditionedShare`): the half turn, though all eight serve it alone. On the 11 training-set
     /// crops, x2 blind kernels, seeds 1-3 (33 cases; `onsr-video eval --photos CROPS --methods fast-x2-cond --condition
     /// estimate --self-ensemble half-turn|dihedral --keep-outputs DIR --seed N` beside the `image` default's adapted
-    /// outputs, mixed as the product mixes them): alone, all eight gain +0.124 dB over the half turn (28 of 33 cases
+    /// outputs, mixed as the product then did, at 0.3): alone, all eight gain +0.124 dB over the half turn (28 of 33 cases
     /// up); in the mix only +0.013 on average, one crop 0.33 dB down (Bridge, seed 3: its adapted output's errors
     /// cancel more of the half turn's).
     public static let conditionedInMix = SelfEnsemble.halfTurn
