@@ -88,4 +88,29 @@ final class KernelEstimatorTests: XCTestCase {
         XCTAssertFalse(blurred.isNoBlur)
         XCTAssertEqual(blurred.trace, 5)
     }
+
+    /// The size is the mean of all patches' sizes up to `softReadTrace`, of the smallest `sizeShareKept` past it;
+    /// the shape and the no-blur call are always means.
+    func testSizeComesFromTheSmallestPatchesOnlyPastTheSoftReadTrace() {
+        func readings(_ logTraces: [Double]) -> [[Double]] {
+            logTraces.enumerated().map { n, t in [Double(n % 2 == 0 ? -2 : 0), t, n % 2 == 0 ? 0.2 : 0, 0.1] }
+        }
+        func mean(_ values: some Collection<Double>) -> Double { values.reduce(0, +) / Double(values.count) }
+        // Small blurs: every patch counts.
+        let small = (0..<16).map { log(1.5 + 0.1 * Double($0)) }
+        let a = KernelEstimator.combine(readings(small), scale: 2)
+        XCTAssertEqual(log(a.trace), mean(small), accuracy: 1e-9)
+        XCTAssertLessThanOrEqual(a.sampledTrace(scale: 2), KernelEstimator.softReadTrace)
+        // Large ones: the 11 smallest of 16 (given out of order), the rest ignored however large.
+        let large = (0..<16).map { log(8 + Double(($0 * 7) % 16)) }
+        let b = KernelEstimator.combine(readings(large), scale: 2)
+        XCTAssertEqual(log(b.trace), mean(large.sorted().prefix(11)), accuracy: 1e-9)
+        XCTAssertLessThan(log(b.trace), mean(large))
+        for estimate in [a, b] {
+            XCTAssertEqual(estimate.noBlurProbability, 1 / (1 + exp(1)), accuracy: 1e-9, "the no-blur logit's mean, -1")
+            let shape = KernelCode.encode(estimate.covariance)
+            XCTAssertEqual(shape.u, 0.1, accuracy: 1e-9)
+            XCTAssertEqual(shape.v, 0.1, accuracy: 1e-9)
+        }
+    }
 }
