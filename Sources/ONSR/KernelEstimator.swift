@@ -316,7 +316,8 @@ public final class KernelEstimator: ParameterContainer {
             let covariance = KernelCode.decode(logTrace: mean[KernelCode.logTrace], u: mean[KernelCode.shapeU], v: mean[KernelCode.shapeV])
             return BlurEstimate(covariance: covariance, noBlurProbability: 1 / (1 + exp(-mean[KernelCode.noBlurLogit])))
         }
-        guard reading().sampledTrace(scale: scale) > softReadTrace else { return reading() }
+        let plain = reading()
+        guard plain.sampledTrace(scale: scale) > softReadTrace else { return plain }
         let sizes = readings.map { $0[KernelCode.logTrace] }.sorted()
         let kept = sizes.prefix(max(1, Int((Double(sizes.count) * sizeShareKept).rounded())))
         mean[KernelCode.logTrace] = kept.reduce(0, +) / Double(kept.count)
