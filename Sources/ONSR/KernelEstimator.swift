@@ -127,6 +127,9 @@ public enum KernelCode {
     /// Index of the no-blur logit, the log trace and the two shape components in the network's output.
     public static let (noBlurLogit, logTrace, shapeU, shapeV) = (0, 1, 2, 3)
     public static let outputs = 4
+    /// Index of the fifth output of an estimator trained with `KernelEstimator.Configuration.sizeSpread`: the log of
+    /// the patch's expected absolute error on the log size (a Laplace scale), its confidence in its own size reading.
+    public static let logSizeSpread = 4
 
     /// (log tr, u, v) of a covariance.
     public static func encode(_ sigma: (yy: Double, yx: Double, xx: Double)) -> (logTrace: Double, u: Double, v: Double) {
@@ -165,15 +168,31 @@ public enum KernelCode {
 ///
 /// Layers: three 3x3 convs at full resolution (`features` channels), a 4x4 stride-2 conv to 2·features, a 3x3,
 /// another 4x4 stride-2 and a 3x3, each followed by LeakyReLU(0.2); the mean over all positions; `head`, a linear
-/// layer to the four outputs. Names `conv0` ... `conv6`, `head`. Layout: N x 3 x P x P in (P a multiple of 4,
-/// each patch with its per-channel mean removed by `predict`), N x 4 out.
+/// layer to the four outputs (five with `Configuration.sizeSpread`). Names `conv0` ... `conv6`, `head`. Layout: N x 3 x P x P in (P a multiple of 4,
+/// each patch with its per-channel mean removed by `predict`), N x `Configuration.outputs` out.
 public final class KernelEstimator: ParameterContainer {
     public struct Configuration: Codable, Equatable, Sendable {
         public var features = 32
         public var scale = 2
-        public init(features: Int = 32, scale: Int = 2) {
+        /// A fifth output, `KernelCode.logSizeSpread`: each patch says how far its size reading may be off, and
+        /// `combine` weights the patches' sizes by it.
+        public var sizeSpread = false
+        public init(features: Int = 32, scale: Int = 2, sizeSpread: Bool = false) {
             self.features = features
             self.scale = scale
+            self.sizeSpread = sizeSpread
+        }
+
+        /// Outputs per patch: `KernelCode.outputs`, plus the spread where there is one.
+        public var outputs: Int { KernelCode.outputs + (sizeSpread ? 1 : 0) }
+
+        private enum CodingKeys: String, CodingKey { case features, scale, sizeSpread }
+
+        /// Files written before `sizeSpread` have none.
+        public init(from decoder: Swift.Decoder) throws {
+            let values = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(features: try values.decode(Int.self, forKey: .features), scale: try values.decode(Int.self, forKey: .scale),
+                      sizeSpread: try values.decodeIfPresent(Bool.self, forKey: .sizeSpread) ?? false)
         }
     }
 
@@ -193,7 +212,7 @@ public final class KernelEstimator: ParameterContainer {
             Conv2d(f, 2 * f, kernelSize: 4, stride: 2, padding: 1, rng: &rng), Conv2d(2 * f, 2 * f, kernelSize: 3, rng: &rng),
             Conv2d(2 * f, 2 * f, kernelSize: 4, stride: 2, padding: 1, rng: &rng), Conv2d(2 * f, 2 * f, kernelSize: 3, rng: &rng),
         ]
-        head = Linear(2 * f, KernelCode.outputs, rng: &rng)
+        head = Linear(2 * f, configuration.outputs, rng: &rng)
     }
 
     public func namedParameters() -> [(String, Parameter)] {
@@ -284,7 +303,8 @@ public final class KernelEstimator: ParameterContainer {
         for start in stride(from: 0, to: corners.count, by: 16) {
             let chunk = corners[start..<min(start + 16, corners.count)]
             let output = self(KernelEstimator.patchTensor(chunk.map { frames[$0.frame].crop(top: $0.top, left: $0.left, height: p, width: p) }))
-            for n in 0..<chunk.count { readings.append((0..<KernelCode.outputs).map { Double(output[n * KernelCode.outputs + $0]) }) }
+            let k = configuration.outputs
+            for n in 0..<chunk.count { readings.append((0..<k).map { Double(output[n * k + $0]) }) }
         }
         return KernelEstimator.combine(readings, scale: configuration.scale)
     }
@@ -307,14 +327,24 @@ public final class KernelEstimator: ParameterContainer {
     public static let sizeShareKept = 2.0 / 3
 
     /// One picture's estimate from its patches' outputs (one row of `KernelCode.outputs` per patch, in the network's
-    /// order): the mean of each output, except the size past `softReadTrace` (`sizeShareKept`). Weighting patches by
-    /// their contrast did no better on training-set crops.
+    /// order, or one more with the spread): the mean of each output, except the size past `softReadTrace`
+    /// (`sizeShareKept`), or, where the rows carry a spread, the size as every patch's reading weighted by its
+    /// inverse squared spread. Weighting patches by their contrast did no better on training-set crops.
     public static func combine(_ readings: [[Double]], scale: Int) -> BlurEstimate {
-        precondition(!readings.isEmpty && readings.allSatisfy { $0.count == KernelCode.outputs }, "one row of \(KernelCode.outputs) outputs per patch")
+        let width = readings.first?.count ?? 0
+        precondition(!readings.isEmpty && (width == KernelCode.outputs || width == KernelCode.outputs + 1) && readings.allSatisfy { $0.count == width },
+                     "one row of \(KernelCode.outputs) outputs (or one more, the spread) per patch")
         var mean = (0..<KernelCode.outputs).map { k in readings.reduce(0) { $0 + $1[k] } / Double(readings.count) }
         func reading() -> BlurEstimate {
             let covariance = KernelCode.decode(logTrace: mean[KernelCode.logTrace], u: mean[KernelCode.shapeU], v: mean[KernelCode.shapeV])
             return BlurEstimate(covariance: covariance, noBlurProbability: 1 / (1 + exp(-mean[KernelCode.noBlurLogit])))
+        }
+        if width > KernelCode.outputs {
+            // Relative to the most confident patch, so that no weight underflows.
+            let sharpest = readings.map { $0[KernelCode.logSizeSpread] }.min()!
+            let weights = readings.map { exp(-2 * ($0[KernelCode.logSizeSpread] - sharpest)) }
+            mean[KernelCode.logTrace] = zip(readings, weights).reduce(0) { $0 + $1.0[KernelCode.logTrace] * $1.1 } / weights.reduce(0, +)
+            return reading()
         }
         let plain = reading()
         guard plain.sampledTrace(scale: scale) > softReadTrace else { return plain }

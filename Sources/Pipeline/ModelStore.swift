@@ -74,7 +74,9 @@ public enum ModelStore {
             throw JobError(.dataError, "\(path): not a blur estimator (train one with onsr-video train-estimator)")
         }
         guard fileScale == scale else { throw JobError(.usage, "\(path): the blur estimator is for x\(fileScale), not x\(scale)") }
-        let estimator = KernelEstimator(.init(features: features, scale: scale))
+        // An estimator with a size spread has a fifth output row (`KernelEstimator.Configuration.sizeSpread`).
+        let spread = tensors["head.bias"]?.count == KernelCode.outputs + 1
+        let estimator = KernelEstimator(.init(features: features, scale: scale, sizeSpread: spread))
         do { try SafeTensors.load(tensors, into: estimator) } catch { throw JobError(.dataError, "\(path): \(error)") }
         estimator.setTrainable(false)
         return estimator

@@ -34,13 +34,19 @@ public struct EstimatorTrainingOptions: Codable, Sendable, Equatable {
     /// photos read sharper than they are did not hold (docs/onsr-study.md, "Grain in the scene before the blur"),
     /// so this is a study option.
     public var sourceNoiseLevel: Double?
+    /// Train the fifth output, each patch's expected error on its log size (`KernelCode.logSizeSpread`), by the
+    /// Laplace likelihood of the size's error (nil, files written before the option: no spread).
+    public var sizeSpread: Bool?
+    /// An estimator file whose weights start the run (nil: random ones); a four-output file starts a spread
+    /// network with its spread row at zero weights and a spread of 0.12.
+    public var startFrom: String?
     public var seed: UInt64 = 1
 
     public init() {}
 
     /// Kernel variances drawn: the benchmark's wide range (0.2-10 at x2, 0.4-20 at x4), which holds the blind one.
     public var variances: ClosedRange<Double> { scale >= 4 ? 0.4...20 : 0.2...10 }
-    public var configuration: KernelEstimator.Configuration { .init(features: features, scale: scale) }
+    public var configuration: KernelEstimator.Configuration { .init(features: features, scale: scale, sizeSpread: sizeSpread ?? false) }
 
     /// The rate halves at 50% and again at 75% of the steps, as Gr's training does.
     public func learningRate(at step: Int) -> Float {
@@ -81,6 +87,7 @@ public final class EstimatorTrainer {
     public init(options: EstimatorTrainingOptions, photos: PhotoSet) throws {
         self.options = options
         network = KernelEstimator(options.configuration, seed: options.seed)
+        if let start = options.startFrom { try EstimatorTrainer.load(start, into: network) }
         optimiser = Adam(network, learningRate: options.learningRate, betas: (0.9, 0.99))
         let side = KernelEstimator.patchSize * options.scale + 24 * options.scale
         let trained = options.holdOutEvery.map { photos.leavingOut(every: $0) } ?? photos
@@ -154,9 +161,33 @@ public final class EstimatorTrainer {
         return (s * s * lambda1 + c * c * lambda2, c * s * (lambda1 - lambda2), c * c * lambda1 + s * s * lambda2)
     }
 
-    /// The loss of `output` against `targets` and its gradient (mean over the batch).
+    /// Copies an estimator file's weights into `network`; the spread row, where the file has none, starts at zero
+    /// weights and a bias of log 0.12 (about the size error on the training-set crops).
+    static func load(_ path: String, into network: KernelEstimator) throws {
+        let tensors: [String: Tensor]
+        do { tensors = try SafeTensors.read(path: path).tensors } catch { throw JobError(.dataError, "\(error)") }
+        for (name, parameter) in network.namedParameters() {
+            guard let source = tensors[name] else { throw JobError(.dataError, "\(path): no \(name); not a blur estimator") }
+            let target = parameter.value
+            if source.shape == target.shape {
+                for i in 0..<target.count { target[i] = source[i] }
+            } else if name.hasPrefix("head."), source.count < target.count, Array(source.shape.dropFirst()) == Array(target.shape.dropFirst()) {
+                // head rows are outputs (weight: out x in), so the four shared rows come first.
+                target.zero()
+                for i in 0..<source.count { target[i] = source[i] }
+                if name == "head.bias" { target[KernelCode.logSizeSpread] = log(0.12) }
+            } else {
+                throw JobError(.dataError, "\(path): \(name) is \(source.shape), the network's is \(target.shape)")
+            }
+        }
+    }
+
+    /// The loss of `output` against `targets` and its gradient (mean over the batch). With a fifth output (the spread
+    /// s), blurred patches add the Laplace negative log-likelihood of the size's error e, e·exp(−s) + s, with e held
+    /// fixed: the spread learns how far the size is off where it reads, and the size is trained as before.
     public static func loss(_ output: Tensor, _ targets: [EstimatorTarget]) -> (loss: Float, gradient: Tensor) {
-        let k = KernelCode.outputs, n = Float(targets.count)
+        let k = output.shape[1], n = Float(targets.count)
+        precondition(k == KernelCode.outputs || k == KernelCode.outputs + 1, "the estimator has 4 or 5 outputs")
         let gradient = Tensor(shape: output.shape)
         var total: Float = 0
         for (i, target) in targets.enumerated() {
@@ -171,6 +202,12 @@ public final class EstimatorTrainer {
                 let difference = output[i * k + index] - wanted[j]
                 total += abs(difference)
                 gradient[i * k + index] = (difference > 0 ? 1 : difference < 0 ? -1 : 0) / n
+            }
+            if k > KernelCode.outputs {
+                let error = abs(output[i * k + KernelCode.logTrace] - Float(target.code.logTrace))
+                let spread = min(max(output[i * k + KernelCode.logSizeSpread], -8), 8)
+                total += error * exp(-spread) + spread
+                gradient[i * k + KernelCode.logSizeSpread] = (1 - error * exp(-spread)) / n
             }
         }
         return (total / n, gradient)

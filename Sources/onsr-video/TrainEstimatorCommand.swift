@@ -34,6 +34,8 @@ struct TrainEstimatorCommand: ParsableCommand {
     @Option(help: "Folder of HR training photos (default: the external set from scripts/setup-data).") var external: String?
     @Option(help: "Steps between checkpoints.") var checkpointEvery = 200
     @Option(help: "Leave every Nth external photo out of training (names in byte order, from the first: the ones scripts/make-train-crops.py crops with EVERY N), so that crops of them validate the estimator.") var holdOutEvery: Int?
+    @Flag(help: "Also train a fifth output, each patch's expected error on its size, by which a picture's patches are weighted.") var sizeSpread = false
+    @Option(help: "An estimator file whose weights start the run (a four-output one starts --size-spread's row afresh).") var startFrom: String?
     @Flag(help: "Continue from OUTPUT.checkpoint.safetensors (same options only).") var resume = false
     @Flag(name: [.short, .long], help: "Print nothing but errors.") var quiet = false
 
@@ -57,6 +59,8 @@ struct TrainEstimatorCommand: ParsableCommand {
             options.holdOutEvery = holdOutEvery
             options.rescaleMax = rescaleMax > 1 ? rescaleMax : nil
             options.sourceNoiseLevel = sourceNoise > 0 ? sourceNoise : nil
+            options.sizeSpread = sizeSpread ? true : nil
+            options.startFrom = startFrom
             let photos = try DataLocation.externalPhotos(external)
             let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
             let trainer = try EstimatorTrainer(options: options, photos: photos)

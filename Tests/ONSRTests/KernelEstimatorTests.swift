@@ -113,4 +113,21 @@ final class KernelEstimatorTests: XCTestCase {
             XCTAssertEqual(shape.v, 0.1, accuracy: 1e-9)
         }
     }
+
+    /// With a spread per patch the size is every patch's log size weighted by exp(−2·spread), whatever the plain
+    /// mean reads; the shape and the no-blur call stay means.
+    func testSpreadWeightsEachPatchSize() {
+        let sizes = [1.0, 2.0, 3.0, 2.5], spreads = [-2.0, -2.0, 0.0, 3.0]
+        let rows = zip(sizes, spreads).map { [-1.0, $0, 0.1, 0.1, $1] }
+        let estimate = KernelEstimator.combine(rows, scale: 2)
+        let weights = spreads.map { exp(-2 * $0) }
+        let expected = zip(sizes, weights).reduce(0) { $0 + $1.0 * $1.1 } / weights.reduce(0, +)
+        XCTAssertEqual(log(estimate.trace), expected, accuracy: 1e-9)
+        XCTAssertLessThan(log(estimate.trace), 1.6, "the two confident patches outweigh the rest")
+        XCTAssertEqual(estimate.noBlurProbability, 1 / (1 + exp(1)), accuracy: 1e-9)
+        // A network with the spread has a fifth output, which `estimate` passes on.
+        let estimator = KernelEstimator(.init(features: 4, sizeSpread: true), seed: 3)
+        XCTAssertEqual(estimator(GradientCheck.random([1, 3, 16, 16], seed: 4)).shape, [1, KernelCode.outputs + 1])
+        XCTAssertNotNil(estimator.estimate(frames: [RGBImage(width: 48, height: 48, pixels: GradientCheck.random([3 * 48 * 48], seed: 5).values)]))
+    }
 }

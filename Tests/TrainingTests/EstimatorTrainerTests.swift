@@ -187,4 +187,45 @@ final class EstimatorTrainerTests: XCTestCase {
             XCTAssertEqual(gradient[i], (plus - minus) / 2e-3, accuracy: 2e-3, "output \(i)")
         }
     }
+
+    /// The spread's gradient is the Laplace likelihood's with the size's error held fixed, so the size output's
+    /// gradient stays the plain L1 one; a bicubic-only patch gives the spread none.
+    func testSpreadLossGradient() {
+        let targets = [EstimatorTarget(noBlur: true, code: (0, 0, 0)), EstimatorTarget(noBlur: false, code: (1.5, 0.3, -0.2))]
+        let output = Tensor(shape: [2, KernelCode.outputs + 1], values: [0.3, -0.4, 0.9, 0.1, 0.5, -1.2, 1.1, 0.45, -0.5, -1.0])
+        let (_, gradient) = EstimatorTrainer.loss(output, targets)
+        XCTAssertEqual(gradient[KernelCode.logSizeSpread], 0)
+        XCTAssertEqual(gradient[5 + KernelCode.logTrace], -0.5, "sign(1.1 - 1.5) / 2")
+        let spread = 5 + KernelCode.logSizeSpread, saved = output[spread]
+        output[spread] = saved + 1e-3
+        let plus = EstimatorTrainer.loss(output, targets).loss
+        output[spread] = saved - 1e-3
+        let minus = EstimatorTrainer.loss(output, targets).loss
+        output[spread] = saved
+        XCTAssertEqual(gradient[spread], (plus - minus) / 2e-3, accuracy: 2e-3)
+        XCTAssertEqual(gradient[spread], (1 - 0.4 * exp(1)) / 2, accuracy: 1e-5)
+    }
+
+    /// A spread run started from a four-output file keeps that file's weights and outputs, and its spread starts
+    /// flat at 0.12.
+    func testSpreadRunStartsFromAFourOutputEstimator() throws {
+        let plain = try EstimatorTrainer(options: tinyOptions(), photos: photos)
+        plain.trainStep()
+        let file = folder.file("plain.safetensors")
+        try plain.saveModel(to: file, record: [:])
+        var options = tinyOptions()
+        options.sizeSpread = true; options.startFrom = file
+        let spread = try EstimatorTrainer(options: options, photos: photos)
+        let patches = plain.batch(at: 3).patches
+        let (a, b) = (plain.network(patches), spread.network(patches))
+        for n in 0..<patches.shape[0] {
+            for k in 0..<KernelCode.outputs { XCTAssertEqual(b[n * 5 + k], a[n * 4 + k], accuracy: 1e-6) }
+            XCTAssertEqual(b[n * 5 + KernelCode.logSizeSpread], Float(log(0.12)), accuracy: 1e-6)
+        }
+        XCTAssertEqual(try ModelStore.loadEstimator(path: file, scale: 2).configuration.sizeSpread, false)
+        spread.trainStep()
+        let spreadFile = folder.file("spread.safetensors")
+        try spread.saveModel(to: spreadFile, record: [:])
+        XCTAssertEqual(try ModelStore.loadEstimator(path: spreadFile, scale: 2).configuration.sizeSpread, true)
+    }
 }
