@@ -205,9 +205,10 @@ public final class EstimatorTrainer {
             }
             if k > KernelCode.outputs {
                 let error = abs(output[i * k + KernelCode.logTrace] - Float(target.code.logTrace))
-                let spread = min(max(output[i * k + KernelCode.logSizeSpread], -8), 8)
+                // Clamped so that exp cannot overflow; the loss is flat in s outside the clamp, and so is its gradient.
+                let raw = output[i * k + KernelCode.logSizeSpread], spread = min(max(raw, -8), 8)
                 total += error * exp(-spread) + spread
-                gradient[i * k + KernelCode.logSizeSpread] = (1 - error * exp(-spread)) / n
+                gradient[i * k + KernelCode.logSizeSpread] = spread == raw ? (1 - error * exp(-spread)) / n : 0
             }
         }
         return (total / n, gradient)

@@ -204,6 +204,10 @@ final class EstimatorTrainerTests: XCTestCase {
         output[spread] = saved
         XCTAssertEqual(gradient[spread], (plus - minus) / 2e-3, accuracy: 2e-3)
         XCTAssertEqual(gradient[spread], (1 - 0.4 * exp(1)) / 2, accuracy: 1e-5)
+        // Past the clamp the loss no longer moves with s, so neither may its gradient.
+        output[spread] = 9
+        XCTAssertEqual(EstimatorTrainer.loss(output, targets).gradient[spread], 0)
+        output[spread] = saved
     }
 
     /// A spread run started from a four-output file keeps that file's weights and outputs, and its spread starts
