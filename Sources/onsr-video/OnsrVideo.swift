@@ -176,12 +176,12 @@ struct ImageCommand: ParsableCommand {
         try reportingFailures {
             let printer = ProgressPrinter(quiet: common.quiet)
             defer { printer.finish() }
-            // One picture is where adaptation pays most for its time: ONSR by default, with 200 steps, where every
-            // held-out photo gained (at 100 two ended a hair below the unadapted model; docs/onsr-study.md).
+            // One picture is where adaptation pays most for its time: ONSR by default, with 200 steps (400 at x4),
+            // where every held-out photo gained (at 100 two ended a hair below the unadapted model; docs/onsr-study.md).
             var options = method
             let methodChosen = options.chosenMethod != nil
             options.chosenMethod = options.chosenMethod ?? .onsr
-            options.chosenSteps = options.chosenSteps ?? 200
+            options.chosenSteps = options.chosenSteps ?? options.imageSteps
             // Bad input fails before the adaptation's setup (external photos, model) costs anything.
             // Without --model the fixed Gr is picked from the picture's blur, which needs the picture read as well.
             let decoded = options.method == .onsr || (options.method == .pretrained && options.model == nil)

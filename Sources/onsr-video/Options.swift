@@ -44,11 +44,16 @@ struct MethodOptions: ParsableArguments {
     @Option(help: "ONSR: folder of external HR photos (default: the set from scripts/setup-data).")
     var external: String?
 
-    @Option(name: .customLong("steps"), help: "ONSR: adaptation steps (default: 200 for `image`, 100 per scene or frame otherwise).")
+    @Option(name: .customLong("steps"), help: "ONSR: adaptation steps (default: 200 for `image`, 400 for `image --scale 4`, 100 per scene or frame otherwise).")
     var chosenSteps: Int?
 
-    /// The step budget in effect: the one asked for, else 100 (per scene on video; `image` sets 200).
+    /// The step budget in effect: the one asked for, else 100 (per scene on video; `image` sets `imageSteps`).
     var steps: Int { chosenSteps ?? 100 }
+
+    /// `image`'s default budget: 200 steps at x2, 400 at x4. On training-set crops x4 kept gaining past 200 (set 0,
+    /// blind seeds 1-2, blend 0.5: +0.160 → +0.263 dB over fast-x4-g, crops below it 4 → 3), where x2 had stopped
+    /// (docs/onsr-study.md, "x4: 400 steps for a picture").
+    var imageSteps: Int { scale >= 4 ? 400 : 200 }
 
     @Option(help: "ONSR: how far the adapted Gr's weights count against the pretrained ones (1: fully adapted; default 0.75 where Gr is fine-tuned through the blur estimator's kernel, x2 input not lossy-coded, else 0.5).")
     var blend: Float?
