@@ -176,8 +176,8 @@ struct ImageCommand: ParsableCommand {
         try reportingFailures {
             let printer = ProgressPrinter(quiet: common.quiet)
             defer { printer.finish() }
-            // One picture is where adaptation pays most for its time: ONSR by default, with 200 steps (400 at x4),
-            // where every held-out photo gained (at 100 two ended a hair below the unadapted model; docs/onsr-study.md).
+            // One picture is where adaptation pays most for its time: ONSR by default, with `imageSteps` (200 at x2,
+            // where every held-out photo gained and at 100 two ended a hair below the unadapted model; docs/onsr-study.md).
             var options = method
             let methodChosen = options.chosenMethod != nil
             options.chosenMethod = options.chosenMethod ?? .onsr
