@@ -13,7 +13,19 @@ public final class PartialFiles: @unchecked Sendable {
     /// Deletes every registered partial file or folder (called on SIGINT / SIGTERM before exiting).
     public func deleteAll() {
         lock.lock(); let doomed = paths; paths.removeAll(); lock.unlock()
-        for path in doomed where unlink(path) != 0 { try? FileManager.default.removeItem(atPath: path) }
+        for path in doomed where unlink(path) != 0 { PartialFiles.removeFolder(path) }
+    }
+
+    /// A picture sequence's folder is still being written while the handler runs: a picture created between the
+    /// listing and the rmdir kept the folder alive. Renamed first, the folder takes no new picture by its old path;
+    /// the removal is repeated for one that was being created at that moment.
+    static func removeFolder(_ path: String) {
+        let doomed = path + ".removing"
+        let target = rename(path, doomed) == 0 ? doomed : path
+        for _ in 0..<50 where FileManager.default.fileExists(atPath: target) {
+            try? FileManager.default.removeItem(atPath: target)
+            if FileManager.default.fileExists(atPath: target) { usleep(2_000) }
+        }
     }
 }
 
