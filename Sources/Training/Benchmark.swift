@@ -128,7 +128,8 @@ public struct Benchmark {
     /// checkpoint scored with Gr's weights blended back towards the pretrained ones (`blend(from:to:weight:)`).
     /// `strategy` makes each image's adaptation schedule from its case (only the oracle reads the true kernel);
     /// `model` picks each image's starting Gr; `mix`, where it gives one, a Gr whose unadapted output is mixed
-    /// into every scored output by its weight (`MixedUpscaler`).
+    /// into every scored output by its weight (`MixedUpscaler`). With `outputFolder` set, the kernel Gr is fine-tuned
+    /// through is kept beside the outputs at each checkpoint, so that a kernel-conditioned Gr can be told it later.
     public func runAdaptation(label: String, model: (Case) -> ModelInfo, external: PhotoSet, options: AdaptationOptions,
                               strategy: (Case) -> AdaptationStrategy, checkpoints: [Int], blends: [Float] = [],
                               mix: (Case) -> (model: ModelInfo, weight: Float)? = { _ in nil }) throws -> [Row] {
@@ -148,6 +149,7 @@ public struct Benchmark {
         var seconds = [Double](repeating: 0, count: points.count)
         var blendPSNRs = [[[Double]]](repeating: [[Double]](repeating: [], count: blends.count), count: points.count)
         var blendSSIMs = blendPSNRs
+        var keptKernels = [[String: [Double]]](repeating: [:], count: points.count)
         for item in cases {
             let adapted = try conditioned(PretrainedUpscaler(model: model(item), precision: precision), item)
             // The mixed-in Gr is not adapted, so its output is the same at every checkpoint and blend: it runs once, and
@@ -213,6 +215,13 @@ public struct Benchmark {
                 if let agreement = adapter.spectralAgreement { agreements[index].append(agreement) }
                 consistency[index].append(internalLoss(output))
                 consistencyUnadapted[index].append(internalLoss(unadapted))
+                if let folder = outputFolder, done > 0 {
+                    // Kept so that a kernel-conditioned Gr can be told it later (`eval --condition-file`).
+                    let fitted = KernelComparison.covariance(adapter.shapedKernel ?? adapter.gd.subsamplingKernel())
+                    keptKernels[index][item.name] = [fitted.yy, fitted.yx, fitted.xx]
+                    let url = folder.appendingPathComponent("kernels--\(label), \(steps) steps.json")
+                    try JSONEncoder().encode(keptKernels[index]).write(to: url, options: .atomic)
+                }
                 if let kernel = item.kernel {
                     // The kernel Gr is fine-tuned through: the corrected one once it exists, else Gd's.
                     let estimate = adapter.shapedKernel ?? adapter.gd.subsamplingKernel()

@@ -69,6 +69,8 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR with --checkpoints, a study: mix this model's unadapted output, by --mix-share, into every scored output the product's start mixes nothing into (read as unblurred, coded, or past the strong-blur threshold; below the no-blur band the product already mixes fast-xS-cond in).")
     var mixWith: String?
     @Option(help: "With --mix-with: the mixed-in model's share of the output.") var mixShare: Float = 0.5
+    @Option(help: "A study: tell a kernel-conditioned Gr the kernels in this file (name -> [yy, yx, xx] in HR pixels², as --keep-outputs writes them).")
+    var conditionFile: String?
     @Option(help: "A study: keep every scored output in this folder as raw Float32 (ONSR's adapted output before any mix), to score mixes afterwards.")
     var keepOutputs: String?
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
@@ -118,8 +120,20 @@ struct EvalCommand: ParsableCommand {
             }
             // A kernel-conditioned Gr is told each photo's blur as `--condition` says (ignored by blind ones).
             var conditions: [String: [Float]] = [:]
+            let filed = try conditionFile.map { path in
+                guard let data = FileManager.default.contents(atPath: path),
+                      let kernels = try? JSONDecoder().decode([String: [Double]].self, from: data) else {
+                    throw JobError(.noInput, "\(path): not a kernel file (a JSON object of photo name -> [yy, yx, xx])")
+                }
+                return kernels
+            }
             func conditionCode(_ item: Benchmark.Case) throws -> [Float]? {
                 if let known = conditions[item.name] { return known }
+                if let filed {
+                    guard let c = filed[item.name], c.count == 3 else { return nil }
+                    conditions[item.name] = KernelCode.condition((yy: c[0], yx: c[1], xx: c[2]))
+                    return conditions[item.name]
+                }
                 switch condition {
                 case .truth:
                     guard let kernel = item.kernel else { return nil }

@@ -258,6 +258,45 @@ final class TrainAndEvalCommandTests: XCTestCase {
         }
     }
 
+    /// With `--keep-outputs` an adaptation keeps, per checkpoint, the kernel Gr was fine-tuned through (as the JSON
+    /// reports it); `--condition-file` tells a kernel-conditioned Gr such kernels, and told the true ones it scores as
+    /// `--condition truth` does. A photo the file lacks, or a file that is not one, is refused.
+    func testEvalKeepsTheFittedKernelsAndTellsThemFromAFile() throws {
+        var result = try onsr(["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1",
+                               "--growth", "4", "--batch", "2", "--patch", "16", "--steps", "2", "--condition-noise", "0.15",
+                               "--output", "cond.safetensors", "-q"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        result = try onsr(["eval", "--photos", "photos", "--external", "photos", "--methods", "onsr:two-phase", "--checkpoints", "0", "2",
+                           "--keep-outputs", "kept", "--json", "eval.json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("eval.json")))) as! [[String: Any]]
+        let adapted = try XCTUnwrap(rows.first { ($0["method"] as? String)?.hasSuffix(", 2 steps") == true })
+        let reported = try XCTUnwrap(adapted["perImageKernelCovariance"] as? [[Double]])
+        let kept = try JSONDecoder().decode([String: [Double]].self, from: Data(contentsOf: URL(fileURLWithPath:
+            folder.file("kept/kernels--onsr:two-phase (fast-x2-g), 2 steps.json"))))
+        XCTAssertEqual(kept.count, 2)
+        for i in 0..<2 {
+            for (k, r) in zip(try XCTUnwrap(kept["p\(i).png"]), reported[i]) { XCTAssertEqual(k, r, accuracy: 1e-12 * max(1, abs(r))) }
+        }
+
+        let truth = try XCTUnwrap(adapted["perImageTrueKernelCovariance"] as? [[Double]])
+        try JSONEncoder().encode(["p0.png": truth[0], "p1.png": truth[1]]).write(to: URL(fileURLWithPath: folder.file("truth.json")))
+        func score(_ extra: [String]) throws -> String {
+            let run = try onsr(["eval", "--photos", "photos", "--methods", "cond.safetensors"] + extra)
+            XCTAssertEqual(run.status, 0, run.stderr)
+            return try psnr(of: "pretrained (cond)", in: run.stdout)
+        }
+        XCTAssertEqual(try score(["--condition-file", "truth.json"]), try score(["--condition", "truth"]))
+        XCTAssertNotEqual(try score(["--condition-file", folder.file("kept/kernels--onsr:two-phase (fast-x2-g), 2 steps.json")]),
+                          try score(["--condition", "truth"]), "told the fitted kernels, the model restores otherwise")
+        try JSONEncoder().encode(["p0.png": truth[0]]).write(to: URL(fileURLWithPath: folder.file("one.json")))
+        XCTAssertNotEqual(try onsr(["eval", "--photos", "photos", "--methods", "cond.safetensors", "--condition-file", "one.json"]).status, 0)
+        try Data("[1, 2]".utf8).write(to: URL(fileURLWithPath: folder.file("list.json")))
+        let wrong = try onsr(["eval", "--photos", "photos", "--methods", "cond.safetensors", "--condition-file", "list.json"])
+        XCTAssertEqual(wrong.status, 66, wrong.stderr)
+        XCTAssertTrue(wrong.stderr.contains("not a kernel file"), wrong.stderr)
+    }
+
     func testEvalOnlyScoresTheNamedPhotosDegradedAsInTheWholeSet() throws {
         func perImage(_ extra: [String]) throws -> [Double] {
             let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "--seed", "3", "--json", "eval.json"] + extra)
