@@ -132,16 +132,16 @@ struct EvalCommand: ParsableCommand {
                 if let filed {
                     guard let c = filed[item.name], c.count == 3 else { return nil }
                     conditions[item.name] = KernelCode.condition((yy: c[0], yx: c[1], xx: c[2]))
-                    return conditions[item.name]
-                }
-                switch condition {
-                case .truth:
-                    guard let kernel = item.kernel else { return nil }
-                    conditions[item.name] = KernelCode.condition(KernelComparison.covariance(kernel))
-                case .estimate:
-                    // As the product tells it (`BlurEstimation.condition`), from this run's estimator.
-                    guard let reading = try blurEstimator()?.estimate(frames: [item.lr]) else { return nil }
-                    conditions[item.name] = BlurEstimation.condition(reading, scale: scale)
+                } else {
+                    switch condition {
+                    case .truth:
+                        guard let kernel = item.kernel else { return nil }
+                        conditions[item.name] = KernelCode.condition(KernelComparison.covariance(kernel))
+                    case .estimate:
+                        // As the product tells it (`BlurEstimation.condition`), from this run's estimator.
+                        guard let reading = try blurEstimator()?.estimate(frames: [item.lr]) else { return nil }
+                        conditions[item.name] = BlurEstimation.condition(reading, scale: scale)
+                    }
                 }
                 if conditionLogSizeOffset != 0 { conditions[item.name]?[0] += conditionLogSizeOffset }
                 return conditions[item.name]
