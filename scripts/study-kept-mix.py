@@ -9,7 +9,7 @@ to [0, 1] and rounded to 8 bits, BT.601 luma, `--shave` pixels off each border) 
 and its gain over REFERENCE: mean, worst and how many photos end below the reference, per share.
 
     python3 scripts/study-kept-mix.py DIR --main 'onsr_two-phase__fast-x4-g___400_steps__blend_0.5' \
-        --second 'onsr_two-phase__fast-x4-g___400_steps__told_Gd_s_kernel' --reference 'pretrained__fast-x4-g_' \
+        --second 'pretrained__fast-x4-cond_' --reference 'pretrained__fast-x4-g_' \
         --shave 4 --shares 0 0.25 0.5 0.75 1
 
 Labels are the file names' parts after `NAME--` without `.f32` (eval writes them with every character other than a
