@@ -215,22 +215,24 @@ public struct Benchmark {
                 if let agreement = adapter.spectralAgreement { agreements[index].append(agreement) }
                 consistency[index].append(internalLoss(output))
                 consistencyUnadapted[index].append(internalLoss(unadapted))
-                if let folder = outputFolder, done > 0 {
-                    // Kept so that a kernel-conditioned Gr can be told it later (`eval --condition-file`).
-                    let fitted = KernelComparison.covariance(adapter.shapedKernel ?? adapter.gd.subsamplingKernel())
-                    keptKernels[index][item.name] = [fitted.yy, fitted.yx, fitted.xx]
-                    let url = folder.appendingPathComponent("kernels--\(label), \(steps) steps.json")
-                    try JSONEncoder().encode(keptKernels[index]).write(to: url, options: .atomic)
-                }
+                // The kernel Gr is fine-tuned through: the corrected one once it exists, else Gd's.
+                let estimate = adapter.shapedKernel ?? adapter.gd.subsamplingKernel()
+                let e = KernelComparison.covariance(estimate)
+                if outputFolder != nil && done > 0 { keptKernels[index][item.name] = [e.yy, e.yx, e.xx] }
                 if let kernel = item.kernel {
-                    // The kernel Gr is fine-tuned through: the corrected one once it exists, else Gd's.
-                    let estimate = adapter.shapedKernel ?? adapter.gd.subsamplingKernel()
                     nccs[index].append(KernelComparison.ncc(estimate.taps, size: estimate.size, kernel.taps, size: kernel.size))
                     shifts[index].append(KernelComparison.centroidDistance(estimate, kernel))
-                    let (e, t) = (KernelComparison.covariance(estimate), KernelComparison.covariance(kernel))
+                    let t = KernelComparison.covariance(kernel)
                     covariances[index].append([e.yy, e.yx, e.xx])
                     trueCovariances[index].append([t.yy, t.yx, t.xx])
                 }
+            }
+        }
+        if let folder = outputFolder {
+            // Kept so that a kernel-conditioned Gr can be told them later (`eval --condition-file`).
+            for (index, kernels) in keptKernels.enumerated() where !kernels.isEmpty {
+                let url = folder.appendingPathComponent("kernels--\(label), \(points[index]) steps.json")
+                try JSONEncoder().encode(kernels).write(to: url, options: .atomic)
             }
         }
         let n = Double(cases.count)

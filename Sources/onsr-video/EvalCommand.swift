@@ -69,7 +69,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR with --checkpoints, a study: mix this model's unadapted output, by --mix-share, into every scored output the product's start mixes nothing into (read as unblurred, coded, or past the strong-blur threshold; below the no-blur band the product already mixes fast-xS-cond in).")
     var mixWith: String?
     @Option(help: "With --mix-with: the mixed-in model's share of the output.") var mixShare: Float = 0.5
-    @Option(help: "A study: tell a kernel-conditioned Gr the kernels in this file (name -> [yy, yx, xx] in HR pixels², as --keep-outputs writes them).")
+    @Option(help: "A study: tell a kernel-conditioned Gr the kernels in this file, in place of --condition (name -> [yy, yx, xx] in HR pixels², as --keep-outputs writes them).")
     var conditionFile: String?
     @Option(help: "A study: keep every scored output in this folder as raw Float32 (ONSR's adapted output before any mix), to score mixes afterwards.")
     var keepOutputs: String?
@@ -127,24 +127,25 @@ struct EvalCommand: ParsableCommand {
                 }
                 return kernels
             }
-            func conditionCode(_ item: Benchmark.Case) throws -> [Float]? {
-                if let known = conditions[item.name] { return known }
+            func freshCode(_ item: Benchmark.Case) throws -> [Float]? {
                 if let filed {
                     guard let c = filed[item.name], c.count == 3 else { return nil }
-                    conditions[item.name] = KernelCode.condition((yy: c[0], yx: c[1], xx: c[2]))
-                } else {
-                    switch condition {
-                    case .truth:
-                        guard let kernel = item.kernel else { return nil }
-                        conditions[item.name] = KernelCode.condition(KernelComparison.covariance(kernel))
-                    case .estimate:
-                        // As the product tells it (`BlurEstimation.condition`), from this run's estimator.
-                        guard let reading = try blurEstimator()?.estimate(frames: [item.lr]) else { return nil }
-                        conditions[item.name] = BlurEstimation.condition(reading, scale: scale)
-                    }
+                    return KernelCode.condition((yy: c[0], yx: c[1], xx: c[2]))
                 }
-                if conditionLogSizeOffset != 0 { conditions[item.name]?[0] += conditionLogSizeOffset }
-                return conditions[item.name]
+                switch condition {
+                case .truth:
+                    return item.kernel.map { KernelCode.condition(KernelComparison.covariance($0)) }
+                case .estimate:
+                    // As the product tells it (`BlurEstimation.condition`), from this run's estimator.
+                    return try blurEstimator()?.estimate(frames: [item.lr]).map { BlurEstimation.condition($0, scale: scale) }
+                }
+            }
+            func conditionCode(_ item: Benchmark.Case) throws -> [Float]? {
+                if let known = conditions[item.name] { return known }
+                guard var code = try freshCode(item) else { return nil }
+                code[0] += conditionLogSizeOffset
+                conditions[item.name] = code
+                return code
             }
             benchmark.condition = { item in try? conditionCode(item) }
             for method in methods {
