@@ -266,8 +266,9 @@ public final class KernelEstimator: ParameterContainer {
     /// Patches of side `patchSize` from planar RGB (3 x height x width), each with its per-channel mean removed
     /// and divided by its standard deviation (plus 0.01, so that flat patches stay small): brightness and
     /// contrast say nothing about blur, the shape of the edges does.
-    public static func patchTensor(_ patches: [[Float]]) -> Tensor {
-        let p = patchSize, area = patchSize * patchSize
+    /// `side`: the patches' side (`patchSize` for the estimator; `KernelCorrector` reads larger HR patches).
+    public static func patchTensor(_ patches: [[Float]], side: Int = patchSize) -> Tensor {
+        let p = side, area = side * side
         let tensor = Tensor(shape: [patches.count, 3, p, p])
         for (n, patch) in patches.enumerated() {
             precondition(patch.count == 3 * area, "estimator patches are 3 x \(p) x \(p)")

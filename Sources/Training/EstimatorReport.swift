@@ -24,8 +24,13 @@ public struct EstimatorReport: Codable, Sendable {
 
     /// Runs `estimator` on every case's LR image.
     public init(_ benchmark: Benchmark, estimator: KernelEstimator) {
+        self.init(benchmark) { estimator.estimate(frames: [$0.lr]) }
+    }
+
+    /// Scores `read`'s estimate of every case (e.g. the estimator's reading corrected by `KernelCorrector`).
+    public init(_ benchmark: Benchmark, read: (Benchmark.Case) -> BlurEstimate?) {
         items = benchmark.cases.map { item in
-            guard let estimate = estimator.estimate(frames: [item.lr]) else {
+            guard let estimate = read(item) else {
                 return Item(name: item.name, ncc: nil, trueTrace: nil, estimatedTrace: .nan, noBlurProbability: .nan)
             }
             let kernel = estimate.kernel(scale: benchmark.scale)

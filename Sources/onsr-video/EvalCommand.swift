@@ -62,6 +62,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR two-phase, spectral shape: multiply the shaped kernel's covariance by this.") var spectralSize = StudyVariant.Settings().spectralSize
     @Option(help: "ONSR two-phase, spectral shape: spread each Gr step's kernel size evenly over (spectral-size - this) ... spectral-size.") var spectralSpread = StudyVariant.Settings().spectralSpread
     @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?
+    @Option(help: "A kernel corrector (onsr-video train-corrector) applied to every reading of the blur estimator.") var corrector: String?
     @Option(help: "A kernel-conditioned Gr's code: the blur estimator's reading (estimate) or the true kernel (truth).")
     var condition = ConditionSource.estimate
     @Option(help: "A study: add this to the log size a kernel-conditioned Gr is told (negative: a smaller blur than the reading).")
@@ -118,6 +119,16 @@ struct EvalCommand: ParsableCommand {
                 loadedEstimator = .some(network)
                 return network
             }
+            let kernelCorrector = try corrector.map { try KernelCorrector.load(path: $0) }
+            // One reading per photo, corrected where a corrector is named; every method uses the same one.
+            var readings: [String: BlurEstimate?] = [:]
+            func reading(_ item: Benchmark.Case) throws -> BlurEstimate? {
+                if let known = readings[item.name] { return known }
+                var estimate = try blurEstimator()?.estimate(frames: [item.lr])
+                if let kernelCorrector, let first = estimate { estimate = kernelCorrector.correct(first, image: item.lr) }
+                readings[item.name] = .some(estimate)
+                return estimate
+            }
             // A kernel-conditioned Gr is told each photo's blur as `--condition` says (ignored by blind ones).
             var conditions: [String: [Float]] = [:]
             let filed = try conditionFile.map { path in
@@ -137,7 +148,7 @@ struct EvalCommand: ParsableCommand {
                     return item.kernel.map { KernelCode.condition(KernelComparison.covariance($0)) }
                 case .estimate:
                     // As the product tells it (`BlurEstimation.condition`), from this run's estimator.
-                    return try blurEstimator()?.estimate(frames: [item.lr]).map { BlurEstimation.condition($0, scale: scale) }
+                    return try reading(item).map { BlurEstimation.condition($0, scale: scale) }
                 }
             }
             func conditionCode(_ item: Benchmark.Case) throws -> [Float]? {
@@ -150,10 +161,10 @@ struct EvalCommand: ParsableCommand {
             benchmark.condition = { item in try? conditionCode(item) }
             for method in methods {
                 if method == "estimator" {
-                    guard let network = try blurEstimator() else {
+                    guard try blurEstimator() != nil else {
                         throw JobError(.noInput, "no blur estimator for x\(scale): pass --estimator PATH")
                     }
-                    let report = EstimatorReport(benchmark, estimator: network)
+                    let report = EstimatorReport(benchmark) { try? reading($0) }
                     print(report.markdown(title: "Blur estimator, x\(scale), \(degradation.rawValue) degradation, \(benchmark.cases.count) photos from \(folder), seed \(seed)"))
                     print("")
                     if let json { try JSONEncoder().encode(report).write(to: URL(fileURLWithPath: json + ".estimator.json")) }
@@ -177,9 +188,8 @@ struct EvalCommand: ParsableCommand {
                     }
                     let info = try ModelStore.resolve(model, scale: scale)
                     // Two-phase reads the blur estimator when its kernel shape is the learned one or one is named.
-                    let reader = variant == .twoPhase && (kernelShape == .learned || estimator != nil)
-                        ? try blurEstimator() : nil
-                    let estimates = Dictionary(uniqueKeysWithValues: benchmark.cases.map { ($0.name, reader?.estimate(frames: [$0.lr])) })
+                    let reads = variant == .twoPhase && (kernelShape == .learned || estimator != nil)
+                    let estimates = Dictionary(uniqueKeysWithValues: try benchmark.cases.map { ($0.name, reads ? try reading($0) : nil) })
                     // As `image` starts a picture: the estimate may pick the bicubic-trained Gr or a mix with it.
                     let starts = estimates.mapValues { BlurEstimation.pictureStart(info, chosenByUser: model != nil, estimate: $0) }
                     let start = { (item: Benchmark.Case) in starts[item.name]!.model }

@@ -15,7 +15,7 @@ struct OnsrVideo: ParsableCommand {
         66 missing or unreadable input, 73 cannot create output, 130 interrupted, 1 anything else.
         """,
         version: "0.1.0 (\(ComputeReport(precision: Precision.auto.resolved, channels: 32)); --precision auto)",
-        subcommands: [Upscale.self, ImageCommand.self, FramesCommand.self, BatchCommand.self, TrainCommand.self, TrainEstimatorCommand.self, ModelsCommand.self, EvalCommand.self],
+        subcommands: [Upscale.self, ImageCommand.self, FramesCommand.self, BatchCommand.self, TrainCommand.self, TrainEstimatorCommand.self, TrainCorrectorCommand.self, ModelsCommand.self, EvalCommand.self],
         defaultSubcommand: Upscale.self
     )
 

@@ -237,6 +237,33 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertTrue(result.stderr.contains("--hold-out-every"), result.stderr)
     }
 
+    /// `train-corrector` writes a corrector `eval --corrector` applies to the estimator's readings: its readings
+    /// differ from the plain estimator's, and a file that is no corrector is refused in one line.
+    func testTrainCorrectorAndEvalWithIt() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("large"), withIntermediateDirectories: false)
+        for i in 0..<2 {
+            var image = RGBImage(width: 176, height: 168)
+            for y in 0..<168 { for x in 0..<176 { image[i, y, x] = Float((x / 5 + y / 7) % 2) * 0.8 + 0.1 } }
+            try ImageFile.writePNG(image, to: folder.file("large/l\(i).png"))
+        }
+        var result = try onsr(["train-corrector", "--external", "large", "--features", "4", "--steps", "2", "--batch", "2",
+                               "--output", "corrector.safetensors"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("fast-x2-cond's outputs"), result.stderr)
+        let plain = try onsr(["eval", "--photos", "large", "--methods", "estimator", "--seed", "3"])
+        XCTAssertEqual(plain.status, 0, plain.stderr)
+        let corrected = try onsr(["eval", "--photos", "large", "--methods", "estimator", "--seed", "3", "--corrector", "corrector.safetensors"])
+        XCTAssertEqual(corrected.status, 0, corrected.stderr)
+        func sizes(_ table: String) -> [String] {
+            table.split(separator: "\n").filter { $0.hasPrefix("| l") }.map { String($0.split(separator: "|")[3]) }
+        }
+        XCTAssertEqual(sizes(plain.stdout).count, 2, plain.stdout)
+        XCTAssertNotEqual(sizes(plain.stdout), sizes(corrected.stdout), "an untrained corrector moves the readings")
+        result = try onsr(["eval", "--photos", "large", "--methods", "estimator", "--corrector", "large/l0.png"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+    }
+
     /// `--keep-outputs` keeps each photo's HR and every scored output, and what it keeps scores as the table says.
     func testEvalKeepsTheOutputsItScores() throws {
         let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "--keep-outputs", "kept", "--json", "eval.json"])
