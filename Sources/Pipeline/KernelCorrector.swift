@@ -14,24 +14,28 @@ import ONSR
 /// "A kernel corrector").
 ///
 /// The network has the estimator's layers (`KernelEstimator`) and reads HR patches of side
-/// `KernelEstimator.patchSize` · scale, each normalised as the estimator's are; its outputs 1...3 are the
-/// correction of (log tr, u, v), output 0 is unused.
+/// `KernelEstimator.patchSize` · scale, or, where it `readsDownscaled`, the restored picture bicubic-downscaled back
+/// to the input's size in patches of `KernelEstimator.patchSize`, each normalised as the estimator's are; its outputs
+/// 1...3 are the correction of (log tr, u, v), output 0 is unused.
 public final class KernelCorrector {
     public let network: KernelEstimator
     /// The kernel-conditioned Gr whose outputs the network was trained on.
     public let restorer: RRDBNet
     public let restorerName: String
+    /// Reads the restored picture downscaled to the input's size (where a blur estimator's features apply).
+    public let readsDownscaled: Bool
     private let tiles: TiledInference
 
-    /// HR patch side at `scale`.
-    public static func patchSide(scale: Int) -> Int { KernelEstimator.patchSize * scale }
+    /// The side of the patches read at `scale`: HR pixels, or LR ones where the picture is read downscaled.
+    public static func patchSide(scale: Int, downscaled: Bool = false) -> Int { KernelEstimator.patchSize * (downscaled ? 1 : scale) }
 
-    public init(network: KernelEstimator, restorer: RRDBNet, restorerName: String) {
+    public init(network: KernelEstimator, restorer: RRDBNet, restorerName: String, readsDownscaled: Bool = false) {
         precondition(restorer.configuration.conditions == KernelCode.conditions, "the corrector reads a kernel-conditioned Gr's output")
         precondition(restorer.scale == network.configuration.scale, "the corrector and its Gr serve one scale")
         self.network = network
         self.restorer = restorer
         self.restorerName = restorerName
+        self.readsDownscaled = readsDownscaled
         tiles = TiledInference(network: restorer, tile: 512, precision: .fp32)
     }
 
@@ -46,7 +50,8 @@ public final class KernelCorrector {
         let network = KernelEstimator(.init(features: features, scale: scale))
         do { try SafeTensors.load(tensors, into: network) } catch { throw JobError(.dataError, "\(path): \(error)") }
         let info = try ModelStore.resolve(restorerName, scale: scale)
-        return KernelCorrector(network: network, restorer: try ModelStore.load(info), restorerName: info.name)
+        return KernelCorrector(network: network, restorer: try ModelStore.load(info), restorerName: info.name,
+                               readsDownscaled: metadata["reads"] == "downscaled")
     }
 
     /// The restorer's output for `image` told `estimate` (clamped to [0, 1], as pictures are).
@@ -60,7 +65,12 @@ public final class KernelCorrector {
     /// The network's mean correction of (log tr, u, v) over up to `maxPatches` HR patches of `restored`, spread
     /// evenly; nil where no patch fits.
     public func correction(of restored: RGBImage, maxPatches: Int = 96) -> (logTrace: Double, u: Double, v: Double)? {
-        let p = KernelCorrector.patchSide(scale: network.configuration.scale)
+        let scale = network.configuration.scale
+        let restored = readsDownscaled
+            ? RGBImage(width: restored.width / scale, height: restored.height / scale,
+                       pixels: Degrade.bicubic(restored.pixels, channels: 3, height: restored.height, width: restored.width, scale: scale))
+            : restored
+        let p = KernelCorrector.patchSide(scale: scale, downscaled: readsDownscaled)
         guard restored.height >= p, restored.width >= p else { return nil }
         let (rows, columns) = (restored.height / p, restored.width / p)
         let (offsetY, offsetX) = ((restored.height - rows * p) / 2, (restored.width - columns * p) / 2)

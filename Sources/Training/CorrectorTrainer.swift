@@ -20,6 +20,11 @@ public struct CorrectorTrainingOptions: Codable, Sendable, Equatable {
     public var noiseLevel = 0.01
     /// The kernel-conditioned Gr whose outputs are read (a shipped model's name or a file).
     public var restorer = "fast-x2-cond"
+    /// Read the restorer's output bicubic-downscaled back to the input's size (`KernelCorrector.readsDownscaled`),
+    /// where the blur estimator's features apply; nil (files written before the option): at full size.
+    public var downscaled: Bool?
+    /// A blur estimator file whose weights start the network (nil: random ones).
+    public var startFrom: String?
     public var seed: UInt64 = 1
 
     public init() {}
@@ -59,6 +64,7 @@ public final class CorrectorTrainer {
     public init(options: CorrectorTrainingOptions, photos: PhotoSet) throws {
         self.options = options
         network = KernelEstimator(.init(features: options.features, scale: options.scale), seed: options.seed)
+        if let start = options.startFrom { try EstimatorTrainer.load(start, into: network) }
         let info = try ModelStore.resolve(options.restorer, scale: options.scale)
         guard info.configuration.conditions == KernelCode.conditions else {
             throw JobError(.usage, "\(info.name) is not kernel-conditioned: the corrector reads a conditioned Gr's output")
@@ -114,22 +120,21 @@ public final class CorrectorTrainer {
             for k in 0..<planes { (base + (3 + k) * area).update(repeating: told[i][k], count: area) }
         }
         let restored = restorer(input)
-        let (side, hr) = (KernelCorrector.patchSide(scale: s), lr * s)
-        let offset = lrMargin * s
-        var patches: [[Float]] = []
-        for i in 0..<work.count {
-            var patch = [Float](repeating: 0, count: 3 * side * side)
-            for c in 0..<3 {
-                for y in 0..<side {
-                    for x in 0..<side {
-                        let value = restored[((i * 3 + c) * hr + offset + y) * hr + offset + x]
-                        patch[(c * side + y) * side + x] = min(max(value, 0), 1)
-                    }
-                }
+        let hr = lr * s
+        var patches = [[Float]](repeating: [], count: work.count)
+        let downscaled = options.downscaled ?? false
+        patches.withUnsafeMutableBufferPointer { results in
+            Parallel.each(work.count) { i in
+                let whole = (0..<(3 * hr * hr)).map { min(max(restored[i * 3 * hr * hr + $0], 0), 1) }
+                // As `KernelCorrector.correction` reads a picture: the whole output downscaled, then the patch cut.
+                let image = downscaled ? RGBImage(width: lr, height: lr, pixels: Degrade.bicubic(whole, channels: 3, height: hr, width: hr, scale: s))
+                    : RGBImage(width: hr, height: hr, pixels: whole)
+                let offset = downscaled ? lrMargin : lrMargin * s
+                let side = KernelCorrector.patchSide(scale: s, downscaled: downscaled)
+                results[i] = image.crop(top: offset, left: offset, height: side, width: side)
             }
-            patches.append(patch)
         }
-        return (KernelEstimator.patchTensor(patches, side: side), targets)
+        return (KernelEstimator.patchTensor(patches, side: KernelCorrector.patchSide(scale: s, downscaled: downscaled)), targets)
     }
 
     /// L1 on the three corrections and its gradient (mean over the batch); output 0 is unused.
@@ -182,6 +187,7 @@ public final class CorrectorTrainer {
         metadata["features"] = String(options.features)
         metadata["scale"] = String(options.scale)
         metadata["restorer"] = restorerName
+        metadata["reads"] = options.downscaled == true ? "downscaled" : "full"
         metadata["steps"] = String(step)
         metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
         metadata["options"] = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)

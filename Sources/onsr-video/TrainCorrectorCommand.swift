@@ -26,6 +26,8 @@ struct TrainCorrectorCommand: ParsableCommand {
     @Option(name: .customLong("lr"), help: "Initial learning rate.") var learningRate: Float = 5e-4
     @Option(help: "Standard deviation of the error on the told kernel's log size (a third of it on the shape).") var logSizeError = 0.3
     @Option(help: "The kernel-conditioned Gr whose outputs are read (a shipped name or a file; default fast-xS-cond).") var restorer: String?
+    @Flag(help: "Read the restorer's output downscaled back to the input's size, where the blur estimator's features apply.") var downscaled = false
+    @Option(help: "A blur estimator file whose weights start the network (train-estimator's output; random weights otherwise).") var startFrom: String?
     @Option(help: "Seed of initial weights and of the patch sequence.") var seed: UInt64 = 1
     @Option(help: "Folder of HR training photos (default: the external set from scripts/setup-data).") var external: String?
     @Option(help: "Steps between checkpoints.") var checkpointEvery = 200
@@ -44,6 +46,8 @@ struct TrainCorrectorCommand: ParsableCommand {
             options.scale = scale; options.features = features; options.steps = steps; options.batch = batch
             options.learningRate = learningRate; options.logSizeError = logSizeError; options.seed = seed
             options.restorer = restorer ?? "fast-x\(scale)-cond"
+            options.downscaled = downscaled ? true : nil
+            options.startFrom = startFrom
             let photos = try DataLocation.externalPhotos(external)
             let log = TrainingLog(path: output + ".log.jsonl", quiet: quiet)
             let trainer = try CorrectorTrainer(options: options, photos: photos)

@@ -49,6 +49,21 @@ final class KernelCorrectorTests: XCTestCase {
         XCTAssertEqual(corrector.correct(estimate, image: picture(width: 40, height: 60)), estimate, "80 HR pixels wide: no patch")
     }
 
+    /// A corrector that reads downscaled sees the restored picture bicubic-downscaled to the input's size, in the
+    /// estimator's patches.
+    func testDownscaledReadingIsTheNetworkOnTheDownscaledPicture() throws {
+        let network = KernelEstimator(.init(features: 4, scale: 2), seed: 5)
+        let info = try ModelStore.resolve("fast-x2-cond", scale: 2)
+        let corrector = KernelCorrector(network: network, restorer: try ModelStore.load(info), restorerName: info.name, readsDownscaled: true)
+        let restored = picture(width: 100, height: 104)
+        let small = RGBImage(width: 50, height: 52, pixels: Degrade.bicubic(restored.pixels, channels: 3, height: 104, width: 100, scale: 2))
+        let output = network(KernelEstimator.patchTensor([small.crop(top: 2, left: 1, height: 48, width: 48)]))
+        let delta = try XCTUnwrap(corrector.correction(of: restored))
+        XCTAssertEqual(delta.logTrace, Double(output[KernelCode.logTrace]), accuracy: 1e-6)
+        XCTAssertEqual(delta.u, Double(output[KernelCode.shapeU]), accuracy: 1e-6)
+        XCTAssertEqual(delta.v, Double(output[KernelCode.shapeV]), accuracy: 1e-6)
+    }
+
     /// The restorer is told the estimate as the product tells it: the conditioned Gr's output for that code.
     func testRestoreTellsTheEstimate() throws {
         let corrector = try constantCorrector((0, 0, 0))

@@ -63,6 +63,27 @@ final class CorrectorTrainerTests: XCTestCase {
         XCTAssertTrue(targets.contains { $0 > 0.2 } && targets.contains { $0 < -0.2 })
     }
 
+    /// `downscaled` reads LR patches of the estimator's size, and `startFrom` starts from an estimator file's weights.
+    func testDownscaledRunStartsFromAnEstimator() throws {
+        var estimatorOptions = EstimatorTrainingOptions()
+        estimatorOptions.features = 4; estimatorOptions.batch = 2
+        let estimator = try EstimatorTrainer(options: estimatorOptions, photos: photos)
+        estimator.trainStep()
+        let file = folder.file("estimator.safetensors")
+        try estimator.saveModel(to: file, record: [:])
+        var options = tinyOptions()
+        options.downscaled = true; options.startFrom = file
+        let trainer = try CorrectorTrainer(options: options, photos: photos)
+        XCTAssertEqual(weights(trainer), estimator.network.namedParameters().flatMap { $0.1.value.values.map(\.bitPattern) })
+        XCTAssertEqual(trainer.batch(at: 0).patches.shape, [2, 3, KernelEstimator.patchSize, KernelEstimator.patchSize])
+        XCTAssertEqual(try CorrectorTrainer(options: tinyOptions(), photos: photos).batch(at: 0).patches.shape,
+                       [2, 3, 2 * KernelEstimator.patchSize, 2 * KernelEstimator.patchSize])
+        let saved = folder.file("corrector.safetensors")
+        trainer.trainStep()
+        try trainer.saveModel(to: saved, record: [:])
+        XCTAssertTrue(try KernelCorrector.load(path: saved).readsDownscaled)
+    }
+
     func testLossGradientMatchesFiniteDifferences() {
         let targets: [(logTrace: Double, u: Double, v: Double)] = [(0.3, -0.1, 0.05), (-0.6, 0.2, 0)]
         let output = Tensor(shape: [2, KernelCode.outputs], values: [5, 0.1, 0.2, -0.3, -7, -0.2, 0.35, 0.4])
