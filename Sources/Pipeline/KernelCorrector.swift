@@ -10,8 +10,9 @@ import ONSR
 /// the kernel's code (`KernelCode`: log size and shape), which is added to the estimate's.
 ///
 /// Why: fitted through any Gr, Gd measures that Gr rather than the input, and the estimator reads one LR picture
-/// with no way to tell a soft scene from a blurred one; the restored picture shows which (docs/onsr-study.md,
-/// "A kernel corrector").
+/// with no way to tell a soft scene from a blurred one; the restored picture was to show which (docs/onsr-study.md,
+/// "A kernel corrector"). A study: no corrector trained so far reads the estimate's error better than the estimator
+/// alone, so the product does not use one.
 ///
 /// The network has the estimator's layers (`KernelEstimator`) and reads HR patches of side
 /// `KernelEstimator.patchSize` · scale, or, where it `readsDownscaled`, the restored picture bicubic-downscaled back

@@ -10,12 +10,14 @@ import Training
 struct TrainCorrectorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "train-corrector",
-        abstract: "Train the network that corrects a blur estimate from the kernel-conditioned Gr's output.",
+        abstract: "A study: train a network that corrects a blur estimate from the kernel-conditioned Gr's output.",
         discussion: """
         Random crops blurred with random Gaussians of the wide range and subsampled; the kernel-conditioned Gr is \
         told each crop's kernel with an error on its code, and the network learns that error from the Gr's output \
         (L1), Adam with the rate halved at 50% and 75% of the steps. A checkpoint is written every \
-        --checkpoint-every steps and --resume continues from it exactly; every step's loss goes to OUTPUT.log.jsonl.
+        --checkpoint-every steps and --resume continues from it exactly; every step's loss goes to OUTPUT.log.jsonl. \
+        The product does not use a corrector: none trained so far reads the estimate's error better than the \
+        estimator alone (docs/onsr-study.md, "A kernel corrector"); `eval --corrector` scores one.
         """)
 
     @Option(help: "Where the trained corrector goes (.safetensors).") var output: String
