@@ -139,17 +139,9 @@ public final class CorrectorTrainer {
 
     /// L1 on the three corrections and its gradient (mean over the batch); output 0 is unused.
     public static func loss(_ output: Tensor, _ targets: [(logTrace: Double, u: Double, v: Double)]) -> (loss: Float, gradient: Tensor) {
-        let k = output.shape[1], n = Float(targets.count)
+        let n = Float(targets.count)
         let gradient = Tensor(shape: output.shape)
-        var total: Float = 0
-        for (i, target) in targets.enumerated() {
-            let wanted = [Float(target.logTrace), Float(target.u), Float(target.v)]
-            for (j, index) in [KernelCode.logTrace, KernelCode.shapeU, KernelCode.shapeV].enumerated() {
-                let difference = output[i * k + index] - wanted[j]
-                total += abs(difference)
-                gradient[i * k + index] = (difference > 0 ? 1 : difference < 0 ? -1 : 0) / n
-            }
-        }
+        let total = targets.indices.reduce(Float(0)) { $0 + KernelCode.l1(output, row: $1, wanted: targets[$1], count: n, gradient: gradient) }
         return (total / n, gradient)
     }
 

@@ -197,12 +197,7 @@ public final class EstimatorTrainer {
             total += max(logit, 0) - logit * label + log(1 + exp(-abs(logit)))
             gradient[i * k + KernelCode.noBlurLogit] = (probability - label) / n
             guard !target.noBlur else { continue }
-            let wanted = [Float(target.code.logTrace), Float(target.code.u), Float(target.code.v)]
-            for (j, index) in [KernelCode.logTrace, KernelCode.shapeU, KernelCode.shapeV].enumerated() {
-                let difference = output[i * k + index] - wanted[j]
-                total += abs(difference)
-                gradient[i * k + index] = (difference > 0 ? 1 : difference < 0 ? -1 : 0) / n
-            }
+            total += KernelCode.l1(output, row: i, wanted: target.code, count: n, gradient: gradient)
             if k > KernelCode.outputs {
                 let error = abs(output[i * k + KernelCode.logTrace] - Float(target.code.logTrace))
                 // Clamped so that exp cannot overflow; the loss is flat in s outside the clamp, and so is its gradient.
@@ -252,5 +247,21 @@ public final class EstimatorTrainer {
         metadata["train_seconds"] = String(format: "%.0f", trainingSeconds)
         metadata["options"] = String(decoding: try JSONEncoder().encode(options), as: UTF8.self)
         try TrainingCheckpoint.writeAtomically(SafeTensors.parameters(of: network), to: path, metadata: metadata)
+    }
+}
+
+extension KernelCode {
+    /// L1 between row `row` of `output`'s three code outputs (log tr, u, v) and `wanted`; writes their gradient of the
+    /// batch mean (sign / `count`) into `gradient` and returns the row's loss. Shared by the estimator's and the
+    /// corrector's training, whose targets are a code and a code's error.
+    static func l1(_ output: Tensor, row: Int, wanted: (logTrace: Double, u: Double, v: Double), count: Float, gradient: Tensor) -> Float {
+        let k = output.shape[1]
+        var total: Float = 0
+        for (index, value) in [(logTrace, wanted.logTrace), (shapeU, wanted.u), (shapeV, wanted.v)] {
+            let difference = output[row * k + index] - Float(value)
+            total += abs(difference)
+            gradient[row * k + index] = (difference > 0 ? 1 : difference < 0 ? -1 : 0) / count
+        }
+        return total
     }
 }
