@@ -202,6 +202,11 @@ public final class KernelEstimator: ParameterContainer {
     /// LR patch side the estimator is trained and run on.
     public static let patchSize = 48
     private var saved: (activations: [Activation], pooled: Tensor)?
+    /// Networks of the same configuration whose outputs `estimate` averages with this one's, patch by patch: an
+    /// ensemble of estimators trained alike with other seeds (empty: this network alone).
+    public var companions: [KernelEstimator] = [] {
+        didSet { precondition(companions.allSatisfy { $0.configuration == configuration }, "an ensemble's estimators share one configuration") }
+    }
 
     public init(_ configuration: Configuration = .init(), seed: UInt64 = 0) {
         self.configuration = configuration
@@ -285,8 +290,8 @@ public final class KernelEstimator: ParameterContainer {
         return tensor
     }
 
-    /// The blur of `frames` (LR, all the same degradation): the outputs averaged over up to `maxPatches`
-    /// patches spread evenly over the frames. nil when no frame holds a whole patch.
+    /// The blur of `frames` (LR, all the same degradation): the outputs (of this network and its `companions`)
+    /// averaged over up to `maxPatches` patches spread evenly over the frames. nil when no frame holds a whole patch.
     public func estimate(frames: [RGBImage], maxPatches: Int = 96) -> BlurEstimate? {
         let p = KernelEstimator.patchSize
         var corners: [(frame: Int, top: Int, left: Int)] = []
@@ -303,9 +308,12 @@ public final class KernelEstimator: ParameterContainer {
         var readings: [[Double]] = []
         for start in stride(from: 0, to: corners.count, by: 16) {
             let chunk = corners[start..<min(start + 16, corners.count)]
-            let output = self(KernelEstimator.patchTensor(chunk.map { frames[$0.frame].crop(top: $0.top, left: $0.left, height: p, width: p) }))
+            let patches = KernelEstimator.patchTensor(chunk.map { frames[$0.frame].crop(top: $0.top, left: $0.left, height: p, width: p) })
+            let outputs = ([self] + companions).map { $0(patches) }
             let k = configuration.outputs
-            for n in 0..<chunk.count { readings.append((0..<k).map { Double(output[n * k + $0]) }) }
+            for n in 0..<chunk.count {
+                readings.append((0..<k).map { j in outputs.reduce(0) { $0 + Double($1[n * k + j]) } / Double(outputs.count) })
+            }
         }
         return KernelEstimator.combine(readings, scale: configuration.scale)
     }

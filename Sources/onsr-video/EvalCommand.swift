@@ -62,6 +62,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR two-phase, spectral shape: multiply the shaped kernel's covariance by this.") var spectralSize = StudyVariant.Settings().spectralSize
     @Option(help: "ONSR two-phase, spectral shape: spread each Gr step's kernel size evenly over (spectral-size - this) ... spectral-size.") var spectralSpread = StudyVariant.Settings().spectralSpread
     @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?
+    @Option(help: "A study: a further blur estimator whose per-patch outputs are averaged with --estimator's (an ensemble; repeatable).") var estimatorCompanion: [String] = []
     @Option(help: "A study: a kernel corrector (onsr-video train-corrector) applied to every reading of the blur estimator.") var corrector: String?
     @Option(help: "A kernel-conditioned Gr's code: the blur estimator's reading (estimate) or the true kernel (truth).")
     var condition = ConditionSource.estimate
@@ -116,6 +117,13 @@ struct EvalCommand: ParsableCommand {
             func blurEstimator() throws -> KernelEstimator? {
                 if let loadedEstimator { return loadedEstimator }
                 let network = try estimator.map { try ModelStore.loadEstimator(path: $0, scale: scale) } ?? ModelStore.shippedEstimator(scale: scale)
+                let companions = try estimatorCompanion.map { try ModelStore.loadEstimator(path: $0, scale: scale) }
+                if let network, !companions.isEmpty {
+                    guard companions.allSatisfy({ $0.configuration == network.configuration }) else {
+                        throw JobError(.usage, "--estimator-companion: every estimator of an ensemble needs the same architecture")
+                    }
+                    network.companions = companions
+                }
                 loadedEstimator = .some(network)
                 return network
             }
