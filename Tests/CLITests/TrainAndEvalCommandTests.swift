@@ -264,6 +264,35 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
     }
 
+    /// `--estimator-companion` averages further estimators into every reading; one of another size is refused.
+    func testEvalReadsAnEnsembleOfEstimators() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("large"), withIntermediateDirectories: false)
+        for i in 0..<2 {
+            var image = RGBImage(width: 176, height: 168)
+            for y in 0..<168 { for x in 0..<176 { image[i, y, x] = Float((x / 5 + y / 7) % 2) * 0.8 + 0.1 } }
+            try ImageFile.writePNG(image, to: folder.file("large/l\(i).png"))
+        }
+        for (name, features, seed) in [("a", "4", "1"), ("b", "4", "5"), ("wide", "8", "1")] {
+            let result = try onsr(["train-estimator", "--external", "large", "--features", features, "--steps", "2", "--batch", "2",
+                                   "--seed", seed, "--output", "\(name).safetensors"])
+            XCTAssertEqual(result.status, 0, result.stderr)
+        }
+        func sizes(_ extra: [String]) throws -> [String] {
+            let result = try onsr(["eval", "--photos", "large", "--methods", "estimator", "--seed", "3", "--estimator", "a.safetensors"] + extra)
+            XCTAssertEqual(result.status, 0, result.stderr)
+            return result.stdout.split(separator: "\n").filter { $0.hasPrefix("| l") }.map { String($0.split(separator: "|")[3]) }
+        }
+        let alone = try sizes([])
+        XCTAssertEqual(alone.count, 2)
+        XCTAssertEqual(try sizes(["--estimator-companion", "a.safetensors"]), alone, "an estimator averaged with itself reads as it does alone")
+        XCTAssertNotEqual(try sizes(["--estimator-companion", "b.safetensors"]), alone)
+        let result = try onsr(["eval", "--photos", "large", "--methods", "estimator", "--estimator", "a.safetensors",
+                               "--estimator-companion", "wide.safetensors"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertTrue(result.stderr.contains("same architecture"), result.stderr)
+    }
+
     /// `--keep-outputs` keeps each photo's HR and every scored output, and what it keeps scores as the table says.
     func testEvalKeepsTheOutputsItScores() throws {
         let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "--keep-outputs", "kept", "--json", "eval.json"])
