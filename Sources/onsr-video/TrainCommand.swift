@@ -59,7 +59,7 @@ struct TrainCommand: ParsableCommand {
 
     func validate() throws {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4") }
-        guard steps > 0, batch > 0, features > 0, blocks > 0, growth > 0 else { throw ValidationError("sizes and counts must be positive") }
+        guard steps > 0, batch > 0, features > 0, blocks > 0, growth > 0, checkpointEvery > 0 else { throw ValidationError("sizes and counts must be positive") }
         guard patch == 0 || patch % (4 * scale) == 0 else { throw ValidationError("--patch must be a multiple of \(4 * scale)") }
         guard blurVariances.isEmpty || (blurVariances.count == 2 && blurVariances[0] > 0 && blurVariances[0] < blurVariances[1]) else {
             throw ValidationError("--blur-variances takes two numbers, 0 < LOW < HIGH")

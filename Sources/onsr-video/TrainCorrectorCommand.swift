@@ -38,7 +38,7 @@ struct TrainCorrectorCommand: ParsableCommand {
 
     func validate() throws {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4") }
-        guard steps > 0, batch > 0, features > 0 else { throw ValidationError("sizes and counts must be positive") }
+        guard steps > 0, batch > 0, features > 0, checkpointEvery > 0 else { throw ValidationError("sizes and counts must be positive") }
         guard logSizeError > 0, logSizeError <= 2 else { throw ValidationError("--log-size-error must lie in (0, 2]") }
     }
 

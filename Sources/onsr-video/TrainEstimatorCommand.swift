@@ -41,7 +41,7 @@ struct TrainEstimatorCommand: ParsableCommand {
 
     func validate() throws {
         guard scale == 2 || scale == 4 else { throw ValidationError("--scale must be 2 or 4") }
-        guard steps > 0, batch > 0, features > 0 else { throw ValidationError("sizes and counts must be positive") }
+        guard steps > 0, batch > 0, features > 0, checkpointEvery > 0 else { throw ValidationError("sizes and counts must be positive") }
         guard (0...1).contains(noBlurShare), (0...1).contains(noisyShare), (0...1).contains(codedShare) else { throw ValidationError("shares must lie between 0 and 1") }
         guard (0...0.2).contains(sourceNoise) else { throw ValidationError("--source-noise must lie between 0 and 0.2") }
         guard rescaleMax >= 1 else { throw ValidationError("--rescale-max must be at least 1") }

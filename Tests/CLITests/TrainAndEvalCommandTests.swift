@@ -264,6 +264,16 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
     }
 
+    /// A checkpoint interval of zero is a usage error of every training command, not a crash at the first step.
+    func testTrainingCommandsRefuseACheckpointIntervalOfZero() throws {
+        for command in ["train", "train-estimator", "train-corrector"] {
+            let result = try onsr([command, "--external", "photos", "--steps", "1", "--checkpoint-every", "0", "--output", "m.safetensors"])
+            XCTAssertEqual(result.status, 64, "\(command): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains("must be positive"), result.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: folder.file("m.safetensors")))
+        }
+    }
+
     /// `--estimator-companion` averages further estimators into every reading; one of another size is refused.
     func testEvalReadsAnEnsembleOfEstimators() throws {
         try FileManager.default.createDirectory(atPath: folder.file("large"), withIntermediateDirectories: false)
