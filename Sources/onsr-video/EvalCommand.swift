@@ -202,6 +202,13 @@ struct EvalCommand: ParsableCommand {
                     let starts = estimates.mapValues { BlurEstimation.pictureStart(info, chosenByUser: model != nil, estimate: $0) }
                     let start = { (item: Benchmark.Case) in starts[item.name]!.model }
                     let strategy = { (item: Benchmark.Case) in variant.strategy(settings, trueKernel: item.kernel, estimate: starts[item.name]!.estimate) }
+                    // As `image` refuses them: a photo too small for one LR patch is a one-line error, not a trap in the adapter.
+                    if let small = benchmark.cases.first(where: { !AdaptationInputCheck.holdsPatch($0.lr, options: options) }) {
+                        let side = options.patchSize
+                        throw JobError(.dataError, "\(small.name): ONSR needs a degraded input of at least \(side)x\(side) pixels, this photo gives "
+                                       + "\(small.lr.width)x\(small.lr.height) at x\(scale) (leave it out with --only, or use larger photos)")
+                    }
+                    try AdaptationInputCheck.external(externalSet!, options: options, scale: scale)
                     if !checkpoints.isEmpty {
                         let mixed = try mixWith.map { (model: try ModelStore.resolve($0, scale: scale), weight: mixShare) }
                         let label = "\(method) (\(info.name))" + (mixed.map { ", \($0.weight) of \($0.model.name) mixed in" } ?? "")

@@ -264,6 +264,18 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
     }
 
+    /// A photo too small for ONSR's patches is named in a one-line error before any adaptation, with or without checkpoints.
+    func testEvalRefusesAPhotoTooSmallForONSR() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("small"), withIntermediateDirectories: false)
+        try ImageFile.writePNG(RGBImage(width: 60, height: 40, pixels: (0..<(3 * 60 * 40)).map { Float($0 % 7) / 7 }), to: folder.file("small/s.png"))
+        for extra in [["--checkpoints", "0", "2"], []] {
+            let result = try onsr(["eval", "--photos", "small", "--external", "photos", "--methods", "onsr:two-phase", "--steps", "2"] + extra)
+            XCTAssertEqual(result.status, 65, result.stderr)
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+            XCTAssertTrue(result.stderr.contains("s.png"), result.stderr)
+        }
+    }
+
     /// A checkpoint interval of zero is a usage error of every training command, not a crash at the first step.
     func testTrainingCommandsRefuseACheckpointIntervalOfZero() throws {
         for command in ["train", "train-estimator", "train-corrector"] {
