@@ -202,8 +202,9 @@ public final class KernelEstimator: ParameterContainer {
     /// LR patch side the estimator is trained and run on.
     public static let patchSize = 48
     private var saved: (activations: [Activation], pooled: Tensor)?
-    /// Networks of the same configuration whose outputs `estimate` averages with this one's, patch by patch: an
-    /// ensemble of estimators trained alike with other seeds (empty: this network alone).
+    /// Networks of the same configuration whose kernel readings (log size, shape) `estimate` averages with this one's,
+    /// patch by patch: an ensemble of estimators trained alike with other seeds (empty: this network alone). The
+    /// no-blur call stays this network's, whose probability the starts' thresholds were chosen on.
     public var companions: [KernelEstimator] = [] {
         didSet { precondition(companions.allSatisfy { $0.configuration == configuration }, "an ensemble's estimators share one configuration") }
     }
@@ -290,8 +291,9 @@ public final class KernelEstimator: ParameterContainer {
         return tensor
     }
 
-    /// The blur of `frames` (LR, all the same degradation): the outputs (of this network and its `companions`)
-    /// averaged over up to `maxPatches` patches spread evenly over the frames. nil when no frame holds a whole patch.
+    /// The blur of `frames` (LR, all the same degradation): the outputs averaged over up to `maxPatches` patches
+    /// spread evenly over the frames, the kernel's over this network and its `companions`. nil when no frame holds a
+    /// whole patch.
     public func estimate(frames: [RGBImage], maxPatches: Int = 96) -> BlurEstimate? {
         let p = KernelEstimator.patchSize
         var corners: [(frame: Int, top: Int, left: Int)] = []
@@ -311,8 +313,11 @@ public final class KernelEstimator: ParameterContainer {
             let patches = KernelEstimator.patchTensor(chunk.map { frames[$0.frame].crop(top: $0.top, left: $0.left, height: p, width: p) })
             let outputs = ([self] + companions).map { $0(patches) }
             let k = configuration.outputs
+            let averaged = Set([KernelCode.logTrace, KernelCode.shapeU, KernelCode.shapeV])
             for n in 0..<chunk.count {
-                readings.append((0..<k).map { j in outputs.reduce(0) { $0 + Double($1[n * k + j]) } / Double(outputs.count) })
+                readings.append((0..<k).map { j in
+                    averaged.contains(j) ? outputs.reduce(0) { $0 + Double($1[n * k + j]) } / Double(outputs.count) : Double(outputs[0][n * k + j])
+                })
             }
         }
         return KernelEstimator.combine(readings, scale: configuration.scale)

@@ -62,7 +62,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "ONSR two-phase, spectral shape: multiply the shaped kernel's covariance by this.") var spectralSize = StudyVariant.Settings().spectralSize
     @Option(help: "ONSR two-phase, spectral shape: spread each Gr step's kernel size evenly over (spectral-size - this) ... spectral-size.") var spectralSpread = StudyVariant.Settings().spectralSpread
     @Option(help: "Blur estimator for the estimator method and for ONSR's learned kernel shape (default: the shipped one).") var estimator: String?
-    @Option(help: "A study: a further blur estimator whose per-patch outputs are averaged with --estimator's (an ensemble; repeatable).") var estimatorCompanion: [String] = []
+    @Option(help: "A study: a further blur estimator whose per-patch kernel readings are averaged with --estimator's (an ensemble; the no-blur call stays --estimator's; repeatable).") var estimatorCompanion: [String] = []
     @Option(help: "A study: a kernel corrector (onsr-video train-corrector) applied to every reading of the blur estimator.") var corrector: String?
     @Option(help: "A kernel-conditioned Gr's code: the blur estimator's reading (estimate) or the true kernel (truth).")
     var condition = ConditionSource.estimate
