@@ -204,7 +204,9 @@ public final class KernelEstimator: ParameterContainer {
     private var saved: (activations: [Activation], pooled: Tensor)?
     /// Networks of the same configuration whose kernel readings (log size, shape) `estimate` averages with this one's,
     /// patch by patch: an ensemble of estimators trained alike with other seeds (empty: this network alone). The
-    /// no-blur call stays this network's, whose probability the starts' thresholds were chosen on.
+    /// no-blur call stays this network's, whose probability the starts' thresholds were chosen on. A study (`eval
+    /// --estimator-companion`): two networks read the training-set crops' sizes better than one but put ONSR lower
+    /// there, so the product reads one (docs/onsr-study.md, "An ensemble of estimators").
     public var companions: [KernelEstimator] = [] {
         didSet { precondition(companions.allSatisfy { $0.configuration == configuration }, "an ensemble's estimators share one configuration") }
     }
