@@ -63,8 +63,8 @@ public final class KernelCorrector {
                         pixels: output.map { min(max($0, 0), 1) })
     }
 
-    /// The network's mean correction of (log tr, u, v) over up to `maxPatches` HR patches of `restored`, spread
-    /// evenly; nil where no patch fits.
+    /// The network's mean correction of (log tr, u, v) over up to `maxPatches` patches of `restored` (HR, or
+    /// downscaled to the input's size where the network `readsDownscaled`), spread evenly; nil where no patch fits.
     public func correction(of restored: RGBImage, maxPatches: Int = 96) -> (logTrace: Double, u: Double, v: Double)? {
         let scale = network.configuration.scale
         let restored = readsDownscaled
