@@ -310,12 +310,12 @@ public final class KernelEstimator: ParameterContainer {
             corners = (0..<maxPatches).map { corners[Int(Double($0) * stride)] }
         }
         var readings: [[Double]] = []
+        let averaged: Set = [KernelCode.logTrace, KernelCode.shapeU, KernelCode.shapeV]
         for start in stride(from: 0, to: corners.count, by: 16) {
             let chunk = corners[start..<min(start + 16, corners.count)]
             let patches = KernelEstimator.patchTensor(chunk.map { frames[$0.frame].crop(top: $0.top, left: $0.left, height: p, width: p) })
             let outputs = ([self] + companions).map { $0(patches) }
             let k = configuration.outputs
-            let averaged = Set([KernelCode.logTrace, KernelCode.shapeU, KernelCode.shapeV])
             for n in 0..<chunk.count {
                 readings.append((0..<k).map { j in
                     averaged.contains(j) ? outputs.reduce(0) { $0 + Double($1[n * k + j]) } / Double(outputs.count) : Double(outputs[0][n * k + j])

@@ -35,6 +35,21 @@ final class TrainAndEvalCommandTests: XCTestCase {
         return row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }[1]
     }
 
+    /// Two striped photos in `large/`, big enough for the estimator's and the corrector's training crops.
+    func writeLargePhotos() throws {
+        try FileManager.default.createDirectory(atPath: folder.file("large"), withIntermediateDirectories: false)
+        for i in 0..<2 {
+            var image = RGBImage(width: 176, height: 168)
+            for y in 0..<168 { for x in 0..<176 { image[i, y, x] = Float((x / 5 + y / 7) % 2) * 0.8 + 0.1 } }
+            try ImageFile.writePNG(image, to: folder.file("large/l\(i).png"))
+        }
+    }
+
+    /// The estimated-size column of an `eval --methods estimator` table on `large/`.
+    func estimatedSizes(_ table: String) -> [String] {
+        table.split(separator: "\n").filter { $0.hasPrefix("| l") }.map { String($0.split(separator: "|")[3]) }
+    }
+
     func losses(_ log: String) throws -> [String] {
         try String(contentsOfFile: folder.file(log), encoding: .utf8).split(separator: "\n")
             .map { $0.replacingOccurrences(of: #","seconds":[0-9.]+"#, with: "", options: .regularExpression) }
@@ -240,12 +255,7 @@ final class TrainAndEvalCommandTests: XCTestCase {
     /// `train-corrector` writes a corrector `eval --corrector` applies to the estimator's readings: its readings
     /// differ from the plain estimator's, and a file that is no corrector is refused in one line.
     func testTrainCorrectorAndEvalWithIt() throws {
-        try FileManager.default.createDirectory(atPath: folder.file("large"), withIntermediateDirectories: false)
-        for i in 0..<2 {
-            var image = RGBImage(width: 176, height: 168)
-            for y in 0..<168 { for x in 0..<176 { image[i, y, x] = Float((x / 5 + y / 7) % 2) * 0.8 + 0.1 } }
-            try ImageFile.writePNG(image, to: folder.file("large/l\(i).png"))
-        }
+        try writeLargePhotos()
         var result = try onsr(["train-corrector", "--external", "large", "--features", "4", "--steps", "2", "--batch", "2",
                                "--output", "corrector.safetensors"])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -254,11 +264,8 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertEqual(plain.status, 0, plain.stderr)
         let corrected = try onsr(["eval", "--photos", "large", "--methods", "estimator", "--seed", "3", "--corrector", "corrector.safetensors"])
         XCTAssertEqual(corrected.status, 0, corrected.stderr)
-        func sizes(_ table: String) -> [String] {
-            table.split(separator: "\n").filter { $0.hasPrefix("| l") }.map { String($0.split(separator: "|")[3]) }
-        }
-        XCTAssertEqual(sizes(plain.stdout).count, 2, plain.stdout)
-        XCTAssertNotEqual(sizes(plain.stdout), sizes(corrected.stdout), "an untrained corrector moves the readings")
+        XCTAssertEqual(estimatedSizes(plain.stdout).count, 2, plain.stdout)
+        XCTAssertNotEqual(estimatedSizes(plain.stdout), estimatedSizes(corrected.stdout), "an untrained corrector moves the readings")
         result = try onsr(["eval", "--photos", "large", "--methods", "estimator", "--corrector", "large/l0.png"])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
@@ -288,12 +295,7 @@ final class TrainAndEvalCommandTests: XCTestCase {
 
     /// `--estimator-companion` averages further estimators into every reading; one of another size is refused.
     func testEvalReadsAnEnsembleOfEstimators() throws {
-        try FileManager.default.createDirectory(atPath: folder.file("large"), withIntermediateDirectories: false)
-        for i in 0..<2 {
-            var image = RGBImage(width: 176, height: 168)
-            for y in 0..<168 { for x in 0..<176 { image[i, y, x] = Float((x / 5 + y / 7) % 2) * 0.8 + 0.1 } }
-            try ImageFile.writePNG(image, to: folder.file("large/l\(i).png"))
-        }
+        try writeLargePhotos()
         for (name, features, seed) in [("a", "4", "1"), ("b", "4", "5"), ("wide", "8", "1")] {
             let result = try onsr(["train-estimator", "--external", "large", "--features", features, "--steps", "2", "--batch", "2",
                                    "--seed", seed, "--output", "\(name).safetensors"])
@@ -302,7 +304,7 @@ final class TrainAndEvalCommandTests: XCTestCase {
         func sizes(_ extra: [String]) throws -> [String] {
             let result = try onsr(["eval", "--photos", "large", "--methods", "estimator", "--seed", "3", "--estimator", "a.safetensors"] + extra)
             XCTAssertEqual(result.status, 0, result.stderr)
-            return result.stdout.split(separator: "\n").filter { $0.hasPrefix("| l") }.map { String($0.split(separator: "|")[3]) }
+            return estimatedSizes(result.stdout)
         }
         let alone = try sizes([])
         XCTAssertEqual(alone.count, 2)
