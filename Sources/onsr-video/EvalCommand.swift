@@ -75,6 +75,8 @@ struct EvalCommand: ParsableCommand {
     var conditionFile: String?
     @Option(help: "A study: keep every scored output in this folder as raw Float32 (ONSR's adapted output before any mix), to score mixes afterwards.")
     var keepOutputs: String?
+    @Option(parsing: .upToNextOption, help: "A study, method scan:MODEL: the log-size offsets the kernel-conditioned MODEL is told around the estimator's reading (ConsistencyScan).")
+    var scanOffsets: [Double] = [-0.4, -0.3, -0.2, -0.1, 0, 0.1, 0.2, 0.3, 0.4]
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(parsing: .upToNextOption, help: "A study: score only the photos with these file names, each degraded as in the whole set (its kernel is seeded by its place in the folder).")
     var only: [String] = []
@@ -221,6 +223,14 @@ struct EvalCommand: ParsableCommand {
                         OnsrUpscaler(model: start(item), external: externalSet!, options: options, strategy: strategy(item),
                                      precision: precision.resolved)
                     })
+                } else if method.hasPrefix("scan:") {
+                    let info = try ModelStore.resolve(String(method.dropFirst(5)), scale: scale)
+                    let network = try ModelStore.load(info)
+                    guard network.configuration.conditions > 0 else { throw JobError(.usage, "\(method): a scan needs a kernel-conditioned model") }
+                    guard try blurEstimator() != nil else { throw JobError(.noInput, "no blur estimator for x\(scale): pass --estimator PATH") }
+                    let results = ConsistencyScan.run(benchmark, network: network, offsets: scanOffsets, precision: precision.resolved) { try? reading($0) }
+                    print(ConsistencyScan.markdown(results))
+                    if let json { try JSONEncoder().encode(results).write(to: URL(fileURLWithPath: json + ".scan.json")) }
                 } else if method.hasPrefix("mix:") {
                     // A study of the no-blur band: mix:A:B:W scores (1 − W) · A + W · B, both unadapted.
                     let parts = method.split(separator: ":").map(String.init)
