@@ -56,7 +56,7 @@ public enum ConsistencyScan {
         }
     }
 
-    /// Mean |a − b| over `channels` planes of height x width, `border` pixels left out on every side.
+    /// Mean |a − b| over every plane of height x width in `a` and `b`, `border` pixels left out on every side.
     public static func meanAbsoluteError(_ a: [Float], _ b: [Float], height: Int, width: Int, border: Int) -> Double {
         precondition(a.count == b.count && a.count % (height * width) == 0, "meanAbsoluteError: shapes differ")
         precondition(height > 2 * border && width > 2 * border, "meanAbsoluteError: the border leaves nothing")

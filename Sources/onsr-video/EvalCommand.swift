@@ -40,7 +40,7 @@ struct EvalCommand: ParsableCommand {
     @Option(help: "Degradation: blind, wide or bicubic.") var degradation = Benchmark.Degradation.blind
     @Option(help: "Seed of the kernels.") var seed: UInt64 = 1
     @Option(parsing: .upToNextOption, help: """
-        Methods: estimator (the blur estimator's error against the true kernels), bicubic, lanczos, pretrained, onsr (the paper's separate optimisation) or onsr:VARIANT (two-phase, ib-ebsr, ibsr, joint, frozen-gd, oracle-gd), or model names / paths (pretrained with that model), or mix:MODEL:MODEL:W (the two models' outputs mixed, W of the second).
+        Methods: estimator (the blur estimator's error against the true kernels), bicubic, lanczos, pretrained, onsr (the paper's separate optimisation) or onsr:VARIANT (two-phase, ib-ebsr, ibsr, joint, frozen-gd, oracle-gd), or model names / paths (pretrained with that model), or mix:MODEL:MODEL:W (the two models' outputs mixed, W of the second), or scan:MODEL (a study: a kernel-conditioned MODEL told scaled readings, each scored by the internal loss; --scan-offsets).
         """)
     var methods: [String] = ["bicubic", "pretrained", "onsr"]
     @Option(help: "Gr model for the learned methods.") var model: String?
@@ -75,8 +75,10 @@ struct EvalCommand: ParsableCommand {
     var conditionFile: String?
     @Option(help: "A study: keep every scored output in this folder as raw Float32 (ONSR's adapted output before any mix), to score mixes afterwards.")
     var keepOutputs: String?
-    @Option(parsing: .upToNextOption, help: "A study, method scan:MODEL: the log-size offsets the kernel-conditioned MODEL is told around the estimator's reading (ConsistencyScan).")
-    var scanOffsets: [Double] = [-0.4, -0.3, -0.2, -0.1, 0, 0.1, 0.2, 0.3, 0.4]
+    // One comma-separated value, taken even where it starts with a minus sign, so that `--scan-offsets -0.2,0,0.2` reads as offsets.
+    @Option(parsing: .unconditional, help: "A study, method scan:MODEL: the log-size offsets, comma-separated, the kernel-conditioned MODEL is told around the estimator's reading (ConsistencyScan).")
+    var scanOffsets = "-0.4,-0.3,-0.2,-0.1,0,0.1,0.2,0.3,0.4"
+    var scanOffsetValues: [Double] { scanOffsets.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(parsing: .upToNextOption, help: "A study: score only the photos with these file names, each degraded as in the whole set (its kernel is seeded by its place in the folder).")
     var only: [String] = []
@@ -91,6 +93,10 @@ struct EvalCommand: ParsableCommand {
         guard blends.isEmpty || !checkpoints.isEmpty else { throw ValidationError("--blends needs --checkpoints") }
         guard mixWith == nil || !checkpoints.isEmpty else { throw ValidationError("--mix-with needs --checkpoints") }
         guard (0...1).contains(mixShare) else { throw ValidationError("--mix-share lies in [0, 1]") }
+        let offsets = scanOffsets.split(separator: ",")
+        guard !offsets.isEmpty, offsets.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces))?.isFinite == true }), scanOffsetValues.contains(0) else {
+            throw ValidationError("--scan-offsets takes comma-separated numbers, 0 among them (the reading itself), got \(scanOffsets)")
+        }
     }
 
     func run() throws {
@@ -228,7 +234,7 @@ struct EvalCommand: ParsableCommand {
                     let network = try ModelStore.load(info)
                     guard network.configuration.conditions > 0 else { throw JobError(.usage, "\(method): a scan needs a kernel-conditioned model") }
                     guard try blurEstimator() != nil else { throw JobError(.noInput, "no blur estimator for x\(scale): pass --estimator PATH") }
-                    let results = ConsistencyScan.run(benchmark, network: network, offsets: scanOffsets, precision: precision.resolved) { try? reading($0) }
+                    let results = ConsistencyScan.run(benchmark, network: network, offsets: scanOffsetValues, precision: precision.resolved) { try? reading($0) }
                     print(ConsistencyScan.markdown(results))
                     if let json { try JSONEncoder().encode(results).write(to: URL(fileURLWithPath: json + ".scan.json")) }
                 } else if method.hasPrefix("mix:") {
@@ -260,7 +266,8 @@ struct EvalCommand: ParsableCommand {
             }
             let title = "x\(scale), \(degradation.rawValue) degradation, \(benchmark.cases.count) photos from \(folder), seed \(seed), "
                 + "inference \(precision.resolved)"
-            print(Benchmark.markdown(rows, title: title))
+            // The estimator and scan studies print their own tables and add no rows.
+            if !rows.isEmpty { print(Benchmark.markdown(rows, title: title)) }
             if let json { try JSONReport.write(rows, to: json) }
         }
     }

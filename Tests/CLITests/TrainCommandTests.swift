@@ -5,22 +5,14 @@ import Pipeline
 import TestSupport
 import XCTest
 
-/// `onsr-video train`, `eval` and `models` as a user runs them, on small generated photo folders.
-final class TrainAndEvalCommandTests: XCTestCase {
+/// `onsr-video train`, `train-estimator`, `train-corrector` and `models` as a user runs them, and `eval` on what they
+/// trained, on small generated photo folders.
+final class TrainCommandTests: XCTestCase {
     var folder: TemporaryFolder!
 
     override func setUpWithError() throws {
         folder = try TemporaryFolder("onsr-train-cli")
-        try FileManager.default.createDirectory(atPath: folder.file("photos"), withIntermediateDirectories: false)
-        for i in 0..<2 {
-            var image = RGBImage(width: 120, height: 96)
-            for y in 0..<96 { for x in 0..<120 {
-                image[0, y, x] = 0.5 + 0.4 * sinf(Float(x + 7 * i) * 0.21)
-                image[1, y, x] = 0.5 + 0.4 * cosf(Float(y) * 0.17)
-                image[2, y, x] = Float((x / 6 + y / 9 + i) % 2) * 0.8 + 0.1
-            } }
-            try ImageFile.writePNG(image, to: folder.file("photos/p\(i).png"))
-        }
+        try CommandPhotos.writeSmall(in: folder)
     }
 
     override func tearDown() { folder.remove() }
@@ -33,16 +25,6 @@ final class TrainAndEvalCommandTests: XCTestCase {
     func psnr(of method: String, in table: String) throws -> String {
         let row = try XCTUnwrap(table.split(separator: "\n").first { $0.contains("| \(method) |") }, table)
         return row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }[1]
-    }
-
-    /// Two striped photos in `large/`, big enough for the estimator's and the corrector's training crops.
-    func writeLargePhotos() throws {
-        try FileManager.default.createDirectory(atPath: folder.file("large"), withIntermediateDirectories: false)
-        for i in 0..<2 {
-            var image = RGBImage(width: 176, height: 168)
-            for y in 0..<168 { for x in 0..<176 { image[i, y, x] = Float((x / 5 + y / 7) % 2) * 0.8 + 0.1 } }
-            try ImageFile.writePNG(image, to: folder.file("large/l\(i).png"))
-        }
     }
 
     /// The estimated-size column of an `eval --methods estimator` table on `large/`.
@@ -255,7 +237,7 @@ final class TrainAndEvalCommandTests: XCTestCase {
     /// `train-corrector` writes a corrector `eval --corrector` applies to the estimator's readings: its readings
     /// differ from the plain estimator's, and a file that is no corrector is refused in one line.
     func testTrainCorrectorAndEvalWithIt() throws {
-        try writeLargePhotos()
+        try CommandPhotos.writeLarge(in: folder)
         var result = try onsr(["train-corrector", "--external", "large", "--features", "4", "--steps", "2", "--batch", "2",
                                "--output", "corrector.safetensors"])
         XCTAssertEqual(result.status, 0, result.stderr)
@@ -271,18 +253,6 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
     }
 
-    /// A photo too small for ONSR's patches is named in a one-line error before any adaptation, with or without checkpoints.
-    func testEvalRefusesAPhotoTooSmallForONSR() throws {
-        try FileManager.default.createDirectory(atPath: folder.file("small"), withIntermediateDirectories: false)
-        try ImageFile.writePNG(RGBImage(width: 60, height: 40, pixels: (0..<(3 * 60 * 40)).map { Float($0 % 7) / 7 }), to: folder.file("small/s.png"))
-        for extra in [["--checkpoints", "0", "2"], []] {
-            let result = try onsr(["eval", "--photos", "small", "--external", "photos", "--methods", "onsr:two-phase", "--steps", "2"] + extra)
-            XCTAssertEqual(result.status, 65, result.stderr)
-            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
-            XCTAssertTrue(result.stderr.contains("s.png"), result.stderr)
-        }
-    }
-
     /// A checkpoint interval of zero is a usage error of every training command, not a crash at the first step.
     func testTrainingCommandsRefuseACheckpointIntervalOfZero() throws {
         for command in ["train", "train-estimator", "train-corrector"] {
@@ -295,7 +265,7 @@ final class TrainAndEvalCommandTests: XCTestCase {
 
     /// `--estimator-companion` averages further estimators into every reading; one of another size is refused.
     func testEvalReadsAnEnsembleOfEstimators() throws {
-        try writeLargePhotos()
+        try CommandPhotos.writeLarge(in: folder)
         for (name, features, seed) in [("a", "4", "1"), ("b", "4", "5"), ("wide", "8", "1")] {
             let result = try onsr(["train-estimator", "--external", "large", "--features", features, "--steps", "2", "--batch", "2",
                                    "--seed", seed, "--output", "\(name).safetensors"])
@@ -315,27 +285,6 @@ final class TrainAndEvalCommandTests: XCTestCase {
         XCTAssertNotEqual(result.status, 0)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
         XCTAssertTrue(result.stderr.contains("same architecture"), result.stderr)
-    }
-
-    /// `--keep-outputs` keeps each photo's HR and every scored output, and what it keeps scores as the table says.
-    func testEvalKeepsTheOutputsItScores() throws {
-        let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "--keep-outputs", "kept", "--json", "eval.json"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        func read(_ name: String) throws -> RGBImage {
-            let data = try Data(contentsOf: URL(fileURLWithPath: folder.file("kept/\(name).f32")))
-            let header = data.prefix(8).withUnsafeBytes { (Int(Int32(littleEndian: $0.load(as: Int32.self))),
-                                                           Int(Int32(littleEndian: $0.load(fromByteOffset: 4, as: Int32.self)))) }
-            XCTAssertEqual(data.count, 8 + 3 * header.0 * header.1 * 4)
-            let pixels = data.dropFirst(8).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-            return RGBImage(width: header.1, height: header.0, pixels: pixels)
-        }
-        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("eval.json")))) as! [[String: Any]]
-        let scored = try XCTUnwrap(rows[0]["perImagePSNR"] as? [Double])
-        for (i, psnr) in scored.enumerated() {
-            let (hr, output) = (try read("p\(i).png--hr"), try read("p\(i).png--bicubic"))
-            XCTAssertEqual(hr.pixels, try ImageFile.read(path: folder.file("photos/p\(i).png")).image.pixels)
-            XCTAssertEqual(Quality.psnrY(output.pixels, hr.pixels, height: hr.height, width: hr.width, shave: 2), psnr, accuracy: 1e-9)
-        }
     }
 
     /// With `--keep-outputs` an adaptation keeps, per checkpoint, the kernel Gr was fine-tuned through (as the JSON
@@ -375,33 +324,5 @@ final class TrainAndEvalCommandTests: XCTestCase {
         let wrong = try onsr(["eval", "--photos", "photos", "--methods", "cond.safetensors", "--condition-file", "list.json"])
         XCTAssertEqual(wrong.status, 66, wrong.stderr)
         XCTAssertTrue(wrong.stderr.contains("not a kernel file"), wrong.stderr)
-    }
-
-    func testEvalOnlyScoresTheNamedPhotosDegradedAsInTheWholeSet() throws {
-        func perImage(_ extra: [String]) throws -> [Double] {
-            let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "--seed", "3", "--json", "eval.json"] + extra)
-            XCTAssertEqual(result.status, 0, result.stderr)
-            let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("eval.json")))) as! [[String: Any]]
-            return try XCTUnwrap(rows[0]["perImagePSNR"] as? [Double])
-        }
-        let whole = try perImage([])
-        XCTAssertEqual(whole.count, 2)
-        // p1's kernel is seeded by its place in the folder, not by its place among the photos kept.
-        XCTAssertEqual(try perImage(["--only", "p1.png"]), [whole[1]])
-        let unknown = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "--only", "p9.png"])
-        XCTAssertEqual(unknown.status, 64)
-        XCTAssertTrue(unknown.stderr.contains("p9.png"), unknown.stderr)
-    }
-
-    func testEvalPrintsATableAndWritesJSON() throws {
-        let result = try onsr(["eval", "--photos", "photos", "--methods", "bicubic", "lanczos", "--json", "eval.json"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        XCTAssertTrue(result.stdout.contains("| bicubic |") && result.stdout.contains("| lanczos |"), result.stdout)
-        let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("eval.json")))) as! [[String: Any]]
-        XCTAssertEqual(rows.count, 2)
-        let psnr = try XCTUnwrap(rows[0]["psnr"] as? Double)
-        XCTAssertTrue(psnr > 15 && psnr < 60, "\(psnr)")
-        let missing = try onsr(["eval", "--photos", "nowhere"])
-        XCTAssertEqual(missing.status, 66)
     }
 }
