@@ -59,8 +59,7 @@ public final class KernelCorrector {
     public func restore(_ image: RGBImage, told estimate: BlurEstimate) -> RGBImage {
         restorer.condition = BlurEstimation.condition(estimate, scale: restorer.scale)
         let output = tiles(Tensor(shape: [1, 3, image.height, image.width], values: image.pixels)).values
-        return RGBImage(width: image.width * restorer.scale, height: image.height * restorer.scale,
-                        pixels: output.map { min(max($0, 0), 1) })
+        return RGBImage(clamping: output, width: image.width * restorer.scale, height: image.height * restorer.scale)
     }
 
     /// The network's mean correction of (log tr, u, v) over up to `maxPatches` patches of `restored` (HR, or

@@ -185,7 +185,7 @@ public final class PretrainedUpscaler: FrameUpscaler {
 
 extension RGBImage {
     /// A network's output as an image: samples clamped to [0, 1] (SR networks overshoot at edges).
-    public init(clamping samples: [Float], width: Int, height: Int) {
+    init(clamping samples: [Float], width: Int, height: Int) {
         var pixels = samples
         for i in 0..<pixels.count { pixels[i] = min(max(pixels[i], 0), 1) }
         self.init(width: width, height: height, pixels: pixels)

@@ -29,22 +29,20 @@ public enum ConsistencyScan {
     /// `reading` gives each case's blur estimate; `offsets` are added to its log covariance (both eigenvalues scaled
     /// by exp(offset), the shape kept). The consistency is the mean absolute error over all three planes with a border
     /// of `border` LR pixels left out, where the reflected borders of the blur differ from the true degradation's.
-    public static func run(_ benchmark: Benchmark, network: RRDBNet, offsets: [Double], border: Int = 6,
-                           precision: ElementType = .fp32, reading: (Benchmark.Case) -> BlurEstimate?) -> [Result] {
-        precondition(network.configuration.conditions > 0, "ConsistencyScan: the Gr must be kernel-conditioned")
+    public static func run(_ benchmark: Benchmark, upscaler: PretrainedUpscaler, offsets: [Double], border: Int = 6,
+                           reading: (Benchmark.Case) -> BlurEstimate?) throws -> [Result] {
+        precondition(upscaler.network.configuration.conditions > 0, "ConsistencyScan: the Gr must be kernel-conditioned")
         let scale = benchmark.scale
-        let tiles = TiledInference(network: network, tile: 512, precision: precision)
-        return benchmark.cases.compactMap { item -> Result? in
+        return try benchmark.cases.compactMap { item -> Result? in
             guard let estimate = reading(item) else { return nil }
             var consistency: [Double] = [], psnr: [Double] = []
             for offset in offsets {
                 let factor = exp(offset)
                 let c = estimate.covariance
                 let told = BlurEstimate(covariance: (c.yy * factor, c.yx * factor, c.xx * factor), noBlurProbability: estimate.noBlurProbability)
-                network.condition = BlurEstimation.condition(told, scale: scale)
+                upscaler.network.condition = BlurEstimation.condition(told, scale: scale)
                 let (h, w) = (item.lr.height, item.lr.width)
-                let output = RGBImage(clamping: tiles(Tensor(shape: [1, 3, h, w], values: item.lr.pixels)).values,
-                                      width: w * scale, height: h * scale)
+                let output = try upscaler.upscale(item.lr)
                 let again = Degrade.blurSubsample(output.pixels, channels: 3, height: h * scale, width: w * scale,
                                                   kernel: told.kernel(scale: scale), scale: scale)
                 consistency.append(meanAbsoluteError(again, item.lr.pixels, height: h, width: w, border: border))

@@ -231,10 +231,10 @@ struct EvalCommand: ParsableCommand {
                     })
                 } else if method.hasPrefix("scan:") {
                     let info = try ModelStore.resolve(String(method.dropFirst(5)), scale: scale)
-                    let network = try ModelStore.load(info)
-                    guard network.configuration.conditions > 0 else { throw JobError(.usage, "\(method): a scan needs a kernel-conditioned model") }
+                    let upscaler = try PretrainedUpscaler(model: info, precision: precision.resolved)
+                    guard upscaler.network.configuration.conditions > 0 else { throw JobError(.usage, "\(method): a scan needs a kernel-conditioned model") }
                     guard try blurEstimator() != nil else { throw JobError(.noInput, "no blur estimator for x\(scale): pass --estimator PATH") }
-                    let results = ConsistencyScan.run(benchmark, network: network, offsets: scanOffsetValues, precision: precision.resolved) { try? reading($0) }
+                    let results = try ConsistencyScan.run(benchmark, upscaler: upscaler, offsets: scanOffsetValues) { try? reading($0) }
                     print(ConsistencyScan.markdown(results))
                     if let json { try JSONEncoder().encode(results).write(to: URL(fileURLWithPath: json + ".scan.json")) }
                 } else if method.hasPrefix("mix:") {

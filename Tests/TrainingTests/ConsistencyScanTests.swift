@@ -26,10 +26,11 @@ final class ConsistencyScanTests: XCTestCase {
         let folder = try TemporaryFolder()
         let benchmark = Benchmark(photos: try TrainingPhotos.make(count: 2, width: 48, height: 40, in: folder), scale: 2,
                                   degradation: .blind, seed: 3)
-        let network = RRDBNet(.init(features: 4, blocks: 1, growth: 3, scale: 2, bicubicSkip: true, conditions: 3), seed: 5)
+        let upscaler = try PretrainedUpscaler(model: ModelStore.resolve("fast-x2-cond", scale: 2))
+        let network = upscaler.network
         let reading = BlurEstimate(covariance: (yy: 2.0, yx: 0.4, xx: 1.2), noBlurProbability: 0.1)
         let offsets = [-0.3, 0, 0.3]
-        let results = ConsistencyScan.run(benchmark, network: network, offsets: offsets, border: 3) { _ in reading }
+        let results = try ConsistencyScan.run(benchmark, upscaler: upscaler, offsets: offsets, border: 3) { _ in reading }
         XCTAssertEqual(results.count, 2)
         for (result, item) in zip(results, benchmark.cases) {
             XCTAssertEqual(result.consistency.count, 3)
@@ -38,8 +39,8 @@ final class ConsistencyScanTests: XCTestCase {
             // Offset 0 restores as the network told the plain reading does, scored independently here.
             network.condition = BlurEstimation.condition(reading, scale: 2)
             let tiles = TiledInference(network: network, tile: 512, precision: .fp32)
-            let output = RGBImage(clamping: tiles(Tensor(shape: [1, 3, item.lr.height, item.lr.width], values: item.lr.pixels)).values,
-                                  width: item.hr.width, height: item.hr.height)
+            let output = RGBImage(width: item.hr.width, height: item.hr.height,
+                                  pixels: tiles(Tensor(shape: [1, 3, item.lr.height, item.lr.width], values: item.lr.pixels)).values.map { min(max($0, 0), 1) })
             XCTAssertEqual(result.psnr[1], Quality.psnrY(output.pixels, item.hr.pixels, height: item.hr.height, width: item.hr.width, shave: 2),
                            accuracy: 1e-9)
             // A different told size restores differently and is blurred back by a different kernel.
