@@ -46,6 +46,8 @@ VARIANTS_ALL = [
 VARIANTS_MORE = [
     ("hevc crf28", ["-c:v", "libx265", "-crf", "28", "-x265-params", "log-level=error"], 0),
     ("vp9 crf40", ["-c:v", "libvpx-vp9", "-crf", "40", "-b:v", "0"], 0),
+    ("uncoded", ["-c:v", "ffv1"], 0),
+    ("mpeg4 q4", ["-c:v", "mpeg4", "-qscale:v", "4"], 0),
 ]
 # ONSR_BENCH_VARIANTS="h264 crf28,mpeg2 q8" picks rows (the default: VARIANTS_ALL).
 VARIANTS = [v for v in VARIANTS_ALL + VARIANTS_MORE if v[0] in os.environ["ONSR_BENCH_VARIANTS"].split(",")] \
@@ -98,7 +100,8 @@ def degrade(truth, index, tuning=False):
     """The clip's LR frames: blurred by the kernel seeded by its place in the clip set, then subsampled; also the
     kernel's eigenvalues and angle (l1, l2, theta). x4: variances and support scaled like the eval kernels
     (U(1.2, 6), 24 taps)."""
-    rng = np.random.default_rng((200 if tuning else 100) + index)
+    # ONSR_BENCH_KERNEL_SEED=N draws other kernels (for a check on fresh cases); unset, the benchmark's own.
+    rng = np.random.default_rng((200 if tuning else 100) + index + int(os.environ.get("ONSR_BENCH_KERNEL_SEED", "0")))
     spread = (0.6 * SCALE / 2, 3 * SCALE / 2)
     l1, l2, theta = rng.uniform(*spread), rng.uniform(*spread), rng.uniform(0, math.pi)
     return blur_subsample(truth, gaussian_kernel(l1, l2, theta, size=6 * SCALE), s=SCALE), (l1, l2, theta)
@@ -142,6 +145,9 @@ def main():
         ("ONSR blur-only", ["--method", "onsr", "--model", blind, "--steps", steps, "--no-codec-aware"]),
         ("ONSR codec-aware", ["--method", "onsr", "--model", blind, "--steps", steps]),
         ("ONSR codec-aware (real)", ["--method", "onsr", "--model", real, "--steps", steps]),
+        # What `onsr-video in out` does, and ONSR from the start the tool picks (only when named in ONSR_BENCH_METHODS).
+        ("default", []),
+        ("ONSR default", ["--method", "onsr", "--steps", steps]),
     ]
     # ONSR_BENCH_ONSR_OPTIONS="--blend 1": more options for the ONSR rows (for studies).
     extra_onsr = os.environ.get("ONSR_BENCH_ONSR_OPTIONS", "").split()
@@ -152,6 +158,8 @@ def main():
     if os.environ.get("ONSR_BENCH_METHODS"):
         keep = os.environ["ONSR_BENCH_METHODS"].split(",")
         methods = [m for m in methods if m[0] in keep]
+    else:
+        methods = [m for m in methods if not m[0].endswith("default")]
     results = {}
     with tempfile.TemporaryDirectory() as work:
         tuning = os.environ.get("ONSR_BENCH_CLIPSET") == "tuning"
@@ -165,7 +173,8 @@ def main():
                 row = {"quantiser": code(lr, coded, arguments, noise, seed=index)}
                 for method, extra in methods:
                     output, seconds, report = upscale(coded, extra, work)
-                    row[method] = {"psnr": psnr_y(output, truth), "secondsPerScene": seconds}
+                    row[method] = {"psnr": psnr_y(output, truth), "secondsPerScene": seconds,
+                                   "method": (report.get("settings") or {}).get("method")}
                     compression = [s.get("compression") for s in report.get("scenes") or [] if s.get("compression")]
                     if compression:
                         row[method]["compression"] = compression[0]

@@ -46,6 +46,13 @@ public enum PixelFormats {
     /// transparency lives in the palette, do not count).
     public static func keepsAlpha(named name: String) -> Bool { av_get_pix_fmt(name).keepsAlpha }
 
+    /// True for YCbCr formats whose chroma is stored at less than the luma's resolution (4:2:0, 4:2:2, 4:1:1, ...:
+    /// most video, and JPEG), so that colour edges are softer than the picture's own; false for an unknown name.
+    public static func hasSubsampledChroma(named name: String) -> Bool {
+        guard let descriptor = av_pix_fmt_desc_get(av_get_pix_fmt(name)) else { return false }
+        return descriptor.pointee.log2_chroma_w > 0 || descriptor.pointee.log2_chroma_h > 0
+    }
+
     /// True for palette formats (`pal8`: GIF frames, some AVI), whose entries may be transparent.
     public static func isPalette(named name: String) -> Bool {
         let format = av_get_pix_fmt(name)

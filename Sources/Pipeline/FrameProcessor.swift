@@ -55,6 +55,9 @@ public struct SourceStream: Sendable {
         self.codecName = codecName
         self.pixelFormatName = pixelFormatName
     }
+
+    /// True where the decoded format stores chroma at a lower resolution than luma (4:2:0 and the like).
+    public var hasSubsampledChroma: Bool { PixelFormats.hasSubsampledChroma(named: pixelFormatName) }
 }
 
 /// What a processor did over a whole stream, returned with the last frames.
