@@ -48,6 +48,7 @@ VARIANTS_MORE = [
     ("vp9 crf40", ["-c:v", "libvpx-vp9", "-crf", "40", "-b:v", "0"], 0),
     ("uncoded", ["-c:v", "ffv1"], 0),
     ("mpeg4 q4", ["-c:v", "mpeg4", "-qscale:v", "4"], 0),
+    ("h264 qp0", ["-c:v", "libx264", "-qp", "0"], 0),
 ]
 # ONSR_BENCH_VARIANTS="h264 crf28,mpeg2 q8" picks rows (the default: VARIANTS_ALL).
 VARIANTS = [v for v in VARIANTS_ALL + VARIANTS_MORE if v[0] in os.environ["ONSR_BENCH_VARIANTS"].split(",")] \
