@@ -175,7 +175,8 @@ def main():
                 for method, extra in methods:
                     output, seconds, report = upscale(coded, extra, work)
                     row[method] = {"psnr": psnr_y(output, truth), "secondsPerScene": seconds,
-                                   "method": (report.get("settings") or {}).get("method")}
+                                   "method": (report.get("settings") or {}).get("method"),
+                                   "adaptations": [s["adaptation"] for s in report.get("scenes") or [] if s.get("adaptation")]}
                     compression = [s.get("compression") for s in report.get("scenes") or [] if s.get("compression")]
                     if compression:
                         row[method]["compression"] = compression[0]

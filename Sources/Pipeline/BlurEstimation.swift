@@ -28,7 +28,7 @@ public enum BlurEstimation {
     /// the norm), the estimator reads their luma, copied into R, G and B, instead of their colours, whose
     /// upsampled, requantised edges mislead it.
     ///
-    /// Evidence (docs/onsr-study.md, "Video's blur read on luma"; the rule written down before each run; 2026-12-03,
+    /// Evidence (docs/onsr-study.md, "ONSR as the video default, tested; video's blur read on luma"; the rule written down before each run; 2026-12-03,
     /// AMD EPYC family 25 model 17, Zen 4): one frame of the cockatoo clip, blurred and halved as
     /// `scripts/bench-codec` does, read as an RGB picture gives total variance 5.95 (true 4.64) and `image` +1.85 dB
     /// over fast-x2-g, the same frame through yuv420p 3.26 and −1.57 dB. On the tuning clips' first frames (bikes,

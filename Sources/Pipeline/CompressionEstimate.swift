@@ -18,9 +18,7 @@ public enum CompressionEstimate {
         let coded = frames.compactMap(\.coding)
         let predicted = coded.isEmpty ? 0 : Double(coded.filter { !$0.intra }.count) / Double(coded.count)
         let noise = frames.prefix(noiseFrames).compactMap { NoiseEstimate.sigma(of: $0.image) }
-        let subsampled = !(source.pixelFormatName.hasPrefix("yuv444") || source.pixelFormatName.hasPrefix("gbr")
-                           || source.pixelFormatName.hasPrefix("rgb"))
-        return CompressionProfile(codec: codec, quantiser: quantiser, chromaSubsampled: subsampled,
+        return CompressionProfile(codec: codec, quantiser: quantiser, chromaSubsampled: source.hasSubsampledChroma,
                                   noiseSigma: noise.isEmpty ? 0 : noise.reduce(0, +) / Double(noise.count),
                                   predictedShare: predicted)
     }

@@ -36,12 +36,7 @@ public enum StartingModel {
     /// frames: a video that was only downscaled (no blur beyond bicubic) starts from the bicubic-trained model
     /// (`BlurEstimation.startingModel`). Anything that cannot be read (a pipe) keeps the default.
     public static func choice(forVideo path: String, format: String?, scale: Int) -> String? {
-        choice(for: probe(path, format: format), scale: scale)
-    }
-
-    /// The model to start from for a video `probe` read (nil, or a probe of nothing: the default for the scale).
-    public static func choice(for probed: VideoProbe?, scale: Int) -> String? {
-        guard let probed else { return nil }
+        guard let probed = probe(path, format: format) else { return nil }
         if let reading = probed.compression, let real = realModel(scale: scale), isHeavy(reading) { return real }
         guard let info = try? ModelStore.resolve(nil, scale: scale) else { return nil }
         let chosen = BlurEstimation.startingModel(info, chosenByUser: false,
@@ -59,7 +54,7 @@ public enum StartingModel {
     static let estimateFrames = 3
 
     /// Reads the first frames of a file's main video stream (nil for a pipe, a URL or anything unreadable).
-    public static func probe(_ path: String, format: String?) -> VideoProbe? {
+    static func probe(_ path: String, format: String?) -> VideoProbe? {
         guard !InputCheck.isURL(path), let demuxer = try? Demuxer(path: path, formatName: format),
               let index = demuxer.bestVideoStream else { return nil }
         let stream = demuxer.streams[index]
@@ -92,19 +87,20 @@ public enum StartingModel {
         let compression: VideoProbe.Compression? = codec.flatMap { codec in
             quantisers.isEmpty ? nil : (codec, quantisers.reduce(0, +) / Double(quantisers.count))
         }
-        return VideoProbe(compression: compression, frames: frames, hasSubsampledChroma: PixelFormats.hasSubsampledChroma(named: stream.pixelFormatName ?? ""))
+        return VideoProbe(compression: compression, frames: frames,
+                          hasSubsampledChroma: PixelFormats.hasSubsampledChroma(named: stream.pixelFormatName ?? ""))
     }
 }
 
 /// What the first frames of a video say about how it was stored.
-public struct VideoProbe {
+struct VideoProbe {
     /// A codec the external branch reproduces, with the mean quantiser its first frames were coded at.
-    public typealias Compression = (codec: CompressionProfile.Codec, quantiser: Double)
+    typealias Compression = (codec: CompressionProfile.Codec, quantiser: Double)
 
     /// The codec and mean quantiser of the first frames (nil for a codec without quantisers FFmpeg exports).
-    public var compression: Compression?
+    var compression: Compression?
     /// The first frames in RGB, for the blur estimate.
-    public var frames: [RGBImage]
+    var frames: [RGBImage]
     /// True where the stream stores chroma at a lower resolution than luma (`PixelFormats.hasSubsampledChroma`).
-    public var hasSubsampledChroma: Bool
+    var hasSubsampledChroma: Bool
 }

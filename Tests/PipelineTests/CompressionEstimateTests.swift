@@ -25,6 +25,10 @@ final class CompressionEstimateTests: XCTestCase {
         let full = CompressionEstimate.profile(source: SourceStream(codecName: "mpeg2video", pixelFormatName: "yuv444p"), frames: frames)
         XCTAssertEqual(full?.codec, .mpeg2)
         XCTAssertEqual(full?.chromaSubsampled, false)
+        let fullRange444 = CompressionEstimate.profile(source: SourceStream(codecName: "mjpeg", pixelFormatName: "yuvj444p"), frames: frames)
+        XCTAssertEqual(fullRange444?.chromaSubsampled, false, "Motion JPEG at 4:4:4 (a full-range format)")
+        let fullRange420 = CompressionEstimate.profile(source: SourceStream(codecName: "mjpeg", pixelFormatName: "yuvj420p"), frames: frames)
+        XCTAssertEqual(fullRange420?.chromaSubsampled, true)
     }
 
     /// A JPEG still: the quantiser from its table, 4:2:0 from its pixel format; a PNG has nothing to reproduce.
