@@ -290,8 +290,7 @@ public final class LiveScheduler: FrameProcessor {
                 break
             }
             let frames = timed.map(\.image)
-            let estimate = frames.isEmpty ? nil : BlurEstimation.estimate(frames: frames, scale: scale,
-                                                                                   subsampledChroma: source?.hasSubsampledChroma ?? false)
+            let estimate = frames.isEmpty ? nil : BlurEstimation.estimate(frames: frames, scale: scale)
             let coded = SceneSetup.isCoded(source)
             var reproduced: (profile: CompressionProfile, compressor: PatchCompressor)?
             do {

@@ -106,8 +106,7 @@ public final class SceneScheduler: FrameProcessor {
 
     /// The blur estimator's reading of the current scene's frames, made once per scene.
     private func currentEstimate() -> BlurEstimate? {
-        if sceneEstimate == nil { sceneEstimate = .some(BlurEstimation.estimate(frames: adaptationFrames, scale: scale,
-                                                                           subsampledChroma: source?.hasSubsampledChroma ?? false)) }
+        if sceneEstimate == nil { sceneEstimate = .some(BlurEstimation.estimate(frames: adaptationFrames, scale: scale)) }
         return sceneEstimate ?? nil
     }
 
