@@ -78,7 +78,11 @@ struct EvalCommand: ParsableCommand {
     // One comma-separated value, taken even where it starts with a minus sign, so that `--scan-offsets -0.2,0,0.2` reads as offsets.
     @Option(parsing: .unconditional, help: "A study, method scan:MODEL: the log-size offsets, comma-separated, the kernel-conditioned MODEL is told around the estimator's reading (ConsistencyScan).")
     var scanOffsets = "-0.4,-0.3,-0.2,-0.1,0,0.1,0.2,0.3,0.4"
-    var scanOffsetValues: [Double] { scanOffsets.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) } }
+    /// `--scan-offsets` as numbers; nil where any part is not a finite number.
+    var scanOffsetValues: [Double]? {
+        let values = scanOffsets.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+        return !values.isEmpty && values.allSatisfy({ $0?.isFinite == true }) ? values.compactMap { $0 } : nil
+    }
     @Option(help: "Use only the first N photos (quick studies).") var limit: Int?
     @Option(parsing: .upToNextOption, help: "A study: score only the photos with these file names, each degraded as in the whole set (its kernel is seeded by its place in the folder).")
     var only: [String] = []
@@ -93,8 +97,7 @@ struct EvalCommand: ParsableCommand {
         guard blends.isEmpty || !checkpoints.isEmpty else { throw ValidationError("--blends needs --checkpoints") }
         guard mixWith == nil || !checkpoints.isEmpty else { throw ValidationError("--mix-with needs --checkpoints") }
         guard (0...1).contains(mixShare) else { throw ValidationError("--mix-share lies in [0, 1]") }
-        let offsets = scanOffsets.split(separator: ",")
-        guard !offsets.isEmpty, offsets.allSatisfy({ Double($0.trimmingCharacters(in: .whitespaces))?.isFinite == true }), scanOffsetValues.contains(0) else {
+        guard scanOffsetValues?.contains(0) == true else {
             throw ValidationError("--scan-offsets takes comma-separated numbers, 0 among them (the reading itself), got \(scanOffsets)")
         }
     }
@@ -234,7 +237,7 @@ struct EvalCommand: ParsableCommand {
                     let upscaler = try PretrainedUpscaler(model: info, precision: precision.resolved)
                     guard upscaler.network.configuration.conditions > 0 else { throw JobError(.usage, "\(method): a scan needs a kernel-conditioned model") }
                     guard try blurEstimator() != nil else { throw JobError(.noInput, "no blur estimator for x\(scale): pass --estimator PATH") }
-                    let results = try ConsistencyScan.run(benchmark, upscaler: upscaler, offsets: scanOffsetValues) { try? reading($0) }
+                    let results = try ConsistencyScan.run(benchmark, upscaler: upscaler, offsets: scanOffsetValues ?? []) { try? reading($0) }
                     print(ConsistencyScan.markdown(results))
                     if let json { try JSONEncoder().encode(results).write(to: URL(fileURLWithPath: json + ".scan.json")) }
                 } else if method.hasPrefix("mix:") {

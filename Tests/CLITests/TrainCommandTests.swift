@@ -173,15 +173,19 @@ final class TrainCommandTests: XCTestCase {
                           "told a smaller blur than the estimate, the model restores otherwise")
     }
 
+    /// Runs `onsr-video image` with `arguments`, which must succeed, and returns its `--report`.
+    func imageReport(_ arguments: [String]) throws -> [String: Any] {
+        let result = try onsr(["image"] + arguments + ["--report", "image.json", "-q"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("image.json")))) as? [String: Any])
+    }
+
     /// `image` adapts by default (ONSR); `--method pretrained` does not.
     func testImageUsesONSRByDefault() throws {
         var result = try onsr(["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1",
                                "--growth", "4", "--steps", "2", "--batch", "2", "--patch", "16", "--output", "tiny.safetensors", "-q"])
         XCTAssertEqual(result.status, 0, result.stderr)
-        result = try onsr(["image", "photos/p0.png", "big.png", "--model", "tiny.safetensors", "--external", "photos", "--steps", "2",
-                           "--report", "image.json", "-q"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("image.json")))) as! [String: Any]
+        let report = try imageReport(["photos/p0.png", "big.png", "--model", "tiny.safetensors", "--external", "photos", "--steps", "2"])
         XCTAssertEqual(report["method"] as? String, "onsr:two-phase:tiny")
         XCTAssertEqual(report["blend"] as? Double, 0.75, "x2 blends the adapted Gr a quarter of the way back by default")
         XCTAssertEqual(report["kernelShape"] as? String, "learned")
@@ -193,19 +197,13 @@ final class TrainCommandTests: XCTestCase {
         // A JPEG: its quantiser is read from the file and reproduced on the external patches; the kernel shape is the
         // spectral one (the estimator reads the blocks as detail).
         try Shell.ffmpeg(["-i", "photos/p0.png", "-q:v", "6", "p0.jpg"], in: folder.path)
-        result = try onsr(["image", "p0.jpg", "jpeg.png", "--model", "tiny.safetensors", "--external", "photos", "--steps", "2",
-                           "--report", "jpeg.json", "-q"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        let jpeg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("jpeg.json")))) as! [String: Any]
+        let jpeg = try imageReport(["p0.jpg", "jpeg.png", "--model", "tiny.safetensors", "--external", "photos", "--steps", "2"])
         XCTAssertEqual(jpeg["kernelShape"] as? String, "spectral")
         XCTAssertEqual(jpeg["blend"] as? Double, 0.5, "the spectral shape of coded input blends halfway")
         let compression = try XCTUnwrap(jpeg["compression"] as? [String: Any])
         XCTAssertEqual(compression["codec"] as? String, "jpeg")
         XCTAssertEqual(compression["quantiser"] as? Double ?? 0, 6, accuracy: 0.25)
-        result = try onsr(["image", "photos/p0.png", "plain.png", "--model", "tiny.safetensors", "--method", "pretrained",
-                           "--report", "plain.json", "-q"])
-        XCTAssertEqual(result.status, 0, result.stderr)
-        let plain = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("plain.json")))) as! [String: Any]
+        let plain = try imageReport(["photos/p0.png", "plain.png", "--model", "tiny.safetensors", "--method", "pretrained"])
         XCTAssertFalse((plain["method"] as? String ?? "onsr").hasPrefix("onsr"))
         // A bad input fails on the input, before any external photos are looked for.
         result = try onsr(["image", "missing.png", "x.png", "--external", "nowhere"])
