@@ -49,6 +49,13 @@ public struct RGBImage: Sendable, Equatable {
         return pixels.withUnsafeBufferPointer { p in (0..<n).map { 0.299 * p[$0] + 0.587 * p[n + $0] + 0.114 * p[2 * n + $0] } }
     }
 
+    /// The picture's luma (`luma`) in all three channels: what a reading of its sharpness should see where the
+    /// chroma was stored at a lower resolution than the luma.
+    public var lumaInEveryChannel: RGBImage {
+        let plane = luma
+        return RGBImage(width: width, height: height, pixels: plane + plane + plane)
+    }
+
     /// One value per pixel for a grey picture: the channels' value where they agree (exactly, with no
     /// rounding of the luma sum), else the BT.601 luma.
     public var grey: [Float] {

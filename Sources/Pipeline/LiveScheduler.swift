@@ -290,7 +290,8 @@ public final class LiveScheduler: FrameProcessor {
                 break
             }
             let frames = timed.map(\.image)
-            let estimate = frames.isEmpty ? nil : BlurEstimation.estimate(frames: frames, scale: scale)
+            let estimate = frames.isEmpty ? nil : BlurEstimation.estimate(frames: frames, scale: scale,
+                                                                                   subsampledChroma: source?.hasSubsampledChroma ?? false)
             let coded = SceneSetup.isCoded(source)
             var reproduced: (profile: CompressionProfile, compressor: PatchCompressor)?
             do {

@@ -106,7 +106,8 @@ public final class SceneScheduler: FrameProcessor {
 
     /// The blur estimator's reading of the current scene's frames, made once per scene.
     private func currentEstimate() -> BlurEstimate? {
-        if sceneEstimate == nil { sceneEstimate = .some(BlurEstimation.estimate(frames: adaptationFrames, scale: scale)) }
+        if sceneEstimate == nil { sceneEstimate = .some(BlurEstimation.estimate(frames: adaptationFrames, scale: scale,
+                                                                           subsampledChroma: source?.hasSubsampledChroma ?? false)) }
         return sceneEstimate ?? nil
     }
 

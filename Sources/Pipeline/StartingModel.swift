@@ -40,21 +40,21 @@ public enum StartingModel {
         if let reading = probed.compression, let real = realModel(scale: scale), isHeavy(reading) { return real }
         guard let info = try? ModelStore.resolve(nil, scale: scale) else { return nil }
         let chosen = BlurEstimation.startingModel(info, chosenByUser: false,
-                                                  estimate: BlurEstimation.estimate(frames: probed.frames, scale: scale))
+                                                  estimate: BlurEstimation.estimate(frames: probed.frames, scale: scale,
+                                                                                   subsampledChroma: probed.hasSubsampledChroma))
         return chosen.name == info.name ? nil : chosen.name
     }
 
     /// True when the compression is heavy enough for the real model.
-    static func isHeavy(_ reading: (codec: CompressionProfile.Codec, quantiser: Double)) -> Bool {
+    static func isHeavy(_ reading: VideoProbe.Compression) -> Bool {
         reading.codec == .h264 ? reading.quantiser >= h264Threshold : reading.quantiser >= mpegThreshold
     }
 
     /// Frames kept for the blur estimate: the first few, since they all belong to the opening shot anyway.
     static let estimateFrames = 3
 
-    /// The codec and mean quantiser of the first frames of a file's main video stream (nil for a codec without
-    /// quantisers), and the first frames in RGB.
-    static func probe(_ path: String, format: String?) -> (compression: (codec: CompressionProfile.Codec, quantiser: Double)?, frames: [RGBImage])? {
+    /// Reads the first frames of a file's main video stream (nil for a pipe, a URL or anything unreadable).
+    static func probe(_ path: String, format: String?) -> VideoProbe? {
         guard !InputCheck.isURL(path), let demuxer = try? Demuxer(path: path, formatName: format),
               let index = demuxer.bestVideoStream else { return nil }
         let stream = demuxer.streams[index]
@@ -84,9 +84,23 @@ public enum StartingModel {
             drain()
         }
         guard decoded > 0 else { return nil }
-        let compression = codec.flatMap { codec in
+        let compression: VideoProbe.Compression? = codec.flatMap { codec in
             quantisers.isEmpty ? nil : (codec, quantisers.reduce(0, +) / Double(quantisers.count))
         }
-        return (compression, frames)
+        return VideoProbe(compression: compression, frames: frames,
+                          hasSubsampledChroma: PixelFormats.hasSubsampledChroma(named: stream.pixelFormatName ?? ""))
     }
+}
+
+/// What the first frames of a video say about how it was stored.
+struct VideoProbe {
+    /// A codec the external branch reproduces, with the mean quantiser its first frames were coded at.
+    typealias Compression = (codec: CompressionProfile.Codec, quantiser: Double)
+
+    /// The codec and mean quantiser of the first frames (nil for a codec without quantisers FFmpeg exports).
+    var compression: Compression?
+    /// The first frames in RGB, for the blur estimate.
+    var frames: [RGBImage]
+    /// True where the stream stores chroma at a lower resolution than luma (`PixelFormats.hasSubsampledChroma`).
+    var hasSubsampledChroma: Bool
 }

@@ -117,10 +117,11 @@ final class LiveSchedulerTests: XCTestCase {
 
     /// A fresh adaptation is set up as in file mode (`SceneSetup`): on H.264 input the input's compression is reproduced
     /// and Gr is fine-tuned through the spectral shape; on uncoded input through the blur estimator's kernel, read from
-    /// the scene's first frames. `--no-codec-aware` keeps the shape and reproduces no compression.
+    /// the scene's first frames (on their luma, the source being 4:2:0). `--no-codec-aware` keeps the shape and
+    /// reproduces no compression.
     func testAFreshAdaptationReproducesTheInputsCodecAndReadsItsBlur() throws {
         let sampled = (0..<LiveOptions().sampleFrames).map { SyntheticShots.frame(shot: 0, t: $0 % 4) }
-        let reading = try XCTUnwrap(BlurEstimation.estimate(frames: sampled, scale: model.configuration.scale))
+        let reading = try XCTUnwrap(BlurEstimation.estimate(frames: sampled, scale: model.configuration.scale, subsampledChroma: true))
         let coding = FrameCoding(quantiser: QuantiserReading(scale: .h264, mean: 30, range: 30...30), intra: false)
         for (codec, codecAware) in [("h264", true), ("ffv1", true), ("h264", false)] {
             let live = try scheduler(refitTolerance: 0, codecAware: codecAware)

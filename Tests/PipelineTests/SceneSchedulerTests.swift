@@ -1,6 +1,7 @@
 import Decode
 import Engine
 import Foundation
+import ONSR
 import Pipeline
 import TestSupport
 import XCTest
@@ -85,6 +86,24 @@ final class SceneSchedulerTests: XCTestCase {
         for i in expected.pixels.indices { expected.pixels[i] = (expected.pixels[i] + back.pixels[i]) / 2 }
         assertClose(ensembled, expected, "adapted: the half turn")
         XCTAssertGreaterThan(zip(ensembled.pixels, single[0].image.pixels).map { abs($0 - $1) }.max() ?? 0, 1e-3, "the ensemble changed the output")
+    }
+
+    /// A scene's blur is read on its frames' luma where the source stores chroma subsampled (4:2:0), on their colours
+    /// where it does not: the 4:2:0 reading of colour frames is the full-chroma reading of their luma.
+    func testTheBlurIsReadOnLumaWhereTheSourceSubsamplesChroma() throws {
+        func reading(_ frames: [RGBImage], format: String) throws -> BlurEstimate {
+            let scheduler = try self.scheduler(.perScene, steps: 1)
+            scheduler.prepare(for: SourceStream(codecName: "ffv1", pixelFormatName: format))
+            _ = try run(scheduler, frames)
+            return try XCTUnwrap(scheduler.scenes.first?.blurEstimate)
+        }
+        let colour = (0..<3).map { SyntheticShots.frame(shot: 0, t: $0) }
+        let fromColours = try reading(colour, format: "yuv444p")
+        let from420 = try reading(colour, format: "yuv420p")
+        let fromLuma = try reading(colour.map(\.lumaInEveryChannel), format: "yuv444p")
+        XCTAssertEqual(from420.trace, fromLuma.trace, accuracy: 1e-3 * fromLuma.trace)
+        XCTAssertEqual(from420.noBlurProbability, fromLuma.noBlurProbability, accuracy: 1e-3)
+        XCTAssertGreaterThan(abs(from420.trace - fromColours.trace), 1e-2 * fromColours.trace, "the colour reading differs")
     }
 
     func testWeightsStayFixedWithinASceneUnlessWarmStepsAsk() throws {
