@@ -47,6 +47,9 @@ VARIANTS_MORE = [
     ("hevc crf28", ["-c:v", "libx265", "-crf", "28", "-x265-params", "log-level=error"], 0),
     ("vp9 crf40", ["-c:v", "libvpx-vp9", "-crf", "40", "-b:v", "0"], 0),
     ("uncoded", ["-c:v", "ffv1"], 0),
+    # The same frames with full chroma: YCbCr 4:4:4, and RGB (code() asks yuv420p first; the last -pix_fmt wins).
+    ("uncoded 444", ["-c:v", "ffv1", "-pix_fmt", "yuv444p"], 0),
+    ("uncoded rgb", ["-c:v", "ffv1", "-pix_fmt", "bgr0"], 0),
     ("mpeg4 q4", ["-c:v", "mpeg4", "-qscale:v", "4"], 0),
     ("h264 qp0", ["-c:v", "libx264", "-qp", "0"], 0),
 ]

@@ -1,28 +1,6 @@
 import Foundation
 import Decode
 
-/// Counts damaged input and decides, the first time, whether the job may go on.
-final class DamageCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private(set) var count = 0
-    let allowed: Bool
-    let path: String
-
-    init(allowed: Bool, path: String) {
-        self.allowed = allowed
-        self.path = path
-    }
-
-    /// Records one damaged packet or frame; throws unless damage is allowed.
-    func record(_ what: String, at seconds: Double?) throws {
-        lock.lock(); count += 1; lock.unlock()
-        guard allowed else {
-            let when = seconds.map { String(format: " near %.2f s", $0) } ?? ""
-            throw JobError(.dataError, "\(path): damaged data\(when) (\(what)); pass --allow-damaged to keep what decodes")
-        }
-    }
-}
-
 /// The three concurrent stages of one `VideoJob`. The muxer is shared by the reader (copied streams)
 /// and the writer (video), so every muxer call holds `muxLock`.
 final class FrameFlow: @unchecked Sendable {
@@ -326,35 +304,14 @@ final class FrameFlow: @unchecked Sendable {
         }
         if windowEnded {
             // The window ended before the input: what lies after it was not read.
-        } else if let shortfall = FrameFlow.shortfall(of: setup.video, containerDuration: setup.demuxer.duration,
-                                                      frames: window == nil ? decodedFrames : nil, span: span) {
+        } else if let shortfall = StreamShortfall(stream: setup.video, containerDuration: setup.demuxer.duration)
+                    .judge(frames: window == nil ? decodedFrames : nil, span: span) {
             try damage.record(shortfall, at: seconds(lastPts))
         } else if let missing = setup.demuxer.bytesMissingFromIndex {
             // Every video frame came, but the index places other data (audio, subtitles) past the end of the file.
             try damage.record("the file ends \(missing) bytes before the end its index states", at: seconds(lastPts))
         }
         decoded.push(.end)
-    }
-
-    /// How far a stream that decoded `frames` frames over `span` seconds falls short of what its container
-    /// states, when it does: a demuxer that meets a cut or garbage may just stop, as if the file ended there.
-    /// `frames` is nil where frames were skipped on purpose (a trim window's start): only the span counts then.
-    /// Judged by the stated frame count where the container has one (MP4, AVI), else by the stated duration, with
-    /// a margin of two frames or 2% for edit lists and rounding. Fewer frames than stated are no cut when the
-    /// frames that came still span the stated duration: AVI states one index entry per tick of its frame rate and
-    /// repeats a frame with an empty entry, which the demuxer skips (opencv-doc's tree.avi: 68 frames decode of
-    /// 444 stated, the last at 29.53 s of 29.60 s), and any variable-rate stream leaves such gaps.
-    static func shortfall(of video: StreamInfo, containerDuration: Double?, frames: Int?, span: Double?) -> String? {
-        let statedDuration = video.statedDuration ?? containerDuration
-        let frameSeconds = video.averageFrameRate.isValid && video.averageFrameRate.doubleValue > 0 ? 1 / video.averageFrameRate.doubleValue : 0.04
-        func spanFallsShort(of stated: Double) -> Bool { stated - (span ?? 0) > max(2 * frameSeconds, stated / 50) }
-        if let stated = video.statedFrameCount, let frames {
-            guard stated - frames > max(2, stated / 50) else { return nil }
-            if let duration = statedDuration, duration > 0, span != nil, !spanFallsShort(of: duration) { return nil }
-            return "the video ends after \(frames) of the \(stated) frames its container states"
-        }
-        guard let stated = statedDuration, stated > 0, spanFallsShort(of: stated) else { return nil }
-        return String(format: "the video ends after %.2f s of the %.2f s its container states", span ?? 0, stated)
     }
 
     /// Writes what a transcoded stream's encoder gives back to its output stream.

@@ -54,7 +54,7 @@ public enum StartingModel {
     static let estimateFrames = 3
 
     /// Reads the first frames of a file's main video stream (nil for a pipe, a URL or anything unreadable).
-    static func probe(_ path: String, format: String?) -> VideoProbe? {
+    public static func probe(_ path: String, format: String?) -> VideoProbe? {
         guard !InputCheck.isURL(path), let demuxer = try? Demuxer(path: path, formatName: format),
               let index = demuxer.bestVideoStream else { return nil }
         let stream = demuxer.streams[index]
@@ -93,14 +93,15 @@ public enum StartingModel {
 }
 
 /// What the first frames of a video say about how it was stored.
-struct VideoProbe {
+public struct VideoProbe {
     /// A codec the external branch reproduces, with the mean quantiser its first frames were coded at.
-    typealias Compression = (codec: CompressionProfile.Codec, quantiser: Double)
+    public typealias Compression = (codec: CompressionProfile.Codec, quantiser: Double)
 
     /// The codec and mean quantiser of the first frames (nil for a codec without quantisers FFmpeg exports).
-    var compression: Compression?
-    /// The first frames in RGB, for the blur estimate.
-    var frames: [RGBImage]
-    /// True where the stream stores chroma at a lower resolution than luma (`PixelFormats.hasSubsampledChroma`).
-    var hasSubsampledChroma: Bool
+    public var compression: Compression?
+    /// The first frames in RGB (at most `StartingModel.estimateFrames`), for the blur estimate.
+    public var frames: [RGBImage]
+    /// True where the stream stores chroma at a lower resolution than luma (`PixelFormats.hasSubsampledChroma`):
+    /// the blur estimate then reads the frames' luma.
+    public var hasSubsampledChroma: Bool
 }
