@@ -28,16 +28,18 @@ public enum BlurEstimation {
     /// the norm), the estimator reads their luma, copied into R, G and B, instead of their colours, whose
     /// upsampled, requantised edges mislead it.
     ///
-    /// Evidence (docs/onsr-study.md, "ONSR as the video default, tested; video's blur read on luma"; the rule written down before each run; 2026-12-03,
-    /// AMD EPYC family 25 model 17, Zen 4): one frame of the cockatoo clip, blurred and halved as
-    /// `scripts/bench-codec` does, read as an RGB picture gives total variance 5.95 (true 4.64) and `image` +1.85 dB
-    /// over fast-x2-g, the same frame through yuv420p 3.26 and −1.57 dB. On the tuning clips' first frames (bikes,
+    /// Evidence (docs/onsr-study.md, "ONSR as the video default, tested; video's blur read on luma"; each rule
+    /// written down before its run; 2026-12-03, AMD EPYC family 25 model 17, Zen 4): one frame of the cockatoo
+    /// clip, blurred and halved as `scripts/bench-codec` does, read as an RGB picture gives total variance 5.95 (true
+    /// 4.64) and `image` +1.85 dB over fast-x2-g, the same frame through yuv420p 3.26 and −1.57 dB. On the tuning clips' first frames (bikes,
     /// carphone, bigbuckbunny, six codings) the luma reading's mean |log size error| is 0.370 against 0.405. End to
     /// end, `--method onsr` on their uncoded (FFV1 4:2:0) frames with fresh kernels (`ONSR_BENCH_KERNEL_SEED=1000`
     /// and `2000`, `ONSR_BENCH_CLIPSET=tuning ONSR_BENCH_VARIANTS=uncoded scripts/bench-codec 12 100`) gains +0.067
     /// dB on average with it (per case 0, +0.08, −0.01, 0, +0.06, +0.27; the rule asked +0.03 and none below −0.1),
-    /// and the fixed default's choices do not change. Pictures with full chroma (PNG) keep the colour reading the
-    /// estimator was chosen with.
+    /// and the fixed default's choices do not change; nor do they on the shipped sample bicubic-downscaled or blurred
+    /// and stored 4:2:0 (FFV1 or H.264 CRF 16), where ONSR moves by 0 to +0.013 dB. On three real two-scene clips the
+    /// scheduler's cut decisions are the same under both readings. Pictures with full chroma (PNG) keep the colour
+    /// reading the estimator was chosen with (the luma reading is worse on the training-set crops).
     public static func estimate(frames: [RGBImage], scale: Int, subsampledChroma: Bool = false) -> BlurEstimate? {
         guard let estimator = shipped(scale: scale) else { return nil }
         let read = subsampledChroma ? frames.map(\.lumaInEveryChannel) : frames
