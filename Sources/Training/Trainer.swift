@@ -60,6 +60,10 @@ public struct TrainingOptions: Codable, Sendable, Equatable {
     /// Gr for one part of the blind range.
     public var blurVariances: ClosedRange<Double>? = nil
     public var variances: ClosedRange<Double> { blurVariances ?? TrainingDegradation.defaultVariances(scale: scale) }
+    /// The share of crops `blur` and `real` degrade by antialiased bicubic downscaling alone instead of a random blur
+    /// (nil: none, what runs before the option had): video that was only downscaled before it was coded, the most
+    /// common web video, which a Gr trained on blur alone sharpens as if it were blurred.
+    public var noBlurShare: Double? = nil
     /// The quantisers of `real`'s codec round trips (nil: `.all`, what runs before the option had).
     public var compressionRange: RealCompressionRange? = nil
     var realRange: RealCompressionRange { compressionRange ?? .all }
@@ -152,7 +156,10 @@ public final class Trainer {
             let crop = shrunk(image.crop(top: rng.index(image.height - source + 1), left: rng.index(image.width - source + 1),
                                          height: source, width: source), from: source, to: big)
             let patch = dihedral(crop, size: big, transform: rng.index(8))
-            let degraded = options.degradation.degrade(frames: [patch], size: big, scale: s, variances: options.variances, rng: &rng)
+            // The draw is made only where the option is set, so that runs without it keep every other draw.
+            let unblurred = options.noBlurShare.map { Double(rng.uniform()) < $0 } ?? false
+            let degradation = unblurred ? TrainingDegradation.bicubic : options.degradation
+            let degraded = degradation.degrade(frames: [patch], size: big, scale: s, variances: options.variances, rng: &rng)
             lows.append(degraded.frames[0])
             kernels.append(degraded.kernel)
             crops.append(patch)
@@ -256,6 +263,7 @@ public final class Trainer {
         metadata["degradation"] = options.degradation.rawValue
         if let range = options.blurVariances { metadata["blur_variances"] = "\(range.lowerBound)-\(range.upperBound)" }
         if let range = options.compressionRange { metadata["compression_range"] = range.rawValue }
+        if let share = options.noBlurShare { metadata["no_blur_share"] = "\(share)" }
         if let factor = options.rescaleMax { metadata["rescale_max"] = "\(factor)" }
         if let noise = options.conditionNoise {
             metadata["conditions"] = String(KernelCode.conditions)

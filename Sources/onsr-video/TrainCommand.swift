@@ -31,6 +31,8 @@ struct TrainCommand: ParsableCommand {
     var blurVariances: [Double] = []
     @Option(help: "Quantisers of real's codec round trips: all (light to heavy), heavy (where video is handed to the real model), or crf (as all, H.264 at a CRF through x264's rate control).")
     var compressionRange: RealCompressionRange?
+    @Option(help: "Share of crops blur and real degrade by bicubic downscaling alone instead of a random blur (0 to 1; real then codes them as the others): video that was only downscaled.")
+    var noBlurShare: Double?
     @Option(help: "Consecutive frames Gr reads at once (an odd number; over 1, a multi-frame model for video, trained on panning crops).") var frames = 1
     @Flag(help: "With --frames: motion-compensate the neighbours to the middle frame (block matching) before Gr reads them; the model file records it.") var align = false
     @Option(help: "With --frames and a one-frame --initial: middle (neighbours start unread) or average (every frame an equal share of conv_first).") var widen = FrameWidening.middle
@@ -68,6 +70,10 @@ struct TrainCommand: ParsableCommand {
         guard frames >= 1 && frames % 2 == 1 else { throw ValidationError("--frames must be an odd number") }
         guard !align || frames > 1 else { throw ValidationError("--align needs --frames 3 or more") }
         guard compressionRange == nil || degradation == .real else { throw ValidationError("--compression-range needs --degradation real") }
+        if let noBlurShare {
+            guard (0...1).contains(noBlurShare) else { throw ValidationError("--no-blur-share must be between 0 and 1") }
+            guard degradation != .bicubic, frames == 1 else { throw ValidationError("--no-blur-share needs --degradation blur or real and one frame") }
+        }
         guard rescaleMax >= 1 else { throw ValidationError("--rescale-max must be at least 1") }
         guard rescaleMax == 1 || frames == 1 else { throw ValidationError("--rescale-max is for one-frame models") }
         if let conditionNoise {
@@ -88,6 +94,7 @@ struct TrainCommand: ParsableCommand {
             options.learningRate = learningRate; options.seed = seed
             if blurVariances.count == 2 { options.blurVariances = blurVariances[0]...blurVariances[1] }
             options.compressionRange = compressionRange
+            options.noBlurShare = noBlurShare
             if frames > 1 { options.frames = frames }
             if align { options.alignment = BlockAlignment() }
             options.rescaleMax = rescaleMax > 1 ? rescaleMax : nil

@@ -141,6 +141,17 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertNotEqual(try onsr(common + ["--output", "bad.safetensors", "--compression-range", "medium"]).status, 0)
     }
 
+    /// `--no-blur-share` bicubic-downscales that share of the crops instead of blurring them (other losses), is
+    /// recorded in the model, and takes a share from 0 to 1 of a blurring degradation.
+    func testNoBlurShareIsRecordedAndChangesThePairs() throws {
+        let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
+                      "--batch", "2", "--patch", "16", "--steps", "3", "--degradation", "real", "-q"]
+        try assertRecordedAndChangesLosses(common, option: ["--no-blur-share", "0.5"], key: "no_blur_share", value: "0.5")
+        XCTAssertEqual(try onsr(common + ["--output", "bad.safetensors", "--no-blur-share", "1.5"]).status, 64)
+        XCTAssertEqual(try onsr(common.filter { $0 != "real" && $0 != "--degradation" } + ["--output", "bad.safetensors",
+                                                                                            "--degradation", "bicubic", "--no-blur-share", "0.5"]).status, 64)
+    }
+
     /// `--rescale-max` shrinks larger crops (other patches, other losses), is recorded in the model, and takes factors
     /// of at least 1 on one-frame models only.
     func testRescaleMaxChangesTheCropsAndIsRecorded() throws {

@@ -182,6 +182,35 @@ final class TrainerTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(changed, 4, "most batches are compressed (a tenth are left clean)")
     }
 
+    /// `noBlurShare`: that share of a blur run's crops is bicubic-downscaled alone (the LR patch is its HR crop's
+    /// bicubic downscale), the rest blurred as before; all of them at share 1.
+    func testNoBlurShareDegradesThatShareByBicubicDownscalingAlone() throws {
+        var options = tinyOptions()
+        options.degradation = .blur
+        options.patch = 32
+        options.batch = 8
+        func bicubicPatches(_ share: Double?, steps: Int) throws -> (bicubic: Int, of: Int) {
+            options.noBlurShare = share
+            let trainer = try Trainer(options: options, photos: photos, validation: nil)
+            var count = 0
+            for step in 0..<steps {
+                let (lr, hr) = trainer.batch(at: step)
+                for b in 0..<options.batch {
+                    let direct = Degrade.bicubic(Array(hr.values[(b * 3 * 32 * 32)..<((b + 1) * 3 * 32 * 32)]), channels: 3, height: 32, width: 32, scale: 2)
+                    let error = (0..<3).flatMap { c in (3..<13).flatMap { y in (3..<13).map { x in
+                        abs(lr.values[b * 3 * 256 + (c * 16 + y) * 16 + x] - direct[(c * 16 + y) * 16 + x]) } } }.max()!
+                    if error < 1e-4 { count += 1 }
+                }
+            }
+            return (count, steps * options.batch)
+        }
+        let all = try bicubicPatches(1, steps: 2)
+        XCTAssertEqual(all.bicubic, all.of)
+        XCTAssertEqual(try bicubicPatches(nil, steps: 4).bicubic, 0, "blurred crops are not bicubic downscales")
+        let half = try bicubicPatches(0.5, steps: 4)
+        XCTAssertTrue((8...24).contains(half.bicubic), "about half of \(half.of): \(half.bicubic)")
+    }
+
     /// `rescaleMax`: crops taken larger and shrunk back hold the photo's content more densely, so neighbouring HR
     /// pixels differ more than in plain crops of the same photos; the LR side is still that HR crop degraded, and
     /// batches stay reproducible.
