@@ -19,6 +19,14 @@ import ONSR
 /// fast-x2-real) they make the same calls: the real model wins in all 5 H.264 cases from QP 30 (+0.15 to +0.90 dB)
 /// and in all 3 at qscale 8 (+0.28 to +1.67), is mixed between QP 25 and 30 (-0.10 to +0.84) and at qscale 4 (-0.08
 /// to +0.95), and loses in 2 of the 3 below QP 22 (-0.75 to +0.12).
+/// Measured again with the 49,000-step fast-x2-real (2026-12-03, its last run trained with 30% of the crops only
+/// downscaled), the calls stand: on the benchmark's clips it wins in 8 of the 9 H.264 cases from QP 30 (vtest at QP
+/// 34.7 -0.03; the others +0.10 to +0.72) and in all 5 at qscale 8 (+0.05 to +0.94), is mixed between QP 22 and 30
+/// (-0.40 to +0.62) and at qscale 4 (-0.41 to +0.59), and loses in 4 of the 5 below QP 22; on the tuning clips it
+/// wins in all 5 from QP 30 (+0.20 to +0.95) and all 3 at qscale 8 (+0.28 to +1.61), and loses in 2 of 3 below QP 22.
+/// On video that was only downscaled before it was coded, the estimate cannot pick fast-x2-bicubic at these
+/// quantisers (it calls blurred coded clips unblurred too), so the heavy rows keep the real model, trained since
+/// on a share of such crops (`scripts/study-downscaled-coded.py`; docs/onsr-study.md).
 public enum StartingModel {
     static let h264Threshold = 30.0
     static let mpegThreshold = 6.0
