@@ -4,7 +4,8 @@
 Each clip of scripts/bench-codec's set (ONSR_BENCH_CLIPSET=tuning for the tuning clips) is bicubic-downscaled
 (MATLAB imresize, as scripts/bench-video's ONSR_BENCH_DEGRADATION=bicubic) instead of blurred, then coded as
 bench-codec codes it; the Y-PSNR of bicubic interpolation, the fixed models and the default (`onsr-video in out`,
-which picks its model itself) against the ground truth.
+which picks its model itself) against the ground truth. ONSR_BENCH_SCALE=4 runs x4 (the x4 models; no x4 model is
+trained on bicubic downscaling alone).
 
   python3 scripts/study-downscaled-coded.py [--model PATH ...]
       the table above at H.264 CRF 23, CRF 28, CRF 33 + noise 3 and MPEG-2 qscale 8; each --model adds a column.
@@ -40,13 +41,14 @@ def score(coded, arguments, truth, work):
 
 
 def table(models, work):
+    shipped = [f"fast-x{bc.SCALE}-{kind}" for kind in (["g", "bicubic", "real"] if bc.SCALE == 2 else ["g", "real"])]
     methods = [("bicubic", ["--method", "bicubic"])] + [(m, ["--method", "pretrained", "--model", m])
-                                                         for m in ["fast-x2-g", "fast-x2-bicubic", "fast-x2-real"] + models] + [("default", [])]
+                                                         for m in shipped + models] + [("default", [])]
     results = {}
     for index, name, truth, _ in clips():
         for variant, arguments, noise in TABLE:
             coded = os.path.join(work, "coded.mkv")
-            quantiser = bc.code(bicubic_downscale(truth), coded, arguments, noise, seed=index)
+            quantiser = bc.code(bicubic_downscale(truth, bc.SCALE), coded, arguments, noise, seed=index)
             row = {m: score(coded, a, truth, work) for m, a in methods}
             results.setdefault(variant, {})[name] = row
             print(f"{name:12s} {variant:22s} q {quantiser or 0:5.1f}  " + "  ".join(f"{m} {v[0]:.3f}" for m, v in row.items())
@@ -61,7 +63,7 @@ def table(models, work):
 def compare(old, new, seeds, work):
     results = []
     for index, name, truth, tuning in clips():
-        cases = [("downscaled", bicubic_downscale(truth))]
+        cases = [("downscaled", bicubic_downscale(truth, bc.SCALE))]
         for seed in seeds:
             os.environ["ONSR_BENCH_KERNEL_SEED"] = str(seed)
             cases.append((f"blurred, seed {seed}", bc.degrade(truth, index, tuning)[0]))
