@@ -73,6 +73,8 @@ struct TrainCommand: ParsableCommand {
         if let noBlurShare {
             guard (0...1).contains(noBlurShare) else { throw ValidationError("--no-blur-share must be between 0 and 1") }
             guard degradation != .bicubic, frames == 1 else { throw ValidationError("--no-blur-share needs --degradation blur or real and one frame") }
+            // An unblurred crop has no kernel whose code a conditioned Gr could be told.
+            guard conditionNoise == nil else { throw ValidationError("--no-blur-share does not go with --condition-noise") }
         }
         guard rescaleMax >= 1 else { throw ValidationError("--rescale-max must be at least 1") }
         guard rescaleMax == 1 || frames == 1 else { throw ValidationError("--rescale-max is for one-frame models") }

@@ -142,14 +142,16 @@ final class TrainCommandTests: XCTestCase {
     }
 
     /// `--no-blur-share` bicubic-downscales that share of the crops instead of blurring them (other losses), is
-    /// recorded in the model, and takes a share from 0 to 1 of a blurring degradation.
+    /// recorded in the model, and takes a share from 0 to 1 of a blurring degradation, not for a kernel-conditioned Gr.
     func testNoBlurShareIsRecordedAndChangesThePairs() throws {
         let common = ["train", "--external", "photos", "--validation", "photos", "--features", "4", "--blocks", "1", "--growth", "4",
                       "--batch", "2", "--patch", "16", "--steps", "3", "--degradation", "real", "-q"]
         try assertRecordedAndChangesLosses(common, option: ["--no-blur-share", "0.5"], key: "no_blur_share", value: "0.5")
         XCTAssertEqual(try onsr(common + ["--output", "bad.safetensors", "--no-blur-share", "1.5"]).status, 64)
-        XCTAssertEqual(try onsr(common.filter { $0 != "real" && $0 != "--degradation" } + ["--output", "bad.safetensors",
-                                                                                            "--degradation", "bicubic", "--no-blur-share", "0.5"]).status, 64)
+        let blur = common.filter { $0 != "real" && $0 != "--degradation" }
+        XCTAssertEqual(try onsr(blur + ["--output", "bad.safetensors", "--degradation", "bicubic", "--no-blur-share", "0.5"]).status, 64)
+        XCTAssertEqual(try onsr(blur + ["--output", "bad.safetensors", "--no-blur-share", "0.5", "--condition-noise", "0.1"]).status, 64,
+                       "an unblurred crop has no kernel to tell a conditioned Gr")
     }
 
     /// `--rescale-max` shrinks larger crops (other patches, other losses), is recorded in the model, and takes factors
