@@ -9,10 +9,11 @@ trained on bicubic downscaling alone).
 
   python3 scripts/study-downscaled-coded.py [--model PATH ...]
       the table above at H.264 CRF 23, CRF 28, CRF 33 + noise 3 and MPEG-2 qscale 8; each --model adds a column.
-  python3 scripts/study-downscaled-coded.py --compare OLD NEW [--seeds 0,1000,2000]
-      two real models (`--method pretrained --model`) at the heavy codings on the clips only downscaled and on their
-      blurred versions, one per kernel seed (bench-codec's kernels, ONSR_BENCH_KERNEL_SEED): the fifth fast-x2-real
-      run's rule (its card).
+  python3 scripts/study-downscaled-coded.py --compare OLD NEW [--seeds 0,1000,2000] [--crf 20,23,26]
+      two models (`--method pretrained --model`) at the heavy codings (or H.264 at these CRFs) on the clips only
+      downscaled and on their blurred versions, one per kernel seed (bench-codec's kernels, ONSR_BENCH_KERNEL_SEED),
+      with x264's mean QP per case: the fifth fast-x2-real run's rule (its card), the x4 QP threshold's
+      (docs/onsr-study.md, "x4: the real model's QP threshold").
 Needs scripts/setup (and the clips bench-codec fetches)."""
 import argparse
 import json
@@ -60,7 +61,7 @@ def table(models, work):
     return results
 
 
-def compare(old, new, seeds, work):
+def compare(old, new, seeds, codings, work):
     results = []
     for index, name, truth, tuning in clips():
         cases = [("downscaled", bicubic_downscale(truth, bc.SCALE))]
@@ -68,12 +69,13 @@ def compare(old, new, seeds, work):
             os.environ["ONSR_BENCH_KERNEL_SEED"] = str(seed)
             cases.append((f"blurred, seed {seed}", bc.degrade(truth, index, tuning)[0]))
         for case, lr in cases:
-            for variant, arguments, noise in HEAVY:
+            for variant, arguments, noise in codings:
                 coded = os.path.join(work, "coded.mkv")
-                bc.code(lr, coded, arguments, noise, seed=index)
+                quantiser = bc.code(lr, coded, arguments, noise, seed=index)
                 a, b = (score(coded, ["--method", "pretrained", "--model", m], truth, work)[0] for m in (old, new))
-                results.append({"clip": name, "case": case, "variant": variant, "old": a, "new": b})
-                print(f"{name:12s} {case:18s} {variant:22s} {a:.3f} -> {b:.3f}  {b - a:+.3f}", flush=True)
+                results.append({"clip": name, "case": case, "variant": variant, "quantiser": quantiser, "old": a, "new": b})
+                print(f"{name:12s} {case:18s} {variant:22s} q {quantiser or 0:5.1f}  {a:.3f} -> {b:.3f}  {b - a:+.3f}",
+                      flush=True)
     for group in ("downscaled", "blurred"):
         changes = [r["new"] - r["old"] for r in results if r["case"].startswith(group)]
         print(f"{group}: {len(changes)} cases, mean {np.mean(changes):+.3f}, worst {min(changes):+.3f}, best {max(changes):+.3f}")
@@ -85,11 +87,14 @@ def main():
     parser.add_argument("--model", action="append", default=[])
     parser.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"))
     parser.add_argument("--seeds", default="0,1000,2000")
+    parser.add_argument("--crf", help="with --compare: H.264 at these CRFs instead of the heavy codings")
     parser.add_argument("--json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         if args.compare:
-            results = compare(*args.compare, [int(s) for s in args.seeds.split(",") if s], work)
+            codings = [(f"h264 crf{c}", ["-c:v", "libx264", "-crf", c], 0) for c in args.crf.split(",")] \
+                if args.crf else HEAVY
+            results = compare(*args.compare, [int(s) for s in args.seeds.split(",") if s], codings, work)
         else:
             results = table(args.model, work)
     if args.json:

