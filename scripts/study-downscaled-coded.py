@@ -10,7 +10,7 @@ trained on bicubic downscaling alone).
   python3 scripts/study-downscaled-coded.py [--model PATH ...]
       the table above at H.264 CRF 23, CRF 28, CRF 33 + noise 3 and MPEG-2 qscale 8; each --model adds a column.
   python3 scripts/study-downscaled-coded.py --compare OLD NEW [--seeds 0,1000,2000] [--crf 20,23,26]
-      two models (`--method pretrained --model`) at the heavy codings (or H.264 at these CRFs) on the clips only
+      two models (`--method pretrained --model`; `default`: the model the tool picks itself) at the heavy codings (or H.264 at these CRFs) on the clips only
       downscaled and on their blurred versions, one per kernel seed (bench-codec's kernels, ONSR_BENCH_KERNEL_SEED),
       with x264's mean QP per case: the fifth fast-x2-real run's rule (its card), the x4 QP threshold's
       (docs/onsr-study.md, "x4: the real model's QP threshold").
@@ -72,7 +72,8 @@ def compare(old, new, seeds, codings, work):
             for variant, arguments, noise in codings:
                 coded = os.path.join(work, "coded.mkv")
                 quantiser = bc.code(lr, coded, arguments, noise, seed=index)
-                a, b = (score(coded, ["--method", "pretrained", "--model", m], truth, work)[0] for m in (old, new))
+                a, b = (score(coded, ["--method", "pretrained"] + ([] if m == "default" else ["--model", m]), truth, work)[0]
+                        for m in (old, new))
                 results.append({"clip": name, "case": case, "variant": variant, "quantiser": quantiser, "old": a, "new": b})
                 print(f"{name:12s} {case:18s} {variant:22s} q {quantiser or 0:5.1f}  {a:.3f} -> {b:.3f}  {b - a:+.3f}",
                       flush=True)
