@@ -10,10 +10,11 @@ trained on bicubic downscaling alone).
   python3 scripts/study-downscaled-coded.py [--model PATH ...]
       the table above at H.264 CRF 23, CRF 28, CRF 33 + noise 3 and MPEG-2 qscale 8; each --model adds a column.
   python3 scripts/study-downscaled-coded.py --compare OLD NEW [--seeds 0,1000,2000] [--crf 20,23,26]
-      two models (`--method pretrained --model`; `default`: the model the tool picks itself) at the heavy codings (or H.264 at these CRFs) on the clips only
-      downscaled and on their blurred versions, one per kernel seed (bench-codec's kernels, ONSR_BENCH_KERNEL_SEED),
-      with x264's mean QP per case: the fifth fast-x2-real run's rule (its card), the x4 QP threshold's
-      (docs/onsr-study.md, "x4: the real model's QP threshold").
+      two models (`--method pretrained --model`; `default`: the model the tool picks itself) at the heavy codings
+      (or H.264 at these CRFs) on the clips only downscaled and on their blurred versions, one per kernel seed
+      (bench-codec's kernels, ONSR_BENCH_KERNEL_SEED), with x264's mean QP and the first model's choice per case: the
+      fifth fast-x2-real run's rule (its card), the QP thresholds' (docs/onsr-study.md, "x4: the real model's QP
+      threshold", "x2: the real model where the estimator reads blur").
 Needs scripts/setup (and the clips bench-codec fetches)."""
 import argparse
 import json
