@@ -40,11 +40,11 @@ import ONSR
 /// estimator reads blur it starts from the real model from QP 26 (those cases +0.11 on average over fast-x2-g, worst
 /// -0.17; at 24 -0.01; docs/onsr-study.md, "x2: the real model where the estimator reads blur").
 public enum StartingModel {
-    /// H.264 mean QP from which video starts from the real model, per scale.
-    static func h264Threshold(scale: Int) -> Double { scale == 4 ? 28 : 30 }
-    /// H.264 mean QP from which video the blur estimator finds blurred starts from the real model (below
-    /// `h264Threshold`, the estimate decides first: unblurred video keeps the bicubic-trained model).
-    static func h264BlurredThreshold(scale: Int) -> Double { scale == 2 ? 26 : h264Threshold(scale: scale) }
+    /// H.264 mean QP from which video starts from the real model, per scale; at x2 lower for video the blur
+    /// estimator reads as blurred (unblurred video there keeps the bicubic-trained model; x4 has no such model).
+    static func h264Threshold(scale: Int, readAsBlurred: Bool = false) -> Double {
+        scale == 4 ? 28 : readAsBlurred ? 26 : 30
+    }
     static let mpegThreshold = 6.0
     /// Frames decoded to read the quantisers.
     static let probeFrames = 8
@@ -62,19 +62,22 @@ public enum StartingModel {
     /// cannot be read (a pipe) keeps the default.
     public static func choice(forVideo path: String, format: String?, scale: Int) -> String? {
         guard let probed = probe(path, format: format) else { return nil }
-        if let reading = probed.compression, let real = realModel(scale: scale), isHeavy(reading, scale: scale) { return real }
+        let real = realModel(scale: scale)
+        if let real, let reading = probed.compression, isHeavy(reading, scale: scale) { return real }
         guard let info = try? ModelStore.resolve(nil, scale: scale) else { return nil }
         let chosen = BlurEstimation.startingModel(info, chosenByUser: false,
                                                   estimate: BlurEstimation.estimate(frames: probed.frames, scale: scale,
                                                                                    subsampledChroma: probed.hasSubsampledChroma))
-        if chosen.name == info.name, let reading = probed.compression, reading.codec == .h264,
-           reading.quantiser >= h264BlurredThreshold(scale: scale), let real = realModel(scale: scale) { return real }
+        if chosen.name == info.name, let real, let reading = probed.compression,
+           isHeavy(reading, scale: scale, readAsBlurred: true) { return real }
         return chosen.name == info.name ? nil : chosen.name
     }
 
-    /// True when the compression is heavy enough for the real model at `scale`.
-    static func isHeavy(_ reading: VideoProbe.Compression, scale: Int) -> Bool {
-        reading.codec == .h264 ? reading.quantiser >= h264Threshold(scale: scale) : reading.quantiser >= mpegThreshold
+    /// True when the compression is heavy enough for the real model at `scale` (`readAsBlurred`: once the estimator
+    /// has found blur).
+    static func isHeavy(_ reading: VideoProbe.Compression, scale: Int, readAsBlurred: Bool = false) -> Bool {
+        reading.codec == .h264 ? reading.quantiser >= h264Threshold(scale: scale, readAsBlurred: readAsBlurred)
+                               : reading.quantiser >= mpegThreshold
     }
 
     /// Frames kept for the blur estimate: the first few, since they all belong to the opening shot anyway.
