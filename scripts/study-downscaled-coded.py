@@ -9,12 +9,13 @@ trained on bicubic downscaling alone).
 
   python3 scripts/study-downscaled-coded.py [--model PATH ...]
       the table above at H.264 CRF 23, CRF 28, CRF 33 + noise 3 and MPEG-2 qscale 8; each --model adds a column.
-  python3 scripts/study-downscaled-coded.py --compare OLD NEW [--seeds 0,1000,2000] [--crf 20,23,26]
+  python3 scripts/study-downscaled-coded.py --compare OLD NEW [--seeds 0,1000,2000] [--crf 20,23,26] [--mpeg2 3,4,5] [--mpeg4 3,4,5]
       two models (`--method pretrained --model`; `default`: the model the tool picks itself) at the heavy codings
-      (or H.264 at these CRFs) on the clips only downscaled and on their blurred versions, one per kernel seed
+      (or H.264 at these CRFs and / or MPEG-2 or MPEG-4 part 2 at these qscales) on the clips only downscaled and on their blurred
+      versions, one per kernel seed
       (bench-codec's kernels, ONSR_BENCH_KERNEL_SEED), with x264's mean QP and the first model's choice per case: the
       fifth fast-x2-real run's rule (its card), the QP thresholds' (docs/onsr-study.md, "x4: the real model's QP
-      threshold", "x2: the real model where the estimator reads blur").
+      threshold", "x2: the real model where the estimator reads blur", "MPEG-2: the real model's qscale threshold").
 Needs scripts/setup (and the clips bench-codec fetches)."""
 import argparse
 import json
@@ -91,12 +92,16 @@ def main():
     parser.add_argument("--compare", nargs=2, metavar=("OLD", "NEW"))
     parser.add_argument("--seeds", default="0,1000,2000")
     parser.add_argument("--crf", help="with --compare: H.264 at these CRFs instead of the heavy codings")
+    parser.add_argument("--mpeg2", help="with --compare: MPEG-2 at these qscales (after any --crf codings)")
+    parser.add_argument("--mpeg4", help="with --compare: MPEG-4 part 2 at these qscales (after the others)")
     parser.add_argument("--json")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         if args.compare:
-            codings = [(f"h264 crf{c}", ["-c:v", "libx264", "-crf", c], 0) for c in args.crf.split(",")] \
-                if args.crf else HEAVY
+            codings = [(f"h264 crf{c}", ["-c:v", "libx264", "-crf", c], 0) for c in (args.crf or "").split(",") if c] \
+                + [(f"mpeg2 q{q}", ["-c:v", "mpeg2video", "-qscale:v", q], 0) for q in (args.mpeg2 or "").split(",") if q] \
+                + [(f"mpeg4 q{q}", ["-c:v", "mpeg4", "-qscale:v", q], 0) for q in (args.mpeg4 or "").split(",") if q]
+            codings = codings or HEAVY
             results = compare(*args.compare, [int(s) for s in args.seeds.split(",") if s], codings, work)
         else:
             results = table(args.model, work)

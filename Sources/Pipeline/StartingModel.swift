@@ -39,13 +39,22 @@ import ONSR
 /// the estimator finds no blur, every candidate failed on the downscaled clips, -0.45 to -0.97), but where the
 /// estimator reads blur it starts from the real model from QP 26 (those cases +0.11 on average over fast-x2-g, worst
 /// -0.17; at 24 -0.01; docs/onsr-study.md, "x2: the real model where the estimator reads blur").
+/// The MPEG qscale threshold, restudied the same way (tuning clips, MPEG-2 at qscale 3 / 4 / 5, candidates 5, 4, 3;
+/// docs/onsr-study.md, "MPEG-2: the real model's qscale threshold"): x4 from 4 (its 24 cases +0.36, blurred +0.33, worst
+/// -0.14; at 3 -0.33), x2 from 4 where the estimator reads blur (12 cases +0.16, worst -0.17; at 3 -0.42), 6 otherwise
+/// (lower for all video, the only-downscaled clips lose up to 1.12 dB against fast-x2-bicubic). MPEG-4 part 2 shares MPEG-2's
+/// quantiser scale and takes the same thresholds.
 public enum StartingModel {
     /// H.264 mean QP from which video starts from the real model, per scale; at x2 lower for video the blur
     /// estimator reads as blurred (unblurred video there keeps the bicubic-trained model; x4 has no such model).
     static func h264Threshold(scale: Int, readAsBlurred: Bool = false) -> Double {
         scale == 4 ? 28 : readAsBlurred ? 26 : 30
     }
-    static let mpegThreshold = 6.0
+    /// MPEG-2 / MPEG-4 part 2 mean qscale from which video starts from the real model, per scale; at x2 lower for
+    /// video the blur estimator reads as blurred, as for H.264.
+    static func mpegThreshold(scale: Int, readAsBlurred: Bool = false) -> Double {
+        scale == 4 ? 4 : readAsBlurred ? 4 : 6
+    }
     /// Frames decoded to read the quantisers.
     static let probeFrames = 8
 
@@ -76,8 +85,8 @@ public enum StartingModel {
     /// True when the compression is heavy enough for the real model at `scale` (`readAsBlurred`: once the estimator
     /// has found blur).
     static func isHeavy(_ reading: VideoProbe.Compression, scale: Int, readAsBlurred: Bool = false) -> Bool {
-        reading.codec == .h264 ? reading.quantiser >= h264Threshold(scale: scale, readAsBlurred: readAsBlurred)
-                               : reading.quantiser >= mpegThreshold
+        reading.quantiser >= (reading.codec == .h264 ? h264Threshold(scale: scale, readAsBlurred: readAsBlurred)
+                                                     : mpegThreshold(scale: scale, readAsBlurred: readAsBlurred))
     }
 
     /// Frames kept for the blur estimate: the first few, since they all belong to the opening shot anyway.

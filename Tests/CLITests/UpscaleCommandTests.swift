@@ -279,6 +279,9 @@ final class UpscaleCommandTests: XCTestCase {
         try Shell.ffmpeg(["-i", sample, "-frames:v", "4", "-an", "-c:v", "libx264", "-qp", "27", "-x264-params", "ipratio=1:pbratio=1",
                           "sharp27.mp4"], in: folder.path)
         XCTAssertEqual(try method(["sharp27.mp4", "out.mkv", "--codec", "ffv1"]), "pretrained:fast-x2-bicubic")
+        // Likewise MPEG-2 at qscale 5.
+        try Shell.ffmpeg(["-i", sample, "-frames:v", "4", "-an", "-c:v", "mpeg2video", "-qscale:v", "5", "sharp5.mkv"], in: folder.path)
+        XCTAssertEqual(try method(["sharp5.mkv", "out.mkv", "--codec", "ffv1"]), "pretrained:fast-x2-bicubic")
     }
 
     /// `image` makes the same choice for a picture, and its report names the model the adaptation started from
@@ -330,7 +333,7 @@ final class UpscaleCommandTests: XCTestCase {
     }
 
     /// Without --model, video coded at a coarse quantiser starts from the model trained on compression (from a lower
-    /// QP at x4 than at x2, lower still at x2 where the estimator reads blur), and lightly coded blurred video from
+    /// QP or qscale at x4 than at x2, lower still at x2 where the estimator reads blur), and lightly coded blurred video from
     /// the blind one; --model overrides. The report names the model used. (The
     /// clips are blurred so that the blur estimator does not take them for unblurred: that choice is tested above.)
     func testCompressedVideoStartsFromTheRealModel() throws {
@@ -360,6 +363,15 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try method(["f27.mp4", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-real", "x2 at QP 27, blurred")
         XCTAssertEqual(try method(["f27.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-g", "x4 at QP 27")
         XCTAssertEqual(try method(["f29.mp4", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-real", "x4 at QP 29")
+        // MPEG-2 at one qscale: x4 takes the real model from qscale 4; x2 from 4 where the estimator reads blur.
+        for qscale in [3, 5] {
+            try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "mpeg2video",
+                              "-qscale:v", String(qscale), "m\(qscale).mkv"], in: folder.path)
+        }
+        XCTAssertEqual(try method(["m3.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "x2 at qscale 3")
+        XCTAssertEqual(try method(["m5.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-real", "x2 at qscale 5, blurred")
+        XCTAssertEqual(try method(["m3.mkv", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-g", "x4 at qscale 3")
+        XCTAssertEqual(try method(["m5.mkv", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-real", "x4 at qscale 5")
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "ffv1", "l.mkv"], in: folder.path)
         XCTAssertEqual(try method(["l.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "lossless input")
     }
