@@ -62,6 +62,8 @@ public struct JobReport: Codable, Sendable {
     public var damagedPackets: Int
     public var repairedTimestamps: Int
     public var streams: [StreamEntry]
+    /// How the starting model was chosen where `--model` was not given (`StartingModel`); nil otherwise.
+    public var start: StartingChoice? = nil
     /// Scenes and adaptations (ONSR only).
     public var scenes: [SceneRecord]?
     /// Live mode: when adapted models took over.

@@ -70,16 +70,29 @@ public enum StartingModel {
     /// (`BlurEstimation.startingModel`), a blurred one coded moderately hard from the real model. Anything that
     /// cannot be read (a pipe) keeps the default.
     public static func choice(forVideo path: String, format: String?, scale: Int) -> String? {
+        decision(forVideo: path, format: format, scale: scale)?.model
+    }
+
+    /// `choice` with the evidence it rests on, for the report (nil where the video cannot be read).
+    public static func decision(forVideo path: String, format: String?, scale: Int) -> StartingChoice? {
         guard let probed = probe(path, format: format) else { return nil }
+        var decision = StartingChoice(codec: probed.compression?.codec.rawValue, quantiser: probed.compression?.quantiser)
         let real = realModel(scale: scale)
-        if let real, let reading = probed.compression, isHeavy(reading, scale: scale) { return real }
-        guard let info = try? ModelStore.resolve(nil, scale: scale) else { return nil }
-        let chosen = BlurEstimation.startingModel(info, chosenByUser: false,
-                                                  estimate: BlurEstimation.estimate(frames: probed.frames, scale: scale,
-                                                                                   subsampledChroma: probed.hasSubsampledChroma))
+        if let real, let reading = probed.compression, isHeavy(reading, scale: scale) {
+            decision.model = real
+            return decision
+        }
+        guard let info = try? ModelStore.resolve(nil, scale: scale) else { return decision }
+        let estimate = BlurEstimation.estimate(frames: probed.frames, scale: scale, subsampledChroma: probed.hasSubsampledChroma)
+        (decision.blurTrace, decision.noBlurProbability) = (estimate?.trace, estimate?.noBlurProbability)
+        let chosen = BlurEstimation.startingModel(info, chosenByUser: false, estimate: estimate)
         if chosen.name == info.name, let real, let reading = probed.compression,
-           isHeavy(reading, scale: scale, readAsBlurred: true) { return real }
-        return chosen.name == info.name ? nil : chosen.name
+           isHeavy(reading, scale: scale, readAsBlurred: true) {
+            decision.model = real
+        } else if chosen.name != info.name {
+            decision.model = chosen.name
+        }
+        return decision
     }
 
     /// True when the compression is heavy enough for the real model at `scale` (`readAsBlurred`: once the estimator
@@ -129,6 +142,20 @@ public enum StartingModel {
         return VideoProbe(compression: compression, frames: frames,
                           hasSubsampledChroma: PixelFormats.hasSubsampledChroma(named: stream.pixelFormatName ?? ""))
     }
+}
+
+/// Why a video without `--model` starts from the model it does (`JobReport.start`): what its first frames said.
+public struct StartingChoice: Codable, Sendable, Equatable {
+    /// The model chosen; nil where the scale's default was kept.
+    public var model: String? = nil
+    /// The codec whose quantisers the first frames export (`CompressionProfile.Codec`), nil for any other.
+    public var codec: String? = nil
+    /// Their mean quantiser (H.264 QP, MPEG qscale).
+    public var quantiser: Double? = nil
+    /// The blur estimator's reading of the first frames: total variance (HR pixels²) and the probability of no blur
+    /// beyond downscaling; nil where the quantiser alone decided or no estimator is shipped for the scale.
+    public var blurTrace: Double? = nil
+    public var noBlurProbability: Double? = nil
 }
 
 /// What the first frames of a video say about how it was stored.

@@ -133,9 +133,10 @@ struct Upscale: ParsableCommand, KeepsLongSpinning {
             let inputWaits = dropPolicy == .block && !InputCheck.isNetwork(input)
             var method = self.method
             // Without --model, compressed footage starts from the model trained on compression (StartingModel).
-            if method.model == nil, method.method == .pretrained || method.method == .onsr,
-               let chosen = StartingModel.choice(forVideo: input, format: inputFormat, scale: method.scale) {
-                method.model = chosen
+            var start: StartingChoice?
+            if method.model == nil, method.method == .pretrained || method.method == .onsr {
+                start = StartingModel.decision(forVideo: input, format: inputFormat, scale: method.scale)
+                if let chosen = start?.model { method.model = chosen }
             }
             let compute = try method.computeReport(for: common)
             common.announce(compute)
@@ -144,6 +145,7 @@ struct Upscale: ParsableCommand, KeepsLongSpinning {
             defer { printer.finish() }
             var report = try job.run()
             report.compute = compute
+            report.start = start
             if report.damagedPackets > 0 {
                 printer.handle(.warning("\(report.damagedPackets) damaged packets or frames in \(input)"))
             }

@@ -372,6 +372,16 @@ final class UpscaleCommandTests: XCTestCase {
         XCTAssertEqual(try method(["m5.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-real", "x2 at qscale 5, blurred")
         XCTAssertEqual(try method(["m3.mkv", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-g", "x4 at qscale 3")
         XCTAssertEqual(try method(["m5.mkv", "out.mp4", "--method", "pretrained", "--scale", "4"]), "pretrained:fast-x4-real", "x4 at qscale 5")
+        // The report keeps what the choice rested on; with --model there is no choice to report.
+        func start() throws -> [String: Any]? {
+            let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder.file("r.json")))) as? [String: Any]
+            return report?["start"] as? [String: Any]
+        }
+        XCTAssertEqual(try start()?["model"] as? String, "fast-x4-real")
+        XCTAssertEqual(try start()?["codec"] as? String, "mpeg2")
+        XCTAssertEqual(try start()?["quantiser"] as? Double, 5)
+        XCTAssertEqual(try method(["m5.mkv", "out.mp4", "--method", "pretrained", "--model", "fast-x2-g"]), "pretrained:fast-x2-g")
+        XCTAssertNil(try start())
         try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "ffv1", "l.mkv"], in: folder.path)
         XCTAssertEqual(try method(["l.mkv", "out.mp4", "--method", "pretrained"]), "pretrained:fast-x2-g", "lossless input")
     }

@@ -44,10 +44,29 @@ final class StartingModelTests: XCTestCase {
         XCTAssertEqual(yuv.frames.count, 2, "a clip shorter than the probe keeps what it has")
     }
 
+    /// The decision keeps its evidence: the quantiser, and the blur estimate where the quantiser did not decide alone.
+    func testTheDecisionKeepsWhatItRestsOn() throws {
+        for qscale in [5, 10] {
+            try Shell.ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=160x96:rate=25,gblur=sigma=1.5", "-frames:v", "10", "-c:v", "mpeg2video",
+                              "-qscale:v", String(qscale), "m\(qscale).mkv"], in: folder.path)
+        }
+        let heavy = try XCTUnwrap(StartingModel.decision(forVideo: folder.file("m10.mkv"), format: nil, scale: 2))
+        XCTAssertEqual(heavy.model, "fast-x2-real")
+        XCTAssertEqual(heavy.codec, "mpeg2")
+        XCTAssertEqual(try XCTUnwrap(heavy.quantiser), 10, accuracy: 0.01)
+        XCTAssertNil(heavy.noBlurProbability, "qscale 10 decides without the estimator")
+        let read = try XCTUnwrap(StartingModel.decision(forVideo: folder.file("m5.mkv"), format: nil, scale: 2))
+        XCTAssertEqual(try XCTUnwrap(read.quantiser), 5, accuracy: 0.01)
+        XCTAssertLessThan(try XCTUnwrap(read.noBlurProbability), BlurEstimate.noBlurThreshold, "the blurred clip reads as blurred")
+        XCTAssertGreaterThan(try XCTUnwrap(read.blurTrace), 0)
+        XCTAssertEqual(read.model, "fast-x2-real", "so qscale 5 hands it to the real model")
+    }
+
     /// Nothing to read: no probe, so the default model stays.
     func testAnUnreadableFileHasNoProbe() throws {
         try Data("not a video".utf8).write(to: URL(fileURLWithPath: folder.file("x.mp4")))
         XCTAssertNil(StartingModel.probe(folder.file("x.mp4"), format: nil))
         XCTAssertNil(StartingModel.choice(forVideo: folder.file("x.mp4"), format: nil, scale: 2))
+        XCTAssertNil(StartingModel.decision(forVideo: folder.file("x.mp4"), format: nil, scale: 2))
     }
 }
