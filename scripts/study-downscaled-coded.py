@@ -38,8 +38,10 @@ def clips():
         yield index, name, bc.ground_truth(bc.clip_source(name, package, inner), 12), tuning
 
 
-def score(coded, arguments, truth, work):
+def score(coded, arguments, truth, work, start=None):
     output, _, report = bc.upscale(coded, arguments, work)
+    if start is not None:
+        start.update(report.get("start") or {})
     return bc.psnr_y(output, truth), (report.get("settings") or {}).get("method")
 
 
@@ -74,11 +76,13 @@ def compare(old, new, seeds, codings, work):
             for variant, arguments, noise in codings:
                 coded = os.path.join(work, "coded.mkv")
                 quantiser = bc.code(lr, coded, arguments, noise, seed=index)
+                start = {}
                 (a, used), (b, _) = (score(coded, ["--method", "pretrained"] + ([] if m == "default" else ["--model", m]),
-                                           truth, work) for m in (old, new))
+                                           truth, work, start if m == old else None) for m in (old, new))
                 results.append({"clip": name, "case": case, "variant": variant, "quantiser": quantiser, "old": a, "new": b,
-                                "old_method": used})
-                print(f"{name:12s} {case:18s} {variant:22s} q {quantiser or 0:5.1f}  {a:.3f} -> {b:.3f}  {b - a:+.3f}  ({used})",
+                                "old_method": used, "old_start": start})
+                print(f"{name:12s} {case:18s} {variant:22s} q {quantiser or 0:5.1f}  {a:.3f} -> {b:.3f}  {b - a:+.3f}  ({used}"
+                      + (f", no blur {start['noBlurProbability']:.2f}" if "noBlurProbability" in start else "") + ")",
                       flush=True)
     for group in ("downscaled", "blurred"):
         changes = [r["new"] - r["old"] for r in results if r["case"].startswith(group)]
